@@ -1,0 +1,103 @@
+#pragma once
+/// @file backend.h
+/// The backend contract: an adapter over an existing inference engine.
+/// Lifecycle: Backend::supports() -> Backend::load() -> Session::prepare() ->
+/// Session::run() (the only timed call) -> Session destroyed.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "inferlab/tensor.h"
+
+namespace inferlab {
+
+/// On-disk formats a backend may read.
+enum class ModelFormat { kOnnx, kTorchScript, kNone };
+
+/// Lower-case format name: "onnx", "torchscript", "none".
+std::string model_format_name(ModelFormat format);
+
+/// One model as a backend sees it: the file of the format it reads, plus the
+/// declared inputs/outputs (from the manifest or the file itself).
+struct ModelSource {
+  std::string name;              ///< display name, e.g. "mobilenet_v2"
+  ModelFormat format = ModelFormat::kNone;
+  std::string path;              ///< the file in that format (empty for the null backend)
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+};
+
+/// Numeric precision a session computes in.
+enum class Precision { kFp32, kFp16, kBf16, kInt8 };
+std::string precision_name(Precision precision);
+/// Parses "fp32", "fp16", "bf16", "int8"; throws Error otherwise.
+Precision precision_from_name(const std::string& name);
+
+/// Options applied when a session is created.
+struct SessionOptions {
+  Precision precision = Precision::kFp32;
+  int intra_op_threads = 1;  ///< threads an engine may use inside one run (>= 1)
+};
+
+/// What run() contains, stated in every result (CLI.md "timing_boundary").
+enum class TimingBoundary { kComputeOnly, kWithCopies, kEndToEnd };
+std::string timing_boundary_name(TimingBoundary boundary);
+
+/// One loaded model. Not thread-safe: one thread drives a session.
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  /// Fixes the input shapes (batch included) and does all allocation. Output
+  /// specs are valid afterwards. Throws Error when the engine rejects the shapes.
+  virtual void prepare(const std::vector<Shape>& input_shapes) = 0;
+
+  /// Output specs after prepare() (shapes fully known).
+  virtual std::vector<TensorSpec> output_specs() const = 0;
+
+  /// Runs the model once. `inputs` follow the model's input order; `outputs`
+  /// are pre-allocated by the caller with output_specs(). The only timed call.
+  virtual void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) = 0;
+
+  /// What the timed region of run() contains, in words and as a category.
+  virtual TimingBoundary timing_boundary() const = 0;
+  virtual std::string timed_region_description() const = 0;
+};
+
+/// An answer to Backend::supports(): yes, or no with a reason.
+struct SupportAnswer {
+  bool supported = false;
+  std::string reason;  ///< why not; empty when supported
+  static SupportAnswer yes() { return {true, {}}; }
+  static SupportAnswer no(std::string why) { return {false, std::move(why)}; }
+};
+
+/// An inference engine adapter. Implementations are stateless apart from
+/// engine-global settings; create sessions with load(). Not thread-safe.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  /// Registry name, e.g. "opencv".
+  virtual std::string name() const = 0;
+  /// Engine version string, e.g. "4.6.0".
+  virtual std::string version() const = 0;
+  /// Devices this backend can run on, e.g. {"cpu"}.
+  virtual std::vector<std::string> devices() const = 0;
+  /// Build facts shown by `inferlab info` (BLAS, oneDNN, ISA, ...).
+  virtual std::map<std::string, std::string> build_info() const = 0;
+  /// How the engine is configured for `threads` intra-op threads, in words.
+  virtual std::string threading_description(int threads) const = 0;
+
+  /// The format this backend reads.
+  virtual ModelFormat format() const = 0;
+  /// Whether this backend can run `model` at `precision`; a reason when not.
+  virtual SupportAnswer supports(const ModelSource& model, Precision precision) const = 0;
+  /// Loads the model file. Throws Error with the engine's message on failure.
+  virtual std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) = 0;
+};
+
+}  // namespace inferlab

@@ -1,0 +1,27 @@
+#pragma once
+/// @file registry.h
+/// Explicit registration of the backends compiled into this build.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inferlab/backend.h"
+
+namespace inferlab {
+
+/// A backend known to inferlab, compiled in or not.
+struct BackendEntry {
+  std::string name;
+  bool compiled_in = false;
+  std::string reason_missing;  ///< why it is not compiled in; empty when it is
+};
+
+/// Every backend name inferlab knows, in display order, with build status.
+std::vector<BackendEntry> known_backends();
+
+/// Creates the backend `name`. Throws Error (kBadInput) for an unknown name or
+/// one not compiled into this build, naming the choices.
+std::unique_ptr<Backend> create_backend(const std::string& name);
+
+}  // namespace inferlab

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The only installer: Debian bookworm packages the build, the tests and model
+# preparation need. Idempotent: packages already present are not re-fetched and
+# `apt-get update` runs at most once per invocation (and only when something is
+# missing), so `make run` / `make test` stay fast on a prepared machine.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang-format git
+  # inference engines and their BLAS (libtorch falls back to the reference
+  # BLAS without libopenblas0: eager PyTorch is then 3-30x slower)
+  libopencv-dev libtorch-dev libopenblas0
+  # ONNX graph layer
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  # kernel libraries for the native backend
+  libdnnl-dev
+  # CLI, JSON, logging, tests, benchmarks
+  libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev
+  # reference model preparation (run with /usr/bin/python3, not pyenv's)
+  python3 python3-torch python3-torchvision python3-onnx python3-numpy
+  # data: face cascades, digits.png and sample videos
+  opencv-data opencv-doc
+  # processes and memory: ps/pkill used by e2e tests
+  procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
