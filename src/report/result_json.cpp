@@ -1,0 +1,163 @@
+// JSON conversion of results (CLI.md, schema "inferlab.bench/1"). Field names
+// here are the public contract: scripts and tests read them.
+#include <cmath>
+
+#include "inferlab/error.h"
+#include "inferlab/result.h"
+
+namespace inferlab {
+
+namespace {
+
+using nlohmann::json;
+
+// JSON has no NaN/Inf: a non-finite figure is written as null rather than
+// producing a document other tools cannot parse.
+json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+
+template <typename T>
+T get_or(const json& object, const char* key, T fallback) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  return it->get<T>();
+}
+
+}  // namespace
+
+json to_json(const LatencyStats& s) {
+  return json{{"mean", s.mean_ms},
+              {"stddev", s.stddev_ms},
+              {"min", s.min_ms},
+              {"p50", s.p50_ms},
+              {"p90", s.p90_ms},
+              {"p95", s.p95_ms},
+              {"p99", s.p99_ms},
+              {"p999", s.p999_ms},
+              {"max", s.max_ms},
+              {"ci95_p50", json::array({s.ci95_p50_lo_ms, s.ci95_p50_hi_ms})}};
+}
+
+json to_json(const BenchResult& r) {
+  json j{{"model", r.model},
+         {"backend", r.backend},
+         {"backend_version", r.backend_version},
+         {"precision", r.precision},
+         {"batch", r.batch},
+         {"threads", r.threads},
+         {"scenario", r.scenario},
+         {"status", r.status},
+         {"reason", r.reason},
+         {"latency_ms", r.latency ? to_json(*r.latency) : json(nullptr)},
+         {"throughput_per_s", finite_or_null(r.throughput_per_s)},
+         {"count", r.count},
+         {"duration_ms", r.duration_ms},
+         {"timing_boundary", r.timing_boundary},
+         {"timed_region", r.timed_region},
+         {"model_format", r.model_format},
+         {"model_form", r.model_form},
+         {"stop_reason", r.stop_reason},
+         {"threading", r.threading},
+         {"power_note", r.power_note},
+         {"sweep_best", r.sweep_best},
+         {"sweep_stop", r.sweep_stop}};
+  j["memory_mb"] = r.memory ? json{{"peak_rss", r.memory->peak_rss_mb},
+                                   {"load_delta", r.memory->load_delta_mb},
+                                   {"run_delta", r.memory->run_delta_mb}}
+                            : json(nullptr);
+  j["power_w"] = r.power_w_avg ? json{{"avg", *r.power_w_avg}} : json(nullptr);
+  j["energy_mj_per_inference"] = r.energy_mj_per_inference ? json(*r.energy_mj_per_inference) : json(nullptr);
+  if (r.validation) {
+    j["validation"] = json{{"reference", r.validation->reference},
+                           {"max_abs_diff", finite_or_null(r.validation->max_abs_diff)},
+                           {"cosine", finite_or_null(r.validation->cosine)},
+                           {"within_tolerance", r.validation->within_tolerance},
+                           {"tolerance", r.validation->tolerance}};
+  } else {
+    j["validation"] = nullptr;
+  }
+  return j;
+}
+
+BenchResult bench_result_from_json(const json& j) {
+  try {
+    BenchResult r;
+    r.model = j.at("model").get<std::string>();
+    r.backend = j.at("backend").get<std::string>();
+    r.backend_version = get_or<std::string>(j, "backend_version", "");
+    r.precision = get_or<std::string>(j, "precision", "fp32");
+    r.batch = get_or<std::int64_t>(j, "batch", 1);
+    r.threads = get_or<int>(j, "threads", 1);
+    r.scenario = get_or<std::string>(j, "scenario", "");
+    r.status = j.at("status").get<std::string>();
+    r.reason = get_or<std::string>(j, "reason", "");
+    if (auto it = j.find("latency_ms"); it != j.end() && it->is_object()) {
+      LatencyStats s;
+      s.mean_ms = it->at("mean");
+      s.stddev_ms = it->at("stddev");
+      s.min_ms = it->at("min");
+      s.p50_ms = it->at("p50");
+      s.p90_ms = it->at("p90");
+      s.p95_ms = it->at("p95");
+      s.p99_ms = it->at("p99");
+      s.p999_ms = it->at("p999");
+      s.max_ms = it->at("max");
+      s.ci95_p50_lo_ms = it->at("ci95_p50").at(0);
+      s.ci95_p50_hi_ms = it->at("ci95_p50").at(1);
+      s.count = get_or<std::size_t>(j, "count", 0);
+      r.latency = s;
+    }
+    r.throughput_per_s = get_or<double>(j, "throughput_per_s", 0.0);
+    r.count = get_or<std::int64_t>(j, "count", 0);
+    r.duration_ms = get_or<double>(j, "duration_ms", 0.0);
+    if (auto it = j.find("memory_mb"); it != j.end() && it->is_object()) {
+      r.memory = MemoryResult{it->at("peak_rss"), it->at("load_delta"), it->at("run_delta")};
+    }
+    if (auto it = j.find("power_w"); it != j.end() && it->is_object()) r.power_w_avg = it->at("avg").get<double>();
+    if (auto it = j.find("energy_mj_per_inference"); it != j.end() && it->is_number()) {
+      r.energy_mj_per_inference = it->get<double>();
+    }
+    if (auto it = j.find("validation"); it != j.end() && it->is_object()) {
+      ValidationResult v;
+      v.reference = it->at("reference");
+      v.max_abs_diff = get_or<double>(*it, "max_abs_diff", NAN);
+      v.cosine = get_or<double>(*it, "cosine", NAN);
+      v.within_tolerance = get_or<bool>(*it, "within_tolerance", false);
+      v.tolerance = get_or<double>(*it, "tolerance", 0.0);
+      r.validation = v;
+    }
+    r.timing_boundary = get_or<std::string>(j, "timing_boundary", "");
+    r.timed_region = get_or<std::string>(j, "timed_region", "");
+    r.model_format = get_or<std::string>(j, "model_format", "");
+    r.model_form = get_or<std::string>(j, "model_form", "");
+    r.stop_reason = get_or<std::string>(j, "stop_reason", "");
+    r.threading = get_or<std::string>(j, "threading", "");
+    r.power_note = get_or<std::string>(j, "power_note", "");
+    r.sweep_best = get_or<bool>(j, "sweep_best", false);
+    r.sweep_stop = get_or<std::string>(j, "sweep_stop", "");
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("malformed bench result: ") + e.what(), ErrorKind::kRuntime);
+  }
+}
+
+json to_json(const Environment& env) {
+  return json{{"cpu_model", env.cpu_model},
+              {"isa", env.isa},
+              {"cores", env.cores},
+              {"memory_total_bytes", env.memory_total_bytes},
+              {"threads", nullptr},
+              {"governor", env.governor},
+              {"os", env.os},
+              {"compiler", env.compiler},
+              {"libraries", env.libraries},
+              {"git_revision", env.git_revision},
+              {"started_at", env.started_at}};
+}
+
+json bench_document(const Environment& env, const std::vector<BenchResult>& results) {
+  json doc{{"schema", "inferlab.bench/1"}, {"env", to_json(env)}, {"results", json::array()}};
+  for (const auto& r : results) doc["results"].push_back(to_json(r));
+  return doc;
+}
+
+}  // namespace inferlab

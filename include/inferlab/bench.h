@@ -1,0 +1,58 @@
+#pragma once
+/// @file bench.h
+/// The bench orchestrator: models x backends x precisions x batches, each
+/// configuration measured in a fresh child process, outputs validated against
+/// a reference backend, and the batch sweep for maximum throughput.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "inferlab/result.h"
+#include "inferlab/run_rules.h"
+#include "inferlab/sweep.h"
+#include "inferlab/zoo.h"
+
+namespace inferlab {
+
+/// What to measure. Field names carry units.
+struct BenchOptions {
+  std::vector<ResolvedModel> models;
+  std::vector<std::string> backends;     ///< in order; the first is the default reference
+  std::vector<std::string> precisions{"fp32"};
+  std::vector<std::int64_t> batches{1};  ///< fixed batches (ignored entries when batch_sweep)
+  bool batch_sweep = false;              ///< offline sweep for maximum throughput
+  int threads = 1;
+  std::string scenario = "single-stream";
+  RunSettings run;
+  SweepSettings sweep;
+  std::string reference;                 ///< empty: the first backend
+  double tolerance = 1e-3;               ///< max |diff| relative to max(1, max |reference|)
+  double min_cosine = 0.9999;            ///< ... and cosine at least this
+  std::map<std::string, Shape> shape_overrides;  ///< input name -> shape (batch included)
+  std::string raw_latencies_path;        ///< CSV of every sample; empty: none
+  double worker_timeout_s = 600;
+};
+
+/// Progress lines for the user ("mobilenet_v2 x torch batch 1: 5.2 ms").
+using ProgressFn = std::function<void(const std::string& line)>;
+
+/// Input shapes for `model` at `batch`: declared dims with the batch
+/// substituted, or `shape_overrides`. Throws Error (kBadInput) naming the
+/// model and input when a dimension stays unknown or the dtype cannot be fed.
+std::vector<Shape> input_shapes_for(const ResolvedModel& model, std::int64_t batch,
+                                    const std::map<std::string, Shape>& shape_overrides);
+
+/// Runs the whole plan. Rows for failed/unsupported pairs are kept, with
+/// their reason; the sweep continues past them. Throws Error (kBadInput) only
+/// for problems found before any measurement (e.g. no requested backend can
+/// run a model at all).
+std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress);
+
+/// Compares two output dumps (float32). Sets max_abs_diff, cosine.
+ValidationResult compare_outputs(const std::vector<float>& reference, const std::vector<float>& candidate,
+                                 const std::string& reference_name, double tolerance, double min_cosine);
+
+}  // namespace inferlab

@@ -1,0 +1,53 @@
+#pragma once
+/// @file worker.h
+/// One configuration (model x backend x precision x batch) measured in its
+/// own child process, so one engine's allocations never pollute another's
+/// memory figures and a crashing engine cannot take the sweep down.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "inferlab/backend.h"
+#include "inferlab/result.h"
+#include "inferlab/run_rules.h"
+
+namespace inferlab {
+
+/// Everything a worker needs; travels to the child as JSON.
+struct WorkerSpec {
+  ModelSource model;                 ///< file and declared I/O for this backend's format
+  std::string model_form;            ///< e.g. "frozen TorchScript", shown in results
+  std::string backend;
+  std::string precision = "fp32";
+  std::int64_t batch = 1;
+  int threads = 1;
+  std::string scenario = "single-stream";
+  std::vector<Shape> input_shapes;   ///< batch already substituted
+  RunSettings run;
+  std::string output_dump_path;      ///< where to write the outputs of the seeded input (float32, raw)
+  std::string raw_latencies_path;    ///< empty: do not stream samples
+  std::uint64_t input_seed = 20261124;
+};
+
+nlohmann::json to_json(const WorkerSpec& spec);
+/// Throws Error on a malformed spec.
+WorkerSpec worker_spec_from_json(const nlohmann::json& json);
+
+/// Measures `spec` in this process and returns the result (status "failed"
+/// with the engine's message when it throws). Used by the hidden `_worker` verb.
+BenchResult measure_in_this_process(const WorkerSpec& spec);
+
+/// Runs `spec` in a child process (`exe _worker SPEC RESULT`) and returns its
+/// result. A child that crashes, is killed by a signal or passes
+/// `timeout_s` becomes a "failed" result whose reason says so, with the last
+/// line the child printed. `scratch_dir` holds the spec, result and log files.
+BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& exe, const std::string& scratch_dir,
+                                     double timeout_s);
+
+/// The path of the running executable (/proc/self/exe).
+std::string current_executable_path();
+
+}  // namespace inferlab

@@ -1,0 +1,315 @@
+// The bench orchestrator. Configurations are visited model by model and, for
+// each batch, backend by backend, so backends being compared are measured
+// close together in time (these VMs drift up to 1.6x between passes).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "inferlab/bench.h"
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/registry.h"
+#include "inferlab/worker.h"
+
+namespace inferlab {
+
+namespace {
+
+struct Pair {
+  std::string backend;
+  std::string precision;
+  ModelSource source;
+  std::string model_form;
+  SupportAnswer support;
+};
+
+std::string format_ms(double ms) {
+  std::ostringstream out;
+  out.precision(ms < 10 ? 3 : 4);
+  out << ms;
+  return out.str();
+}
+
+std::vector<float> read_dump(const std::string& path) {
+  std::error_code ec;
+  if (path.empty() || !std::filesystem::exists(path, ec)) return {};
+  std::string bytes = read_file(path);
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  return values;
+}
+
+std::string describe_form(const ResolvedModel& model, ModelFormat format) {
+  if (format == ModelFormat::kTorchScript) {
+    return model.manifest && !model.manifest->torchscript_form.empty() ? model.manifest->torchscript_form
+                                                                       : "TorchScript (as given)";
+  }
+  if (format == ModelFormat::kOnnx) return "ONNX";
+  return "none (no model file is read)";
+}
+
+std::string progress_line(const BenchResult& r) {
+  std::string line = r.model + " x " + r.backend + " " + r.precision + " batch " + std::to_string(r.batch) + ": ";
+  if (r.status != "ok" || !r.latency) return line + r.status + " (" + r.reason + ")";
+  std::ostringstream out;
+  out << "p50 " << format_ms(r.latency->p50_ms) << " ms, " << static_cast<long long>(std::llround(r.throughput_per_s))
+      << "/s, peak RSS " << static_cast<long long>(std::llround(r.memory ? r.memory->peak_rss_mb : 0)) << " MB";
+  return line + out.str();
+}
+
+class RawLatencyWriter {
+ public:
+  explicit RawLatencyWriter(const std::string& path) {
+    if (path.empty()) return;
+    out_ = std::make_unique<std::ofstream>(path, std::ios::trunc);
+    if (!*out_) throw Error("--raw-latencies " + path + ": cannot write");
+    *out_ << "model,backend,precision,batch,scenario,index,latency_ms\n";
+  }
+  bool enabled() const { return out_ != nullptr; }
+  void append(const BenchResult& r, const std::string& worker_file) {
+    if (!out_) return;
+    std::ifstream in(worker_file);
+    std::string line;
+    const std::string prefix =
+        r.model + ',' + r.backend + ',' + r.precision + ',' + std::to_string(r.batch) + ',' + r.scenario + ',';
+    while (std::getline(in, line)) *out_ << prefix << line << '\n';
+    out_->flush();
+  }
+
+ private:
+  std::unique_ptr<std::ofstream> out_;
+};
+
+struct ModelRun {
+  const BenchOptions& options;
+  const ResolvedModel& model;
+  const std::string& exe;
+  const std::string& scratch;
+  RawLatencyWriter& raw;
+  const ProgressFn& progress;
+  std::vector<BenchResult>& results;
+  std::map<std::size_t, std::string> dump_of_row;  // row index -> output dump
+
+  BenchResult measure(const Pair& pair, std::int64_t batch, const std::string& scenario) {
+    static int sequence = 0;
+    WorkerSpec spec;
+    spec.model = pair.source;
+    spec.model_form = pair.model_form;
+    spec.backend = pair.backend;
+    spec.precision = pair.precision;
+    spec.batch = batch;
+    spec.threads = options.threads;
+    spec.scenario = scenario;
+    spec.input_shapes = input_shapes_for(model, batch, options.shape_overrides);
+    spec.run = options.run;
+    const std::string stem = scratch + "/run-" + std::to_string(++sequence);
+    spec.output_dump_path = stem + ".out.bin";
+    if (raw.enabled()) spec.raw_latencies_path = stem + ".raw.csv";
+    BenchResult r = measure_in_child_process(spec, exe, scratch, options.worker_timeout_s);
+    r.model = model.name;  // the user's name for it, whatever file the backend read
+    if (r.status == "ok") raw.append(r, spec.raw_latencies_path);
+    if (progress) progress(progress_line(r));
+    results.push_back(r);
+    dump_of_row[results.size() - 1] = spec.output_dump_path;
+    return r;
+  }
+
+  void unsupported_row(const Pair& pair, std::int64_t batch, const std::string& scenario) {
+    BenchResult r;
+    r.model = model.name;
+    r.backend = pair.backend;
+    r.precision = pair.precision;
+    r.batch = batch;
+    r.threads = options.threads;
+    r.scenario = scenario;
+    r.status = "unsupported";
+    r.reason = pair.support.reason;
+    r.model_format = model_format_name(pair.source.format);
+    if (progress) progress(progress_line(r));
+    results.push_back(r);
+  }
+
+  void sweep(const std::vector<Pair>& pairs) {
+    std::vector<std::vector<SweepPoint>> points(pairs.size());
+    std::vector<std::vector<std::size_t>> rows(pairs.size());
+    std::vector<bool> active(pairs.size(), true);
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      if (!pairs[i].support.supported) {
+        unsupported_row(pairs[i], options.sweep.start_batch, "offline");
+        active[i] = false;
+      }
+    }
+    // Round-robin over pairs: each round measures every still-active pair at
+    // its next batch, keeping the compared backends close in time.
+    while (std::find(active.begin(), active.end(), true) != active.end()) {
+      for (std::size_t i = 0; i < pairs.size(); ++i) {
+        if (!active[i]) continue;
+        std::string why;
+        auto next = next_sweep_batch(options.sweep, points[i], &why);
+        if (!next) {
+          active[i] = false;
+          finish_sweep(points[i], rows[i], why);
+          continue;
+        }
+        BenchResult r = measure(pairs[i], *next, "offline");
+        rows[i].push_back(results.size() - 1);
+        points[i].push_back(SweepPoint{*next, r.status == "ok", r.throughput_per_s,
+                                       r.memory ? r.memory->peak_rss_mb : 0.0});
+      }
+    }
+  }
+
+  void finish_sweep(const std::vector<SweepPoint>& points, const std::vector<std::size_t>& rows,
+                    const std::string& why) {
+    auto best = best_sweep_point(points);
+    if (!best) return;
+    for (std::size_t k = 0; k < points.size(); ++k) {
+      if (points[k].batch == best->batch && points[k].ok) {
+        results[rows[k]].sweep_best = true;
+        results[rows[k]].sweep_stop = why;
+      }
+    }
+  }
+
+  void validate() {
+    const std::string reference = options.reference.empty() ? options.backends.front() : options.reference;
+    for (auto& [row, dump] : dump_of_row) {
+      BenchResult& r = results[row];
+      if (r.status != "ok" || r.backend == reference) continue;
+      // The reference row: same model and batch, reference backend, fp32 if measured, else the same precision.
+      std::optional<std::size_t> ref_row;
+      for (auto& [other, other_dump] : dump_of_row) {
+        const BenchResult& c = results[other];
+        if (c.backend != reference || c.batch != r.batch || c.status != "ok") continue;
+        if (!ref_row || c.precision == "fp32") ref_row = other;
+      }
+      if (!ref_row) continue;
+      auto expected = read_dump(dump_of_row[*ref_row]);
+      auto actual = read_dump(dump);
+      if (expected.empty() || actual.empty()) continue;
+      r.validation = compare_outputs(expected, actual, reference, options.tolerance, options.min_cosine);
+    }
+  }
+};
+
+}  // namespace
+
+std::vector<Shape> input_shapes_for(const ResolvedModel& model, std::int64_t batch,
+                                    const std::map<std::string, Shape>& shape_overrides) {
+  if (model.inputs.empty()) {
+    throw Error(model.argument + ": the model declares no input shapes (TorchScript carries none): give --shape NAME=" +
+                "1x3x224x224 or prepare it with a manifest");
+  }
+  std::vector<Shape> shapes;
+  for (std::size_t i = 0; i < model.inputs.size(); ++i) {
+    const TensorSpec& input = model.inputs[i];
+    if (input.dtype != DType::kFloat32) {
+      throw Error(model.argument + ": input '" + input.name + "' is " + dtype_name(input.dtype) +
+                  "; bench feeds seeded float32 inputs only, so no backend can be fed this model");
+    }
+    auto it = shape_overrides.find(input.name);
+    if (it == shape_overrides.end() && model.inputs.size() == 1) it = shape_overrides.find("");
+    // Dimension 0 is the batch, whatever the declaration or --shape said.
+    Shape shape = it != shape_overrides.end() ? it->second : input.shape;
+    if (!shape.empty()) shape[0] = batch;
+    if (!shape_is_static(shape) || shape.empty()) {
+      throw Error(model.argument + ": input '" + input.name + "' has unknown dimensions " + shape_to_string(shape) +
+                  "; give --shape " + input.name + "=1x3x224x224");
+    }
+    shapes.push_back(shape);
+  }
+  return shapes;
+}
+
+ValidationResult compare_outputs(const std::vector<float>& reference, const std::vector<float>& candidate,
+                                 const std::string& reference_name, double tolerance, double min_cosine) {
+  ValidationResult v;
+  v.reference = reference_name;
+  v.tolerance = tolerance;
+  if (reference.size() != candidate.size() || reference.empty()) {
+    v.max_abs_diff = INFINITY;
+    v.cosine = NAN;
+    v.within_tolerance = false;
+    return v;
+  }
+  double max_diff = 0, max_ref = 0, dot = 0, norm_a = 0, norm_b = 0;
+  bool finite = true;
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    const double a = reference[i], b = candidate[i];
+    finite = finite && std::isfinite(a) && std::isfinite(b);
+    max_diff = std::max(max_diff, std::abs(a - b));
+    max_ref = std::max(max_ref, std::abs(a));
+    dot += a * b;
+    norm_a += a * a;
+    norm_b += b * b;
+  }
+  v.max_abs_diff = finite ? max_diff : INFINITY;
+  v.cosine = (norm_a > 0 && norm_b > 0) ? dot / std::sqrt(norm_a * norm_b) : (norm_a == norm_b ? 1.0 : 0.0);
+  v.within_tolerance = finite && max_diff <= tolerance * std::max(1.0, max_ref) && v.cosine >= min_cosine;
+  return v;
+}
+
+std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress) {
+  if (options.backends.empty()) throw Error("--backends: give at least one backend");
+  validate_run_settings(options.run);
+  std::vector<std::unique_ptr<Backend>> backends;
+  for (const auto& name : options.backends) backends.push_back(create_backend(name));
+
+  // Everything a user can get wrong is checked before the first measurement,
+  // so a bad flag never costs a half-finished sweep.
+  std::vector<std::vector<Pair>> plan;
+  for (const auto& model : options.models) {
+    std::vector<Pair> pairs;
+    std::string reasons;
+    for (const auto& backend : backends) {
+      for (const auto& precision_text : options.precisions) {
+        Pair pair{backend->name(), precision_text, model.source_for(backend->format()),
+                  describe_form(model, backend->format()), SupportAnswer::yes()};
+        if (backend->format() != ModelFormat::kNone && pair.source.path.empty()) {
+          pair.support = SupportAnswer::no("the " + backend->name() + " backend reads " +
+                                           model_format_name(backend->format()) + " and " + model.name +
+                                           " has no such file");
+        } else {
+          pair.support = backend->supports(pair.source, precision_from_name(precision_text));
+        }
+        if (!pair.support.supported) reasons += (reasons.empty() ? "" : "; ") + pair.backend + ": " + pair.support.reason;
+        pairs.push_back(std::move(pair));
+      }
+    }
+    const bool any = std::any_of(pairs.begin(), pairs.end(), [](const Pair& p) { return p.support.supported; });
+    if (!any) throw Error(model.argument + ": no requested backend can run it (" + reasons + ")");
+    for (auto batch : options.batch_sweep ? std::vector<std::int64_t>{options.sweep.start_batch} : options.batches) {
+      input_shapes_for(model, batch, options.shape_overrides);
+    }
+    plan.push_back(std::move(pairs));
+  }
+
+  TempDir scratch("inferlab-bench");
+  const std::string exe = current_executable_path();
+  RawLatencyWriter raw(options.raw_latencies_path);
+  std::vector<BenchResult> results;
+  for (std::size_t m = 0; m < options.models.size(); ++m) {
+    ModelRun run{options, options.models[m], exe, scratch.path(), raw, progress, results, {}};
+    if (options.batch_sweep) {
+      run.sweep(plan[m]);
+    } else {
+      for (auto batch : options.batches) {
+        for (const auto& pair : plan[m]) {
+          if (pair.support.supported) {
+            run.measure(pair, batch, options.scenario);
+          } else {
+            run.unsupported_row(pair, batch, options.scenario);
+          }
+        }
+      }
+    }
+    run.validate();
+  }
+  return results;
+}
+
+}  // namespace inferlab

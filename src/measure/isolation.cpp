@@ -1,0 +1,123 @@
+// Spawning a worker per configuration. The child is a fresh exec of our own
+// binary (not a fork of the parent), so its RSS baseline holds no parent
+// state and no engine library has been initialised in it yet.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/worker.h"
+
+extern char** environ;
+
+namespace inferlab {
+
+namespace {
+
+// The child's last non-empty log line is usually the engine's own complaint,
+// which is what a user needs to see in the "reason" column.
+std::string last_line_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  if (last.size() > 300) last = last.substr(0, 300) + "...";
+  return last;
+}
+
+BenchResult failed_result(const WorkerSpec& spec, std::string reason) {
+  BenchResult r;
+  r.model = spec.model.name;
+  r.backend = spec.backend;
+  r.precision = spec.precision;
+  r.batch = spec.batch;
+  r.threads = spec.threads;
+  r.scenario = spec.scenario;
+  r.model_format = model_format_name(spec.model.format);
+  r.model_form = spec.model_form;
+  r.status = "failed";
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+std::string current_executable_path() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error("cannot locate the inferlab executable (/proc/self/exe): " + ec.message(), ErrorKind::kRuntime);
+  return path.string();
+}
+
+BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& exe, const std::string& scratch_dir,
+                                     double timeout_s) {
+  static int sequence = 0;
+  const std::string stem = scratch_dir + "/worker-" + std::to_string(++sequence);
+  const std::string spec_path = stem + ".spec.json";
+  const std::string result_path = stem + ".result.json";
+  const std::string log_path = stem + ".log";
+  write_file_atomically(spec_path, to_json(spec).dump());
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  std::array<std::string, 4> args{exe, "_worker", spec_path, result_path};
+  std::array<char*, 5> argv{args[0].data(), args[1].data(), args[2].data(), args[3].data(), nullptr};
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return failed_result(spec, std::string("cannot start worker process: ") + std::strerror(rc));
+
+  // Poll rather than block so a hung engine can be killed at the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  int status = 0;
+  bool timed_out = false;
+  while (true) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) return failed_result(spec, std::string("waitpid failed: ") + std::strerror(errno));
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+  const std::string tail = last_line_of(log_path);
+  if (timed_out) {
+    return failed_result(spec, "worker exceeded " + std::to_string(static_cast<int>(timeout_s)) + " s and was killed" +
+                                   (tail.empty() ? "" : "; last output: " + tail));
+  }
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    return failed_result(spec, std::string("engine crashed: worker killed by signal ") + std::to_string(sig) + " (" +
+                                   strsignal(sig) + ")" + (tail.empty() ? "" : "; last output: " + tail));
+  }
+  if (!std::filesystem::exists(result_path)) {
+    return failed_result(spec, "worker exited with code " + std::to_string(WEXITSTATUS(status)) +
+                                   " without a result" + (tail.empty() ? "" : ": " + tail));
+  }
+  try {
+    return bench_result_from_json(nlohmann::json::parse(read_file(result_path)));
+  } catch (const std::exception& e) {
+    return failed_result(spec, std::string("unreadable worker result: ") + e.what());
+  }
+}
+
+}  // namespace inferlab

@@ -1,0 +1,282 @@
+// Result tables. Cells always show what was measured; a cell that could not
+// be measured says so and points at a footnote with the reason.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "inferlab/report.h"
+
+namespace inferlab {
+
+namespace {
+
+std::string fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+// Enough significant digits to compare backends, not more.
+std::string ms_text(double ms) { return fixed(ms, ms < 1 ? 3 : ms < 100 ? 2 : 1); }
+
+struct Grid {
+  std::vector<std::string> models;   // row order: first appearance
+  std::vector<std::string> columns;  // backend, or backend:precision when several precisions
+  bool several_precisions = false;
+
+  explicit Grid(const std::vector<BenchResult>& results) {
+    std::set<std::string> precisions;
+    for (const auto& r : results) precisions.insert(r.precision);
+    several_precisions = precisions.size() > 1;
+    for (const auto& r : results) {
+      if (std::find(models.begin(), models.end(), r.model) == models.end()) models.push_back(r.model);
+      std::string c = column_of(r);
+      if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+    }
+  }
+  std::string column_of(const BenchResult& r) const {
+    return several_precisions ? r.backend + ":" + r.precision : r.backend;
+  }
+};
+
+class Footnotes {
+ public:
+  std::string mark(const std::string& text) {
+    auto it = std::find(notes_.begin(), notes_.end(), text);
+    std::size_t index = it == notes_.end() ? (notes_.push_back(text), notes_.size()) : (it - notes_.begin()) + 1;
+    return "[" + std::to_string(index) + "]";
+  }
+  std::vector<std::string> lines() const {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < notes_.size(); ++i) out.push_back("[" + std::to_string(i + 1) + "] " + notes_[i]);
+    return out;
+  }
+
+ private:
+  std::vector<std::string> notes_;
+};
+
+// The cell for a model x column whose rows are all not ok.
+std::string not_ok_cell(const BenchResult& r, Footnotes& notes) {
+  std::string label = r.status == "unsupported" ? "n/a" : "failed";
+  return label + " " + notes.mark(r.model + " x " + r.backend + " (" + r.precision + "): " + r.status + ": " + r.reason);
+}
+
+template <typename Pick, typename Cell>
+Table grid_table(const std::string& title, const std::vector<BenchResult>& results, const Grid& grid,
+                 Footnotes& notes, Pick pick, Cell cell) {
+  Table table;
+  table.title = title;
+  table.header.push_back("model");
+  for (const auto& c : grid.columns) table.header.push_back(c);
+  for (const auto& model : grid.models) {
+    std::vector<std::string> row{model};
+    for (const auto& column : grid.columns) {
+      const BenchResult* chosen = nullptr;
+      const BenchResult* any = nullptr;
+      for (const auto& r : results) {
+        if (r.model != model || grid.column_of(r) != column) continue;
+        if (!any) any = &r;
+        if (r.status == "ok" && pick(r, chosen)) chosen = &r;
+      }
+      if (chosen) {
+        row.push_back(cell(*chosen, notes));
+      } else if (any) {
+        row.push_back(not_ok_cell(*any, notes));
+      } else {
+        row.push_back("-");
+      }
+    }
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+std::string validation_mark(const BenchResult& r, Footnotes& notes) {
+  if (!r.validation || r.validation->within_tolerance) return "";
+  std::ostringstream text;
+  text << r.model << " x " << r.backend << " batch " << r.batch << ": outputs disagree with " << r.validation->reference
+       << " (max |diff| " << r.validation->max_abs_diff << ", cosine " << r.validation->cosine << ")";
+  return " !" + notes.mark(text.str());
+}
+
+}  // namespace
+
+BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
+  BenchTables out;
+  if (results.empty()) return out;
+  Grid grid(results);
+  Footnotes notes;
+
+  // Latency: batch 1, single-stream preferred over an offline batch-1 point.
+  auto latency_pick = [](const BenchResult& r, const BenchResult* current) {
+    if (r.batch != 1) return false;
+    return current == nullptr || (r.scenario == "single-stream" && current->scenario != "single-stream");
+  };
+  auto latency_cell = [](const BenchResult& r, Footnotes& n) {
+    return ms_text(r.latency->p50_ms) + " [" + ms_text(r.latency->ci95_p50_lo_ms) + ", " +
+           ms_text(r.latency->ci95_p50_hi_ms) + "]" + validation_mark(r, n);
+  };
+  out.tables.push_back(grid_table("Inference time at batch 1: p50 ms [95% CI of the median]", results, grid, notes,
+                                  latency_pick, latency_cell));
+
+  auto p99_cell = [](const BenchResult& r, Footnotes&) {
+    return ms_text(r.latency->p99_ms) + " / " + ms_text(r.latency->max_ms);
+  };
+  out.tables.push_back(
+      grid_table("Tail latency at batch 1: p99 / max ms", results, grid, notes, latency_pick, p99_cell));
+
+  // Maximum throughput: the sweep's best point, or the best measured batch.
+  const bool swept = std::any_of(results.begin(), results.end(), [](const BenchResult& r) { return r.sweep_best; });
+  auto throughput_pick = [swept](const BenchResult& r, const BenchResult* current) {
+    if (swept) return r.sweep_best;
+    return current == nullptr || r.throughput_per_s > current->throughput_per_s;
+  };
+  auto throughput_cell = [](const BenchResult& r, Footnotes&) {
+    return fixed(r.throughput_per_s, r.throughput_per_s < 100 ? 1 : 0) + " @ " + std::to_string(r.batch);
+  };
+  out.tables.push_back(grid_table(swept ? "Maximum throughput by batch sweep: samples/s @ batch"
+                                        : "Throughput, best measured batch: samples/s @ batch",
+                                  results, grid, notes, throughput_pick, throughput_cell));
+
+  auto memory_pick = [](const BenchResult& r, const BenchResult* current) {
+    return r.memory && (current == nullptr || r.batch < current->batch);
+  };
+  auto memory_cell = [](const BenchResult& r, Footnotes&) {
+    return fixed(r.memory->peak_rss_mb, 0) + " (load +" + fixed(r.memory->load_delta_mb, 0) + ", run +" +
+           fixed(r.memory->run_delta_mb, 1) + ")";
+  };
+  out.tables.push_back(grid_table("Memory at the smallest batch: peak RSS MB (load delta, run delta)", results, grid,
+                                  notes, memory_pick, memory_cell));
+
+  out.footnotes = notes.lines();
+  for (const auto& r : results) {
+    if (r.status != "ok") continue;
+    out.footnotes.push_back("power: " + (r.power_w_avg ? fixed(*r.power_w_avg, 1) + " W average (package)" : r.power_note));
+    break;
+  }
+  std::set<std::string> forms;
+  for (const auto& r : results) {
+    if (r.status == "ok" && !r.model_form.empty()) forms.insert(r.backend + " ran " + r.model_form + "; timed region: " + r.timed_region);
+  }
+  for (const auto& f : forms) out.footnotes.push_back(f);
+  return out;
+}
+
+std::string render_text(const BenchTables& tables) {
+  std::ostringstream out;
+  for (const auto& table : tables.tables) {
+    std::vector<std::size_t> widths(table.header.size(), 0);
+    auto measure = [&](const std::vector<std::string>& row) {
+      for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    };
+    measure(table.header);
+    for (const auto& row : table.rows) measure(row);
+    auto line = [&](const std::vector<std::string>& row) {
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        out << (i == 0 ? "" : "  ") << row[i] << std::string(widths[i] - row[i].size(), ' ');
+      }
+      out << '\n';
+    };
+    out << table.title << '\n';
+    line(table.header);
+    std::size_t total = 0;
+    for (auto w : widths) total += w + 2;
+    out << std::string(total > 2 ? total - 2 : 0, '-') << '\n';
+    for (const auto& row : table.rows) line(row);
+    out << '\n';
+  }
+  for (const auto& note : tables.footnotes) out << note << '\n';
+  return out.str();
+}
+
+std::string render_markdown(const BenchTables& tables, const Environment& env) {
+  std::ostringstream out;
+  out << "# inferlab bench\n\n";
+  out << "Reference models carry seeded weights, not trained ones: timings and memory are those of the "
+         "architectures; their outputs are not meaningful predictions.\n\n";
+  for (const auto& table : tables.tables) {
+    out << "## " << table.title << "\n\n|";
+    for (const auto& h : table.header) out << ' ' << h << " |";
+    out << "\n|";
+    for (std::size_t i = 0; i < table.header.size(); ++i) out << (i == 0 ? " --- |" : " ---: |");
+    out << '\n';
+    for (const auto& row : table.rows) {
+      out << '|';
+      for (const auto& cell : row) out << ' ' << cell << " |";
+      out << '\n';
+    }
+    out << '\n';
+  }
+  if (!tables.footnotes.empty()) {
+    out << "## Notes\n\n";
+    for (const auto& note : tables.footnotes) out << "- " << note << '\n';
+    out << '\n';
+  }
+  out << "## Environment\n\n";
+  out << "- CPU: " << env.cpu_model << " (" << env.cores << " logical CPUs)\n";
+  out << "- ISA:";
+  for (const auto& f : env.isa) out << ' ' << f;
+  out << "\n- governor: " << env.governor << "\n- OS: " << env.os << "\n- compiler: " << env.compiler << '\n';
+  for (const auto& [lib, version] : env.libraries) out << "- " << lib << ": " << version << '\n';
+  out << "- git revision: " << env.git_revision << "\n- started at: " << env.started_at << '\n';
+  return out.str();
+}
+
+namespace {
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string number_or_empty(bool present, double value) {
+  if (!present || !std::isfinite(value)) return "";
+  std::ostringstream out;
+  out.precision(9);
+  out << value;
+  return out.str();
+}
+
+}  // namespace
+
+std::string render_csv(const std::vector<BenchResult>& results) {
+  std::ostringstream out;
+  out << "model,backend,backend_version,precision,batch,threads,scenario,status,reason,"
+         "mean_ms,stddev_ms,min_ms,p50_ms,p90_ms,p95_ms,p99_ms,p999_ms,max_ms,ci95_p50_lo_ms,ci95_p50_hi_ms,"
+         "throughput_per_s,count,duration_ms,peak_rss_mb,load_delta_mb,run_delta_mb,power_w_avg,"
+         "energy_mj_per_inference,validation_reference,max_abs_diff,cosine,within_tolerance,timing_boundary,"
+         "model_format,sweep_best\n";
+  for (const auto& r : results) {
+    const bool l = r.latency.has_value();
+    const LatencyStats s = l ? *r.latency : LatencyStats{};
+    const bool m = r.memory.has_value();
+    const MemoryResult mem = m ? *r.memory : MemoryResult{};
+    const bool v = r.validation.has_value();
+    out << csv_field(r.model) << ',' << csv_field(r.backend) << ',' << csv_field(r.backend_version) << ','
+        << r.precision << ',' << r.batch << ',' << r.threads << ',' << r.scenario << ',' << r.status << ','
+        << csv_field(r.reason);
+    for (double x : {s.mean_ms, s.stddev_ms, s.min_ms, s.p50_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms,
+                     s.ci95_p50_lo_ms, s.ci95_p50_hi_ms}) {
+      out << ',' << number_or_empty(l, x);
+    }
+    out << ',' << number_or_empty(r.status == "ok", r.throughput_per_s) << ',' << r.count << ','
+        << number_or_empty(r.status == "ok", r.duration_ms);
+    for (double x : {mem.peak_rss_mb, mem.load_delta_mb, mem.run_delta_mb}) out << ',' << number_or_empty(m, x);
+    out << ',' << number_or_empty(r.power_w_avg.has_value(), r.power_w_avg.value_or(0)) << ','
+        << number_or_empty(r.energy_mj_per_inference.has_value(), r.energy_mj_per_inference.value_or(0)) << ','
+        << (v ? csv_field(r.validation->reference) : "") << ','
+        << number_or_empty(v, v ? r.validation->max_abs_diff : 0) << ','
+        << number_or_empty(v, v ? r.validation->cosine : 0) << ','
+        << (v ? (r.validation->within_tolerance ? "true" : "false") : "") << ',' << r.timing_boundary << ','
+        << r.model_format << ',' << (r.sweep_best ? "true" : "false") << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace inferlab
