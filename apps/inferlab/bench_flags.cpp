@@ -1,0 +1,48 @@
+#include "bench_flags.h"
+
+#include <algorithm>
+
+#include "cli_util.h"
+#include "inferlab/error.h"
+#include "inferlab/registry.h"
+
+namespace inferlab::cli {
+
+void ModelBackendFlags::add_to(CLI::App& sub) {
+  sub.add_option("MODEL", models, "Model paths (.onnx, TorchScript .pt) or prepared model names")->required();
+  sub.add_option("--backends", backends, "Comma list of backends; the first is the reference by default")
+      ->capture_default_str();
+  sub.add_option("--threads", threads, "Intra-op threads for every engine (default: online CPUs)");
+  sub.add_option("--shape", shapes, "Input shape NAME=1x3x224x224 (or just the dims for one input); repeatable");
+  sub.add_option("--model-dir", model_dir, "Prepared model directory (default $INFERLAB_MODEL_DIR or ~/.cache/inferlab/models)");
+  sub.add_option("--reference", reference, "Backend whose outputs are the reference (default: first of --backends)");
+  sub.add_option("--tolerance", tolerance, "Allowed max |diff| relative to max(1, max |reference|)")
+      ->capture_default_str();
+  sub.add_option("--min-cosine", min_cosine, "Required cosine similarity with the reference")->capture_default_str();
+  sub.add_option("--timeout-s", timeout_s, "Kill a configuration's worker after this many seconds")
+      ->capture_default_str();
+}
+
+void ModelBackendFlags::fill(BenchOptions& options) const {
+  if (threads != kThreadsNotGiven && threads < 1) throw Error("--threads " + std::to_string(threads) + ": must be >= 1");
+  options.threads = threads == kThreadsNotGiven ? default_thread_count() : threads;
+  options.backends = split_list(backends);
+  if (options.backends.empty()) throw Error("--backends: give at least one backend");
+  for (const auto& name : options.backends) create_backend(name);  // unknown names fail here, before any work
+  options.reference = reference;
+  if (!reference.empty() &&
+      std::find(options.backends.begin(), options.backends.end(), reference) == options.backends.end()) {
+    throw Error("--reference " + reference + ": not among --backends " + backends);
+  }
+  if (!(tolerance >= 0)) throw Error("--tolerance: must be >= 0");
+  if (!(min_cosine >= -1 && min_cosine <= 1)) throw Error("--min-cosine: must be in [-1, 1]");
+  if (!(timeout_s > 0)) throw Error("--timeout-s: must be > 0");
+  options.tolerance = tolerance;
+  options.min_cosine = min_cosine;
+  options.worker_timeout_s = timeout_s;
+  options.shape_overrides = parse_shapes(shapes);
+  const std::string dir = model_directory(model_dir);
+  for (const auto& argument : models) options.models.push_back(resolve_model(argument, dir));
+}
+
+}  // namespace inferlab::cli

@@ -1,0 +1,128 @@
+// `inferlab bench`: the same models on several backends side by side.
+#include <filesystem>
+#include <iostream>
+
+#include "bench_flags.h"
+#include "cli_util.h"
+#include "commands.h"
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/report.h"
+
+namespace inferlab::cli {
+
+namespace {
+
+struct BenchFlags {
+  ModelBackendFlags common;
+  std::string precision = "fp32";
+  std::string batch = "1";
+  std::string scenario = "single-stream";
+  RunSettings run;
+  SweepSettings sweep;
+  std::string out_dir, json_path, csv_path, md_path, raw_path;
+  bool quiet = false;
+};
+
+BenchOptions to_options(const BenchFlags& flags) {
+  BenchOptions options;
+  flags.common.fill(options);
+  options.precisions = split_list(flags.precision);
+  if (options.precisions.empty()) throw Error("--precision: give at least one precision");
+  for (const auto& p : options.precisions) precision_from_name(p);
+  if (flags.batch == "sweep") {
+    options.batch_sweep = true;
+  } else {
+    options.batches = parse_positive_list(flags.batch, "--batch");
+  }
+  if (flags.scenario != "single-stream" && flags.scenario != "offline") {
+    if (flags.scenario == "server" || flags.scenario == "multi-stream") {
+      throw Error("--scenario " + flags.scenario + ": not implemented in this version (single-stream, offline)");
+    }
+    throw Error("--scenario " + flags.scenario + ": unknown (single-stream, offline, server, multi-stream)");
+  }
+  options.scenario = flags.scenario;
+  options.run = flags.run;
+  validate_run_settings(options.run);
+  options.sweep = flags.sweep;
+  if (options.sweep.max_batch < 1) throw Error("--max-batch: must be >= 1");
+  if (!(options.sweep.min_improvement >= 0)) throw Error("--min-improvement: must be >= 0");
+  if (!(options.sweep.max_memory_mb >= 0)) throw Error("--max-memory-mb: must be >= 0");
+  options.raw_latencies_path = flags.raw_path;
+  return options;
+}
+
+int run_bench_verb(const BenchFlags& flags) {
+  BenchOptions options = to_options(flags);
+  // Every output location is checked before the first measurement, so an
+  // unwritable path never costs a finished sweep.
+  std::string json_path = flags.json_path, csv_path = flags.csv_path, md_path = flags.md_path;
+  if (!flags.out_dir.empty()) {
+    ensure_writable_directory(flags.out_dir, "--out");
+    if (json_path.empty()) json_path = flags.out_dir + "/bench.json";
+    if (csv_path.empty()) csv_path = flags.out_dir + "/bench.csv";
+    if (md_path.empty()) md_path = flags.out_dir + "/bench.md";
+  }
+  if (!json_path.empty()) ensure_writable_file_path(json_path, "--json");
+  if (!csv_path.empty()) ensure_writable_file_path(csv_path, "--csv");
+  if (!md_path.empty()) ensure_writable_file_path(md_path, "--md");
+  if (!options.raw_latencies_path.empty()) ensure_writable_file_path(options.raw_latencies_path, "--raw-latencies");
+
+  Environment env = environment_with_engines(options.threads);
+  ProgressFn progress;
+  if (!flags.quiet) progress = [](const std::string& line) { std::cerr << "  " << line << '\n'; };
+  if (!flags.quiet) {
+    std::cerr << "inferlab bench: " << options.models.size() << " model(s) x " << options.backends.size()
+              << " backend(s), threads " << options.threads << ", each configuration in a fresh process\n";
+  }
+  std::vector<BenchResult> results = run_bench(options, progress);
+
+  BenchTables tables = build_bench_tables(results);
+  std::cout << '\n' << render_text(tables);
+  std::cout << "weights are seeded, not trained: timings and memory are the architectures'; outputs are not predictions\n";
+  nlohmann::json doc = bench_document(env, results);
+  doc["env"]["threads"] = options.threads;
+  if (!json_path.empty()) write_file_atomically(json_path, doc.dump(2) + "\n");
+  if (!csv_path.empty()) write_file_atomically(csv_path, render_csv(results));
+  if (!md_path.empty()) write_file_atomically(md_path, render_markdown(tables, env));
+  for (const auto& path : {json_path, csv_path, md_path}) {
+    if (!path.empty()) std::cout << "wrote " << path << '\n';
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app, int* exit_code) {
+  auto* sub = app.add_subcommand("bench", "Measure models on several backends side by side");
+  auto flags = std::make_shared<BenchFlags>();
+  flags->common.add_to(*sub);
+  sub->add_option("--precision", flags->precision, "Comma list: fp32, fp16, bf16, int8")->capture_default_str();
+  sub->add_option("--batch", flags->batch, "Comma list of batch sizes, or 'sweep' for maximum throughput")
+      ->capture_default_str();
+  sub->add_option("--scenario", flags->scenario, "single-stream | offline")->capture_default_str();
+  sub->add_option("--warmup", flags->run.warmup_count, "Untimed iterations before measuring (at least)")
+      ->capture_default_str();
+  sub->add_option("--warmup-ms", flags->run.warmup_min_duration_ms, "Untimed warm-up duration (at least)")
+      ->capture_default_str();
+  sub->add_option("--min-duration-ms", flags->run.min_duration_ms, "Measure at least this long")->capture_default_str();
+  sub->add_option("--min-count", flags->run.min_count, "Measure at least this many iterations")->capture_default_str();
+  sub->add_option("--max-duration-ms", flags->run.max_duration_ms, "Stop measuring after this long")
+      ->capture_default_str();
+  sub->add_option("--target-ci", flags->run.target_ci,
+                  "Stop early once the 95% CI of the median is this tight (relative half-width, e.g. 0.01)");
+  sub->add_option("--max-batch", flags->sweep.max_batch, "Largest batch the sweep tries")->capture_default_str();
+  sub->add_option("--max-memory-mb", flags->sweep.max_memory_mb, "The sweep stops before peak RSS would pass this");
+  sub->add_option("--min-improvement", flags->sweep.min_improvement,
+                  "The sweep stops when throughput improves by less than this fraction")
+      ->capture_default_str();
+  sub->add_option("--out", flags->out_dir, "Directory for bench.json, bench.csv and bench.md");
+  sub->add_option("--json", flags->json_path, "Write the JSON document here");
+  sub->add_option("--csv", flags->csv_path, "Write CSV here");
+  sub->add_option("--md", flags->md_path, "Write Markdown here");
+  sub->add_option("--raw-latencies", flags->raw_path, "Stream every latency sample to this CSV file");
+  sub->add_flag("--quiet", flags->quiet, "No progress lines on stderr");
+  sub->callback([=] { *exit_code = run_bench_verb(*flags); });
+}
+
+}  // namespace inferlab::cli

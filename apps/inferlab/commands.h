@@ -1,0 +1,15 @@
+#pragma once
+// The CLI's verbs. Each add_* registers a subcommand on the app and sets
+// `*exit_code` from its callback; only main() turns errors into exit codes.
+
+#include <CLI/CLI.hpp>
+
+namespace inferlab::cli {
+
+void add_info(CLI::App& app, int* exit_code);
+void add_models(CLI::App& app, int* exit_code);
+void add_bench(CLI::App& app, int* exit_code);
+void add_validate(CLI::App& app, int* exit_code);
+void add_worker(CLI::App& app, int* exit_code);
+
+}  // namespace inferlab::cli
