@@ -30,11 +30,17 @@ BenchOptions to_options(const BenchFlags& flags) {
   options.precisions = split_list(flags.precision);
   if (options.precisions.empty()) throw Error("--precision: give at least one precision");
   for (const auto& p : options.precisions) precision_from_name(p);
-  if (flags.batch == "sweep") {
-    options.batch_sweep = true;
-  } else {
-    options.batches = parse_positive_list(flags.batch, "--batch");
+  // "1,sweep": single-stream latency at batch 1, then the offline sweep.
+  std::string fixed_batches;
+  for (const auto& item : split_list(flags.batch)) {
+    if (item == "sweep") {
+      options.batch_sweep = true;
+    } else {
+      fixed_batches += (fixed_batches.empty() ? "" : ",") + item;
+    }
   }
+  options.batches.clear();
+  if (!fixed_batches.empty() || !options.batch_sweep) options.batches = parse_positive_list(fixed_batches, "--batch");
   if (flags.scenario != "single-stream" && flags.scenario != "offline") {
     if (flags.scenario == "server" || flags.scenario == "multi-stream") {
       throw Error("--scenario " + flags.scenario + ": not implemented in this version (single-stream, offline)");
@@ -98,7 +104,7 @@ void add_bench(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<BenchFlags>();
   flags->common.add_to(*sub);
   sub->add_option("--precision", flags->precision, "Comma list: fp32, fp16, bf16, int8")->capture_default_str();
-  sub->add_option("--batch", flags->batch, "Comma list of batch sizes, or 'sweep' for maximum throughput")
+  sub->add_option("--batch", flags->batch, "Comma list of batch sizes; 'sweep' adds the offline sweep for maximum throughput (e.g. 1,sweep)")
       ->capture_default_str();
   sub->add_option("--scenario", flags->scenario, "single-stream | offline")->capture_default_str();
   sub->add_option("--warmup", flags->run.warmup_count, "Untimed iterations before measuring (at least)")

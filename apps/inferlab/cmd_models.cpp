@@ -12,6 +12,8 @@
 #include "inferlab/onnx_model.h"
 #include "inferlab/zoo.h"
 
+#include <nlohmann/json.hpp>
+
 extern char** environ;
 
 namespace inferlab::cli {

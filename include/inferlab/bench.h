@@ -22,8 +22,8 @@ struct BenchOptions {
   std::vector<ResolvedModel> models;
   std::vector<std::string> backends;     ///< in order; the first is the default reference
   std::vector<std::string> precisions{"fp32"};
-  std::vector<std::int64_t> batches{1};  ///< fixed batches (ignored entries when batch_sweep)
-  bool batch_sweep = false;              ///< offline sweep for maximum throughput
+  std::vector<std::int64_t> batches{1};  ///< fixed batches, measured first (may be empty with batch_sweep)
+  bool batch_sweep = false;              ///< then an offline sweep for maximum throughput
   int threads = 1;
   std::string scenario = "single-stream";
   RunSettings run;

@@ -1,0 +1,101 @@
+#include "inferlab/registry.h"
+
+#include "inferlab/error.h"
+#include "null/null_backend.h"
+
+// The only place that knows which adapters were compiled in: CMake defines
+// INFERLAB_HAVE_<X> for each adapter it built, and INFERLAB_<X>_STATUS with
+// the configure-time reason either way.
+#if defined(INFERLAB_HAVE_OPENCV)
+#include "opencv/opencv_backend.h"
+#endif
+#if defined(INFERLAB_HAVE_TORCH)
+#include "torch/torch_backend.h"
+#endif
+
+#ifndef INFERLAB_OPENCV_STATUS
+#define INFERLAB_OPENCV_STATUS "left out: not configured"
+#endif
+#ifndef INFERLAB_TORCH_STATUS
+#define INFERLAB_TORCH_STATUS "left out: not configured"
+#endif
+#ifndef INFERLAB_ONNXRUNTIME_STATUS
+#define INFERLAB_ONNXRUNTIME_STATUS "left out: not configured"
+#endif
+#ifndef INFERLAB_TENSORRT_STATUS
+#define INFERLAB_TENSORRT_STATUS "left out: not configured"
+#endif
+
+namespace inferlab {
+
+namespace {
+
+using Factory = std::unique_ptr<Backend> (*)();
+
+struct Registration {
+  const char* name;
+  Factory factory;  // null when the adapter is not compiled in
+  const char* status;
+};
+
+// Display order is the order users see in `inferlab info` and error messages.
+const Registration kRegistrations[] = {
+#if defined(INFERLAB_HAVE_OPENCV)
+    {"opencv", &make_opencv_backend, INFERLAB_OPENCV_STATUS},
+#else
+    {"opencv", nullptr, INFERLAB_OPENCV_STATUS},
+#endif
+#if defined(INFERLAB_HAVE_TORCH)
+    {"torch", &make_torch_backend, INFERLAB_TORCH_STATUS},
+#else
+    {"torch", nullptr, INFERLAB_TORCH_STATUS},
+#endif
+    {"null", &make_null_backend, "built"},
+    // No adapter source exists for these yet; their status still says what
+    // configure found, so `inferlab info` can tell the user what is missing.
+    {"onnxruntime", nullptr, INFERLAB_ONNXRUNTIME_STATUS},
+    {"tensorrt", nullptr, INFERLAB_TENSORRT_STATUS},
+};
+
+std::string known_names() {
+  std::string names;
+  for (const Registration& registration : kRegistrations) {
+    if (!names.empty()) names += ", ";
+    names += registration.name;
+  }
+  return names;
+}
+
+std::string missing_reason(const Registration& registration) {
+  const std::string status = registration.status;
+  // Configure may have found an SDK for which inferlab has no adapter yet.
+  if (status.empty() || status == "built") return "no adapter for this engine is compiled into inferlab yet";
+  return status;
+}
+
+}  // namespace
+
+std::vector<BackendEntry> known_backends() {
+  std::vector<BackendEntry> entries;
+  for (const Registration& registration : kRegistrations) {
+    BackendEntry entry;
+    entry.name = registration.name;
+    entry.compiled_in = registration.factory != nullptr;
+    if (!entry.compiled_in) entry.reason_missing = missing_reason(registration);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+std::unique_ptr<Backend> create_backend(const std::string& name) {
+  for (const Registration& registration : kRegistrations) {
+    if (name != registration.name) continue;
+    if (registration.factory == nullptr) {
+      throw Error("backend '" + name + "' is not available in this build: " + missing_reason(registration));
+    }
+    return registration.factory();
+  }
+  throw Error("unknown backend '" + name + "' (known: " + known_names() + ")");
+}
+
+}  // namespace inferlab

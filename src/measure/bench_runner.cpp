@@ -282,7 +282,9 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
     }
     const bool any = std::any_of(pairs.begin(), pairs.end(), [](const Pair& p) { return p.support.supported; });
     if (!any) throw Error(model.argument + ": no requested backend can run it (" + reasons + ")");
-    for (auto batch : options.batch_sweep ? std::vector<std::int64_t>{options.sweep.start_batch} : options.batches) {
+    std::vector<std::int64_t> first_batches = options.batches;
+    if (options.batch_sweep) first_batches.push_back(options.sweep.start_batch);
+    for (auto batch : first_batches) {
       input_shapes_for(model, batch, options.shape_overrides);
     }
     plan.push_back(std::move(pairs));
@@ -294,19 +296,16 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
   std::vector<BenchResult> results;
   for (std::size_t m = 0; m < options.models.size(); ++m) {
     ModelRun run{options, options.models[m], exe, scratch.path(), raw, progress, results, {}};
-    if (options.batch_sweep) {
-      run.sweep(plan[m]);
-    } else {
-      for (auto batch : options.batches) {
-        for (const auto& pair : plan[m]) {
-          if (pair.support.supported) {
-            run.measure(pair, batch, options.scenario);
-          } else {
-            run.unsupported_row(pair, batch, options.scenario);
-          }
+    for (auto batch : options.batches) {
+      for (const auto& pair : plan[m]) {
+        if (pair.support.supported) {
+          run.measure(pair, batch, options.scenario);
+        } else {
+          run.unsupported_row(pair, batch, options.scenario);
         }
       }
     }
+    if (options.batch_sweep) run.sweep(plan[m]);
     run.validate();
   }
   return results;

@@ -42,16 +42,23 @@ struct Grid {
   }
 };
 
+// Built with snprintf: GCC 12 warns falsely (-Wrestrict) on "[" + to_string(n).
+std::string bracketed(std::size_t index) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "[%zu]", index);
+  return buffer;
+}
+
 class Footnotes {
  public:
   std::string mark(const std::string& text) {
     auto it = std::find(notes_.begin(), notes_.end(), text);
     std::size_t index = it == notes_.end() ? (notes_.push_back(text), notes_.size()) : (it - notes_.begin()) + 1;
-    return "[" + std::to_string(index) + "]";
+    return bracketed(index);
   }
   std::vector<std::string> lines() const {
     std::vector<std::string> out;
-    for (std::size_t i = 0; i < notes_.size(); ++i) out.push_back("[" + std::to_string(i + 1) + "] " + notes_[i]);
+    for (std::size_t i = 0; i < notes_.size(); ++i) out.push_back(bracketed(i + 1) + " " + notes_[i]);
     return out;
   }
 

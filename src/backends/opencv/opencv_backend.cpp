@@ -1,0 +1,244 @@
+#include "opencv_backend.h"
+
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include <opencv2/core.hpp>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/dnn.hpp>
+
+#include "inferlab/error.h"
+
+namespace inferlab {
+
+namespace {
+
+std::string trim(const std::string& text) {
+  const auto begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return {};
+  const auto end = text.find_last_not_of(" \t\r\n");
+  return text.substr(begin, end - begin + 1);
+}
+
+// OpenCV messages span several lines and start with the build path of the
+// source file; users act on the description, so keep its first line only.
+std::string first_line_of(const cv::Exception& e) {
+  std::string text = e.err.empty() ? std::string(e.what()) : e.err;
+  const std::string marker = " error: ";
+  if (const auto at = text.find(marker); at != std::string::npos && text.rfind("OpenCV(", 0) == 0) {
+    text = text.substr(at + marker.size());
+  }
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    line = trim(line);
+    if (!line.empty()) return line;
+  }
+  return "unknown OpenCV error";
+}
+
+// Value of the first "  Key:   value" line of cv::getBuildInformation().
+std::string build_value(const std::string& info, const std::string& key) {
+  std::istringstream lines(info);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const std::string trimmed = trim(line);
+    if (trimmed.rfind(key + ":", 0) == 0) return trim(trimmed.substr(key.size() + 1));
+  }
+  return "unknown";
+}
+
+Shape shape_of(const cv::Mat& mat) {
+  Shape shape;
+  for (int i = 0; i < mat.dims; ++i) shape.push_back(mat.size[i]);
+  return shape;
+}
+
+class OpenCvSession final : public Session {
+ public:
+  OpenCvSession(ModelSource model, cv::dnn::Net net, int threads)
+      : model_(std::move(model)), net_(std::move(net)), threads_(threads) {}
+
+  void prepare(const std::vector<Shape>& input_shapes) override {
+    if (input_shapes.empty()) throw Error("opencv: prepare() needs at least one input shape");
+    if (!model_.inputs.empty() && input_shapes.size() != model_.inputs.size()) {
+      throw Error("opencv: model '" + model_.name + "' has " + std::to_string(model_.inputs.size()) +
+                  " inputs but " + std::to_string(input_shapes.size()) + " shapes were given");
+    }
+    input_names_.clear();
+    if (input_shapes.size() == 1 && model_.inputs.empty()) {
+      // An empty name addresses the network's first input.
+      input_names_.push_back("");
+    } else {
+      for (std::size_t i = 0; i < input_shapes.size(); ++i) {
+        if (i >= model_.inputs.size() || model_.inputs[i].name.empty()) {
+          throw Error("opencv: model '" + model_.name + "' has several inputs but their names are not declared");
+        }
+        input_names_.push_back(model_.inputs[i].name);
+      }
+    }
+
+    cv::setNumThreads(threads_);
+    blobs_.clear();
+    input_bytes_.clear();
+    for (const Shape& shape : input_shapes) {
+      if (!shape_is_static(shape) || shape.empty()) {
+        throw Error("opencv: input shape " + shape_to_string(shape) + " must be fully known");
+      }
+      std::vector<int> sizes(shape.begin(), shape.end());
+      blobs_.emplace_back(static_cast<int>(sizes.size()), sizes.data(), CV_32F, cv::Scalar(0));
+      input_bytes_.push_back(blobs_.back().total() * blobs_.back().elemSize());
+    }
+
+    output_names_ = net_.getUnconnectedOutLayersNames();
+    try {
+      for (std::size_t i = 0; i < blobs_.size(); ++i) net_.setInput(blobs_[i], input_names_[i]);
+      net_.forward(outs_, output_names_);
+    } catch (const cv::Exception& e) {
+      throw Error("opencv: model '" + model_.name + "' rejected input shape " + shape_to_string(input_shapes[0]) +
+                      ": " + first_line_of(e),
+                  ErrorKind::kRuntime);
+    }
+    if (!model_.outputs.empty() && outs_.size() != model_.outputs.size()) {
+      throw Error("opencv: model '" + model_.name + "' declares " + std::to_string(model_.outputs.size()) +
+                      " outputs but OpenCV produced " + std::to_string(outs_.size()),
+                  ErrorKind::kRuntime);
+    }
+    output_specs_.clear();
+    for (std::size_t i = 0; i < outs_.size(); ++i) {
+      if (outs_[i].type() != CV_32F) {
+        throw Error("opencv: output " + std::to_string(i) + " of model '" + model_.name + "' is not float32",
+                    ErrorKind::kRuntime);
+      }
+      TensorSpec spec;
+      spec.name = i < model_.outputs.size() ? model_.outputs[i].name : output_names_[i];
+      spec.dtype = DType::kFloat32;
+      spec.shape = shape_of(outs_[i]);
+      output_specs_.push_back(std::move(spec));
+    }
+  }
+
+  std::vector<TensorSpec> output_specs() const override { return output_specs_; }
+
+  void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) override {
+    if (inputs.size() != blobs_.size() || outputs.size() != output_specs_.size()) {
+      throw Error("opencv: run() got " + std::to_string(inputs.size()) + " inputs and " +
+                  std::to_string(outputs.size()) + " outputs, prepared for " + std::to_string(blobs_.size()) +
+                  " and " + std::to_string(output_specs_.size()));
+    }
+    try {
+      for (std::size_t i = 0; i < blobs_.size(); ++i) {
+        if (inputs[i]->size_bytes() != input_bytes_[i]) {
+          throw Error("opencv: input " + std::to_string(i) + " has " + std::to_string(inputs[i]->size_bytes()) +
+                      " bytes, prepared for " + std::to_string(input_bytes_[i]));
+        }
+        std::memcpy(blobs_[i].data, inputs[i]->data(), input_bytes_[i]);
+        net_.setInput(blobs_[i], input_names_[i]);
+      }
+      net_.forward(outs_, output_names_);
+    } catch (const cv::Exception& e) {
+      throw Error("opencv: forward failed for model '" + model_.name + "': " + first_line_of(e), ErrorKind::kRuntime);
+    }
+    for (std::size_t i = 0; i < outs_.size(); ++i) {
+      const std::size_t bytes = outs_[i].total() * outs_[i].elemSize();
+      if (!outs_[i].isContinuous() || bytes != outputs[i]->size_bytes()) {
+        throw Error("opencv: output " + std::to_string(i) + " has " + std::to_string(bytes) +
+                        " bytes, the caller's tensor " + std::to_string(outputs[i]->size_bytes()),
+                    ErrorKind::kRuntime);
+      }
+      std::memcpy(outputs[i]->data(), outs_[i].data, bytes);
+    }
+  }
+
+  TimingBoundary timing_boundary() const override { return TimingBoundary::kWithCopies; }
+  std::string timed_region_description() const override {
+    return "input memcpy'd into the prepared cv::Mat blob, Net::setInput (OpenCV copies it into the network's "
+           "input buffer), Net::forward on DNN_BACKEND_OPENCV/DNN_TARGET_CPU, outputs memcpy'd into the caller's "
+           "tensors";
+  }
+
+ private:
+  ModelSource model_;
+  cv::dnn::Net net_;
+  int threads_;
+  std::vector<std::string> input_names_;
+  std::vector<cv::Mat> blobs_;
+  std::vector<std::size_t> input_bytes_;
+  std::vector<std::string> output_names_;
+  std::vector<cv::Mat> outs_;
+  std::vector<TensorSpec> output_specs_;
+};
+
+class OpenCvBackend final : public Backend {
+ public:
+  std::string name() const override { return "opencv"; }
+  std::string version() const override { return CV_VERSION; }
+  std::vector<std::string> devices() const override { return {"cpu"}; }
+
+  std::map<std::string, std::string> build_info() const override {
+    const std::string info = cv::getBuildInformation();
+    return {
+        {"parallel_framework", build_value(info, "Parallel framework")},
+        {"cpu_baseline", build_value(info, "Baseline")},
+        {"cpu_dispatch", build_value(info, "Dispatched code generation")},
+        {"lapack", build_value(info, "Lapack")},
+        {"dnn_target", "DNN_BACKEND_OPENCV / DNN_TARGET_CPU"},
+    };
+  }
+
+  std::string threading_description(int threads) const override {
+    return "cv::setNumThreads(" + std::to_string(threads) + ") on the " +
+           build_value(cv::getBuildInformation(), "Parallel framework") +
+           " parallel framework; DNN_BACKEND_OPENCV / DNN_TARGET_CPU";
+  }
+
+  ModelFormat format() const override { return ModelFormat::kOnnx; }
+
+  SupportAnswer supports(const ModelSource& model, Precision precision) const override {
+    if (model.format != ModelFormat::kOnnx) {
+      return SupportAnswer::no("opencv reads ONNX models only (this one is " + model_format_name(model.format) + ")");
+    }
+    switch (precision) {
+      case Precision::kFp32:
+        return SupportAnswer::yes();
+      case Precision::kFp16:
+        return SupportAnswer::no(
+            "OpenCV DNN's CPU target has no FP16 path (FP16 exists only for the OpenCL and CUDA targets)");
+      case Precision::kBf16:
+        return SupportAnswer::no("OpenCV DNN has no BF16 path on any target");
+      case Precision::kInt8:
+        return SupportAnswer::no(
+            "int8 is not wired in this adapter (OpenCV 4.6 runs int8 only from a model already quantized to QDQ "
+            "ONNX; use `inferlab optimize --int8` and run the result at fp32 precision)");
+    }
+    return SupportAnswer::no("unknown precision");
+  }
+
+  std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) override {
+    if (model.path.empty() || !std::filesystem::is_regular_file(model.path)) {
+      throw Error("opencv: model file '" + model.path + "' does not exist");
+    }
+    if (options.intra_op_threads < 1) {
+      throw Error("opencv: threads must be at least 1 (got " + std::to_string(options.intra_op_threads) + ")");
+    }
+    const SupportAnswer answer = supports(model, options.precision);
+    if (!answer.supported) throw Error("opencv: " + answer.reason);
+    cv::setNumThreads(options.intra_op_threads);
+    try {
+      cv::dnn::Net net = cv::dnn::readNetFromONNX(model.path);
+      if (net.empty()) throw Error("opencv: '" + model.path + "' holds no network", ErrorKind::kRuntime);
+      net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+      net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+      return std::make_unique<OpenCvSession>(model, std::move(net), options.intra_op_threads);
+    } catch (const cv::Exception& e) {
+      throw Error("opencv: cannot load '" + model.path + "': " + first_line_of(e), ErrorKind::kRuntime);
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_opencv_backend() { return std::make_unique<OpenCvBackend>(); }
+
+}  // namespace inferlab
