@@ -179,7 +179,8 @@ struct ModelRun {
     const std::string reference = options.reference.empty() ? options.backends.front() : options.reference;
     for (auto& [row, dump] : dump_of_row) {
       BenchResult& r = results[row];
-      if (r.status != "ok" || r.backend == reference) continue;
+      // The null backend computes nothing, so its outputs agree with nothing.
+      if (r.status != "ok" || r.backend == reference || r.model_format == "none") continue;
       // The reference row: same model and batch, reference backend, fp32 if measured, else the same precision.
       std::optional<std::size_t> ref_row;
       for (auto& [other, other_dump] : dump_of_row) {

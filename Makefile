@@ -1,0 +1,48 @@
+# The two README commands. Each does all of its own set-up on a fresh Debian
+# bookworm machine: packages (scripts/install-deps.sh), build, models.
+#   make run    prepare the zoo and bench it on opencv and torch -> out/bench/
+#   make test   the same set-up, then the whole CTest suite
+# ZOO=paper make run benches all six models of the reference study.
+
+BUILD ?= build
+ZOO ?= quick
+OUT ?= out/bench
+JOBS ?= $(shell nproc)
+INFERLAB := $(BUILD)/inferlab
+
+QUICK_MODELS := mobilenet_v2 squeezenet1_1
+PAPER_MODELS := resnet152 mobilenet_v2 squeezenet1_1 efficientnet_b0 vgg16 swin_t
+ZOO_MODELS := $(if $(filter paper,$(ZOO)),$(PAPER_MODELS),$(QUICK_MODELS))
+
+# Run rules for the main job: at least 2 s and 30 iterations per configuration.
+RUN_RULES ?= --min-duration-ms 2000 --min-count 30 --warmup-ms 500
+
+.PHONY: all deps configure build models run test format-check clean
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+models: build
+	$(INFERLAB) models prepare --zoo $(ZOO)
+
+run: models
+	$(INFERLAB) info
+	$(INFERLAB) bench $(ZOO_MODELS) --backends opencv,torch --batch 1,sweep $(RUN_RULES) --out $(OUT)
+
+test: build
+	$(INFERLAB) models prepare --zoo quick
+	cd $(BUILD) && ctest --output-on-failure -j 1 --timeout 900
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD) out

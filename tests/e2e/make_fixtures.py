@@ -1,0 +1,59 @@
+"""Writes the bad-input fixtures for the e2e tests into DIR.
+
+Run with /usr/bin/python3 (Debian's, which has python3-onnx and python3-torch).
+Every fixture is generated here, so the tests need no files from elsewhere.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+import torch
+
+
+def small_conv_model():
+    weight = numpy_helper.from_array(np.ones((4, 3, 3, 3), dtype=np.float32), "w")
+    node = helper.make_node("Conv", ["input", "w"], ["output"], pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [node], "small",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def main(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    data = small_conv_model().SerializeToString()
+    # Cut inside the weight tensor: protobuf parsing must fail.
+    with open(os.path.join(out_dir, "truncated.onnx"), "wb") as f:
+        f.write(data[: len(data) // 2])
+
+    # A zip archive, but a state dict: torch.save, not torch.jit.save.
+    torch.save({"w": torch.zeros(3)}, os.path.join(out_dir, "state_dict.pt"))
+    with open(os.path.join(out_dir, "garbage.pt"), "wb") as f:
+        f.write(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+
+    cast = helper.make_node("Cast", ["tokens"], ["output"], to=TensorProto.FLOAT)
+    graph = helper.make_graph(
+        [cast], "int64_input",
+        [helper.make_tensor_value_info("tokens", TensorProto.INT64, [1, 16])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 16])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out_dir, "int64_input.onnx"))
+
+    relu = helper.make_node("Relu", ["input"], ["output"])
+    graph = helper.make_graph(
+        [relu], "dynamic_hw",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 3, "H", "W"])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out_dir, "dynamic_hw.onnx"))
+    print("fixtures in", out_dir)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
