@@ -34,6 +34,7 @@ void ModelBackendFlags::fill(BenchOptions& options) const {
       std::find(options.backends.begin(), options.backends.end(), reference) == options.backends.end()) {
     throw Error("--reference " + reference + ": not among --backends " + backends);
   }
+  if (reference == "null") throw Error("--reference null: the null backend computes nothing and cannot be a reference");
   if (!(tolerance >= 0)) throw Error("--tolerance: must be >= 0");
   if (!(min_cosine >= -1 && min_cosine <= 1)) throw Error("--min-cosine: must be in [-1, 1]");
   if (!(timeout_s > 0)) throw Error("--timeout-s: must be > 0");

@@ -19,7 +19,7 @@ int run_validate(const ModelBackendFlags& flags, std::int64_t batch) {
   options.run.warmup_min_duration_ms = 0;
   options.run.min_count = 1;
   options.run.min_duration_ms = 0;
-  const std::string reference = options.reference.empty() ? options.backends.front() : options.reference;
+  const std::string reference = reference_backend(options);
   std::vector<BenchResult> results = run_bench(options, {});
 
   int disagreements = 0, failures = 0;

@@ -51,6 +51,10 @@ std::vector<Shape> input_shapes_for(const ResolvedModel& model, std::int64_t bat
 /// run a model at all).
 std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress);
 
+/// The backend whose outputs are the reference: `reference`, else the first
+/// requested backend other than null.
+std::string reference_backend(const BenchOptions& options);
+
 /// Compares two output dumps (float32). Sets max_abs_diff, cosine.
 ValidationResult compare_outputs(const std::vector<float>& reference, const std::vector<float>& candidate,
                                  const std::string& reference_name, double tolerance, double min_cosine);

@@ -176,7 +176,7 @@ struct ModelRun {
   }
 
   void validate() {
-    const std::string reference = options.reference.empty() ? options.backends.front() : options.reference;
+    const std::string reference = reference_backend(options);
     for (auto& [row, dump] : dump_of_row) {
       BenchResult& r = results[row];
       // The null backend computes nothing, so its outputs agree with nothing.
@@ -198,6 +198,14 @@ struct ModelRun {
 };
 
 }  // namespace
+
+std::string reference_backend(const BenchOptions& options) {
+  if (!options.reference.empty()) return options.reference;
+  for (const auto& name : options.backends) {
+    if (name != "null") return name;  // null computes nothing: it cannot be a reference
+  }
+  return options.backends.empty() ? "" : options.backends.front();
+}
 
 std::vector<Shape> input_shapes_for(const ResolvedModel& model, std::int64_t batch,
                                     const std::map<std::string, Shape>& shape_overrides) {
