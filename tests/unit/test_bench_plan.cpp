@@ -1,0 +1,126 @@
+// Output comparison, input shapes and result JSON: the pieces of the bench
+// orchestrator that decide what a user sees, checked without an engine.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "inferlab/bench.h"
+#include "inferlab/error.h"
+#include "inferlab/result.h"
+
+namespace inferlab {
+namespace {
+
+TEST(CompareOutputs, IdenticalOutputsAgreeExactly) {
+  std::vector<float> a{1.f, -2.f, 3.5f};
+  ValidationResult v = compare_outputs(a, a, "ref", 1e-3, 0.9999);
+  EXPECT_EQ(v.max_abs_diff, 0.0);
+  EXPECT_NEAR(v.cosine, 1.0, 1e-12);
+  EXPECT_TRUE(v.within_tolerance);
+  EXPECT_EQ(v.reference, "ref");
+}
+
+TEST(CompareOutputs, ToleranceIsRelativeToTheLargestReferenceMagnitude) {
+  std::vector<float> reference{100.f, 0.f, -50.f};
+  std::vector<float> close{100.05f, 0.f, -50.f};  // diff 0.05 <= 1e-3 * 100
+  std::vector<float> far{100.2f, 0.f, -50.f};     // diff 0.2 > 0.1
+  EXPECT_TRUE(compare_outputs(reference, close, "r", 1e-3, 0.99).within_tolerance);
+  ValidationResult v = compare_outputs(reference, far, "r", 1e-3, 0.99);
+  EXPECT_FALSE(v.within_tolerance);
+  EXPECT_NEAR(v.max_abs_diff, 0.2, 1e-4);
+}
+
+TEST(CompareOutputs, SmallOutputsUseAnAbsoluteFloorOfOne) {
+  std::vector<float> reference{1e-6f, 2e-6f};
+  std::vector<float> candidate{5e-4f, 2e-6f};  // diff 5e-4 <= 1e-3 * max(1, 2e-6)
+  EXPECT_TRUE(compare_outputs(reference, candidate, "r", 1e-3, -1.0).within_tolerance);
+}
+
+TEST(CompareOutputs, LowCosineFailsEvenWithinAbsoluteTolerance) {
+  std::vector<float> reference{0.01f, 0.f};
+  std::vector<float> candidate{0.f, 0.01f};  // orthogonal
+  ValidationResult v = compare_outputs(reference, candidate, "r", 1.0, 0.9999);
+  EXPECT_NEAR(v.cosine, 0.0, 1e-9);
+  EXPECT_FALSE(v.within_tolerance);
+}
+
+TEST(CompareOutputs, SizeMismatchAndNonFiniteNeverAgree) {
+  EXPECT_FALSE(compare_outputs({1.f, 2.f}, {1.f}, "r", 1.0, -1.0).within_tolerance);
+  EXPECT_FALSE(compare_outputs({1.f, 2.f}, {1.f, NAN}, "r", 1.0, -1.0).within_tolerance);
+  EXPECT_FALSE(compare_outputs({}, {}, "r", 1.0, -1.0).within_tolerance);
+}
+
+ResolvedModel model_with_input(DType dtype, Shape shape) {
+  ResolvedModel m;
+  m.name = m.argument = "m.onnx";
+  m.inputs.push_back(TensorSpec{"input", dtype, std::move(shape), "NCHW"});
+  return m;
+}
+
+TEST(InputShapes, BatchReplacesDimensionZero) {
+  auto shapes = input_shapes_for(model_with_input(DType::kFloat32, {-1, 3, 224, 224}), 8, {});
+  ASSERT_EQ(shapes.size(), 1u);
+  EXPECT_EQ(shapes[0], (Shape{8, 3, 224, 224}));
+}
+
+TEST(InputShapes, OverrideByNameOrUnnamedForOneInput) {
+  auto model = model_with_input(DType::kFloat32, {-1, 3, -1, -1});
+  EXPECT_EQ(input_shapes_for(model, 2, {{"input", {1, 3, 32, 32}}})[0], (Shape{2, 3, 32, 32}));
+  EXPECT_EQ(input_shapes_for(model, 1, {{"", {1, 3, 16, 16}}})[0], (Shape{1, 3, 16, 16}));
+}
+
+TEST(InputShapes, UnknownDimensionsNameTheInputAndTheFlag) {
+  try {
+    input_shapes_for(model_with_input(DType::kFloat32, {-1, 3, -1, -1}), 1, {});
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("input 'input'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--shape"), std::string::npos) << e.what();
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+  }
+}
+
+TEST(InputShapes, NonFloatInputsAndMissingDeclarationsAreBadInput) {
+  EXPECT_THROW(input_shapes_for(model_with_input(DType::kInt64, {1, 16}), 1, {}), Error);
+  ResolvedModel no_inputs;
+  no_inputs.argument = "m.pt";
+  EXPECT_THROW(input_shapes_for(no_inputs, 1, {}), Error);
+}
+
+TEST(ReferenceBackend, FirstNonNullUnlessGiven) {
+  BenchOptions options;
+  options.backends = {"null", "torch", "opencv"};
+  EXPECT_EQ(reference_backend(options), "torch");
+  options.reference = "opencv";
+  EXPECT_EQ(reference_backend(options), "opencv");
+}
+
+TEST(ResultJson, RoundTripKeepsEveryMeasuredField) {
+  BenchResult r;
+  r.model = "mobilenet_v2";
+  r.backend = "torch";
+  r.batch = 4;
+  r.threads = 2;
+  r.scenario = "offline";
+  r.latency = LatencyStats{10, 1.5, 0.1, 1.2, 2.5, 1.4, 1.8, 1.9, 2.2, 2.4, 1.38, 1.45};
+  r.throughput_per_s = 2666.5;
+  r.count = 10;
+  r.duration_ms = 15;
+  r.memory = MemoryResult{300.5, 120.25, 0.5};
+  r.validation = ValidationResult{"opencv", 1e-5, 0.99999, true, 1e-3};
+  r.sweep_best = true;
+  r.sweep_stop = "reached --max-batch 4";
+  nlohmann::json j = to_json(r);
+  EXPECT_TRUE(j["power_w"].is_null());
+  EXPECT_TRUE(j["energy_mj_per_inference"].is_null());
+  EXPECT_EQ(j["latency_ms"]["ci95_p50"][1], 1.45);
+  BenchResult back = bench_result_from_json(j);
+  EXPECT_EQ(to_json(back), j);
+}
+
+TEST(ResultJson, MalformedDocumentThrowsError) {
+  EXPECT_THROW(bench_result_from_json(nlohmann::json{{"model", "x"}}), Error);
+}
+
+}  // namespace
+}  // namespace inferlab
