@@ -157,9 +157,9 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   bytes = bytes == 0 ? kTensorAlignment : (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   void* memory = std::aligned_alloc(kTensorAlignment, bytes);
   if (memory == nullptr) {
-    throw Error("out of memory allocating " + std::to_string(bytes) + " bytes for a tensor of shape " +
-                    shape_to_string(shape_),
-                ErrorKind::kRuntime);
+    throw Error(
+        "out of memory allocating " + std::to_string(bytes) + " bytes for a tensor of shape " + shape_to_string(shape_),
+        ErrorKind::kRuntime);
   }
   // Zeroed so that a tensor nobody wrote has reproducible contents.
   std::memset(memory, 0, bytes);

@@ -44,8 +44,8 @@ class NullSession final : public Session {
   void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) override {
     if (inputs.size() != input_count_ || outputs.size() != output_specs_.size()) {
       throw Error("null backend: run() got " + std::to_string(inputs.size()) + " inputs and " +
-                  std::to_string(outputs.size()) + " outputs, prepared for " + std::to_string(input_count_) +
-                  " and " + std::to_string(output_specs_.size()));
+                  std::to_string(outputs.size()) + " outputs, prepared for " + std::to_string(input_count_) + " and " +
+                  std::to_string(output_specs_.size()));
     }
     // One volatile store keeps the call from being optimized into nothing, so
     // what is measured is the harness plus a real virtual call.

@@ -6,6 +6,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 
 #include "inferlab/error.h"
@@ -21,18 +22,22 @@ std::string trim(const std::string& text) {
   return text.substr(begin, end - begin + 1);
 }
 
-// OpenCV messages span several lines and start with the build path of the
-// source file; users act on the description, so keep its first line only.
+// OpenCV messages span several lines, embed "OpenCV(<version>) <source
+// path>:<line>: error: " prefixes (sometimes nested) and end with the C++
+// function name; users act on the description, so keep only that.
 std::string first_line_of(const cv::Exception& e) {
   std::string text = e.err.empty() ? std::string(e.what()) : e.err;
-  const std::string marker = " error: ";
-  if (const auto at = text.find(marker); at != std::string::npos && text.rfind("OpenCV(", 0) == 0) {
-    text = text.substr(at + marker.size());
+  for (auto at = text.find("OpenCV("); at != std::string::npos; at = text.find("OpenCV(", at)) {
+    const auto marker = text.find(" error: ", at);
+    if (marker == std::string::npos) break;
+    text.erase(at, marker + 8 - at);
   }
+  if (const auto at = text.find(" in function '"); at != std::string::npos) text.erase(at);
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
     line = trim(line);
+    if (line.rfind("> ", 0) == 0) line = trim(line.substr(2));
     if (!line.empty()) return line;
   }
   return "unknown OpenCV error";
@@ -49,6 +54,20 @@ std::string build_value(const std::string& info, const std::string& key) {
   return "unknown";
 }
 
+// The ONNX importer logs each node it rejects to stderr before throwing; the
+// Error thrown from load() carries the same message, and the CLI promises one
+// line on stderr, so the log is silenced while a model is read.
+class QuietOpenCvLog {
+ public:
+  QuietOpenCvLog() : previous_(cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT)) {}
+  ~QuietOpenCvLog() { cv::utils::logging::setLogLevel(previous_); }
+  QuietOpenCvLog(const QuietOpenCvLog&) = delete;
+  QuietOpenCvLog& operator=(const QuietOpenCvLog&) = delete;
+
+ private:
+  cv::utils::logging::LogLevel previous_;
+};
+
 Shape shape_of(const cv::Mat& mat) {
   Shape shape;
   for (int i = 0; i < mat.dims; ++i) shape.push_back(mat.size[i]);
@@ -63,8 +82,8 @@ class OpenCvSession final : public Session {
   void prepare(const std::vector<Shape>& input_shapes) override {
     if (input_shapes.empty()) throw Error("opencv: prepare() needs at least one input shape");
     if (!model_.inputs.empty() && input_shapes.size() != model_.inputs.size()) {
-      throw Error("opencv: model '" + model_.name + "' has " + std::to_string(model_.inputs.size()) +
-                  " inputs but " + std::to_string(input_shapes.size()) + " shapes were given");
+      throw Error("opencv: model '" + model_.name + "' has " + std::to_string(model_.inputs.size()) + " inputs but " +
+                  std::to_string(input_shapes.size()) + " shapes were given");
     }
     input_names_.clear();
     if (input_shapes.size() == 1 && model_.inputs.empty()) {
@@ -124,8 +143,8 @@ class OpenCvSession final : public Session {
   void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) override {
     if (inputs.size() != blobs_.size() || outputs.size() != output_specs_.size()) {
       throw Error("opencv: run() got " + std::to_string(inputs.size()) + " inputs and " +
-                  std::to_string(outputs.size()) + " outputs, prepared for " + std::to_string(blobs_.size()) +
-                  " and " + std::to_string(output_specs_.size()));
+                  std::to_string(outputs.size()) + " outputs, prepared for " + std::to_string(blobs_.size()) + " and " +
+                  std::to_string(output_specs_.size()));
     }
     try {
       for (std::size_t i = 0; i < blobs_.size(); ++i) {
@@ -226,6 +245,7 @@ class OpenCvBackend final : public Backend {
     if (!answer.supported) throw Error("opencv: " + answer.reason);
     cv::setNumThreads(options.intra_op_threads);
     try {
+      const QuietOpenCvLog quiet;
       cv::dnn::Net net = cv::dnn::readNetFromONNX(model.path);
       if (net.empty()) throw Error("opencv: '" + model.path + "' holds no network", ErrorKind::kRuntime);
       net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);

@@ -133,8 +133,9 @@ void collect_tensors(const c10::IValue& value, std::vector<at::Tensor>& tensors)
   } else if (value.isList()) {
     for (const c10::IValue& element : value.toListRef()) collect_tensors(element, tensors);
   } else {
-    throw Error("torch: the model returns a " + value.tagKind() + "; only tensors and tuples/lists of tensors are supported",
-                ErrorKind::kRuntime);
+    throw Error(
+        "torch: the model returns a " + value.tagKind() + "; only tensors and tuples/lists of tensors are supported",
+        ErrorKind::kRuntime);
   }
 }
 
@@ -146,8 +147,8 @@ class TorchSession final : public Session {
   void prepare(const std::vector<Shape>& input_shapes) override {
     if (input_shapes.empty()) throw Error("torch: prepare() needs at least one input shape");
     if (!model_.inputs.empty() && input_shapes.size() != model_.inputs.size()) {
-      throw Error("torch: model '" + model_.name + "' has " + std::to_string(model_.inputs.size()) +
-                  " inputs but " + std::to_string(input_shapes.size()) + " shapes were given");
+      throw Error("torch: model '" + model_.name + "' has " + std::to_string(model_.inputs.size()) + " inputs but " +
+                  std::to_string(input_shapes.size()) + " shapes were given");
     }
     at::set_num_threads(threads_);
     input_shapes_.clear();
@@ -177,8 +178,8 @@ class TorchSession final : public Session {
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
-      throw Error("torch: model '" + model_.name + "' rejected input shape " + shape_to_string(input_shapes[0]) +
-                      ": " + message_of(e),
+      throw Error("torch: model '" + model_.name + "' rejected input shape " + shape_to_string(input_shapes[0]) + ": " +
+                      message_of(e),
                   ErrorKind::kRuntime);
     }
     if (!model_.outputs.empty() && outputs.size() != model_.outputs.size()) {
@@ -335,7 +336,13 @@ class TorchBackend final : public Backend {
       module = torch::jit::load(model.path, torch::kCPU);
       module.eval();
     } catch (const std::exception& e) {
-      throw Error("torch: cannot load '" + model.path + "': " + message_of(e), ErrorKind::kRuntime);
+      std::string message = message_of(e);
+      if (message.find("required keyword attribute 'value' is undefined") != std::string::npos) {
+        message +=
+            " (a module saved after torch.jit.optimize_for_inference cannot be reloaded, pytorch/pytorch#81085: "
+            "save it after torch.jit.freeze only; inferlab applies optimize_for_inference at load)";
+      }
+      throw Error("torch: cannot load '" + model.path + "': " + message, ErrorKind::kRuntime);
     }
     // libtorch 1.13 cannot reload a module saved after optimize_for_inference
     // (pytorch/pytorch#81085), so prepared files are frozen only and the
