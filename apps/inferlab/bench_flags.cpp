@@ -14,7 +14,8 @@ void ModelBackendFlags::add_to(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--threads", threads, "Intra-op threads for every engine (default: online CPUs)");
   sub.add_option("--shape", shapes, "Input shape NAME=1x3x224x224 (or just the dims for one input); repeatable");
-  sub.add_option("--model-dir", model_dir, "Prepared model directory (default $INFERLAB_MODEL_DIR or ~/.cache/inferlab/models)");
+  sub.add_option("--model-dir", model_dir,
+                 "Prepared model directory (default $INFERLAB_MODEL_DIR or ~/.cache/inferlab/models)");
   sub.add_option("--reference", reference, "Backend whose outputs are the reference (default: first of --backends)");
   sub.add_option("--tolerance", tolerance, "Allowed max |diff| relative to max(1, max |reference|)")
       ->capture_default_str();
@@ -24,7 +25,8 @@ void ModelBackendFlags::add_to(CLI::App& sub) {
 }
 
 void ModelBackendFlags::fill(BenchOptions& options) const {
-  if (threads != kThreadsNotGiven && threads < 1) throw Error("--threads " + std::to_string(threads) + ": must be >= 1");
+  if (threads != kThreadsNotGiven && threads < 1)
+    throw Error("--threads " + std::to_string(threads) + ": must be >= 1");
   options.threads = threads == kThreadsNotGiven ? default_thread_count() : threads;
   options.backends = split_list(backends);
   if (options.backends.empty()) throw Error("--backends: give at least one backend");

@@ -85,7 +85,8 @@ int run_bench_verb(const BenchFlags& flags) {
 
   BenchTables tables = build_bench_tables(results);
   std::cout << '\n' << render_text(tables);
-  std::cout << "weights are seeded, not trained: timings and memory are the architectures'; outputs are not predictions\n";
+  std::cout
+      << "weights are seeded, not trained: timings and memory are the architectures'; outputs are not predictions\n";
   nlohmann::json doc = bench_document(env, results);
   doc["env"]["threads"] = options.threads;
   if (!json_path.empty()) write_file_atomically(json_path, doc.dump(2) + "\n");
@@ -104,7 +105,8 @@ void add_bench(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<BenchFlags>();
   flags->common.add_to(*sub);
   sub->add_option("--precision", flags->precision, "Comma list: fp32, fp16, bf16, int8")->capture_default_str();
-  sub->add_option("--batch", flags->batch, "Comma list of batch sizes; 'sweep' adds the offline sweep for maximum throughput (e.g. 1,sweep)")
+  sub->add_option("--batch", flags->batch,
+                  "Comma list of batch sizes; 'sweep' adds the offline sweep for maximum throughput (e.g. 1,sweep)")
       ->capture_default_str();
   sub->add_option("--scenario", flags->scenario, "single-stream | offline")->capture_default_str();
   sub->add_option("--warmup", flags->run.warmup_count, "Untimed iterations before measuring (at least)")

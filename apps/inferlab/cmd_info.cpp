@@ -32,8 +32,8 @@ int run_info(bool as_json) {
     backends.push_back(b);
   }
   if (as_json) {
-    nlohmann::json doc{{"schema", "inferlab.info/1"}, {"env", to_json(env)}, {"backends", backends},
-                       {"power", energy.description()}};
+    nlohmann::json doc{
+        {"schema", "inferlab.info/1"}, {"env", to_json(env)}, {"backends", backends}, {"power", energy.description()}};
     std::cout << doc.dump(2) << '\n';
     return 0;
   }
@@ -41,15 +41,17 @@ int run_info(bool as_json) {
   std::cout << "  cpu:       " << env.cpu_model << "\n  cores:     " << env.cores << " logical CPUs\n";
   std::cout << "  memory:    " << env.memory_total_bytes / (1024 * 1024) << " MiB\n  isa:      ";
   for (const auto& f : env.isa) std::cout << ' ' << f;
-  std::cout << "\n  governor:  " << env.governor << "\n  os:        " << env.os << "\n  power:     "
-            << energy.description() << "\n  compiler:  " << env.compiler << "\n  revision:  " << env.git_revision
-            << "\n\nbackends (threads shown for --threads " << threads << ")\n";
+  std::cout << "\n  governor:  " << env.governor << "\n  os:        " << env.os
+            << "\n  power:     " << energy.description() << "\n  compiler:  " << env.compiler
+            << "\n  revision:  " << env.git_revision << "\n\nbackends (threads shown for --threads " << threads
+            << ")\n";
   for (const auto& b : backends) {
     if (!b["compiled_in"].get<bool>()) continue;
     std::cout << "  " << b["name"].get<std::string>() << ' ' << b["version"].get<std::string>() << "  (reads "
               << b["format"].get<std::string>() << ")\n";
     std::cout << "    threads: " << b["threading"].get<std::string>() << '\n';
-    for (const auto& [key, value] : b["build"].items()) std::cout << "    " << key << ": " << value.get<std::string>() << '\n';
+    for (const auto& [key, value] : b["build"].items())
+      std::cout << "    " << key << ": " << value.get<std::string>() << '\n';
   }
   std::cout << "\nleft out of this build\n";
   for (const auto& b : backends) {
@@ -62,7 +64,8 @@ int run_info(bool as_json) {
 }  // namespace
 
 void add_info(CLI::App& app, int* exit_code) {
-  auto* sub = app.add_subcommand("info", "Show the machine and the backends compiled in (and those left out, with why)");
+  auto* sub =
+      app.add_subcommand("info", "Show the machine and the backends compiled in (and those left out, with why)");
   auto as_json = std::make_shared<bool>(false);
   sub->add_flag("--json", *as_json, "Print JSON");
   sub->callback([=] { *exit_code = run_info(*as_json); });

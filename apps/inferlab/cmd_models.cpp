@@ -82,8 +82,8 @@ int run_list(const std::string& dir_flag, bool as_json) {
     std::cout << nlohmann::json{{"model_dir", dir}, {"models", list}}.dump(2) << '\n';
     return 0;
   }
-  std::cout << "prepared models in " << dir << (models.empty() ? " (none: run inferlab models prepare --zoo quick)" : "")
-            << '\n';
+  std::cout << "prepared models in " << dir
+            << (models.empty() ? " (none: run inferlab models prepare --zoo quick)" : "") << '\n';
   for (const auto& m : models) {
     char line[256];
     std::snprintf(line, sizeof line, "  %-16s %-18s %8.2f M params %8.2f GFLOPs  input %s", m.name.c_str(),
@@ -109,13 +109,14 @@ int run_show(const std::string& argument, const std::string& dir_flag) {
   print_specs("input ", model.inputs);
   print_specs("output", model.outputs);
   if (model.manifest) {
-    std::cout << "  parameters: " << model.manifest->parameter_count << "\n  FLOPs per sample: "
-              << model.manifest->flops_per_sample << "\n  weights: " << model.manifest->weights << '\n';
+    std::cout << "  parameters: " << model.manifest->parameter_count
+              << "\n  FLOPs per sample: " << model.manifest->flops_per_sample
+              << "\n  weights: " << model.manifest->weights << '\n';
   }
   if (auto it = model.paths.find(ModelFormat::kOnnx); it != model.paths.end()) {
     OnnxSummary summary = inspect_onnx_file(it->second);
-    std::cout << "  onnx opset " << summary.opset << ", " << summary.node_count << " nodes, "
-              << summary.parameter_count << " parameters, producer " << summary.producer << "\n  ops:";
+    std::cout << "  onnx opset " << summary.opset << ", " << summary.node_count << " nodes, " << summary.parameter_count
+              << " parameters, producer " << summary.producer << "\n  ops:";
     for (const auto& [op, count] : summary.op_counts) std::cout << ' ' << op << " x" << count;
     std::cout << '\n';
   }

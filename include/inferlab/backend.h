@@ -23,9 +23,9 @@ std::string model_format_name(ModelFormat format);
 /// One model as a backend sees it: the file of the format it reads, plus the
 /// declared inputs/outputs (from the manifest or the file itself).
 struct ModelSource {
-  std::string name;              ///< display name, e.g. "mobilenet_v2"
+  std::string name;  ///< display name, e.g. "mobilenet_v2"
   ModelFormat format = ModelFormat::kNone;
-  std::string path;              ///< the file in that format (empty for the null backend)
+  std::string path;  ///< the file in that format (empty for the null backend)
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
 };

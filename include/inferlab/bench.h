@@ -20,7 +20,7 @@ namespace inferlab {
 /// What to measure. Field names carry units.
 struct BenchOptions {
   std::vector<ResolvedModel> models;
-  std::vector<std::string> backends;     ///< in order; the first is the default reference
+  std::vector<std::string> backends;  ///< in order; the first is the default reference
   std::vector<std::string> precisions{"fp32"};
   std::vector<std::int64_t> batches{1};  ///< fixed batches, measured first (may be empty with batch_sweep)
   bool batch_sweep = false;              ///< then an offline sweep for maximum throughput
@@ -28,11 +28,11 @@ struct BenchOptions {
   std::string scenario = "single-stream";
   RunSettings run;
   SweepSettings sweep;
-  std::string reference;                 ///< empty: the first backend
-  double tolerance = 1e-3;               ///< max |diff| relative to max(1, max |reference|)
-  double min_cosine = 0.9999;            ///< ... and cosine at least this
+  std::string reference;                         ///< empty: the first backend
+  double tolerance = 1e-3;                       ///< max |diff| relative to max(1, max |reference|)
+  double min_cosine = 0.9999;                    ///< ... and cosine at least this
   std::map<std::string, Shape> shape_overrides;  ///< input name -> shape (batch included)
-  std::string raw_latencies_path;        ///< CSV of every sample; empty: none
+  std::string raw_latencies_path;                ///< CSV of every sample; empty: none
   double worker_timeout_s = 600;
 };
 

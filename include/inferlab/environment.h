@@ -12,15 +12,15 @@ namespace inferlab {
 /// Facts about the machine and build, captured once per run.
 struct Environment {
   std::string cpu_model;
-  std::vector<std::string> isa;           ///< relevant ISA flags present (avx2, avx512f, avx512_vnni, ...)
-  int cores = 0;                          ///< online logical CPUs
+  std::vector<std::string> isa;  ///< relevant ISA flags present (avx2, avx512f, avx512_vnni, ...)
+  int cores = 0;                 ///< online logical CPUs
   std::int64_t memory_total_bytes = 0;
-  std::string governor;                   ///< cpufreq governor or "n/a"
+  std::string governor;  ///< cpufreq governor or "n/a"
   std::string os;
   std::string compiler;
   std::map<std::string, std::string> libraries;  ///< library -> version
   std::string git_revision;
-  std::string started_at;                 ///< ISO-8601 UTC
+  std::string started_at;  ///< ISO-8601 UTC
 };
 
 /// Reads /proc, /sys and the build facts. Never throws; unknown facts are "n/a".

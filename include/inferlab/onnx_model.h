@@ -13,13 +13,13 @@ namespace inferlab {
 
 /// What an ONNX file declares, read without running it.
 struct OnnxSummary {
-  std::vector<TensorSpec> inputs;   ///< graph inputs that are not initializers; symbolic dims are -1
+  std::vector<TensorSpec> inputs;  ///< graph inputs that are not initializers; symbolic dims are -1
   std::vector<TensorSpec> outputs;
-  std::int64_t opset = 0;           ///< default-domain opset version
-  std::int64_t parameter_count = 0; ///< elements in all initializers
+  std::int64_t opset = 0;            ///< default-domain opset version
+  std::int64_t parameter_count = 0;  ///< elements in all initializers
   std::int64_t node_count = 0;
   std::map<std::string, std::int64_t> op_counts;  ///< op type -> nodes
-  std::string producer;             ///< producer_name + version
+  std::string producer;                           ///< producer_name + version
 };
 
 /// Parses `path` as an ONNX ModelProto. Throws Error (kBadInput) naming the

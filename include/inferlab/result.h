@@ -22,7 +22,7 @@ struct ValidationResult {
   double max_abs_diff = 0;
   double cosine = 0;
   bool within_tolerance = true;
-  double tolerance = 0;   ///< max-abs-diff tolerance applied
+  double tolerance = 0;  ///< max-abs-diff tolerance applied
 };
 
 /// Memory of the measuring (child) process, in MiB.
@@ -40,22 +40,22 @@ struct BenchResult {
   std::string status = "ok";  ///< "ok" | "failed" | "unsupported"
   std::string reason;
   std::optional<LatencyStats> latency;
-  double throughput_per_s = 0;   ///< samples (images) per second
-  std::int64_t count = 0;        ///< measured iterations
+  double throughput_per_s = 0;  ///< samples (images) per second
+  std::int64_t count = 0;       ///< measured iterations
   double duration_ms = 0;
   std::optional<MemoryResult> memory;
-  std::optional<double> power_w_avg;                 ///< null: no sensor (never estimated)
+  std::optional<double> power_w_avg;  ///< null: no sensor (never estimated)
   std::optional<double> energy_mj_per_inference;
   std::optional<ValidationResult> validation;
-  std::string timing_boundary;   ///< "compute-only" | "with-copies" | "end-to-end"
-  std::string timed_region;      ///< the timed region in words
-  std::string model_format;      ///< "onnx" | "torchscript" | "none"
-  std::string model_form;        ///< e.g. "frozen TorchScript (optimize_for_inference)"
+  std::string timing_boundary;  ///< "compute-only" | "with-copies" | "end-to-end"
+  std::string timed_region;     ///< the timed region in words
+  std::string model_format;     ///< "onnx" | "torchscript" | "none"
+  std::string model_form;       ///< e.g. "frozen TorchScript (optimize_for_inference)"
   std::string stop_reason;
-  std::string threading;         ///< how the engine was configured
-  std::string power_note;        ///< e.g. "n/a: no powercap/hwmon sensor"
-  bool sweep_best = false;       ///< this row is the sweep's maximum-throughput point
-  std::string sweep_stop;        ///< why the sweep ended (on the best row)
+  std::string threading;    ///< how the engine was configured
+  std::string power_note;   ///< e.g. "n/a: no powercap/hwmon sensor"
+  bool sweep_best = false;  ///< this row is the sweep's maximum-throughput point
+  std::string sweep_stop;   ///< why the sweep ended (on the best row)
 };
 
 nlohmann::json to_json(const LatencyStats& stats);

@@ -12,12 +12,12 @@ namespace inferlab {
 
 /// Settings of one measured run. Field names carry their units.
 struct RunSettings {
-  std::int64_t warmup_count = 5;        ///< untimed iterations before measuring (at least this many)
-  double warmup_min_duration_ms = 200;  ///< ... and at least this long
-  double min_duration_ms = 1000;        ///< measure at least this long
-  std::int64_t min_count = 50;          ///< ... and at least this many iterations
-  double max_duration_ms = 600000;      ///< hard cap; the run stops here whatever else holds
-  double target_ci = 0;                 ///< > 0: stop once relative CI half-width of the median <= this
+  std::int64_t warmup_count = 5;          ///< untimed iterations before measuring (at least this many)
+  double warmup_min_duration_ms = 200;    ///< ... and at least this long
+  double min_duration_ms = 1000;          ///< measure at least this long
+  std::int64_t min_count = 50;            ///< ... and at least this many iterations
+  double max_duration_ms = 600000;        ///< hard cap; the run stops here whatever else holds
+  double target_ci = 0;                   ///< > 0: stop once relative CI half-width of the median <= this
   std::int64_t target_ci_min_count = 20;  ///< the early stop needs at least this many samples
 };
 

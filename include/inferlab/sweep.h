@@ -14,17 +14,17 @@ namespace inferlab {
 /// One measured point of a sweep.
 struct SweepPoint {
   std::int64_t batch = 0;
-  bool ok = false;                 ///< false when the backend failed at this batch
-  double throughput_per_s = 0;     ///< samples per second
-  double peak_rss_mb = 0;          ///< peak RSS of the measuring process
+  bool ok = false;              ///< false when the backend failed at this batch
+  double throughput_per_s = 0;  ///< samples per second
+  double peak_rss_mb = 0;       ///< peak RSS of the measuring process
 };
 
 /// Sweep settings.
 struct SweepSettings {
   std::int64_t start_batch = 1;
   std::int64_t max_batch = 1024;
-  double min_improvement = 0.03;   ///< stop when throughput improves by less than this fraction
-  double max_memory_mb = 0;        ///< > 0: stop when the next batch's predicted peak RSS passes this
+  double min_improvement = 0.03;  ///< stop when throughput improves by less than this fraction
+  double max_memory_mb = 0;       ///< > 0: stop when the next batch's predicted peak RSS passes this
 };
 
 /// Decides the sweep's next batch from the points so far (in order); nullopt

@@ -18,17 +18,17 @@ namespace inferlab {
 
 /// Everything a worker needs; travels to the child as JSON.
 struct WorkerSpec {
-  ModelSource model;                 ///< file and declared I/O for this backend's format
-  std::string model_form;            ///< e.g. "frozen TorchScript", shown in results
+  ModelSource model;       ///< file and declared I/O for this backend's format
+  std::string model_form;  ///< e.g. "frozen TorchScript", shown in results
   std::string backend;
   std::string precision = "fp32";
   std::int64_t batch = 1;
   int threads = 1;
   std::string scenario = "single-stream";
-  std::vector<Shape> input_shapes;   ///< batch already substituted
+  std::vector<Shape> input_shapes;  ///< batch already substituted
   RunSettings run;
-  std::string output_dump_path;      ///< where to write the outputs of the seeded input (float32, raw)
-  std::string raw_latencies_path;    ///< empty: do not stream samples
+  std::string output_dump_path;    ///< where to write the outputs of the seeded input (float32, raw)
+  std::string raw_latencies_path;  ///< empty: do not stream samples
   std::uint64_t input_seed = 20261124;
 };
 

@@ -17,16 +17,16 @@ namespace inferlab {
 /// schema "inferlab.model/1"). See models/README.md for every field.
 struct ModelManifest {
   std::string name;
-  std::string directory;                          ///< folder holding manifest.json
-  std::map<std::string, std::string> files;       ///< format name ("onnx", "torchscript") -> file name
-  std::vector<TensorSpec> inputs;                 ///< batch dimension is -1 (dynamic)
+  std::string directory;                     ///< folder holding manifest.json
+  std::map<std::string, std::string> files;  ///< format name ("onnx", "torchscript") -> file name
+  std::vector<TensorSpec> inputs;            ///< batch dimension is -1 (dynamic)
   std::vector<TensorSpec> outputs;
   std::int64_t parameter_count = 0;
-  std::int64_t flops_per_sample = 0;              ///< multiply-adds x 2 at batch 1
-  std::string weights;                            ///< e.g. "seeded (torch.manual_seed(0)), not trained"
-  std::string torchscript_form;                   ///< e.g. "frozen + optimize_for_inference"
-  std::string source;                             ///< e.g. "torchvision 0.14.1 mobilenet_v2"
-  std::vector<std::string> zoos;                  ///< zoos this model belongs to
+  std::int64_t flops_per_sample = 0;  ///< multiply-adds x 2 at batch 1
+  std::string weights;                ///< e.g. "seeded (torch.manual_seed(0)), not trained"
+  std::string torchscript_form;       ///< e.g. "frozen + optimize_for_inference"
+  std::string source;                 ///< e.g. "torchvision 0.14.1 mobilenet_v2"
+  std::vector<std::string> zoos;      ///< zoos this model belongs to
 
   /// Absolute path of the file for `format`; empty when the model has none.
   std::string path_for(ModelFormat format) const;
@@ -48,12 +48,12 @@ std::vector<ModelManifest> list_prepared_models(const std::string& model_dir);
 /// A MODEL argument resolved: a display name and the file per format.
 struct ResolvedModel {
   std::string name;
-  std::string argument;                          ///< what the user typed
-  std::map<ModelFormat, std::string> paths;      ///< formats available
-  std::vector<TensorSpec> inputs;                ///< declared inputs (dims may be -1)
+  std::string argument;                      ///< what the user typed
+  std::map<ModelFormat, std::string> paths;  ///< formats available
+  std::vector<TensorSpec> inputs;            ///< declared inputs (dims may be -1)
   std::vector<TensorSpec> outputs;
-  std::optional<ModelManifest> manifest;         ///< set for prepared reference models
-  std::string sha256_onnx;                       ///< hash of the ONNX file if any (environment record)
+  std::optional<ModelManifest> manifest;  ///< set for prepared reference models
+  std::string sha256_onnx;                ///< hash of the ONNX file if any (environment record)
 
   /// The ModelSource a backend reading `format` gets; path empty when this model has no such file.
   ModelSource source_for(ModelFormat format) const;

@@ -61,7 +61,8 @@ void probe_create_file_in(const std::string& dir, const std::string& shown, cons
 
 void ensure_writable_directory(const std::string& dir, const std::string& flag) {
   std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw Error(flag + " " + dir + ": exists and is not a directory");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw Error(flag + " " + dir + ": exists and is not a directory");
   fs::create_directories(dir, ec);
   if (ec) throw Error(flag + " " + dir + ": cannot create directory (" + ec.message() + ")");
   probe_create_file_in(dir, dir, flag);
@@ -72,7 +73,8 @@ void ensure_writable_file_path(const std::string& path, const std::string& flag)
   if (fs::is_directory(path, ec)) throw Error(flag + " " + path + ": is a directory, expected a file name");
   fs::path parent = fs::path(path).parent_path();
   if (parent.empty()) parent = ".";
-  if (!fs::is_directory(parent, ec)) throw Error(flag + " " + path + ": directory " + parent.string() + " does not exist");
+  if (!fs::is_directory(parent, ec))
+    throw Error(flag + " " + path + ": directory " + parent.string() + " does not exist");
   probe_create_file_in(parent.string(), path, flag);
 }
 

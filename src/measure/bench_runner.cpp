@@ -157,8 +157,8 @@ struct ModelRun {
         }
         BenchResult r = measure(pairs[i], *next, "offline");
         rows[i].push_back(results.size() - 1);
-        points[i].push_back(SweepPoint{*next, r.status == "ok", r.throughput_per_s,
-                                       r.memory ? r.memory->peak_rss_mb : 0.0});
+        points[i].push_back(
+            SweepPoint{*next, r.status == "ok", r.throughput_per_s, r.memory ? r.memory->peak_rss_mb : 0.0});
       }
     }
   }
@@ -279,13 +279,14 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
         Pair pair{backend->name(), precision_text, model.source_for(backend->format()),
                   describe_form(model, backend->format()), SupportAnswer::yes()};
         if (backend->format() != ModelFormat::kNone && pair.source.path.empty()) {
-          pair.support = SupportAnswer::no("the " + backend->name() + " backend reads " +
-                                           model_format_name(backend->format()) + " and " + model.name +
-                                           " has no such file");
+          pair.support =
+              SupportAnswer::no("the " + backend->name() + " backend reads " + model_format_name(backend->format()) +
+                                " and " + model.name + " has no such file");
         } else {
           pair.support = backend->supports(pair.source, precision_from_name(precision_text));
         }
-        if (!pair.support.supported) reasons += (reasons.empty() ? "" : "; ") + pair.backend + ": " + pair.support.reason;
+        if (!pair.support.supported)
+          reasons += (reasons.empty() ? "" : "; ") + pair.backend + ": " + pair.support.reason;
         pairs.push_back(std::move(pair));
       }
     }

@@ -110,8 +110,8 @@ BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& 
                                    strsignal(sig) + ")" + (tail.empty() ? "" : "; last output: " + tail));
   }
   if (!std::filesystem::exists(result_path)) {
-    return failed_result(spec, "worker exited with code " + std::to_string(WEXITSTATUS(status)) +
-                                   " without a result" + (tail.empty() ? "" : ": " + tail));
+    return failed_result(spec, "worker exited with code " + std::to_string(WEXITSTATUS(status)) + " without a result" +
+                                   (tail.empty() ? "" : ": " + tail));
   }
   try {
     return bench_result_from_json(nlohmann::json::parse(read_file(result_path)));

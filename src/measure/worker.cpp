@@ -167,7 +167,8 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
     }
 
     const auto energy_start = energy.read_energy_uj();
-    RunOutcome outcome = run_measured(spec.run, [&] { session->run(input_ptrs, output_ptrs); }, sink);
+    RunOutcome outcome = run_measured(
+        spec.run, [&] { session->run(input_ptrs, output_ptrs); }, sink);
     const auto energy_end = energy.read_energy_uj();
     if (raw) raw->flush();
 

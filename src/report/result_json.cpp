@@ -25,16 +25,11 @@ T get_or(const json& object, const char* key, T fallback) {
 }  // namespace
 
 json to_json(const LatencyStats& s) {
-  return json{{"mean", s.mean_ms},
-              {"stddev", s.stddev_ms},
-              {"min", s.min_ms},
-              {"p50", s.p50_ms},
-              {"p90", s.p90_ms},
-              {"p95", s.p95_ms},
-              {"p99", s.p99_ms},
-              {"p999", s.p999_ms},
-              {"max", s.max_ms},
-              {"ci95_p50", json::array({s.ci95_p50_lo_ms, s.ci95_p50_hi_ms})}};
+  return json{{"mean", s.mean_ms}, {"stddev", s.stddev_ms},
+              {"min", s.min_ms},   {"p50", s.p50_ms},
+              {"p90", s.p90_ms},   {"p95", s.p95_ms},
+              {"p99", s.p99_ms},   {"p999", s.p999_ms},
+              {"max", s.max_ms},   {"ci95_p50", json::array({s.ci95_p50_lo_ms, s.ci95_p50_hi_ms})}};
 }
 
 json to_json(const BenchResult& r) {

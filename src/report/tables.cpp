@@ -69,12 +69,13 @@ class Footnotes {
 // The cell for a model x column whose rows are all not ok.
 std::string not_ok_cell(const BenchResult& r, Footnotes& notes) {
   std::string label = r.status == "unsupported" ? "n/a" : "failed";
-  return label + " " + notes.mark(r.model + " x " + r.backend + " (" + r.precision + "): " + r.status + ": " + r.reason);
+  return label + " " +
+         notes.mark(r.model + " x " + r.backend + " (" + r.precision + "): " + r.status + ": " + r.reason);
 }
 
 template <typename Pick, typename Cell>
-Table grid_table(const std::string& title, const std::vector<BenchResult>& results, const Grid& grid,
-                 Footnotes& notes, Pick pick, Cell cell) {
+Table grid_table(const std::string& title, const std::vector<BenchResult>& results, const Grid& grid, Footnotes& notes,
+                 Pick pick, Cell cell) {
   Table table;
   table.title = title;
   table.header.push_back("model");
@@ -162,12 +163,14 @@ BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
   out.footnotes = notes.lines();
   for (const auto& r : results) {
     if (r.status != "ok") continue;
-    out.footnotes.push_back("power: " + (r.power_w_avg ? fixed(*r.power_w_avg, 1) + " W average (package)" : r.power_note));
+    out.footnotes.push_back("power: " +
+                            (r.power_w_avg ? fixed(*r.power_w_avg, 1) + " W average (package)" : r.power_note));
     break;
   }
   std::set<std::string> forms;
   for (const auto& r : results) {
-    if (r.status == "ok" && !r.model_form.empty()) forms.insert(r.backend + " ran " + r.model_form + "; timed region: " + r.timed_region);
+    if (r.status == "ok" && !r.model_form.empty())
+      forms.insert(r.backend + " ran " + r.model_form + "; timed region: " + r.timed_region);
   }
   for (const auto& f : forms) out.footnotes.push_back(f);
   return out;

@@ -18,8 +18,8 @@ BenchResult ok_row(const std::string& model, const std::string& backend, std::in
   r.backend = backend;
   r.batch = batch;
   r.scenario = batch == 1 ? "single-stream" : "offline";
-  r.latency = LatencyStats{20, p50_ms, 0.1, p50_ms * 0.9, p50_ms * 2, p50_ms, p50_ms * 1.2, p50_ms * 1.3,
-                           p50_ms * 1.5, p50_ms * 1.9, p50_ms * 0.98, p50_ms * 1.02};
+  r.latency = LatencyStats{20,           p50_ms,       0.1,          p50_ms * 0.9, p50_ms * 2,    p50_ms,
+                           p50_ms * 1.2, p50_ms * 1.3, p50_ms * 1.5, p50_ms * 1.9, p50_ms * 0.98, p50_ms * 1.02};
   r.throughput_per_s = throughput;
   r.memory = MemoryResult{256, 100, 0.5};
   r.power_note = "n/a: no sensor";
