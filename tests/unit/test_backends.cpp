@@ -229,7 +229,7 @@ std::vector<float> run_classifier(const std::string& backend_name, const ModelSo
   auto backend = create_backend(backend_name);
   EXPECT_TRUE(backend->supports(model, Precision::kFp32).supported);
   SessionOptions options;
-  options.intra_op_threads = 2;
+  options.intra_op_threads = 1;
   auto session = backend->load(model, options);
   session->prepare({{batch, 3, 224, 224}});
   const std::vector<TensorSpec> specs = session->output_specs();

@@ -148,9 +148,10 @@ class OpenCvSession final : public Session {
     }
     try {
       for (std::size_t i = 0; i < blobs_.size(); ++i) {
-        if (inputs[i]->size_bytes() != input_bytes_[i]) {
-          throw Error("opencv: input " + std::to_string(i) + " has " + std::to_string(inputs[i]->size_bytes()) +
-                      " bytes, prepared for " + std::to_string(input_bytes_[i]));
+        if (inputs[i]->dtype() != DType::kFloat32 || inputs[i]->size_bytes() != input_bytes_[i]) {
+          throw Error("opencv: input " + std::to_string(i) + " is " + dtype_name(inputs[i]->dtype()) + " " +
+                      shape_to_string(inputs[i]->shape()) + ", prepared for float32 with " +
+                      std::to_string(input_bytes_[i]) + " bytes");
         }
         std::memcpy(blobs_[i].data, inputs[i]->data(), input_bytes_[i]);
         net_.setInput(blobs_[i], input_names_[i]);

@@ -152,14 +152,18 @@ class TorchSession final : public Session {
     }
     at::set_num_threads(threads_);
     input_shapes_.clear();
+    input_dtypes_.clear();
     input_types_.clear();
     input_bytes_.clear();
     for (std::size_t i = 0; i < input_shapes.size(); ++i) {
       if (input_shapes[i].empty() || !shape_is_static(input_shapes[i])) {
         throw Error("torch: input shape " + shape_to_string(input_shapes[i]) + " must be fully known");
       }
-      const DType dtype = i < model_.inputs.size() ? model_.inputs[i].dtype : DType::kFloat32;
+      // Undeclared element types default to float32, what image models take.
+      DType dtype = i < model_.inputs.size() ? model_.inputs[i].dtype : DType::kFloat32;
+      if (dtype == DType::kUnknown) dtype = DType::kFloat32;
       input_shapes_.push_back(input_shapes[i]);
+      input_dtypes_.push_back(dtype);
       input_types_.push_back(to_scalar_type(dtype));
       input_bytes_.push_back(static_cast<std::size_t>(shape_element_count(input_shapes[i])) * dtype_size_bytes(dtype));
     }
@@ -200,7 +204,6 @@ class TorchSession final : public Session {
       spec.shape.assign(outputs[i].sizes().begin(), outputs[i].sizes().end());
       output_specs_.push_back(std::move(spec));
     }
-    stack_.reserve(input_shapes_.size());
     results_.reserve(output_specs_.size());
   }
 
@@ -217,19 +220,22 @@ class TorchSession final : public Session {
     if (at::get_num_threads() != threads_) at::set_num_threads(threads_);
     try {
       c10::InferenceMode guard;
-      stack_.clear();
+      // Module::forward takes its stack by value, so it is built afresh each run.
+      std::vector<c10::IValue> stack;
+      stack.reserve(inputs.size());
       for (std::size_t i = 0; i < inputs.size(); ++i) {
-        if (inputs[i]->size_bytes() != input_bytes_[i]) {
-          throw Error("torch: input " + std::to_string(i) + " has " + std::to_string(inputs[i]->size_bytes()) +
-                      " bytes, prepared for " + std::to_string(input_bytes_[i]));
+        if (inputs[i]->dtype() != input_dtypes_[i] || inputs[i]->size_bytes() != input_bytes_[i]) {
+          throw Error("torch: input " + std::to_string(i) + " is " + dtype_name(inputs[i]->dtype()) + " " +
+                      shape_to_string(inputs[i]->shape()) + ", prepared for " + dtype_name(input_dtypes_[i]) +
+                      " with " + std::to_string(input_bytes_[i]) + " bytes");
         }
         // Zero-copy: the graph only reads its inputs (traced/frozen graphs do
         // not write in place into a graph input), so the caller's bytes stay intact.
-        stack_.emplace_back(torch::from_blob(const_cast<void*>(inputs[i]->data()), input_shapes_[i],
-                                             torch::TensorOptions().dtype(input_types_[i])));
+        stack.emplace_back(torch::from_blob(const_cast<void*>(inputs[i]->data()), input_shapes_[i],
+                                            torch::TensorOptions().dtype(input_types_[i])));
       }
       results_.clear();
-      collect_tensors(module_.forward(std::move(stack_)), results_);
+      collect_tensors(module_.forward(std::move(stack)), results_);
       if (results_.size() != outputs.size()) {
         throw Error("torch: the model returned " + std::to_string(results_.size()) + " outputs, prepared for " +
                         std::to_string(outputs.size()),
@@ -265,10 +271,10 @@ class TorchSession final : public Session {
   int threads_;
   std::string graph_form_;
   std::vector<std::vector<std::int64_t>> input_shapes_;
+  std::vector<DType> input_dtypes_;
   std::vector<c10::ScalarType> input_types_;
   std::vector<std::size_t> input_bytes_;
   std::vector<TensorSpec> output_specs_;
-  std::vector<c10::IValue> stack_;
   std::vector<at::Tensor> results_;
 };
 
