@@ -119,6 +119,9 @@ void add_bench(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   sub->add_option("--target-ci", flags->run.target_ci,
                   "Stop early once the 95% CI of the median is this tight (relative half-width, e.g. 0.01)");
+  sub->add_option("--target-ci-min-count", flags->run.target_ci_min_count,
+                  "The --target-ci early stop needs at least this many samples")
+      ->capture_default_str();
   sub->add_option("--max-batch", flags->sweep.max_batch, "Largest batch the sweep tries")->capture_default_str();
   sub->add_option("--max-memory-mb", flags->sweep.max_memory_mb, "The sweep stops before peak RSS would pass this");
   sub->add_option("--min-improvement", flags->sweep.min_improvement,

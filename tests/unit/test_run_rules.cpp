@@ -258,7 +258,7 @@ TEST(RunRules, InvalidSettingsThrowNamingTheFlag) {
   expect_invalid(s, "--warmup");
   s = RunSettings{};
   s.warmup_min_duration_ms = -5;
-  expect_invalid(s, "--warmup-min-duration-ms");
+  expect_invalid(s, "--warmup-ms");
   s = RunSettings{};
   s.min_duration_ms = -1;
   expect_invalid(s, "--min-duration-ms");
