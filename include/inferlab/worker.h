@@ -40,12 +40,16 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& json);
 /// with the engine's message when it throws). Used by the hidden `_worker` verb.
 BenchResult measure_in_this_process(const WorkerSpec& spec);
 
-/// Runs `spec` in a child process (`exe _worker SPEC RESULT`) and returns its
-/// result. A child that crashes, is killed by a signal or passes
-/// `timeout_s` becomes a "failed" result whose reason says so, with the last
-/// line the child printed. `scratch_dir` holds the spec, result and log files.
-BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& exe, const std::string& scratch_dir,
-                                     double timeout_s);
+/// Runs `spec` in a child process, the backend's worker executable
+/// (worker_executable_for), and returns its result. A child that crashes, is
+/// killed by a signal or passes `timeout_s` becomes a "failed" result whose
+/// reason says so, with the last line the child printed. `scratch_dir` holds
+/// the spec, result and log files.
+BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& scratch_dir, double timeout_s);
+
+/// The worker executable for `backend`: inferlab-worker-<backend> in
+/// $INFERLAB_WORKER_DIR, else beside the running executable.
+std::string worker_executable_for(const std::string& backend);
 
 /// The path of the running executable (/proc/self/exe).
 std::string current_executable_path();

@@ -87,7 +87,6 @@ class RawLatencyWriter {
 struct ModelRun {
   const BenchOptions& options;
   const ResolvedModel& model;
-  const std::string& exe;
   const std::string& scratch;
   RawLatencyWriter& raw;
   const ProgressFn& progress;
@@ -109,7 +108,7 @@ struct ModelRun {
     const std::string stem = scratch + "/run-" + std::to_string(++sequence);
     spec.output_dump_path = stem + ".out.bin";
     if (raw.enabled()) spec.raw_latencies_path = stem + ".raw.csv";
-    BenchResult r = measure_in_child_process(spec, exe, scratch, options.worker_timeout_s);
+    BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
     r.model = model.name;  // the user's name for it, whatever file the backend read
     if (r.status == "ok") raw.append(r, spec.raw_latencies_path);
     if (progress) progress(progress_line(r));
@@ -301,11 +300,10 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
   }
 
   TempDir scratch("inferlab-bench");
-  const std::string exe = current_executable_path();
   RawLatencyWriter raw(options.raw_latencies_path);
   std::vector<BenchResult> results;
   for (std::size_t m = 0; m < options.models.size(); ++m) {
-    ModelRun run{options, options.models[m], exe, scratch.path(), raw, progress, results, {}};
+    ModelRun run{options, options.models[m], scratch.path(), raw, progress, results, {}};
     for (auto batch : options.batches) {
       for (const auto& pair : plan[m]) {
         if (pair.support.supported) {

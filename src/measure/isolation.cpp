@@ -1,6 +1,6 @@
-// Spawning a worker per configuration. The child is a fresh exec of our own
-// binary (not a fork of the parent), so its RSS baseline holds no parent
-// state and no engine library has been initialised in it yet.
+// Spawning a worker per configuration. The child is a fresh exec of the
+// backend's own worker executable (not a fork of the parent), so its RSS
+// holds no parent state and no engine other than the one it measures.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,6 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -61,8 +62,19 @@ std::string current_executable_path() {
   return path.string();
 }
 
-BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& exe, const std::string& scratch_dir,
-                                     double timeout_s) {
+std::string worker_executable_for(const std::string& backend) {
+  const char* override_dir = std::getenv("INFERLAB_WORKER_DIR");
+  std::filesystem::path dir = override_dir != nullptr && *override_dir != '\0'
+                                  ? std::filesystem::path(override_dir)
+                                  : std::filesystem::path(current_executable_path()).parent_path();
+  return (dir / ("inferlab-worker-" + backend)).string();
+}
+
+BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& scratch_dir, double timeout_s) {
+  const std::string exe = worker_executable_for(spec.backend);
+  if (::access(exe.c_str(), X_OK) != 0) {
+    return failed_result(spec, "worker executable " + exe + " not found: rebuild inferlab (cmake --build build)");
+  }
   static int sequence = 0;
   const std::string stem = scratch_dir + "/worker-" + std::to_string(++sequence);
   const std::string spec_path = stem + ".spec.json";
@@ -75,8 +87,8 @@ BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& 
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::array<std::string, 4> args{exe, "_worker", spec_path, result_path};
-  std::array<char*, 5> argv{args[0].data(), args[1].data(), args[2].data(), args[3].data(), nullptr};
+  std::array<std::string, 3> args{exe, spec_path, result_path};
+  std::array<char*, 4> argv{args[0].data(), args[1].data(), args[2].data(), nullptr};
   pid_t pid = 0;
   int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
