@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import math
 import os
@@ -913,7 +914,12 @@ def export_torchscript(model, path: str):
         # constants torch.jit.save writes but torch.jit.load rejects.
         torch._C._jit_pass_fuse_frozen_conv_add_relu(graph)
         torch._C._jit_pass_transpose_frozen_linear(graph)
-    torch.jit.save(frozen, path)
+    # Saved through a buffer: given a path, torch names the archive's root
+    # folder after the (temporary) file name.
+    buffer = io.BytesIO()
+    torch.jit.save(frozen, buffer)
+    with open(path, "wb") as f:
+        f.write(buffer.getbuffer())
 
 
 def check_torchscript(model, path: str) -> dict:
