@@ -17,7 +17,8 @@ void ModelBackendFlags::add_to(CLI::App& sub) {
   sub.add_option("--model-dir", model_dir,
                  "Prepared model directory (default $INFERLAB_MODEL_DIR or ~/.cache/inferlab/models)");
   sub.add_option("--reference", reference, "Backend whose outputs are the reference (default: first of --backends)");
-  sub.add_option("--tolerance", tolerance, "Allowed max |diff| relative to max(1, max |reference|)")
+  sub.add_option("--tolerance", tolerance,
+                 "Allowed max |diff| relative to max |reference| (absolute when the reference is all zeros)")
       ->capture_default_str();
   sub.add_option("--min-cosine", min_cosine, "Required cosine similarity with the reference")->capture_default_str();
   sub.add_option("--timeout-s", timeout_s, "Kill a configuration's worker after this many seconds")

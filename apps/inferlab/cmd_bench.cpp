@@ -76,11 +76,7 @@ int run_bench_verb(const BenchFlags& flags) {
 
   Environment env = environment_with_engines(options.threads);
   ProgressFn progress;
-  if (!flags.quiet) progress = [](const std::string& line) { std::cerr << "  " << line << '\n'; };
-  if (!flags.quiet) {
-    std::cerr << "inferlab bench: " << options.models.size() << " model(s) x " << options.backends.size()
-              << " backend(s), threads " << options.threads << ", each configuration in a fresh process\n";
-  }
+  if (!flags.quiet) progress = [](const std::string& line) { std::cerr << line << '\n'; };
   std::vector<BenchResult> results = run_bench(options, progress);
 
   BenchTables tables = build_bench_tables(results);

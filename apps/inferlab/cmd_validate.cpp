@@ -49,7 +49,7 @@ int run_validate(const ModelBackendFlags& flags, std::int64_t batch) {
                   verdict.c_str());
     }
   }
-  std::printf("reference: %s; tolerance: max|diff| <= %g x max(1, max|ref|), cosine >= %g\n", reference.c_str(),
+  std::printf("reference: %s; tolerance: max|diff| <= %g x max|ref|, cosine >= %g\n", reference.c_str(),
               options.tolerance, options.min_cosine);
   if (disagreements + failures > 0) {
     std::printf("%d disagreement(s), %d failure(s)\n", disagreements, failures);

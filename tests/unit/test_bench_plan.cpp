@@ -30,10 +30,15 @@ TEST(CompareOutputs, ToleranceIsRelativeToTheLargestReferenceMagnitude) {
   EXPECT_NEAR(v.max_abs_diff, 0.2, 1e-4);
 }
 
-TEST(CompareOutputs, SmallOutputsUseAnAbsoluteFloorOfOne) {
-  std::vector<float> reference{1e-6f, 2e-6f};
-  std::vector<float> candidate{5e-4f, 2e-6f};  // diff 5e-4 <= 1e-3 * max(1, 2e-6)
-  EXPECT_TRUE(compare_outputs(reference, candidate, "r", 1e-3, -1.0).within_tolerance);
+TEST(CompareOutputs, TinyOutputsAreComparedRelativeToTheirOwnScale) {
+  // Seeded models can have logits around 1e-9: an absolute tolerance would
+  // accept anything there.
+  std::vector<float> reference{1e-9f, 2e-9f};
+  std::vector<float> close{1.0005e-9f, 2e-9f};
+  std::vector<float> far{1.5e-9f, 2e-9f};
+  EXPECT_TRUE(compare_outputs(reference, close, "r", 1e-3, -1.0).within_tolerance);
+  EXPECT_FALSE(compare_outputs(reference, far, "r", 1e-3, -1.0).within_tolerance);
+  EXPECT_TRUE(compare_outputs({0.f, 0.f}, {1e-4f, 0.f}, "r", 1e-3, -1.0).within_tolerance);
 }
 
 TEST(CompareOutputs, LowCosineFailsEvenWithinAbsoluteTolerance) {
