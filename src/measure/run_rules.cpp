@@ -92,8 +92,7 @@ void validate_run_settings(const RunSettings& s) {
   // Negated comparisons so that NaN fails them as well.
   if (s.warmup_count < 0) throw Error("--warmup must be >= 0, got " + std::to_string(s.warmup_count));
   if (!(std::isfinite(s.warmup_min_duration_ms) && s.warmup_min_duration_ms >= 0))
-    throw Error("--warmup-ms must be a finite number >= 0, got " +
-                format_number(s.warmup_min_duration_ms));
+    throw Error("--warmup-ms must be a finite number >= 0, got " + format_number(s.warmup_min_duration_ms));
   if (!(std::isfinite(s.min_duration_ms) && s.min_duration_ms >= 0))
     throw Error("--min-duration-ms must be a finite number >= 0, got " + format_number(s.min_duration_ms));
   if (s.min_count < 1) throw Error("--min-count must be >= 1, got " + std::to_string(s.min_count));
