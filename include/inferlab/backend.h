@@ -17,8 +17,10 @@ namespace inferlab {
 /// On-disk formats a backend may read.
 enum class ModelFormat { kOnnx, kTorchScript, kNone };
 
-/// Lower-case format name: "onnx", "torchscript", "none".
+/// Lower-case format name: "onnx", "torchscript", "none" (also the manifest's "files" keys).
 std::string model_format_name(ModelFormat format);
+/// Parses a name written by model_format_name(); kNone for anything else.
+ModelFormat model_format_from_name(const std::string& name);
 
 /// One model as a backend sees it: the file of the format it reads, plus the
 /// declared inputs/outputs (from the manifest or the file itself).

@@ -36,6 +36,10 @@ nlohmann::json to_json(const WorkerSpec& spec);
 /// Throws Error on a malformed spec.
 WorkerSpec worker_spec_from_json(const nlohmann::json& json);
 
+/// A result carrying `spec`'s identity (model, backend, precision, batch,
+/// threads, scenario, format) and nothing measured yet.
+BenchResult result_for(const WorkerSpec& spec);
+
 /// Measures `spec` in this process and returns the result (status "failed"
 /// with the engine's message when it throws). Used by the hidden `_worker` verb.
 BenchResult measure_in_this_process(const WorkerSpec& spec);

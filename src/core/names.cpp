@@ -15,6 +15,12 @@ std::string model_format_name(ModelFormat format) {
   return "none";
 }
 
+ModelFormat model_format_from_name(const std::string& name) {
+  if (name == "onnx") return ModelFormat::kOnnx;
+  if (name == "torchscript") return ModelFormat::kTorchScript;
+  return ModelFormat::kNone;
+}
+
 std::string precision_name(Precision precision) {
   switch (precision) {
     case Precision::kFp32:

@@ -39,15 +39,7 @@ std::string last_line_of(const std::string& path) {
 }
 
 BenchResult failed_result(const WorkerSpec& spec, std::string reason) {
-  BenchResult r;
-  r.model = spec.model.name;
-  r.backend = spec.backend;
-  r.precision = spec.precision;
-  r.batch = spec.batch;
-  r.threads = spec.threads;
-  r.scenario = spec.scenario;
-  r.model_format = model_format_name(spec.model.format);
-  r.model_form = spec.model_form;
+  BenchResult r = result_for(spec);
   r.status = "failed";
   r.reason = std::move(reason);
   return r;

@@ -34,12 +34,6 @@ TensorSpec spec_from_json(const json& j) {
   return t;
 }
 
-ModelFormat format_from_name(const std::string& name) {
-  if (name == "onnx") return ModelFormat::kOnnx;
-  if (name == "torchscript") return ModelFormat::kTorchScript;
-  return ModelFormat::kNone;
-}
-
 void dump_outputs(const std::string& path, const std::vector<Tensor>& outputs) {
   std::string bytes;
   for (const auto& t : outputs) {
@@ -86,7 +80,7 @@ WorkerSpec worker_spec_from_json(const json& j) {
     WorkerSpec s;
     const json& m = j.at("model");
     s.model.name = m.at("name");
-    s.model.format = format_from_name(m.at("format"));
+    s.model.format = model_format_from_name(m.at("format"));
     s.model.path = m.at("path");
     for (const auto& t : m.at("inputs")) s.model.inputs.push_back(spec_from_json(t));
     for (const auto& t : m.at("outputs")) s.model.outputs.push_back(spec_from_json(t));
@@ -114,7 +108,7 @@ WorkerSpec worker_spec_from_json(const json& j) {
   }
 }
 
-BenchResult measure_in_this_process(const WorkerSpec& spec) {
+BenchResult result_for(const WorkerSpec& spec) {
   BenchResult result;
   result.model = spec.model.name;
   result.backend = spec.backend;
@@ -124,6 +118,11 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
   result.scenario = spec.scenario;
   result.model_format = model_format_name(spec.model.format);
   result.model_form = spec.model_form;
+  return result;
+}
+
+BenchResult measure_in_this_process(const WorkerSpec& spec) {
+  BenchResult result = result_for(spec);
   EnergyMeter energy;
   result.power_note = energy.description();
   try {

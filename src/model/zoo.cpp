@@ -23,19 +23,6 @@ namespace {
 constexpr const char* kManifestSchema = "inferlab.model/1";
 constexpr const char* kPrepareHint = "run: inferlab models prepare --zoo quick";
 
-// The manifest's "files" keys, which are also model_format_name()'s spelling.
-const char* format_key(ModelFormat format) {
-  switch (format) {
-    case ModelFormat::kOnnx:
-      return "onnx";
-    case ModelFormat::kTorchScript:
-      return "torchscript";
-    case ModelFormat::kNone:
-      break;
-  }
-  return "";
-}
-
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
   return text;
@@ -274,7 +261,7 @@ std::optional<ModelManifest> sibling_manifest(const fs::path& file, ModelFormat 
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   if (!path_exists(dir / "manifest.json")) return std::nullopt;
   ModelManifest manifest = read_manifest_document(dir.string()).manifest;
-  auto it = manifest.files.find(format_key(format));
+  auto it = manifest.files.find(model_format_name(format));
   if (it == manifest.files.end() || it->second != file.filename().string()) return std::nullopt;
   return manifest;
 }
@@ -322,7 +309,7 @@ bool looks_like_path(const std::string& argument) {
 }  // namespace
 
 std::string ModelManifest::path_for(ModelFormat format) const {
-  auto it = files.find(format_key(format));
+  auto it = files.find(model_format_name(format));
   if (it == files.end()) return {};
   return (fs::path(directory) / it->second).string();
 }
