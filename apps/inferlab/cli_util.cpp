@@ -71,7 +71,7 @@ Environment environment_with_engines(int threads) {
       env.libraries[entry.name] = std::string("unavailable: ") + e.what();
     }
   }
-  (void)threads;
+  env.threads = threads;
   return env;
 }
 

@@ -21,7 +21,7 @@ std::vector<std::int64_t> parse_positive_list(const std::string& text, const std
 /// Parses repeated "--shape NAME=DIMS" (or "DIMS" for a single-input model).
 std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& items);
 
-/// The environment plus the versions of every compiled-in engine.
+/// The environment plus the versions of every compiled-in engine, for a run with `threads` intra-op threads.
 Environment environment_with_engines(int threads);
 
 /// The default for --threads: the online logical CPUs.

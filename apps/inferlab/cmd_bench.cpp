@@ -84,7 +84,6 @@ int run_bench_verb(const BenchFlags& flags) {
   std::cout
       << "weights are seeded, not trained: timings and memory are the architectures'; outputs are not predictions\n";
   nlohmann::json doc = bench_document(env, results);
-  doc["env"]["threads"] = options.threads;
   if (!json_path.empty()) write_file_atomically(json_path, doc.dump(2) + "\n");
   if (!csv_path.empty()) write_file_atomically(csv_path, render_csv(results));
   if (!md_path.empty()) write_file_atomically(md_path, render_markdown(tables, env));

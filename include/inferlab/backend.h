@@ -102,4 +102,9 @@ class Backend {
   virtual std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) = 0;
 };
 
+/// The checks every Backend::load() starts with: the model file exists (for
+/// backends that read one), threads >= 1, and backend.supports() says yes.
+/// Throws Error prefixed with the backend's name otherwise.
+void check_load_preconditions(const Backend& backend, const ModelSource& model, const SessionOptions& options);
+
 }  // namespace inferlab

@@ -14,6 +14,7 @@ struct Environment {
   std::string cpu_model;
   std::vector<std::string> isa;  ///< relevant ISA flags present (avx2, avx512f, avx512_vnni, ...)
   int cores = 0;                 ///< online logical CPUs
+  int threads = 0;               ///< intra-op threads the run gave each engine (0: not a run)
   std::int64_t memory_total_bytes = 0;
   std::string governor;  ///< cpufreq governor or "n/a"
   std::string os;

@@ -94,8 +94,7 @@ struct ModelRun {
   std::vector<BenchResult>& results;
   std::map<std::size_t, std::string> dump_of_row;  // row index -> output dump
 
-  BenchResult measure(const Pair& pair, std::int64_t batch, const std::string& scenario) {
-    static int sequence = 0;
+  WorkerSpec spec_for(const Pair& pair, std::int64_t batch, const std::string& scenario) const {
     WorkerSpec spec;
     spec.model = pair.source;
     spec.model_form = pair.model_form;
@@ -104,8 +103,14 @@ struct ModelRun {
     spec.batch = batch;
     spec.threads = options.threads;
     spec.scenario = scenario;
-    spec.input_shapes = input_shapes_for(model, batch, options.shape_overrides);
     spec.run = options.run;
+    return spec;
+  }
+
+  BenchResult measure(const Pair& pair, std::int64_t batch, const std::string& scenario) {
+    static int sequence = 0;
+    WorkerSpec spec = spec_for(pair, batch, scenario);
+    spec.input_shapes = input_shapes_for(model, batch, options.shape_overrides);
     const std::string stem = scratch + "/run-" + std::to_string(++sequence);
     spec.output_dump_path = stem + ".out.bin";
     if (raw.enabled()) spec.raw_latencies_path = stem + ".raw.csv";
@@ -119,16 +124,10 @@ struct ModelRun {
   }
 
   void unsupported_row(const Pair& pair, std::int64_t batch, const std::string& scenario) {
-    BenchResult r;
+    BenchResult r = result_for(spec_for(pair, batch, scenario));
     r.model = model.name;
-    r.backend = pair.backend;
-    r.precision = pair.precision;
-    r.batch = batch;
-    r.threads = options.threads;
-    r.scenario = scenario;
     r.status = "unsupported";
     r.reason = pair.support.reason;
-    r.model_format = model_format_name(pair.source.format);
     if (progress) progress(progress_line(r));
     results.push_back(r);
   }

@@ -140,7 +140,7 @@ json to_json(const Environment& env) {
               {"isa", env.isa},
               {"cores", env.cores},
               {"memory_total_bytes", env.memory_total_bytes},
-              {"threads", nullptr},
+              {"threads", env.threads},
               {"governor", env.governor},
               {"os", env.os},
               {"compiler", env.compiler},

@@ -1,7 +1,6 @@
 #include "opencv_backend.h"
 
 #include <cstring>
-#include <filesystem>
 #include <sstream>
 
 #include <opencv2/core.hpp>
@@ -236,14 +235,7 @@ class OpenCvBackend final : public Backend {
   }
 
   std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) override {
-    if (model.path.empty() || !std::filesystem::is_regular_file(model.path)) {
-      throw Error("opencv: model file '" + model.path + "' does not exist");
-    }
-    if (options.intra_op_threads < 1) {
-      throw Error("opencv: threads must be at least 1 (got " + std::to_string(options.intra_op_threads) + ")");
-    }
-    const SupportAnswer answer = supports(model, options.precision);
-    if (!answer.supported) throw Error("opencv: " + answer.reason);
+    check_load_preconditions(*this, model, options);
     cv::setNumThreads(options.intra_op_threads);
     try {
       const QuietOpenCvLog quiet;

@@ -1,7 +1,6 @@
 #include "torch_backend.h"
 
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <sstream>
 
@@ -326,14 +325,7 @@ class TorchBackend final : public Backend {
   }
 
   std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) override {
-    if (model.path.empty() || !std::filesystem::is_regular_file(model.path)) {
-      throw Error("torch: model file '" + model.path + "' does not exist");
-    }
-    if (options.intra_op_threads < 1) {
-      throw Error("torch: threads must be at least 1 (got " + std::to_string(options.intra_op_threads) + ")");
-    }
-    const SupportAnswer answer = supports(model, options.precision);
-    if (!answer.supported) throw Error("torch: " + answer.reason);
+    check_load_preconditions(*this, model, options);
     set_interop_threads_once();
     at::set_num_threads(options.intra_op_threads);
 
