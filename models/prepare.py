@@ -4,10 +4,12 @@
 Run with Debian's interpreter (it has python3-torch, python3-torchvision and
 python3-onnx):
 
-    /usr/bin/python3 models/prepare.py --zoo quick|paper|all --dir DIR [--force]
+    /usr/bin/python3 models/prepare.py --zoo quick|paper|digits|all --dir DIR [--force]
 
-Every model is a torchvision 0.14 architecture with seeded, untrained weights
-(torch.manual_seed(0)): nothing is ever downloaded. See models/README.md.
+The quick and paper zoos are torchvision 0.14 architectures with seeded,
+untrained weights (torch.manual_seed(0)); the digits zoo's digits_cnn is
+trained here on OpenCV's digits.png (models/digits_cnn.py). Nothing is ever
+downloaded. See models/README.md.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ try:
     from onnx import helper, mapping, numpy_helper, shape_inference
     from torch.utils._python_dispatch import TorchDispatchMode
 
+    import digits_cnn
+
     IMPORT_ERROR = None
 except ImportError as _e:  # pragma: no cover - depends on the interpreter
     IMPORT_ERROR = _e
@@ -53,7 +57,11 @@ CHECK_BATCH = 2
 ZOOS = {
     "quick": ["mobilenet_v2", "squeezenet1_1"],
     "paper": ["resnet152", "mobilenet_v2", "squeezenet1_1", "efficientnet_b0", "vgg16", "swin_t"],
+    "digits": ["digits_cnn"],
 }
+# Models that are not torchvision ImageNet classifiers: input [C, H, W] and class count.
+INPUT_CHW = {"digits_cnn": (1, 20, 20)}
+CLASSES = {"digits_cnn": 10}
 
 # Opset per model. 13 unless OpenCV 4.6 needs an older form: from opset 11 on,
 # Clip takes min/max as inputs and OpenCV 4.6's importer accepts only the
@@ -859,15 +867,34 @@ def _partial_evaluators():
 # Export
 
 
-def build_model(name: str):
+def input_chw(name: str) -> tuple[int, int, int]:
+    return INPUT_CHW.get(name, (3, 224, 224))
+
+
+def build_model(name: str) -> tuple[object, dict]:
+    """The eval-mode model and the manifest fields that describe where its weights come from."""
+    if name == "digits_cnn":
+        model, training = digits_cnn.train(log=lambda line: print(line, flush=True))
+        return model, {
+            "source": "inferlab models/digits_cnn.py (DigitsCnn)",
+            "weights": f"trained on the {training['train_samples']} training digits of digits.png (seed {digits_cnn.TRAIN_SEED})",
+            "seed": digits_cnn.TRAIN_SEED,
+            "training": training,
+            "preprocess": digits_cnn.PREPROCESS,
+        }
     torch.manual_seed(SEED)
-    return getattr(torchvision.models, name)(weights=None).eval()
+    return getattr(torchvision.models, name)(weights=None).eval(), {
+        "source": f"torchvision {release(torchvision.__version__)} models.{name}(weights=None)",
+        "weights": f"seeded (torch.manual_seed({SEED})), not trained",
+        "seed": SEED,
+        "preprocess": PREPROCESS,
+    }
 
 
 def export_onnx(model, name: str, path: str, raw: str) -> tuple[int, list[str]]:
     """Exports to `raw`, applies the fixups and writes the result to `path`."""
     opset, opset_reason = OPSET_OVERRIDES.get(name, (DEFAULT_OPSET, ""))
-    dummy = torch.zeros(1, 3, 224, 224)
+    dummy = torch.zeros(1, *input_chw(name))
     try:
         with warnings.catch_warnings():
             # torch's exporter warns about every traced shape read; the fixups below handle them.
@@ -901,8 +928,8 @@ def export_onnx(model, name: str, path: str, raw: str) -> tuple[int, list[str]]:
     return opset, fixups
 
 
-def export_torchscript(model, path: str):
-    example = torch.zeros(1, 3, 224, 224)
+def export_torchscript(model, name: str, path: str):
+    example = torch.zeros(1, *input_chw(name))
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # check_trace would run the model twice more; check_torchscript()
@@ -922,10 +949,10 @@ def export_torchscript(model, path: str):
         f.write(buffer.getbuffer())
 
 
-def check_torchscript(model, path: str) -> dict:
+def check_torchscript(model, name: str, path: str) -> dict:
     """Loads the saved TorchScript and compares it with eager PyTorch."""
     gen = torch.Generator().manual_seed(CHECK_SEED)
-    x = torch.rand(CHECK_BATCH, 3, 224, 224, generator=gen) * 2 - 1
+    x = torch.rand(CHECK_BATCH, *input_chw(name), generator=gen) * 2 - 1
     loaded = torch.jit.load(path)
     with torch.no_grad():
         want = model(x)
@@ -941,7 +968,7 @@ def check_torchscript(model, path: str) -> dict:
     return {"max_abs_diff": diff, "max_abs_logit": scale}
 
 
-def count_flops(model) -> int:
+def count_flops(model, name: str) -> int:
     aten = torch.ops.aten
 
     class Counter(TorchDispatchMode):
@@ -969,7 +996,7 @@ def count_flops(model) -> int:
 
     counter = Counter()
     with torch.no_grad(), counter:
-        model(torch.zeros(1, 3, 224, 224))
+        model(torch.zeros(1, *input_chw(name)))
     return 2 * counter.macs
 
 
@@ -984,7 +1011,8 @@ def prepare_one(name: str, root: str, force: bool) -> str:
     os.makedirs(model_dir, exist_ok=True)
     remove_stale_temporaries(model_dir)
 
-    model = build_model(name)
+    model, origin = build_model(name)
+    chw = list(input_chw(name))
     onnx_name, ts_name = f"{name}.onnx", f"{name}.pt"
     # Temporary names in the same folder, renamed into place only when all is
     # written and checked; the manifest goes last, so a manifest always
@@ -995,33 +1023,35 @@ def prepare_one(name: str, root: str, force: bool) -> str:
     tmp_raw = os.path.join(model_dir, f".{name}.torch-export.onnx.tmp{os.getpid()}")
     try:
         opset, fixups = export_onnx(model, name, tmp_onnx, tmp_raw)
-        export_torchscript(model, tmp_ts)
-        check = check_torchscript(model, tmp_ts)
+        export_torchscript(model, name, tmp_ts)
+        check = check_torchscript(model, name, tmp_ts)
         manifest = {
             "schema": SCHEMA,
             "name": name,
             "prepare_version": PREPARE_VERSION,
             "zoos": zoos_of(name),
-            "source": f"torchvision {release(torchvision.__version__)} models.{name}(weights=None)",
-            "weights": f"seeded (torch.manual_seed({SEED})), not trained",
-            "seed": SEED,
+            "source": origin["source"],
+            "weights": origin["weights"],
+            "seed": origin["seed"],
             "files": {"onnx": onnx_name, "torchscript": ts_name},
             "sha256": {"onnx": sha256_of(tmp_onnx), "torchscript": sha256_of(tmp_ts)},
             "torchscript_form": TORCHSCRIPT_FORM,
             "onnx_opset": opset,
             "onnx_fixups": fixups,
-            "inputs": [{"name": "input", "dtype": "float32", "shape": [-1, 3, 224, 224], "layout": "NCHW"}],
-            "outputs": [{"name": "logits", "dtype": "float32", "shape": [-1, 1000]}],
+            "inputs": [{"name": "input", "dtype": "float32", "shape": [-1, *chw], "layout": "NCHW"}],
+            "outputs": [{"name": "logits", "dtype": "float32", "shape": [-1, CLASSES.get(name, 1000)]}],
             "parameters": sum(p.numel() for p in model.parameters()),
-            "flops_per_sample": count_flops(model),
+            "flops_per_sample": count_flops(model, name),
             "flops_method": FLOPS_METHOD,
-            "preprocess": PREPROCESS,
+            "preprocess": origin["preprocess"],
             "torchscript_check": {
-                "input": f"torch.rand({CHECK_BATCH},3,224,224) * 2 - 1, generator seed {CHECK_SEED}",
+                "input": f"torch.rand({CHECK_BATCH},{','.join(map(str, chw))}) * 2 - 1, generator seed {CHECK_SEED}",
                 "max_abs_diff_vs_eager": check["max_abs_diff"],
                 "max_abs_logit": check["max_abs_logit"],
             },
         }
+        if "training" in origin:
+            manifest["training"] = origin["training"]
         with open(tmp_manifest, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")
