@@ -10,5 +10,6 @@ void add_info(CLI::App& app, int* exit_code);
 void add_models(CLI::App& app, int* exit_code);
 void add_bench(CLI::App& app, int* exit_code);
 void add_validate(CLI::App& app, int* exit_code);
+void add_accuracy(CLI::App& app, int* exit_code);
 
 }  // namespace inferlab::cli

@@ -45,6 +45,14 @@ using ProgressFn = std::function<void(const std::string& line)>;
 std::vector<Shape> input_shapes_for(const ResolvedModel& model, std::int64_t batch,
                                     const std::map<std::string, Shape>& shape_overrides);
 
+/// How `model` exists in `format`, for results: the manifest's TorchScript
+/// form (e.g. "frozen TorchScript ..."), "ONNX", or "none".
+std::string describe_model_form(const ResolvedModel& model, ModelFormat format);
+
+/// Whether `backend` can run `model` at `precision`: no when the model has
+/// no file in the backend's format, else the backend's own supports().
+SupportAnswer model_support(const Backend& backend, const ResolvedModel& model, const std::string& precision);
+
 /// Runs the whole plan. Rows for failed/unsupported pairs are kept, with
 /// their reason; the sweep continues past them. Throws Error (kBadInput) only
 /// for problems found before any measurement (e.g. no requested backend can

@@ -26,6 +26,12 @@ struct BenchTables {
 };
 BenchTables build_bench_tables(const std::vector<BenchResult>& results);
 
+/// The accuracy tables (`inferlab accuracy`), in the study's Table 4/5 layout:
+/// Top-1 and Top-5 in percent, Top-1 agreement with the reference, and the
+/// loader's throughput next to inference throughput; footnotes for failed or
+/// unsupported rows, skipped samples and contact sheets. Pure function.
+BenchTables build_accuracy_tables(const std::vector<BenchResult>& results);
+
 /// Fixed-width text for a terminal.
 std::string render_text(const BenchTables& tables);
 /// GitHub-flavoured Markdown, with an environment section.

@@ -32,6 +32,30 @@ struct MemoryResult {
   double run_delta_mb = 0;   ///< RSS growth during the measured run
 };
 
+/// What the batch loader did while one accuracy row ran.
+struct LoaderResult {
+  int threads = 0;
+  double samples_per_s = 0;     ///< decode + preprocess capacity: samples x threads / busy time
+  double busy_ms = 0;           ///< decode + preprocess time summed over loader threads
+  double consumer_wait_ms = 0;  ///< inference waited this long for data
+};
+
+/// Accuracy of one backend x precision on a labelled dataset (`inferlab accuracy`).
+struct AccuracyFields {
+  std::string dataset;                   ///< e.g. "digits:test"
+  std::int64_t samples = 0;              ///< samples evaluated
+  std::int64_t corrupt_skipped = 0;      ///< samples skipped because they would not decode
+  double top1 = 0;                       ///< fraction in [0, 1]
+  double top5 = 0;                       ///< fraction in [0, 1] (top-k with k = min(5, classes))
+  std::optional<double> agreement_top1;  ///< fraction of samples whose top-1 equals the reference row's
+  std::string agreement_reference;       ///< e.g. "opencv fp32"
+  std::int64_t misclassified = 0;
+  std::string contact_sheet;  ///< PNG of the first misclassified samples; empty: none written
+  LoaderResult loader;
+  double inference_samples_per_s = 0;  ///< samples / time inside Session::run()
+  double wall_s = 0;                   ///< the whole pass, loading included
+};
+
 /// One row of results.
 struct BenchResult {
   std::string model, backend, backend_version, precision, scenario;
@@ -52,10 +76,11 @@ struct BenchResult {
   std::string model_format;     ///< "onnx" | "torchscript" | "none"
   std::string model_form;       ///< e.g. "frozen TorchScript (optimize_for_inference)"
   std::string stop_reason;
-  std::string threading;    ///< how the engine was configured
-  std::string power_note;   ///< e.g. "n/a: no powercap/hwmon sensor"
-  bool sweep_best = false;  ///< this row is the sweep's maximum-throughput point
-  std::string sweep_stop;   ///< why the sweep ended (on the best row)
+  std::string threading;                   ///< how the engine was configured
+  std::string power_note;                  ///< e.g. "n/a: no powercap/hwmon sensor"
+  bool sweep_best = false;                 ///< this row is the sweep's maximum-throughput point
+  std::string sweep_stop;                  ///< why the sweep ended (on the best row)
+  std::optional<AccuracyFields> accuracy;  ///< set by `inferlab accuracy`
 };
 
 nlohmann::json to_json(const LatencyStats& stats);

@@ -80,6 +80,10 @@ class Tensor {
   std::unique_ptr<void, AlignedFree> data_;
 };
 
+/// Advances a splitmix64 generator and returns its next 64-bit value. Fully
+/// specified (unlike std:: distributions), so Python scripts can reproduce it.
+std::uint64_t splitmix64_next(std::uint64_t& state);
+
 /// Fills a float32 tensor with values uniform in [-1, 1) from a fixed-seed
 /// generator, so every backend and every process sees the same input bytes.
 void fill_seeded_uniform(Tensor& tensor, std::uint64_t seed);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "inferlab/backend.h"
+#include "inferlab/preprocess.h"
 
 namespace inferlab {
 
@@ -22,11 +23,12 @@ struct ModelManifest {
   std::vector<TensorSpec> inputs;            ///< batch dimension is -1 (dynamic)
   std::vector<TensorSpec> outputs;
   std::int64_t parameter_count = 0;
-  std::int64_t flops_per_sample = 0;  ///< multiply-adds x 2 at batch 1
-  std::string weights;                ///< e.g. "seeded (torch.manual_seed(0)), not trained"
-  std::string torchscript_form;       ///< e.g. "frozen + optimize_for_inference"
-  std::string source;                 ///< e.g. "torchvision 0.14.1 mobilenet_v2"
-  std::vector<std::string> zoos;      ///< zoos this model belongs to
+  std::int64_t flops_per_sample = 0;     ///< multiply-adds x 2 at batch 1
+  std::string weights;                   ///< e.g. "seeded (torch.manual_seed(0)), not trained"
+  std::string torchscript_form;          ///< e.g. "frozen + optimize_for_inference"
+  std::string source;                    ///< e.g. "torchvision 0.14.1 mobilenet_v2"
+  std::vector<std::string> zoos;         ///< zoos this model belongs to
+  std::optional<Preprocess> preprocess;  ///< the manifest's "preprocess", when declared
 
   /// Absolute path of the file for `format`; empty when the model has none.
   std::string path_for(ModelFormat format) const;

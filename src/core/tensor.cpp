@@ -10,10 +10,6 @@
 
 namespace inferlab {
 
-namespace {
-
-constexpr std::size_t kTensorAlignment = 64;
-
 // splitmix64: tiny, fully specified, and identical on every platform, unlike
 // the standard distributions whose algorithms are implementation-defined.
 std::uint64_t splitmix64_next(std::uint64_t& state) {
@@ -23,6 +19,10 @@ std::uint64_t splitmix64_next(std::uint64_t& state) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
+
+namespace {
+
+constexpr std::size_t kTensorAlignment = 64;
 
 std::string trim(const std::string& text) {
   std::size_t begin = 0;

@@ -43,15 +43,6 @@ std::vector<float> read_dump(const std::string& path) {
   return values;
 }
 
-std::string describe_form(const ResolvedModel& model, ModelFormat format) {
-  if (format == ModelFormat::kTorchScript) {
-    return model.manifest && !model.manifest->torchscript_form.empty() ? model.manifest->torchscript_form
-                                                                       : "TorchScript (as given)";
-  }
-  if (format == ModelFormat::kOnnx) return "ONNX";
-  return "none (no model file is read)";
-}
-
 std::string progress_line(const BenchResult& r) {
   std::string line =
       "  " + r.model + " x " + r.backend + " " + r.precision + " batch " + std::to_string(r.batch) + ": ";
@@ -264,6 +255,23 @@ ValidationResult compare_outputs(const std::vector<float>& reference, const std:
   return v;
 }
 
+std::string describe_model_form(const ResolvedModel& model, ModelFormat format) {
+  if (format == ModelFormat::kTorchScript) {
+    return model.manifest && !model.manifest->torchscript_form.empty() ? model.manifest->torchscript_form
+                                                                       : "TorchScript (as given)";
+  }
+  if (format == ModelFormat::kOnnx) return "ONNX";
+  return "none (no model file is read)";
+}
+
+SupportAnswer model_support(const Backend& backend, const ResolvedModel& model, const std::string& precision) {
+  if (backend.format() != ModelFormat::kNone && model.source_for(backend.format()).path.empty()) {
+    return SupportAnswer::no("the " + backend.name() + " backend reads " + model_format_name(backend.format()) +
+                             " and " + model.name + " has no such file");
+  }
+  return backend.supports(model.source_for(backend.format()), precision_from_name(precision));
+}
+
 std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress) {
   if (options.backends.empty()) throw Error("--backends: give at least one backend");
   validate_run_settings(options.run);
@@ -279,14 +287,8 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
     for (const auto& backend : backends) {
       for (const auto& precision_text : options.precisions) {
         Pair pair{backend->name(), precision_text, model.source_for(backend->format()),
-                  describe_form(model, backend->format()), SupportAnswer::yes()};
-        if (backend->format() != ModelFormat::kNone && pair.source.path.empty()) {
-          pair.support =
-              SupportAnswer::no("the " + backend->name() + " backend reads " + model_format_name(backend->format()) +
-                                " and " + model.name + " has no such file");
-        } else {
-          pair.support = backend->supports(pair.source, precision_from_name(precision_text));
-        }
+                  describe_model_form(model, backend->format()), SupportAnswer::yes()};
+        pair.support = model_support(*backend, model, precision_text);
         if (!pair.support.supported)
           reasons += (reasons.empty() ? "" : "; ") + pair.backend + ": " + pair.support.reason;
         pairs.push_back(std::move(pair));

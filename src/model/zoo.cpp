@@ -123,6 +123,9 @@ ManifestDocument read_manifest_document(const std::string& manifest_dir) {
   m.torchscript_form = optional_field<std::string>(json, "torchscript_form", "", file);
   m.source = optional_field<std::string>(json, "source", "", file);
   m.zoos = optional_field<std::vector<std::string>>(json, "zoos", {}, file);
+  if (auto it = json.find("preprocess"); it != json.end() && !it->is_null()) {
+    m.preprocess = preprocess_from_json(*it, file);
+  }
   doc.sha256 = optional_field<std::map<std::string, std::string>>(json, "sha256", {}, file);
   return doc;
 }

@@ -70,6 +70,25 @@ json to_json(const BenchResult& r) {
   } else {
     j["validation"] = nullptr;
   }
+  if (r.accuracy) {
+    const AccuracyFields& a = *r.accuracy;
+    // Flat, as CLI.md lists them; the loader's figures nested beside.
+    j["dataset"] = a.dataset;
+    j["samples"] = a.samples;
+    j["top1"] = a.top1;
+    j["top5"] = a.top5;
+    j["agreement_top1"] = a.agreement_top1 ? json(*a.agreement_top1) : json(nullptr);
+    j["agreement_reference"] = a.agreement_reference;
+    j["corrupt_skipped"] = a.corrupt_skipped;
+    j["misclassified"] = a.misclassified;
+    j["contact_sheet"] = a.contact_sheet.empty() ? json(nullptr) : json(a.contact_sheet);
+    j["inference_samples_per_s"] = finite_or_null(a.inference_samples_per_s);
+    j["wall_s"] = a.wall_s;
+    j["loader"] = json{{"threads", a.loader.threads},
+                       {"samples_per_s", finite_or_null(a.loader.samples_per_s)},
+                       {"busy_ms", a.loader.busy_ms},
+                       {"consumer_wait_ms", a.loader.consumer_wait_ms}};
+  }
   return j;
 }
 
@@ -129,6 +148,27 @@ BenchResult bench_result_from_json(const json& j) {
     r.power_note = get_or<std::string>(j, "power_note", "");
     r.sweep_best = get_or<bool>(j, "sweep_best", false);
     r.sweep_stop = get_or<std::string>(j, "sweep_stop", "");
+    if (j.contains("dataset") && j.contains("top1")) {
+      AccuracyFields a;
+      a.dataset = j.at("dataset").get<std::string>();
+      a.samples = get_or<std::int64_t>(j, "samples", 0);
+      a.top1 = get_or<double>(j, "top1", 0.0);
+      a.top5 = get_or<double>(j, "top5", 0.0);
+      if (auto it = j.find("agreement_top1"); it != j.end() && it->is_number()) a.agreement_top1 = it->get<double>();
+      a.agreement_reference = get_or<std::string>(j, "agreement_reference", "");
+      a.corrupt_skipped = get_or<std::int64_t>(j, "corrupt_skipped", 0);
+      a.misclassified = get_or<std::int64_t>(j, "misclassified", 0);
+      a.contact_sheet = get_or<std::string>(j, "contact_sheet", "");
+      a.inference_samples_per_s = get_or<double>(j, "inference_samples_per_s", 0.0);
+      a.wall_s = get_or<double>(j, "wall_s", 0.0);
+      if (auto it = j.find("loader"); it != j.end() && it->is_object()) {
+        a.loader.threads = get_or<int>(*it, "threads", 0);
+        a.loader.samples_per_s = get_or<double>(*it, "samples_per_s", 0.0);
+        a.loader.busy_ms = get_or<double>(*it, "busy_ms", 0.0);
+        a.loader.consumer_wait_ms = get_or<double>(*it, "consumer_wait_ms", 0.0);
+      }
+      r.accuracy = a;
+    }
     return r;
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed bench result: ") + e.what(), ErrorKind::kRuntime);

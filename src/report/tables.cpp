@@ -8,100 +8,16 @@
 #include <sstream>
 
 #include "inferlab/report.h"
+#include "report/table_grid.h"
 
 namespace inferlab {
 
 namespace {
 
-std::string fixed(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
+using namespace report_detail;
 
 // Enough significant digits to compare backends, not more.
 std::string ms_text(double ms) { return fixed(ms, ms < 1 ? 3 : ms < 100 ? 2 : 1); }
-
-struct Grid {
-  std::vector<std::string> models;   // row order: first appearance
-  std::vector<std::string> columns;  // backend, or backend:precision when several precisions
-  bool several_precisions = false;
-
-  explicit Grid(const std::vector<BenchResult>& results) {
-    std::set<std::string> precisions;
-    for (const auto& r : results) precisions.insert(r.precision);
-    several_precisions = precisions.size() > 1;
-    for (const auto& r : results) {
-      if (std::find(models.begin(), models.end(), r.model) == models.end()) models.push_back(r.model);
-      std::string c = column_of(r);
-      if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
-    }
-  }
-  std::string column_of(const BenchResult& r) const {
-    return several_precisions ? r.backend + ":" + r.precision : r.backend;
-  }
-};
-
-// Built with snprintf: GCC 12 warns falsely (-Wrestrict) on "[" + to_string(n).
-std::string bracketed(std::size_t index) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "[%zu]", index);
-  return buffer;
-}
-
-class Footnotes {
- public:
-  std::string mark(const std::string& text) {
-    auto it = std::find(notes_.begin(), notes_.end(), text);
-    std::size_t index = it == notes_.end() ? (notes_.push_back(text), notes_.size()) : (it - notes_.begin()) + 1;
-    return bracketed(index);
-  }
-  std::vector<std::string> lines() const {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < notes_.size(); ++i) out.push_back(bracketed(i + 1) + " " + notes_[i]);
-    return out;
-  }
-
- private:
-  std::vector<std::string> notes_;
-};
-
-// The cell for a model x column whose rows are all not ok.
-std::string not_ok_cell(const BenchResult& r, Footnotes& notes) {
-  std::string label = r.status == "unsupported" ? "n/a" : "failed";
-  return label + " " +
-         notes.mark(r.model + " x " + r.backend + " (" + r.precision + "): " + r.status + ": " + r.reason);
-}
-
-template <typename Pick, typename Cell>
-Table grid_table(const std::string& title, const std::vector<BenchResult>& results, const Grid& grid, Footnotes& notes,
-                 Pick pick, Cell cell) {
-  Table table;
-  table.title = title;
-  table.header.push_back("model");
-  for (const auto& c : grid.columns) table.header.push_back(c);
-  for (const auto& model : grid.models) {
-    std::vector<std::string> row{model};
-    for (const auto& column : grid.columns) {
-      const BenchResult* chosen = nullptr;
-      const BenchResult* any = nullptr;
-      for (const auto& r : results) {
-        if (r.model != model || grid.column_of(r) != column) continue;
-        if (!any) any = &r;
-        if (r.status == "ok" && pick(r, chosen)) chosen = &r;
-      }
-      if (chosen) {
-        row.push_back(cell(*chosen, notes));
-      } else if (any) {
-        row.push_back(not_ok_cell(*any, notes));
-      } else {
-        row.push_back("-");
-      }
-    }
-    table.rows.push_back(std::move(row));
-  }
-  return table;
-}
 
 std::string validation_mark(const BenchResult& r, Footnotes& notes) {
   if (!r.validation || r.validation->within_tolerance) return "";

@@ -1,0 +1,220 @@
+// `inferlab accuracy`: Top-1/Top-5 per backend x precision on a labelled dataset.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "inferlab/accuracy.h"
+#include "inferlab/backend.h"
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/registry.h"
+#include "inferlab/report.h"
+
+namespace inferlab::cli {
+
+namespace {
+
+struct AccuracyFlags {
+  std::string model, dataset, backends = "opencv,torch", precision = "fp32", reference, model_dir;
+  std::string json_path, md_path, failures_dir;
+  std::int64_t batch = 16;
+  int threads = -1;  // -1: the online CPUs
+  int loader_threads = 1;
+  std::int64_t limit = 0;
+  // Preprocessing overrides; unset keeps the manifest's (or the derived default).
+  std::optional<int> resize, crop;
+  std::optional<double> scale;
+  std::string mean, std, channels;
+  std::optional<double> min_top1, min_agreement;
+  bool quiet = false;
+};
+
+std::vector<float> parse_floats(const std::string& text, const std::string& flag) {
+  std::vector<float> values;
+  for (const auto& item : split_list(text)) {
+    try {
+      std::size_t used = 0;
+      values.push_back(std::stof(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw Error(flag + " " + text + ": '" + item + "' is not a number");
+    }
+  }
+  return values;
+}
+
+Preprocess preprocessing_for(const ResolvedModel& model, const AccuracyFlags& f) {
+  if (model.inputs.empty()) throw Error(model.argument + ": the model declares no input");
+  Preprocess p = model.manifest && model.manifest->preprocess ? *model.manifest->preprocess
+                                                              : default_preprocess_for(model.inputs[0], model.name);
+  if (f.resize) {
+    if (*f.resize < 0) throw Error("--resize " + std::to_string(*f.resize) + ": must be >= 0");
+    p.resize_shorter_px = *f.resize;
+  }
+  if (f.crop) {
+    if (*f.crop < 1) throw Error("--crop " + std::to_string(*f.crop) + ": must be >= 1");
+    p.crop_height_px = p.crop_width_px = *f.crop;
+  }
+  if (f.scale) p.scale = *f.scale;
+  if (!f.channels.empty()) {
+    if (f.channels == "RGB") {
+      p.channel_order = ChannelOrder::kRgb;
+    } else if (f.channels == "BGR") {
+      p.channel_order = ChannelOrder::kBgr;
+    } else if (f.channels == "GRAY") {
+      p.channel_order = ChannelOrder::kGray;
+    } else {
+      throw Error("--channels " + f.channels + ": expected RGB, BGR or GRAY");
+    }
+  }
+  if (!f.mean.empty()) p.mean = parse_floats(f.mean, "--mean");
+  if (!f.std.empty()) p.std = parse_floats(f.std, "--std");
+  const auto per_channel = [&](const std::vector<float>& v) {
+    return v.size() == 1 || v.size() == static_cast<std::size_t>(p.channels());
+  };
+  if (!per_channel(p.mean)) throw Error("--mean: give 1 or " + std::to_string(p.channels()) + " values");
+  if (!per_channel(p.std)) throw Error("--std: give 1 or " + std::to_string(p.channels()) + " values");
+  for (float s : p.std) {
+    if (!(s > 0)) throw Error("--std: values must be > 0");
+  }
+  return p;
+}
+
+// A one-line bar redrawn in place; only when stderr is a terminal, so CI logs
+// stay free of carriage returns.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  void update(const std::string& row, std::size_t done, std::size_t total) {
+    if (!enabled_ || total == 0) return;
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(kWidth * done / total);
+    std::fprintf(stderr, "\r%-14s [%s%s] %zu/%zu", row.c_str(), std::string(filled, '#').c_str(),
+                 std::string(kWidth - filled, '.').c_str(), done, total);
+    if (done >= total) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+};
+
+int run_accuracy_verb(const AccuracyFlags& f) {
+  AccuracyOptions options;
+  if (f.threads != -1 && f.threads < 1) throw Error("--threads " + std::to_string(f.threads) + ": must be >= 1");
+  if (f.loader_threads < 1) throw Error("--loader-threads " + std::to_string(f.loader_threads) + ": must be >= 1");
+  if (f.batch < 1) throw Error("--batch " + std::to_string(f.batch) + ": must be >= 1");
+  if (f.limit < 0) throw Error("--limit " + std::to_string(f.limit) + ": must be >= 0 (0: all samples)");
+  options.threads = f.threads == -1 ? default_thread_count() : f.threads;
+  options.loader_threads = f.loader_threads;
+  options.batch = f.batch;
+  options.limit = static_cast<std::size_t>(f.limit);
+  options.backends = split_list(f.backends);
+  if (options.backends.empty()) throw Error("--backends: give at least one backend");
+  for (const auto& name : options.backends) create_backend(name);
+  options.precisions = split_list(f.precision);
+  if (options.precisions.empty()) throw Error("--precision: give at least one precision");
+  for (const auto& p : options.precisions) precision_from_name(p);
+  if (!f.reference.empty() &&
+      std::find(options.backends.begin(), options.backends.end(), f.reference) == options.backends.end()) {
+    throw Error("--reference " + f.reference + ": not among --backends " + f.backends);
+  }
+  options.reference = f.reference;
+  options.dataset = f.dataset;
+  options.model = resolve_model(f.model, model_directory(f.model_dir));
+  options.preprocess = preprocessing_for(options.model, f);
+  if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+  if (!f.md_path.empty()) ensure_writable_file_path(f.md_path, "--md");
+  if (!f.failures_dir.empty()) ensure_writable_directory(f.failures_dir, "--failures");
+  options.failures_dir = f.failures_dir;
+  // Opening and checking the dataset here too means every bad input is
+  // reported before the first engine loads.
+  open_checked_dataset(options);
+
+  Environment env = environment_with_engines(options.threads);
+  if (!f.quiet) {
+    std::cerr << "inferlab accuracy: " << options.model.name << " on " << options.dataset << ", batch " << options.batch
+              << ", " << options.threads << " engine thread(s), " << options.loader_threads
+              << " loader thread(s); preprocessing: " << options.preprocess.describe() << '\n';
+  }
+  ProgressBar bar(!f.quiet && isatty(STDERR_FILENO));
+  std::vector<BenchResult> results = run_accuracy(
+      options, [&](const std::string& row, std::size_t done, std::size_t total) { bar.update(row, done, total); });
+
+  const BenchTables tables = build_accuracy_tables(results);
+  std::cout << render_text(tables);
+  int failed_checks = 0;
+  for (const auto& r : results) {
+    if (!r.accuracy) continue;
+    const auto& a = *r.accuracy;
+    if (a.wall_s > 0 && a.loader.consumer_wait_ms > 0.2 * a.wall_s * 1000) {
+      std::cout << "note: " << r.backend << " " << r.precision << " waited "
+                << static_cast<int>(100 * a.loader.consumer_wait_ms / (a.wall_s * 1000))
+                << "% of the pass for data: the loader is the bottleneck (try --loader-threads)\n";
+    }
+    if (f.min_top1 && a.top1 < *f.min_top1) {
+      std::cout << "CHECK FAILED: " << r.backend << " " << r.precision << " top-1 " << a.top1 << " < --min-top1 "
+                << *f.min_top1 << '\n';
+      ++failed_checks;
+    }
+    if (f.min_agreement && a.agreement_top1 && *a.agreement_top1 < *f.min_agreement) {
+      std::cout << "CHECK FAILED: " << r.backend << " " << r.precision << " agreement " << *a.agreement_top1
+                << " < --min-agreement " << *f.min_agreement << '\n';
+      ++failed_checks;
+    }
+  }
+  nlohmann::json doc = bench_document(env, results);
+  if (!f.json_path.empty()) {
+    write_file_atomically(f.json_path, doc.dump(2) + "\n");
+    std::cout << "wrote " << f.json_path << '\n';
+  }
+  if (!f.md_path.empty()) {
+    write_file_atomically(f.md_path, render_markdown(tables, env));
+    std::cout << "wrote " << f.md_path << '\n';
+  }
+  const bool any_ok =
+      std::any_of(results.begin(), results.end(), [](const BenchResult& r) { return r.status == "ok"; });
+  if (!any_ok)
+    throw Error(options.model.name + ": no backend produced an accuracy (see the footnotes above)",
+                ErrorKind::kCheckFailed);
+  return failed_checks > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void add_accuracy(CLI::App& app, int* exit_code) {
+  auto* sub = app.add_subcommand("accuracy", "Top-1/Top-5 per backend x precision on a labelled dataset");
+  auto f = std::make_shared<AccuracyFlags>();
+  sub->add_option("model", f->model, "A prepared model name or a path to .onnx / .pt")->required();
+  sub->add_option(
+         "--dataset", f->dataset,
+         "digits (= digits:test, 1000 held-out digits) | digits:train | digits:all | imagenet:DIR | folder:DIR")
+      ->required();
+  sub->add_option("--backends", f->backends, "Comma list of backends")->capture_default_str();
+  sub->add_option("--precision", f->precision, "Comma list: fp32, fp16, bf16, int8")->capture_default_str();
+  sub->add_option("--reference", f->reference, "Backend whose top-1 the others are compared with (default: the first)");
+  sub->add_option("--batch", f->batch, "Samples per inference call")->capture_default_str();
+  sub->add_option("--threads", f->threads, "Engine intra-op threads (default: the online CPUs)");
+  sub->add_option("--loader-threads", f->loader_threads, "Decode/preprocess threads")->capture_default_str();
+  sub->add_option("--limit", f->limit, "Use only the first N samples (0: all)")->capture_default_str();
+  sub->add_option("--failures", f->failures_dir,
+                  "Write a contact sheet of the first 32 misclassified samples per row to this directory");
+  sub->add_option("--resize", f->resize, "Override: resize the shorter side to N pixels (0: none)");
+  sub->add_option("--crop", f->crop, "Override: center crop N x N");
+  sub->add_option("--scale", f->scale, "Override: pixel scale before mean/std (e.g. 0.00392156862745098)");
+  sub->add_option("--mean", f->mean, "Override: per-channel mean, comma list");
+  sub->add_option("--std", f->std, "Override: per-channel std, comma list");
+  sub->add_option("--channels", f->channels, "Override: RGB | BGR | GRAY");
+  sub->add_option("--min-top1", f->min_top1, "Exit 1 when a row's top-1 fraction is below this");
+  sub->add_option("--min-agreement", f->min_agreement, "Exit 1 when a row's top-1 agreement fraction is below this");
+  sub->add_option("--json", f->json_path, "Write the JSON document here");
+  sub->add_option("--md", f->md_path, "Write Markdown here");
+  sub->add_option("--model-dir", f->model_dir, "Where prepared models live");
+  sub->add_flag("--quiet", f->quiet, "No progress on stderr");
+  sub->callback([=] { *exit_code = run_accuracy_verb(*f); });
+}
+
+}  // namespace inferlab::cli

@@ -1,0 +1,60 @@
+#pragma once
+/// @file accuracy.h
+/// Top-1/Top-5 of one model per backend x precision on a labelled dataset,
+/// with Top-1 agreement against a reference backend and the misclassified
+/// samples kept for a contact sheet.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "inferlab/dataset.h"
+#include "inferlab/preprocess.h"
+#include "inferlab/result.h"
+#include "inferlab/zoo.h"
+
+namespace inferlab {
+
+/// What to evaluate. Field names carry units.
+struct AccuracyOptions {
+  ResolvedModel model;
+  std::string dataset;                ///< command-line form, e.g. "digits" or "folder:/data/pets"
+  std::vector<std::string> backends;  ///< in order
+  std::vector<std::string> precisions{"fp32"};
+  std::string reference;                   ///< backend for agreement; empty: the first non-null backend
+  Preprocess preprocess;                   ///< applied identically for every backend
+  std::int64_t batch = 16;                 ///< samples per Session::run()
+  int threads = 1;                         ///< engine intra-op threads
+  int loader_threads = 1;                  ///< decode/preprocess threads
+  std::size_t limit = 0;                   ///< first N samples only; 0: all
+  std::string failures_dir;                ///< where contact sheets go; empty: none written
+  std::size_t contact_sheet_samples = 32;  ///< misclassified samples per sheet
+};
+
+/// Progress of one row: samples done of the total, and the row's label ("opencv fp32").
+using AccuracyProgressFn = std::function<void(const std::string& row, std::size_t done, std::size_t total)>;
+
+/// Checks everything that can be checked before any inference: the dataset
+/// opens, the preprocessing produces the model's input, and the dataset's
+/// classes fit the model's output. Returns the opened dataset. Throws Error
+/// (kBadInput) with one line naming the problem (both sizes where sizes differ).
+std::unique_ptr<Dataset> open_checked_dataset(const AccuracyOptions& options);
+
+/// Runs every backend x precision over the dataset in turn (each row its own
+/// loader pass, so each row's throughput is its own). Failed or unsupported
+/// rows are kept with their reason. Writes contact sheets when
+/// `failures_dir` is set. Throws Error only for problems found before the first row.
+std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const AccuracyProgressFn& progress);
+
+/// Top-k of `scores` (length `classes`): whether `label` is among the k
+/// highest (ties broken by lower index, as a stable sort would) and the arg-max.
+struct TopK {
+  int top1 = -1;
+  bool in_top1 = false;
+  bool in_top5 = false;
+};
+TopK rank_scores(const float* scores, int classes, int label);
+
+}  // namespace inferlab
