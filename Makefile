@@ -1,6 +1,7 @@
 # The two README commands. Each does all of its own set-up on a fresh Debian
 # bookworm machine: packages (scripts/install-deps.sh), build, models.
-#   make run    prepare the zoo and bench it on opencv and torch -> out/bench/
+#   make run    prepare the zoo and bench it on opencv and torch -> out/bench/,
+#               then digits_cnn's accuracy on the held-out digits -> out/accuracy/
 #   make test   the same set-up, then the whole CTest suite
 # ZOO=paper make run benches all six models of the reference study.
 
@@ -33,13 +34,18 @@ build: configure
 
 models: build
 	$(INFERLAB) models prepare --zoo $(ZOO)
+	$(INFERLAB) models prepare --zoo digits
 
 run: models
 	$(INFERLAB) info
 	$(INFERLAB) bench $(ZOO_MODELS) --backends opencv,torch --batch 1,sweep $(RUN_RULES) --out $(OUT)
+	mkdir -p out/accuracy
+	$(INFERLAB) accuracy digits_cnn --dataset digits --backends opencv,torch --failures out/accuracy \
+	  --json out/accuracy/digits_cnn.json --md out/accuracy/digits_cnn.md
 
 test: build
 	$(INFERLAB) models prepare --zoo quick
+	$(INFERLAB) models prepare --zoo digits
 	cd $(BUILD) && ctest --output-on-failure -j 1 --timeout 900
 
 format-check:

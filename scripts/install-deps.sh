@@ -19,7 +19,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev
   # reference model preparation (run with /usr/bin/python3, not pyenv's)
-  python3 python3-torch python3-torchvision python3-onnx python3-numpy
+  python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
   # data: face cascades, digits.png and sample videos
   opencv-data opencv-doc
   # processes and memory: ps/pkill used by e2e tests
