@@ -3,12 +3,14 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "commands.h"
 #include "inferlab/error.h"
+#include "inferlab/onnx_graph.h"
 #include "inferlab/onnx_model.h"
 #include "inferlab/zoo.h"
 
@@ -115,11 +117,24 @@ int run_show(const std::string& argument, const std::string& dir_flag) {
               << "\n  weights: " << model.manifest->weights << '\n';
   }
   if (auto it = model.paths.find(ModelFormat::kOnnx); it != model.paths.end()) {
-    OnnxSummary summary = inspect_onnx_file(it->second);
-    std::cout << "  onnx opset " << summary.opset << ", " << summary.node_count << " nodes, " << summary.parameter_count
-              << " parameters, producer " << summary.producer << "\n  ops:";
-    for (const auto& [op, count] : summary.op_counts) std::cout << ' ' << op << " x" << count;
-    std::cout << '\n';
+    const OnnxSummary header = inspect_onnx_file(it->second);
+    const GraphSummary summary = OnnxGraph::load(it->second).summarize();
+    std::printf("  onnx: opset %lld, %lld nodes, %lld parameters (%.2f MB), file %.2f MB, producer %s\n",
+                static_cast<long long>(summary.opset), static_cast<long long>(summary.node_count),
+                static_cast<long long>(summary.parameter_count), summary.parameter_bytes / 1e6,
+                summary.serialized_bytes / 1e6, header.producer.c_str());
+    std::printf("  FLOPs per sample (ONNX shapes at batch 1): %.4g G\n", summary.flops_per_sample / 1e9);
+    std::printf("  %-22s %6s %12s %7s\n", "op", "nodes", "MFLOPs", "share");
+    for (const auto& [op, stats] : summary.ops) {
+      const double share = summary.flops_per_sample > 0 ? 100.0 * stats.flops / summary.flops_per_sample : 0;
+      std::printf("  %-22s %6lld %12.3f %6.1f%%\n", op.c_str(), static_cast<long long>(stats.nodes), stats.flops / 1e6,
+                  share);
+    }
+    if (!summary.ops_without_shapes.empty()) {
+      std::cout << "  FLOPs unknown (shape inference left outputs open) for:";
+      for (const auto& op : summary.ops_without_shapes) std::cout << ' ' << op;
+      std::cout << '\n';
+    }
   }
   return 0;
 }

@@ -8,84 +8,15 @@
 
 #include "inferlab/error.h"
 #include "inferlab/onnx_model.h"
+#include "model/onnx_util.h"
 
 namespace inferlab {
 
-namespace {
-
-DType dtype_from_onnx(int elem_type) {
-  switch (elem_type) {
-    case onnx::TensorProto::FLOAT:
-      return DType::kFloat32;
-    case onnx::TensorProto::FLOAT16:
-      return DType::kFloat16;
-    case onnx::TensorProto::BFLOAT16:
-      return DType::kBFloat16;
-    case onnx::TensorProto::INT8:
-      return DType::kInt8;
-    case onnx::TensorProto::UINT8:
-      return DType::kUInt8;
-    case onnx::TensorProto::INT32:
-      return DType::kInt32;
-    case onnx::TensorProto::INT64:
-      return DType::kInt64;
-    case onnx::TensorProto::BOOL:
-      return DType::kBool;
-    default:
-      return DType::kUnknown;
-  }
-}
-
-// Symbolic dimensions ("batch") and missing ones both become -1: inferlab
-// decides them at prepare() time.
-TensorSpec spec_from_value_info(const onnx::ValueInfoProto& info) {
-  TensorSpec spec;
-  spec.name = info.name();
-  if (!info.type().has_tensor_type()) {
-    spec.dtype = DType::kUnknown;  // sequences and maps: no backend here feeds them
-    return spec;
-  }
-  const auto& tensor = info.type().tensor_type();
-  spec.dtype = dtype_from_onnx(tensor.elem_type());
-  if (tensor.has_shape()) {
-    for (const auto& dim : tensor.shape().dim()) {
-      spec.shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
-    }
-  }
-  return spec;
-}
-
-std::string read_whole_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": is a directory, not an ONNX file");
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw Error(path + ": cannot open for reading");
-  const std::streamoff size = in.tellg();
-  if (size <= 0) throw Error(path + ": not a valid ONNX model (the file is empty)");
-  std::string bytes(static_cast<std::size_t>(size), '\0');
-  in.seekg(0);
-  if (!in.read(bytes.data(), size)) throw Error(path + ": read error");
-  return bytes;
-}
-
-}  // namespace
+using namespace onnx_util;
 
 OnnxSummary inspect_onnx_file(const std::string& path) {
-  const std::string bytes = read_whole_file(path);
   onnx::ModelProto model;
-  if (!model.ParseFromString(bytes)) {
-    throw Error(path + ": not a valid ONNX model (protobuf parse failed; truncated or not ONNX)");
-  }
-  // Protobuf accepts any prefix that ends on a field boundary, and arbitrary
-  // bytes sometimes parse as unknown fields; a real model has these three.
-  if (model.ir_version() <= 0) throw Error(path + ": not a valid ONNX model (no ir_version)");
-  if (model.opset_import_size() == 0) {
-    throw Error(path + ": not a valid ONNX model (no opset_import; the file may be truncated)");
-  }
-  if (!model.has_graph() || model.graph().node_size() == 0) {
-    throw Error(path + ": ONNX model has an empty graph (no nodes)");
-  }
+  parse_model_bytes(read_whole_file(path), path, model);
   const auto& graph = model.graph();
 
   OnnxSummary summary;

@@ -1,0 +1,24 @@
+#pragma once
+// Helpers for reading ONNX protobufs (libonnx), private to src/.
+
+#ifndef ONNX_ML
+#define ONNX_ML 1
+#endif
+#include <onnx/onnx_pb.h>
+
+#include <string>
+
+#include "inferlab/tensor.h"
+
+namespace inferlab::onnx_util {
+
+/// ONNX TensorProto element type -> DType (kUnknown for the rest).
+DType dtype_from_onnx(int elem_type);
+/// A value's name, dtype and shape; symbolic or missing dims become -1.
+TensorSpec spec_from_value_info(const onnx::ValueInfoProto& info);
+/// The whole file; throws Error naming it when missing, empty or unreadable.
+std::string read_whole_file(const std::string& path);
+/// Parses and sanity-checks a ModelProto; throws Error naming `origin`.
+void parse_model_bytes(const std::string& bytes, const std::string& origin, onnx::ModelProto& model);
+
+}  // namespace inferlab::onnx_util
