@@ -12,12 +12,18 @@
 #if defined(INFERLAB_HAVE_TORCH)
 #include "torch/torch_backend.h"
 #endif
+#if defined(INFERLAB_HAVE_NATIVE)
+#include "native/native_backend.h"
+#endif
 
 #ifndef INFERLAB_OPENCV_STATUS
 #define INFERLAB_OPENCV_STATUS "left out: not configured"
 #endif
 #ifndef INFERLAB_TORCH_STATUS
 #define INFERLAB_TORCH_STATUS "left out: not configured"
+#endif
+#ifndef INFERLAB_NATIVE_STATUS
+#define INFERLAB_NATIVE_STATUS "left out: not configured"
 #endif
 #ifndef INFERLAB_ONNXRUNTIME_STATUS
 #define INFERLAB_ONNXRUNTIME_STATUS "left out: not configured"
@@ -49,6 +55,11 @@ const Registration kRegistrations[] = {
     {"torch", &make_torch_backend, INFERLAB_TORCH_STATUS},
 #else
     {"torch", nullptr, INFERLAB_TORCH_STATUS},
+#endif
+#if defined(INFERLAB_HAVE_NATIVE)
+    {"native", &make_native_backend, INFERLAB_NATIVE_STATUS},
+#else
+    {"native", nullptr, INFERLAB_NATIVE_STATUS},
 #endif
     {"null", &make_null_backend, "built"},
     // No adapter source exists for these yet; their status still says what

@@ -1,0 +1,418 @@
+// Import, constant folding, fusion and the run loop of the native engine.
+#include "engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "memory_plan.h"
+
+namespace inferlab::native {
+
+namespace {
+
+DType dtype_of(int onnx_type) {
+  switch (onnx_type) {
+    case onnx::TensorProto::FLOAT:
+      return DType::kFloat32;
+    case onnx::TensorProto::INT64:
+      return DType::kInt64;
+    case onnx::TensorProto::INT32:
+      return DType::kInt32;
+    default:
+      return DType::kUnknown;
+  }
+}
+
+// An initializer (or Constant value) as a Tensor; float32, int64 and int32.
+Tensor tensor_from_proto(const onnx::TensorProto& t) {
+  const DType dtype = dtype_of(t.data_type());
+  if (dtype == DType::kUnknown || t.has_data_location()) {
+    throw Error("constant '" + t.name() + "': data type " + std::to_string(t.data_type()) +
+                " or external data is not supported by the native engine");
+  }
+  Tensor out(dtype, Shape(t.dims().begin(), t.dims().end()));
+  const std::size_t bytes = out.size_bytes();
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != bytes) throw Error("constant '" + t.name() + "': raw_data has the wrong size");
+    std::memcpy(out.data(), t.raw_data().data(), bytes);
+  } else if (dtype == DType::kFloat32) {
+    std::copy(t.float_data().begin(), t.float_data().end(), out.data_as<float>());
+  } else if (dtype == DType::kInt64) {
+    std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_as<std::int64_t>());
+  } else {
+    std::copy(t.int32_data().begin(), t.int32_data().end(), out.data_as<std::int32_t>());
+  }
+  return out;
+}
+
+int default_opset(const onnx::ModelProto& model) {
+  for (const auto& o : model.opset_import()) {
+    if (o.domain().empty() || o.domain() == "ai.onnx") return static_cast<int>(o.version());
+  }
+  return 13;
+}
+
+}  // namespace
+
+std::vector<std::string> unsupported_ops(const OnnxGraph& graph) {
+  std::set<std::string> missing;
+  const auto& registry = kernel_registry();
+  for (const auto& node : graph.proto().graph().node()) {
+    const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (!default_domain) {
+      missing.insert(node.domain() + "." + node.op_type());
+    } else if (node.op_type() != "Constant" && !registry.count(node.op_type())) {
+      missing.insert(node.op_type());
+    }
+  }
+  return {missing.begin(), missing.end()};
+}
+
+struct Engine::Impl {
+  enum class Kind { kConstant, kInput, kOutput, kArena };
+  struct Value {
+    std::string name;
+    Kind kind = Kind::kArena;
+    DType dtype = DType::kFloat32;
+    Shape shape;
+    Tensor constant;   // kConstant
+    int io_index = -1;  // kInput / kOutput position
+    int root = -1;      // alias target (self when -1)
+    std::int64_t offset = 0;
+    int defined_at = -1, last_use = -1;
+  };
+  struct Step {
+    const onnx::NodeProto* node = nullptr;
+    std::unique_ptr<Kernel> kernel;
+    std::vector<int> inputs, outputs;
+    std::vector<View> in_views, out_views;
+    std::string fused;
+  };
+
+  OnnxGraph graph;
+  int opset = 13;
+  std::vector<Value> values;
+  std::unordered_map<std::string, int> index_of;
+  std::vector<int> graph_inputs, graph_outputs;
+  std::vector<Step> steps;
+  std::vector<TensorSpec> output_specs;
+  Tensor arena;
+  std::vector<void*> pointer;  // per value, refreshed each run
+
+  explicit Impl(OnnxGraph g) : graph(std::move(g)), opset(default_opset(graph.proto())) {}
+
+  int value(const std::string& name) {
+    auto [it, added] = index_of.emplace(name, static_cast<int>(values.size()));
+    if (added) {
+      Value v;
+      v.name = name;
+      values.push_back(std::move(v));
+    }
+    return it->second;
+  }
+  int root_of(int v) const {
+    while (values[v].root >= 0) v = values[v].root;
+    return v;
+  }
+};
+
+Engine::Engine(const std::string& onnx_path) {
+  OnnxGraph graph = OnnxGraph::load(onnx_path);
+  passes_ = run_graph_passes(graph);
+  if (const auto missing = unsupported_ops(graph); !missing.empty()) {
+    std::string list;
+    for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
+    throw Error("native: " + onnx_path + " uses ops the native engine does not implement: " + list);
+  }
+  impl_ = std::make_unique<Impl>(std::move(graph));
+}
+
+Engine::~Engine() = default;
+
+void Engine::prepare(const std::vector<Shape>& input_shapes) {
+  // Start from the imported graph each time: prepare() may be called again
+  // with other shapes.
+  auto fresh = std::make_unique<Impl>(impl_->graph);
+  Impl& m = *fresh;
+  const auto& graph = m.graph.proto().graph();
+  for (const auto& t : graph.initializer()) {
+    auto& v = m.values[m.value(t.name())];
+    v.kind = Impl::Kind::kConstant;
+    v.constant = tensor_from_proto(t);
+    v.dtype = v.constant.dtype();
+    v.shape = v.constant.shape();
+  }
+  for (const auto& input : graph.input()) {
+    const int id = m.value(input.name());
+    if (m.values[id].kind == Impl::Kind::kConstant) continue;  // IR<4 lists initializers as inputs
+    auto& v = m.values[id];
+    v.kind = Impl::Kind::kInput;
+    v.io_index = static_cast<int>(m.graph_inputs.size());
+    if (v.io_index >= static_cast<int>(input_shapes.size())) {
+      throw Error("native: the model has more inputs than the " + std::to_string(input_shapes.size()) + " shape(s) given");
+    }
+    v.shape = input_shapes[v.io_index];
+    if (!shape_is_static(v.shape)) throw Error("native: input shape " + shape_to_string(v.shape) + " must be fully known");
+    const int elem = input.type().tensor_type().elem_type();
+    v.dtype = dtype_of(elem);
+    if (v.dtype != DType::kFloat32) throw Error("native: input '" + input.name() + "' must be float32");
+    m.graph_inputs.push_back(id);
+  }
+  if (m.graph_inputs.size() != input_shapes.size()) {
+    throw Error("native: the model has " + std::to_string(m.graph_inputs.size()) + " input(s) but " +
+                std::to_string(input_shapes.size()) + " shape(s) were given");
+  }
+  std::set<std::string> output_names;
+  for (const auto& o : graph.output()) output_names.insert(o.name());
+
+  // Consumers per value, to find activations a Conv may absorb.
+  std::unordered_map<std::string, int> consumers;
+  for (const auto& node : graph.node()) {
+    for (const auto& in : node.input()) ++consumers[in];
+  }
+  std::set<const onnx::NodeProto*> absorbed;
+  std::unordered_map<const onnx::NodeProto*, const onnx::NodeProto*> activation_of;
+  for (int i = 0; i + 1 < graph.node_size(); ++i) {
+    const auto& conv = graph.node(i);
+    if (conv.op_type() != "Conv" || output_names.count(conv.output(0)) || consumers[conv.output(0)] != 1) continue;
+    for (int j = i + 1; j < graph.node_size(); ++j) {
+      const auto& act = graph.node(j);
+      if (act.input_size() == 0 || act.input(0) != conv.output(0)) continue;
+      if (act.op_type() == "Relu" || act.op_type() == "Clip" || act.op_type() == "Sigmoid") {
+        activation_of[&conv] = &act;
+        absorbed.insert(&act);
+      }
+      break;
+    }
+  }
+
+  const auto& registry = kernel_registry();
+  folded_ = 0;
+  for (const auto& node : graph.node()) {
+    if (absorbed.count(&node)) continue;
+    std::vector<int> ins, outs;
+    for (const auto& name : node.input()) ins.push_back(name.empty() ? -1 : m.value(name));
+    const onnx::NodeProto* act = activation_of.count(&node) ? activation_of[&node] : nullptr;
+    for (int k = 0; k < node.output_size(); ++k) {
+      // A fused Conv writes the activation's output directly.
+      outs.push_back(m.value(k == 0 && act ? act->output(0) : node.output(k)));
+    }
+    if (node.op_type() == "Constant") {
+      for (const auto& a : node.attribute()) {
+        if (a.name() != "value") throw Error("native: Constant '" + node.output(0) + "' uses attribute '" + a.name() + "'");
+        auto& v = m.values[outs[0]];
+        v.kind = Impl::Kind::kConstant;
+        v.constant = tensor_from_proto(a.t());
+        v.dtype = v.constant.dtype();
+        v.shape = v.constant.shape();
+      }
+      ++folded_;
+      continue;
+    }
+    Impl::Step step;
+    step.node = &node;
+    step.kernel = registry.at(node.op_type())(node, m.opset);
+    if (act) {
+      float lo = -INFINITY, hi = INFINITY;
+      if (act->op_type() == "Clip") {
+        Attributes a(*act);
+        lo = a.f("min", lo);
+        hi = a.f("max", hi);
+        for (int k = 1; k < act->input_size() && k < 3; ++k) {
+          if (act->input(k).empty()) continue;
+          const int id = m.value(act->input(k));
+          if (m.values[id].kind != Impl::Kind::kConstant) throw Error("native: Clip bounds must be constants");
+          (k == 1 ? lo : hi) = m.values[id].constant.data_as<float>()[0];
+        }
+      }
+      if (!fuse_conv_activation(*step.kernel, act->op_type(), lo, hi)) {
+        throw Error("native: cannot fuse " + act->op_type() + " into " + node_prefix(node));
+      }
+      step.fused = act->op_type();
+    }
+    std::vector<InputDesc> descs;
+    bool all_constant = !ins.empty();
+    for (int id : ins) {
+      if (id < 0) {
+        descs.push_back({});
+        continue;
+      }
+      const auto& v = m.values[id];
+      if (v.kind != Impl::Kind::kConstant) all_constant = false;
+      descs.push_back({v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? &v.constant : nullptr});
+    }
+    std::vector<OutputDesc> out_descs;
+    try {
+      out_descs = step.kernel->prepare(descs);
+    } catch (const dnnl::error& e) {
+      throw Error("native: " + node_prefix(node) + "oneDNN: " + e.what(), ErrorKind::kRuntime);
+    }
+    for (std::size_t k = 0; k < outs.size() && k < out_descs.size(); ++k) {
+      m.values[outs[k]].dtype = out_descs[k].dtype;
+      m.values[outs[k]].shape = out_descs[k].shape;
+    }
+    // Constant folding: inputs all known (or only their shape matters).
+    if ((all_constant || node.op_type() == "Shape") && !output_names.count(node.output(0))) {
+      std::vector<View> in_views, out_views;
+      for (int id : ins) {
+        if (id < 0) {
+          in_views.push_back({});
+          continue;
+        }
+        auto& v = m.values[id];
+        in_views.push_back({v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? v.constant.data() : nullptr});
+      }
+      for (int id : outs) {
+        auto& v = m.values[id];
+        v.kind = Impl::Kind::kConstant;
+        v.constant = Tensor(v.dtype, v.shape);
+        out_views.push_back({v.dtype, v.shape, v.constant.data()});
+      }
+      step.kernel->run(in_views, out_views);
+      ++folded_;
+      continue;
+    }
+    step.inputs = std::move(ins);
+    step.outputs = std::move(outs);
+    m.steps.push_back(std::move(step));
+  }
+
+  for (const auto& o : graph.output()) {
+    const int id = m.value(o.name());
+    auto& v = m.values[id];
+    if (v.kind == Impl::Kind::kArena) {
+      v.kind = Impl::Kind::kOutput;
+      v.io_index = static_cast<int>(m.graph_outputs.size());
+    }
+    m.graph_outputs.push_back(id);
+    m.output_specs.push_back({o.name(), v.dtype, v.shape, ""});
+  }
+
+  // Lifetimes and aliases, then one arena for everything intermediate.
+  for (int s = 0; s < static_cast<int>(m.steps.size()); ++s) {
+    auto& step = m.steps[s];
+    for (int id : step.inputs) {
+      if (id >= 0) m.values[id].last_use = s;
+    }
+    for (int id : step.outputs) m.values[id].defined_at = s;
+    const int in0 = step.inputs.empty() ? -1 : step.inputs[0];
+    if (step.kernel->output_aliases_input() && in0 >= 0 && m.values[step.outputs[0]].kind == Impl::Kind::kArena) {
+      m.values[step.outputs[0]].root = in0;
+    }
+  }
+  std::vector<Lifetime> lifetimes;
+  std::map<int, std::size_t> lifetime_of_root;
+  plan_ = MemoryPlan{};
+  for (int id = 0; id < static_cast<int>(m.values.size()); ++id) {
+    auto& v = m.values[id];
+    if (v.kind != Impl::Kind::kArena || v.defined_at < 0) continue;
+    const int root = m.root_of(id);
+    if (root != id) {
+      ++plan_.aliased;
+      auto it = lifetime_of_root.find(root);
+      if (it != lifetime_of_root.end()) lifetimes[it->second].last = std::max(lifetimes[it->second].last, v.last_use);
+      // A root outside the arena (input, constant, output) needs no placement;
+      // its pointer simply outlives the graph run.
+      continue;
+    }
+    const std::int64_t bytes = static_cast<std::int64_t>(shape_element_count(v.shape) * dtype_size_bytes(v.dtype));
+    lifetime_of_root[id] = lifetimes.size();
+    lifetimes.push_back({id, v.defined_at, std::max(v.last_use, v.defined_at), bytes});
+    plan_.tensor_bytes_total += bytes;
+    ++plan_.tensors;
+  }
+  // An alias whose root is itself an alias of an arena value extends that
+  // root: walk once more with resolved roots.
+  for (int id = 0; id < static_cast<int>(m.values.size()); ++id) {
+    const auto& v = m.values[id];
+    if (v.kind != Impl::Kind::kArena || v.root < 0) continue;
+    auto it = lifetime_of_root.find(m.root_of(id));
+    if (it != lifetime_of_root.end()) lifetimes[it->second].last = std::max(lifetimes[it->second].last, v.last_use);
+  }
+  plan_.arena_bytes = place_in_arena(lifetimes);
+  for (const auto& l : lifetimes) m.values[l.value].offset = l.offset;
+  m.arena = Tensor(DType::kUInt8, {std::max<std::int64_t>(plan_.arena_bytes, 1)});
+  m.pointer.assign(m.values.size(), nullptr);
+  for (auto& step : m.steps) {
+    for (int id : step.inputs) {
+      step.in_views.push_back(id < 0 ? View{} : View{m.values[id].dtype, m.values[id].shape, nullptr});
+    }
+    for (int id : step.outputs) step.out_views.push_back({m.values[id].dtype, m.values[id].shape, nullptr});
+  }
+  impl_ = std::move(fresh);
+}
+
+std::vector<TensorSpec> Engine::output_specs() const { return impl_->output_specs; }
+
+void Engine::run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) {
+  Impl& m = *impl_;
+  if (inputs.size() != m.graph_inputs.size() || outputs.size() != m.graph_outputs.size()) {
+    throw Error("native: run() got " + std::to_string(inputs.size()) + " inputs and " + std::to_string(outputs.size()) +
+                " outputs, prepared for " + std::to_string(m.graph_inputs.size()) + " and " +
+                std::to_string(m.graph_outputs.size()));
+  }
+  auto* arena = static_cast<char*>(m.arena.data());
+  for (std::size_t id = 0; id < m.values.size(); ++id) {
+    auto& v = m.values[id];
+    switch (v.kind) {
+      case Impl::Kind::kConstant:
+        m.pointer[id] = v.constant.data();
+        break;
+      case Impl::Kind::kInput:
+        m.pointer[id] = const_cast<void*>(inputs[v.io_index]->data());
+        break;
+      case Impl::Kind::kOutput:
+        m.pointer[id] = outputs[v.io_index]->data();
+        break;
+      case Impl::Kind::kArena:
+        m.pointer[id] = v.root < 0 ? arena + v.offset : nullptr;
+        break;
+    }
+  }
+  for (std::size_t id = 0; id < m.values.size(); ++id) {
+    if (m.values[id].kind == Impl::Kind::kArena && m.values[id].root >= 0) m.pointer[id] = m.pointer[m.root_of(static_cast<int>(id))];
+  }
+  for (auto& step : m.steps) {
+    for (std::size_t k = 0; k < step.inputs.size(); ++k) {
+      if (step.inputs[k] >= 0) step.in_views[k].data = m.pointer[step.inputs[k]];
+    }
+    for (std::size_t k = 0; k < step.outputs.size(); ++k) step.out_views[k].data = m.pointer[step.outputs[k]];
+    step.kernel->run(step.in_views, step.out_views);
+  }
+  // Outputs that no step writes (a constant or an input passed through).
+  for (std::size_t k = 0; k < m.graph_outputs.size(); ++k) {
+    const auto& v = m.values[m.graph_outputs[k]];
+    if (v.kind == Impl::Kind::kConstant || v.kind == Impl::Kind::kInput) {
+      std::memcpy(outputs[k]->data(), m.pointer[m.graph_outputs[k]], outputs[k]->size_bytes());
+    }
+  }
+}
+
+std::vector<StepInfo> Engine::steps() const {
+  std::vector<StepInfo> out;
+  for (const auto& s : impl_->steps) {
+    out.push_back({s.node->op_type() + " " + (s.node->name().empty() ? s.node->output(0) : s.node->name()),
+                   s.kernel->implementation(), s.fused});
+  }
+  return out;
+}
+
+const std::map<std::string, KernelFactory>& kernel_registry() {
+  static const std::map<std::string, KernelFactory> registry = [] {
+    std::map<std::string, KernelFactory> r;
+    register_elementwise_kernels(r);
+    register_shape_kernels(r);
+    register_reduce_kernels(r);
+    register_onednn_kernels(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace inferlab::native

@@ -1,0 +1,66 @@
+#pragma once
+// The native engine: an ONNX graph imported into a list of kernels over one
+// memory arena. Import runs the shared graph passes, fuses Conv+activation,
+// folds every node whose inputs are constants (and Shape) at prepare time,
+// and places every intermediate tensor in the arena by liveness.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inferlab/graph_passes.h"
+#include "inferlab/onnx_graph.h"
+#include "inferlab/tensor.h"
+#include "kernel.h"
+
+namespace inferlab::native {
+
+/// Arena placement, measured at prepare.
+struct MemoryPlan {
+  std::int64_t arena_bytes = 0;         ///< one buffer for every intermediate tensor
+  std::int64_t tensor_bytes_total = 0;  ///< what one buffer per tensor would take
+  std::int64_t tensors = 0;             ///< intermediate tensors placed (aliases not counted)
+  std::int64_t aliased = 0;             ///< reshape-like outputs that share their input's buffer
+};
+
+/// One executed layer, for profiles and tests.
+struct StepInfo {
+  std::string node;            ///< op and name
+  std::string implementation;  ///< e.g. "onednn:jit:avx2" or "reference"
+  std::string fused;           ///< fused activation op, empty if none
+};
+
+/// Op types in `graph` that the engine has no kernel for (sorted, unique).
+std::vector<std::string> unsupported_ops(const OnnxGraph& graph);
+
+/// One model ready to run. Not thread-safe: one thread drives it.
+class Engine {
+ public:
+  /// Loads and imports `onnx_path`. Throws Error when the file is not a valid
+  /// model or uses ops without a kernel (all of them named).
+  explicit Engine(const std::string& onnx_path);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Fixes input shapes, prepares every kernel, folds constants, plans memory.
+  void prepare(const std::vector<Shape>& input_shapes);
+  std::vector<TensorSpec> output_specs() const;
+  /// Runs the prepared graph; inputs/outputs must match prepare()'s shapes.
+  void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs);
+
+  const MemoryPlan& memory_plan() const { return plan_; }
+  const std::vector<PassReport>& pass_reports() const { return passes_; }
+  std::vector<StepInfo> steps() const;
+  std::int64_t folded_nodes() const { return folded_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  MemoryPlan plan_;
+  std::vector<PassReport> passes_;
+  std::int64_t folded_ = 0;
+};
+
+}  // namespace inferlab::native

@@ -1,0 +1,124 @@
+#pragma once
+// The native engine's kernel contract. One Kernel object per graph node:
+// prepare() sees the input shapes (and constant input values) once and
+// computes the outputs' shapes; run() is called every inference with
+// pointers into the arena. Kernels hold no tensor memory of their own
+// except prepared weights (e.g. oneDNN's reordered filters).
+
+#ifndef ONNX_ML
+#define ONNX_ML 1
+#endif
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inferlab/error.h"
+#include "inferlab/tensor.h"
+
+namespace inferlab::native {
+
+/// A tensor in the engine: dtype, shape, and a pointer it does not own.
+struct View {
+  DType dtype = DType::kFloat32;
+  Shape shape;
+  void* data = nullptr;
+  std::int64_t elements() const { return shape_element_count(shape); }
+  float* f() const { return static_cast<float*>(data); }
+  std::int64_t* i64() const { return static_cast<std::int64_t*>(data); }
+};
+
+/// What prepare() knows of an input: dtype, shape, and its values when it is
+/// a constant (initializer or folded), else null.
+struct InputDesc {
+  DType dtype = DType::kFloat32;
+  Shape shape;
+  const Tensor* constant = nullptr;
+};
+
+/// What prepare() returns for each output.
+struct OutputDesc {
+  DType dtype = DType::kFloat32;
+  Shape shape;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  /// Computes the output descriptors. Throws Error naming the node on
+  /// shapes or attributes it cannot handle.
+  virtual std::vector<OutputDesc> prepare(const std::vector<InputDesc>& inputs) = 0;
+  /// Computes outputs from inputs (views sized as prepared).
+  virtual void run(const std::vector<View>& inputs, const std::vector<View>& outputs) = 0;
+  /// Output 0 may share input 0's storage (pure reshapes): the planner then
+  /// gives both one buffer and run() sees equal pointers.
+  virtual bool output_aliases_input() const { return false; }
+  /// What implementation runs, for the profile, e.g. "onednn:jit:avx2" or "reference".
+  virtual std::string implementation() const { return "reference"; }
+};
+
+/// Attribute access with ONNX defaults.
+class Attributes {
+ public:
+  explicit Attributes(const onnx::NodeProto& node) : node_(node) {}
+  bool has(const std::string& name) const { return find(name) != nullptr; }
+  std::int64_t i(const std::string& name, std::int64_t fallback) const {
+    const auto* a = find(name);
+    return a ? a->i() : fallback;
+  }
+  float f(const std::string& name, float fallback) const {
+    const auto* a = find(name);
+    return a ? a->f() : fallback;
+  }
+  std::string s(const std::string& name, const std::string& fallback) const {
+    const auto* a = find(name);
+    return a ? a->s() : fallback;
+  }
+  std::vector<std::int64_t> ints(const std::string& name, std::vector<std::int64_t> fallback = {}) const {
+    const auto* a = find(name);
+    return a ? std::vector<std::int64_t>(a->ints().begin(), a->ints().end()) : fallback;
+  }
+
+ private:
+  const onnx::AttributeProto* find(const std::string& name) const {
+    for (const auto& a : node_.attribute()) {
+      if (a.name() == name) return &a;
+    }
+    return nullptr;
+  }
+  const onnx::NodeProto& node_;
+};
+
+/// Creates the kernel for `node`; null when the engine has no kernel for its op.
+using KernelFactory = std::function<std::unique_ptr<Kernel>(const onnx::NodeProto& node, int opset)>;
+
+/// op type -> factory, for every op the engine claims.
+const std::map<std::string, KernelFactory>& kernel_registry();
+
+/// "<op> <name>: " for error messages.
+inline std::string node_prefix(const onnx::NodeProto& node) {
+  return node.op_type() + " '" + (node.name().empty() ? node.output(0) : node.name()) + "': ";
+}
+
+// Registration hooks, one per kernel file (called by kernel_registry()).
+void register_elementwise_kernels(std::map<std::string, KernelFactory>& registry);
+void register_shape_kernels(std::map<std::string, KernelFactory>& registry);
+void register_reduce_kernels(std::map<std::string, KernelFactory>& registry);
+void register_onednn_kernels(std::map<std::string, KernelFactory>& registry);
+
+/// Fuses `op` (Relu, Clip with bounds, Sigmoid) into a Conv kernel as a
+/// oneDNN post-op; false when `conv` is not a Conv kernel or `op` has no form.
+/// Must be called before the kernel's prepare().
+bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float hi);
+
+/// Numpy-style broadcast of two shapes; throws Error on a mismatch.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& where);
+
+/// Reads a constant int64/int32 tensor as int64 values.
+std::vector<std::int64_t> constant_ints(const Tensor& tensor);
+
+}  // namespace inferlab::native

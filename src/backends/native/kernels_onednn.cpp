@@ -1,0 +1,349 @@
+// Kernels on oneDNN primitives: Conv (any groups, fused activation), Gemm
+// and MatMul (matmul primitive), MaxPool/AveragePool. Activations stay in
+// plain NCHW; weights are reordered once at prepare into the layout oneDNN
+// picks for the actual shapes (format_tag::any).
+#include <algorithm>
+#include <cmath>
+
+#include "kernel.h"
+#include "onednn_context.h"
+
+namespace inferlab::native {
+
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+memory::dims to_dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+
+tag plain_tag(std::size_t rank) {
+  switch (rank) {
+    case 1:
+      return tag::a;
+    case 2:
+      return tag::ab;
+    case 3:
+      return tag::abc;
+    case 4:
+      return tag::abcd;
+    case 5:
+      return tag::abcde;
+    default:
+      throw Error("oneDNN kernels support ranks 1-5, got " + std::to_string(rank));
+  }
+}
+
+// ONNX spatial padding: explicit pads, or auto_pad SAME_UPPER/SAME_LOWER/VALID.
+void spatial_padding(const Attributes& a, const Shape& in, const std::vector<std::int64_t>& kernel,
+                     const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations,
+                     bool ceil_mode, memory::dims& pad_l, memory::dims& pad_r, Shape& out_spatial) {
+  const std::size_t n = kernel.size();
+  const std::string auto_pad = a.s("auto_pad", "NOTSET");
+  std::vector<std::int64_t> pads = a.ints("pads", std::vector<std::int64_t>(2 * n, 0));
+  pad_l.assign(n, 0);
+  pad_r.assign(n, 0);
+  out_spatial.assign(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t size = in[2 + i], k_eff = (kernel[i] - 1) * dilations[i] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const std::int64_t out = (size + strides[i] - 1) / strides[i];
+      const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * strides[i] + k_eff - size);
+      pads[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pads[i + n] = total - pads[i];
+    } else if (auto_pad == "VALID") {
+      pads[i] = pads[i + n] = 0;
+    }
+    const std::int64_t span = size + pads[i] + pads[i + n] - k_eff;
+    out_spatial[i] = (ceil_mode ? (span + strides[i] - 1) / strides[i] : span / strides[i]) + 1;
+    if (ceil_mode && (out_spatial[i] - 1) * strides[i] >= size + pads[i]) --out_spatial[i];
+    pad_l[i] = pads[i];
+    // oneDNN derives the output size from the right padding: make it exact.
+    pad_r[i] = (out_spatial[i] - 1) * strides[i] + k_eff - size - pads[i];
+  }
+}
+
+std::string impl_name(const dnnl::primitive_desc_base& pd) { return std::string("onednn:") + pd.impl_info_str(); }
+
+class ConvKernel final : public Kernel {
+ public:
+  explicit ConvKernel(const onnx::NodeProto& node) : node_(node) {}
+
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    const Shape& x = in.at(0).shape;
+    if (in.size() < 2 || !in[1].constant) throw Error(node_prefix(node_) + "weights must be a constant");
+    const Shape& w = in[1].shape;
+    if (x.size() != 4 || w.size() != 4) throw Error(node_prefix(node_) + "only 2-D convolutions are supported");
+    Attributes a(node_);
+    const std::int64_t groups = a.i("group", 1);
+    const std::vector<std::int64_t> kernel{w[2], w[3]};
+    const auto strides = a.ints("strides", {1, 1});
+    const auto dilations = a.ints("dilations", {1, 1});
+    memory::dims pad_l, pad_r;
+    Shape out_spatial;
+    spatial_padding(a, x, kernel, strides, dilations, false, pad_l, pad_r, out_spatial);
+    const Shape y{x[0], w[0], out_spatial[0], out_spatial[1]};
+    if (x[1] != w[1] * groups) throw Error(node_prefix(node_) + "input channels do not match the weights");
+
+    auto& eng = cpu_engine();
+    const memory::desc src_md(to_dims(x), dt::f32, tag::nchw);
+    const memory::desc dst_md(to_dims(y), dt::f32, tag::nchw);
+    const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
+    const memory::desc w_any(w_dims, dt::f32, tag::any);
+    const memory::desc b_md({w[0]}, dt::f32, tag::x);
+    memory::dims dil{dilations[0] - 1, dilations[1] - 1};
+    dnnl::primitive_attr attr;
+    if (post_op_) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0F, post_op_algorithm_, post_alpha_, post_beta_);
+      attr.set_post_ops(ops);
+    }
+    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                         src_md, w_any, b_md, dst_md, to_dims(strides), dil, pad_l, pad_r);
+    pd_ = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    prim_ = dnnl::convolution_forward(pd_);
+    // Weights: ONNX OIHW (or grouped GOIHW, the same bytes) reordered once.
+    memory user_w({w_dims, dt::f32, groups == 1 ? tag::oihw : tag::goihw}, eng,
+                  const_cast<void*>(in[1].constant->data()));
+    weights_ = memory(pd_.weights_desc(), eng);
+    dnnl::reorder(user_w, weights_).execute(cpu_stream(), user_w, weights_);
+    bias_ = memory(b_md, eng);
+    auto* b = static_cast<float*>(bias_.get_data_handle());
+    if (in.size() > 2 && !node_.input(2).empty()) {
+      if (!in[2].constant) throw Error(node_prefix(node_) + "bias must be a constant");
+      std::copy_n(in[2].constant->data_as<float>(), w[0], b);
+    } else {
+      std::fill(b, b + w[0], 0.0F);
+    }
+    cpu_stream().wait();
+    src_ = memory(pd_.src_desc(), eng, nullptr);
+    dst_ = memory(pd_.dst_desc(), eng, nullptr);
+    return {{DType::kFloat32, y}};
+  }
+
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    src_.set_data_handle(in[0].data);
+    dst_.set_data_handle(out[0].data);
+    prim_.execute(cpu_stream(),
+                  {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}});
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return impl_name(pd_); }
+
+  /// Fuses an activation that follows this Conv (called by the importer
+  /// before prepare). False when the activation has no oneDNN eltwise form.
+  bool fuse_activation(const std::string& op, float lo, float hi) {
+    if (op == "Relu") {
+      post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
+      post_alpha_ = post_beta_ = 0.0F;
+    } else if (op == "Clip") {
+      post_op_algorithm_ = dnnl::algorithm::eltwise_clip;
+      post_alpha_ = lo;
+      post_beta_ = hi;
+    } else if (op == "Sigmoid") {
+      post_op_algorithm_ = dnnl::algorithm::eltwise_logistic;
+      post_alpha_ = post_beta_ = 0.0F;
+    } else {
+      return false;
+    }
+    post_op_ = true;
+    return true;
+  }
+
+ private:
+  const onnx::NodeProto& node_;
+  dnnl::convolution_forward::primitive_desc pd_;
+  dnnl::convolution_forward prim_;
+  memory weights_, bias_, src_, dst_;
+  bool post_op_ = false;
+  dnnl::algorithm post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
+  float post_alpha_ = 0, post_beta_ = 0;
+};
+
+// Gemm and MatMul on the matmul primitive. Gemm: Y = alpha * A' B' + beta * C
+// with C a constant vector (bias). MatMul: batched with broadcast batch dims;
+// a constant 2-D B takes the fast weights path (A flattened to 2-D).
+class MatMulKernel final : public Kernel {
+ public:
+  MatMulKernel(const onnx::NodeProto& node, bool gemm) : node_(node), gemm_(gemm) {}
+
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    auto& eng = cpu_engine();
+    Shape a = in.at(0).shape, b = in.at(1).shape;
+    bool trans_a = false, trans_b = false;
+    float alpha = 1.0F, beta = 1.0F;
+    if (gemm_) {
+      Attributes at(node_);
+      trans_a = at.i("transA", 0) != 0;
+      trans_b = at.i("transB", 0) != 0;
+      alpha = at.f("alpha", 1.0F);
+      beta = at.f("beta", 1.0F);
+      if (a.size() != 2 || b.size() != 2) throw Error(node_prefix(node_) + "Gemm needs 2-D inputs");
+    }
+    if (a.size() < 2 || b.size() < 2) throw Error(node_prefix(node_) + "1-D MatMul operands are not supported");
+    const std::int64_t m = trans_a ? a[a.size() - 1] : a[a.size() - 2];
+    const std::int64_t k = trans_a ? a[a.size() - 2] : a[a.size() - 1];
+    const std::int64_t kb = trans_b ? b[b.size() - 1] : b[b.size() - 2];
+    const std::int64_t n = trans_b ? b[b.size() - 2] : b[b.size() - 1];
+    if (k != kb) throw Error(node_prefix(node_) + "inner dimensions differ: " + shape_to_string(a) + " x " + shape_to_string(b));
+
+    Shape y;
+    memory::desc a_md, b_md, y_md;
+    weights_constant_ = in[1].constant != nullptr && b.size() == 2;
+    if (weights_constant_) {
+      // Fold every leading dim of A into M: one 2-D product against constant weights.
+      const std::int64_t rows = shape_element_count(a) / (m * k) * m;
+      y = a;
+      y.back() = n;
+      if (trans_a) y[y.size() - 2] = m;
+      a_md = memory::desc({rows, k}, dt::f32, trans_a ? tag::ba : tag::ab);
+      b_md = memory::desc({k, n}, dt::f32, tag::any);
+      y_md = memory::desc({rows, n}, dt::f32, tag::ab);
+    } else {
+      // Equal ranks, batch dims broadcast by oneDNN.
+      const std::size_t rank = std::max(a.size(), b.size());
+      while (a.size() < rank) a.insert(a.begin(), 1);
+      while (b.size() < rank) b.insert(b.begin(), 1);
+      y.assign(rank, 0);
+      for (std::size_t d = 0; d + 2 < rank; ++d) {
+        if (a[d] != b[d] && a[d] != 1 && b[d] != 1) throw Error(node_prefix(node_) + "batch dims do not broadcast");
+        y[d] = std::max(a[d], b[d]);
+      }
+      y[rank - 2] = m;
+      y[rank - 1] = n;
+      if (trans_a || trans_b) throw Error(node_prefix(node_) + "transposed runtime operands are not supported");
+      a_md = memory::desc(to_dims(a), dt::f32, plain_tag(rank));
+      b_md = memory::desc(to_dims(b), dt::f32, plain_tag(rank));
+      y_md = memory::desc(to_dims(y), dt::f32, plain_tag(rank));
+    }
+    dnnl::primitive_attr attr;
+    if (alpha != 1.0F) attr.set_output_scales(0, {alpha});
+    memory::desc bias_md;
+    std::vector<float> bias;
+    if (gemm_ && in.size() > 2 && !node_.input(2).empty()) {
+      if (!in[2].constant || shape_element_count(in[2].shape) != n) {
+        throw Error(node_prefix(node_) + "C must be a constant vector of N values");
+      }
+      bias.assign(in[2].constant->data_as<float>(), in[2].constant->data_as<float>() + n);
+      for (auto& v : bias) v *= beta;
+      // With alpha folded into the output scale, the bias must be pre-divided.
+      if (alpha != 1.0F) {
+        for (auto& v : bias) v /= alpha;
+      }
+      bias_md = memory::desc({1, n}, dt::f32, tag::ab);
+    }
+    dnnl::matmul::desc desc = bias.empty() ? dnnl::matmul::desc(a_md, b_md, y_md)
+                                           : dnnl::matmul::desc(a_md, b_md, bias_md, y_md);
+    pd_ = dnnl::matmul::primitive_desc(desc, attr, eng);
+    prim_ = dnnl::matmul(pd_);
+    if (weights_constant_) {
+      memory user_b({{k, n}, dt::f32, trans_b ? tag::ba : tag::ab}, eng, const_cast<void*>(in[1].constant->data()));
+      weights_ = memory(pd_.weights_desc(), eng);
+      dnnl::reorder(user_b, weights_).execute(cpu_stream(), user_b, weights_);
+      cpu_stream().wait();
+    } else {
+      weights_ = memory(pd_.weights_desc(), eng, nullptr);
+    }
+    if (!bias.empty()) {
+      bias_ = memory(bias_md, eng);
+      std::copy(bias.begin(), bias.end(), static_cast<float*>(bias_.get_data_handle()));
+    }
+    src_ = memory(pd_.src_desc(), eng, nullptr);
+    dst_ = memory(pd_.dst_desc(), eng, nullptr);
+    return {{DType::kFloat32, y}};
+  }
+
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    src_.set_data_handle(in[0].data);
+    if (!weights_constant_) weights_.set_data_handle(in[1].data);
+    dst_.set_data_handle(out[0].data);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}};
+    if (bias_) args.emplace(DNNL_ARG_BIAS, bias_);
+    prim_.execute(cpu_stream(), args);
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return impl_name(pd_); }
+
+ private:
+  const onnx::NodeProto& node_;
+  bool gemm_;
+  bool weights_constant_ = false;
+  dnnl::matmul::primitive_desc pd_;
+  dnnl::matmul prim_;
+  memory weights_, bias_, src_, dst_;
+};
+
+class PoolKernel final : public Kernel {
+ public:
+  PoolKernel(const onnx::NodeProto& node, bool max) : node_(node), max_(max) {}
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    const Shape& x = in.at(0).shape;
+    if (x.size() != 4) throw Error(node_prefix(node_) + "only 2-D pooling is supported");
+    Attributes a(node_);
+    const auto kernel = a.ints("kernel_shape");
+    if (kernel.size() != 2) throw Error(node_prefix(node_) + "kernel_shape must have 2 values");
+    const auto strides = a.ints("strides", {1, 1});
+    const auto dilations = a.ints("dilations", {1, 1});
+    if (dilations != std::vector<std::int64_t>{1, 1}) throw Error(node_prefix(node_) + "dilated pooling is not supported");
+    if (max_ && node_.output_size() > 1 && !node_.output(1).empty()) {
+      throw Error(node_prefix(node_) + "the Indices output is not supported");
+    }
+    memory::dims pad_l, pad_r;
+    Shape out_spatial;
+    spatial_padding(a, x, kernel, strides, dilations, a.i("ceil_mode", 0) != 0, pad_l, pad_r, out_spatial);
+    const Shape y{x[0], x[1], out_spatial[0], out_spatial[1]};
+    const auto algorithm = max_ ? dnnl::algorithm::pooling_max
+                                : (a.i("count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
+                                                               : dnnl::algorithm::pooling_avg_exclude_padding);
+    const memory::desc src_md(to_dims(x), dt::f32, tag::nchw), dst_md(to_dims(y), dt::f32, tag::nchw);
+    dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src_md, dst_md, to_dims(strides),
+                                     to_dims(kernel), pad_l, pad_r);
+    pd_ = dnnl::pooling_forward::primitive_desc(desc, cpu_engine());
+    prim_ = dnnl::pooling_forward(pd_);
+    src_ = memory(src_md, cpu_engine(), nullptr);
+    dst_ = memory(dst_md, cpu_engine(), nullptr);
+    return {{DType::kFloat32, y}};
+  }
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    src_.set_data_handle(in[0].data);
+    dst_.set_data_handle(out[0].data);
+    prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return impl_name(pd_); }
+
+ private:
+  const onnx::NodeProto& node_;
+  bool max_;
+  dnnl::pooling_forward::primitive_desc pd_;
+  dnnl::pooling_forward prim_;
+  memory src_, dst_;
+};
+
+}  // namespace
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpu_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float hi) {
+  auto* c = dynamic_cast<ConvKernel*>(&conv);
+  return c != nullptr && c->fuse_activation(op, lo, hi);
+}
+
+void register_onednn_kernels(std::map<std::string, KernelFactory>& r) {
+  r["Conv"] = [](const onnx::NodeProto& n, int) { return std::make_unique<ConvKernel>(n); };
+  r["Gemm"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MatMulKernel>(n, true); };
+  r["MatMul"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MatMulKernel>(n, false); };
+  r["MaxPool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, true); };
+  r["AveragePool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, false); };
+}
+
+}  // namespace inferlab::native
