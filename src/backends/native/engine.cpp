@@ -81,7 +81,7 @@ struct Engine::Impl {
     Kind kind = Kind::kArena;
     DType dtype = DType::kFloat32;
     Shape shape;
-    Tensor constant;   // kConstant
+    Tensor constant;    // kConstant
     int io_index = -1;  // kInput / kOutput position
     int root = -1;      // alias target (self when -1)
     std::int64_t offset = 0;
@@ -155,10 +155,12 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     v.kind = Impl::Kind::kInput;
     v.io_index = static_cast<int>(m.graph_inputs.size());
     if (v.io_index >= static_cast<int>(input_shapes.size())) {
-      throw Error("native: the model has more inputs than the " + std::to_string(input_shapes.size()) + " shape(s) given");
+      throw Error("native: the model has more inputs than the " + std::to_string(input_shapes.size()) +
+                  " shape(s) given");
     }
     v.shape = input_shapes[v.io_index];
-    if (!shape_is_static(v.shape)) throw Error("native: input shape " + shape_to_string(v.shape) + " must be fully known");
+    if (!shape_is_static(v.shape))
+      throw Error("native: input shape " + shape_to_string(v.shape) + " must be fully known");
     const int elem = input.type().tensor_type().elem_type();
     v.dtype = dtype_of(elem);
     if (v.dtype != DType::kFloat32) throw Error("native: input '" + input.name() + "' must be float32");
@@ -205,7 +207,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     }
     if (node.op_type() == "Constant") {
       for (const auto& a : node.attribute()) {
-        if (a.name() != "value") throw Error("native: Constant '" + node.output(0) + "' uses attribute '" + a.name() + "'");
+        if (a.name() != "value")
+          throw Error("native: Constant '" + node.output(0) + "' uses attribute '" + a.name() + "'");
         auto& v = m.values[outs[0]];
         v.kind = Impl::Kind::kConstant;
         v.constant = tensor_from_proto(a.t());
@@ -376,7 +379,8 @@ void Engine::run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>&
     }
   }
   for (std::size_t id = 0; id < m.values.size(); ++id) {
-    if (m.values[id].kind == Impl::Kind::kArena && m.values[id].root >= 0) m.pointer[id] = m.pointer[m.root_of(static_cast<int>(id))];
+    if (m.values[id].kind == Impl::Kind::kArena && m.values[id].root >= 0)
+      m.pointer[id] = m.pointer[m.root_of(static_cast<int>(id))];
   }
   for (auto& step : m.steps) {
     for (std::size_t k = 0; k < step.inputs.size(); ++k) {

@@ -186,7 +186,8 @@ class MatMulKernel final : public Kernel {
     const std::int64_t k = trans_a ? a[a.size() - 2] : a[a.size() - 1];
     const std::int64_t kb = trans_b ? b[b.size() - 1] : b[b.size() - 2];
     const std::int64_t n = trans_b ? b[b.size() - 2] : b[b.size() - 1];
-    if (k != kb) throw Error(node_prefix(node_) + "inner dimensions differ: " + shape_to_string(a) + " x " + shape_to_string(b));
+    if (k != kb)
+      throw Error(node_prefix(node_) + "inner dimensions differ: " + shape_to_string(a) + " x " + shape_to_string(b));
 
     Shape y;
     memory::desc a_md, b_md, y_md;
@@ -233,8 +234,8 @@ class MatMulKernel final : public Kernel {
       }
       bias_md = memory::desc({1, n}, dt::f32, tag::ab);
     }
-    dnnl::matmul::desc desc = bias.empty() ? dnnl::matmul::desc(a_md, b_md, y_md)
-                                           : dnnl::matmul::desc(a_md, b_md, bias_md, y_md);
+    dnnl::matmul::desc desc =
+        bias.empty() ? dnnl::matmul::desc(a_md, b_md, y_md) : dnnl::matmul::desc(a_md, b_md, bias_md, y_md);
     pd_ = dnnl::matmul::primitive_desc(desc, attr, eng);
     prim_ = dnnl::matmul(pd_);
     if (weights_constant_) {
@@ -285,7 +286,8 @@ class PoolKernel final : public Kernel {
     if (kernel.size() != 2) throw Error(node_prefix(node_) + "kernel_shape must have 2 values");
     const auto strides = a.ints("strides", {1, 1});
     const auto dilations = a.ints("dilations", {1, 1});
-    if (dilations != std::vector<std::int64_t>{1, 1}) throw Error(node_prefix(node_) + "dilated pooling is not supported");
+    if (dilations != std::vector<std::int64_t>{1, 1})
+      throw Error(node_prefix(node_) + "dilated pooling is not supported");
     if (max_ && node_.output_size() > 1 && !node_.output(1).empty()) {
       throw Error(node_prefix(node_) + "the Indices output is not supported");
     }

@@ -156,7 +156,8 @@ class TransposeKernel final : public Kernel {
         auto* d4 = reinterpret_cast<std::uint32_t*>(dst) + done;
         for (std::int64_t k = 0; k < inner; ++k) d4[k] = s4[k * step];
       } else {
-        for (std::int64_t k = 0; k < inner; ++k) std::memcpy(dst + (done + k) * elem, src + (offset + k * step) * elem, elem);
+        for (std::int64_t k = 0; k < inner; ++k)
+          std::memcpy(dst + (done + k) * elem, src + (offset + k * step) * elem, elem);
       }
       for (std::size_t d = rank - 1; d-- > 0;) {
         if (++index[d] < os[d]) break;
@@ -238,7 +239,8 @@ class SliceKernel final : public Kernel {
         std::memcpy(dst + done * elem, src + offset * elem, inner * elem);
       } else {
         for (std::int64_t k = 0; k < inner; ++k) {
-          std::memcpy(dst + (done + k) * elem, src + (offset + k * step_[rank - 1] * in_strides[rank - 1]) * elem, elem);
+          std::memcpy(dst + (done + k) * elem, src + (offset + k * step_[rank - 1] * in_strides[rank - 1]) * elem,
+                      elem);
         }
       }
       for (std::size_t d = rank - 1; d-- > 0;) {

@@ -44,8 +44,8 @@ class NativeBackend final : public Backend {
   std::string name() const override { return "native"; }
   std::string version() const override {
     const dnnl_version_t* v = dnnl_version();
-    return "0.1 (oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-           std::to_string(v->patch) + ")";
+    return "0.1 (oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
+           ")";
   }
   std::vector<std::string> devices() const override { return {"cpu"}; }
   std::map<std::string, std::string> build_info() const override {
@@ -53,7 +53,7 @@ class NativeBackend final : public Backend {
     return {{"oneDNN", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
                            " (" + (v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other") + " runtime)"},
             {"ops", std::to_string(native::kernel_registry().size()) + " (oneDNN: Conv, Gemm, MatMul, pooling; "
-                                                                        "reference kernels for the rest)"},
+                                                                       "reference kernels for the rest)"},
             {"precisions", "fp32 (bf16 and int8 not implemented yet)"}};
   }
   std::string threading_description(int threads) const override {
@@ -67,8 +67,8 @@ class NativeBackend final : public Backend {
       return SupportAnswer::no("native reads ONNX models only (this one is " + model_format_name(model.format) + ")");
     }
     if (precision != Precision::kFp32) {
-      return SupportAnswer::no("native runs fp32 only so far; " + precision_name(precision) +
-                               " (oneDNN " + precision_name(precision) + " primitives) is not implemented yet");
+      return SupportAnswer::no("native runs fp32 only so far; " + precision_name(precision) + " (oneDNN " +
+                               precision_name(precision) + " primitives) is not implemented yet");
     }
     if (model.path.empty()) return SupportAnswer::yes();
     try {
