@@ -2,6 +2,7 @@
 #include "engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -82,6 +83,7 @@ struct Engine::Impl {
     DType dtype = DType::kFloat32;
     Shape shape;
     Tensor constant;    // kConstant
+    Layout layout;      // empty: plain
     int io_index = -1;  // kInput / kOutput position
     int root = -1;      // alias target (self when -1)
     std::int64_t offset = 0;
@@ -93,6 +95,8 @@ struct Engine::Impl {
     std::vector<int> inputs, outputs;
     std::vector<View> in_views, out_views;
     std::string fused;
+    double total_ms = 0;
+    std::int64_t runs = 0;
   };
 
   OnnxGraph graph;
@@ -104,6 +108,7 @@ struct Engine::Impl {
   std::vector<TensorSpec> output_specs;
   Tensor arena;
   std::vector<void*> pointer;  // per value, refreshed each run
+  bool profiling = false;
 
   explicit Impl(OnnxGraph g) : graph(std::move(g)), opset(default_opset(graph.proto())) {}
 
@@ -196,6 +201,21 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
 
   const auto& registry = kernel_registry();
   folded_ = 0;
+  // Plain copies of blocked values, made once for all plain-only consumers.
+  std::unordered_map<int, int> plain_copy;
+  auto add_reorder = [&](int from, int to, const Layout& layout) {
+    Impl::Step step;
+    step.node = nullptr;
+    step.kernel = make_reorder_kernel(layout);
+    const auto& v = m.values[from];
+    const auto out = step.kernel->prepare({{v.dtype, v.shape, nullptr, v.layout}});
+    m.values[to].dtype = v.dtype;
+    m.values[to].shape = v.shape;
+    m.values[to].layout = out[0].layout;
+    step.inputs = {from};
+    step.outputs = {to};
+    m.steps.push_back(std::move(step));
+  };
   for (const auto& node : graph.node()) {
     if (absorbed.count(&node)) continue;
     std::vector<int> ins, outs;
@@ -248,7 +268,19 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
       }
       const auto& v = m.values[id];
       if (v.kind != Impl::Kind::kConstant) all_constant = false;
-      descs.push_back({v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? &v.constant : nullptr});
+      descs.push_back({v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? &v.constant : nullptr, v.layout});
+    }
+    if (!step.kernel->accepts_layouts(descs)) {
+      for (std::size_t k = 0; k < ins.size(); ++k) {
+        if (ins[k] < 0 || !is_blocked(m.values[ins[k]].layout)) continue;
+        auto [it, added] = plain_copy.emplace(ins[k], 0);
+        if (added) {
+          it->second = m.value(m.values[ins[k]].name + "#plain");
+          add_reorder(ins[k], it->second, Layout());
+        }
+        ins[k] = it->second;
+        descs[k].layout = Layout();
+      }
     }
     std::vector<OutputDesc> out_descs;
     try {
@@ -256,12 +288,15 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     } catch (const dnnl::error& e) {
       throw Error("native: " + node_prefix(node) + "oneDNN: " + e.what(), ErrorKind::kRuntime);
     }
+    bool blocked_output = false;
     for (std::size_t k = 0; k < outs.size() && k < out_descs.size(); ++k) {
       m.values[outs[k]].dtype = out_descs[k].dtype;
       m.values[outs[k]].shape = out_descs[k].shape;
+      m.values[outs[k]].layout = out_descs[k].layout;
+      blocked_output = blocked_output || is_blocked(out_descs[k].layout);
     }
     // Constant folding: inputs all known (or only their shape matters).
-    if ((all_constant || node.op_type() == "Shape") && !output_names.count(node.output(0))) {
+    if ((all_constant || node.op_type() == "Shape") && !blocked_output && !output_names.count(node.output(0))) {
       std::vector<View> in_views, out_views;
       for (int id : ins) {
         if (id < 0) {
@@ -281,9 +316,22 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
       ++folded_;
       continue;
     }
+    // Graph outputs are plain: a blocked result goes through a reorder.
+    std::vector<std::pair<int, int>> output_reorders;
+    for (auto& id : outs) {
+      if (!output_names.count(m.values[id].name) || !is_blocked(m.values[id].layout)) continue;
+      const int blocked = m.value(m.values[id].name + "#blocked");
+      m.values[blocked].dtype = m.values[id].dtype;
+      m.values[blocked].shape = m.values[id].shape;
+      m.values[blocked].layout = m.values[id].layout;
+      m.values[id].layout = Layout();
+      output_reorders.emplace_back(blocked, id);
+      id = blocked;
+    }
     step.inputs = std::move(ins);
     step.outputs = std::move(outs);
     m.steps.push_back(std::move(step));
+    for (const auto& [from, to] : output_reorders) add_reorder(from, to, Layout());
   }
 
   for (const auto& o : graph.output()) {
@@ -324,7 +372,10 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
       // its pointer simply outlives the graph run.
       continue;
     }
-    const std::int64_t bytes = static_cast<std::int64_t>(shape_element_count(v.shape) * dtype_size_bytes(v.dtype));
+    // Blocked layouts pad channels: their buffers can exceed the logical size.
+    const std::int64_t bytes =
+        is_blocked(v.layout) ? static_cast<std::int64_t>(v.layout.get_size())
+                             : static_cast<std::int64_t>(shape_element_count(v.shape) * dtype_size_bytes(v.dtype));
     lifetime_of_root[id] = lifetimes.size();
     lifetimes.push_back({id, v.defined_at, std::max(v.last_use, v.defined_at), bytes});
     plan_.tensor_bytes_total += bytes;
@@ -387,7 +438,14 @@ void Engine::run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>&
       if (step.inputs[k] >= 0) step.in_views[k].data = m.pointer[step.inputs[k]];
     }
     for (std::size_t k = 0; k < step.outputs.size(); ++k) step.out_views[k].data = m.pointer[step.outputs[k]];
+    if (!m.profiling) {
+      step.kernel->run(step.in_views, step.out_views);
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
     step.kernel->run(step.in_views, step.out_views);
+    step.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    ++step.runs;
   }
   // Outputs that no step writes (a constant or an input passed through).
   for (std::size_t k = 0; k < m.graph_outputs.size(); ++k) {
@@ -401,10 +459,24 @@ void Engine::run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>&
 std::vector<StepInfo> Engine::steps() const {
   std::vector<StepInfo> out;
   for (const auto& s : impl_->steps) {
+    if (!s.node) {
+      out.push_back({"Reorder (layout)", "Reorder", s.kernel->implementation(), "",
+                     s.out_views.empty() ? Shape{} : s.out_views[0].shape, s.total_ms, s.runs});
+      continue;
+    }
     out.push_back({s.node->op_type() + " " + (s.node->name().empty() ? s.node->output(0) : s.node->name()),
-                   s.kernel->implementation(), s.fused});
+                   s.node->op_type(), s.kernel->implementation(), s.fused,
+                   s.out_views.empty() ? Shape{} : s.out_views[0].shape, s.total_ms, s.runs});
   }
   return out;
+}
+
+void Engine::set_profiling(bool on) {
+  impl_->profiling = on;
+  for (auto& s : impl_->steps) {
+    s.total_ms = 0;
+    s.runs = 0;
+  }
 }
 
 const std::map<std::string, KernelFactory>& kernel_registry() {

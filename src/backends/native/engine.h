@@ -27,8 +27,12 @@ struct MemoryPlan {
 /// One executed layer, for profiles and tests.
 struct StepInfo {
   std::string node;            ///< op and name
+  std::string op;              ///< op type
   std::string implementation;  ///< e.g. "onednn:jit:avx2" or "reference"
   std::string fused;           ///< fused activation op, empty if none
+  Shape output_shape;
+  double total_ms = 0;  ///< summed over profiled runs (0 unless profiling is on)
+  std::int64_t runs = 0;
 };
 
 /// Op types in `graph` that the engine has no kernel for (sorted, unique).
@@ -49,6 +53,10 @@ class Engine {
   std::vector<TensorSpec> output_specs() const;
   /// Runs the prepared graph; inputs/outputs must match prepare()'s shapes.
   void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs);
+
+  /// Times every step of every run() from now on (adds two clock reads per
+  /// step); steps() then carries the totals. Off by default.
+  void set_profiling(bool on);
 
   const MemoryPlan& memory_plan() const { return plan_; }
   const std::vector<PassReport>& pass_reports() const { return passes_; }

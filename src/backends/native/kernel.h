@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include "inferlab/error.h"
 #include "inferlab/tensor.h"
 
@@ -32,18 +34,26 @@ struct View {
   std::int64_t* i64() const { return static_cast<std::int64_t*>(data); }
 };
 
-/// What prepare() knows of an input: dtype, shape, and its values when it is
-/// a constant (initializer or folded), else null.
+/// A tensor's physical layout: empty (ndims 0) for the plain row-major
+/// layout of its ONNX shape, else the oneDNN descriptor of a blocked layout
+/// (e.g. nChw8c) whose buffer may be larger than the logical elements.
+using Layout = dnnl::memory::desc;
+inline bool is_blocked(const Layout& layout) { return layout.data.ndims != 0; }
+
+/// What prepare() knows of an input: dtype, shape, layout, and its values
+/// when it is a constant (initializer or folded), else null.
 struct InputDesc {
   DType dtype = DType::kFloat32;
   Shape shape;
   const Tensor* constant = nullptr;
+  Layout layout;
 };
 
 /// What prepare() returns for each output.
 struct OutputDesc {
   DType dtype = DType::kFloat32;
   Shape shape;
+  Layout layout;  ///< empty: plain
 };
 
 class Kernel {
@@ -54,6 +64,15 @@ class Kernel {
   virtual std::vector<OutputDesc> prepare(const std::vector<InputDesc>& inputs) = 0;
   /// Computes outputs from inputs (views sized as prepared).
   virtual void run(const std::vector<View>& inputs, const std::vector<View>& outputs) = 0;
+  /// Whether prepare() may be given these inputs as they are; when false the
+  /// engine reorders every blocked input to plain first. The default takes
+  /// plain layouts only.
+  virtual bool accepts_layouts(const std::vector<InputDesc>& inputs) const {
+    for (const auto& in : inputs) {
+      if (is_blocked(in.layout)) return false;
+    }
+    return true;
+  }
   /// Output 0 may share input 0's storage (pure reshapes): the planner then
   /// gives both one buffer and run() sees equal pointers.
   virtual bool output_aliases_input() const { return false; }
@@ -114,6 +133,13 @@ void register_onednn_kernels(std::map<std::string, KernelFactory>& registry);
 /// oneDNN post-op; false when `conv` is not a Conv kernel or `op` has no form.
 /// Must be called before the kernel's prepare().
 bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float hi);
+
+/// A kernel converting its input to layout `to` (empty: plain); the engine
+/// inserts these where a kernel needs another layout than it is given.
+std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to);
+
+/// oneDNN concatenation along channels of 4-D float tensors, any layouts.
+std::unique_ptr<Kernel> make_channel_concat_kernel(const onnx::NodeProto& node);
 
 /// Numpy-style broadcast of two shapes; throws Error on a mismatch.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& where);

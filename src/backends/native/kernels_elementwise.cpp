@@ -67,9 +67,21 @@ class BinaryKernel final : public Kernel {
       throw Error(node_prefix(node_) + "dtype " + dtype_name(in[0].dtype) + " is not supported");
     }
     if (op_ == "Pow" && in[0].dtype != DType::kFloat32) throw Error(node_prefix(node_) + "Pow needs float32");
-    return {{in[0].dtype, broadcast_shapes(in[0].shape, in[1].shape, node_prefix(node_))}};
+    OutputDesc out{in[0].dtype, broadcast_shapes(in[0].shape, in[1].shape, node_prefix(node_)), in[0].layout};
+    // Same blocked layout on both sides: one flat loop over the padded buffer.
+    physical_ = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4) : 0;
+    return {out};
+  }
+  bool accepts_layouts(const std::vector<InputDesc>& in) const override {
+    if (in.size() != 2 || (!is_blocked(in[0].layout) && !is_blocked(in[1].layout))) return true;
+    return in[0].layout == in[1].layout && in[0].shape == in[1].shape && in[0].dtype == DType::kFloat32;
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    if (physical_ > 0) {
+      View a = in[0], b = in[1], y = out[0];
+      a.shape = b.shape = y.shape = {physical_};
+      return dispatch<float>({a, b}, {y});
+    }
     if (in[0].dtype == DType::kInt64) {
       dispatch<std::int64_t>(in, out);
     } else {
@@ -94,25 +106,30 @@ class BinaryKernel final : public Kernel {
   }
   const onnx::NodeProto& node_;
   std::string op_;
+  std::int64_t physical_ = 0;  // > 0: blocked inputs, flat loop of this many floats
 };
 
 class UnaryKernel final : public Kernel {
  public:
   UnaryKernel(const onnx::NodeProto& node, std::function<float(float)> f) : node_(node), f_(std::move(f)) {}
+  // Element by element: any layout works, padding included.
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.empty() || in[0].dtype != DType::kFloat32) throw Error(node_prefix(node_) + "expects a float32 input");
-    return {{DType::kFloat32, in[0].shape}};
+    count_ = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4)
+                                      : shape_element_count(in[0].shape);
+    return {{DType::kFloat32, in[0].shape, in[0].layout}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const float* x = in[0].f();
     float* y = out[0].f();
-    const std::int64_t n = out[0].elements();
-    for (std::int64_t i = 0; i < n; ++i) y[i] = f_(x[i]);
+    for (std::int64_t i = 0; i < count_; ++i) y[i] = f_(x[i]);
   }
 
  private:
   const onnx::NodeProto& node_;
   std::function<float(float)> f_;
+  std::int64_t count_ = 0;
 };
 
 // Clip: bounds from attributes (opset < 11) or constant inputs (opset >= 11).
@@ -123,20 +140,22 @@ class ClipKernel final : public Kernel {
     lo_ = a.f("min", -INFINITY);
     hi_ = a.f("max", INFINITY);
   }
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.empty() || in[0].dtype != DType::kFloat32) throw Error(node_prefix(node_) + "expects a float32 input");
+    count_ = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4)
+                                      : shape_element_count(in[0].shape);
     for (std::size_t k = 1; k < in.size() && k < 3; ++k) {
       if (node_.input(static_cast<int>(k)).empty()) continue;
       if (!in[k].constant) throw Error(node_prefix(node_) + "min/max must be constants");
       (k == 1 ? lo_ : hi_) = in[k].constant->data_as<float>()[0];
     }
-    return {{DType::kFloat32, in[0].shape}};
+    return {{DType::kFloat32, in[0].shape, in[0].layout}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const float* x = in[0].f();
     float* y = out[0].f();
-    const std::int64_t n = out[0].elements();
-    for (std::int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], lo_), hi_);
+    for (std::int64_t i = 0; i < count_; ++i) y[i] = std::min(std::max(x[i], lo_), hi_);
   }
   float lo() const { return lo_; }
   float hi() const { return hi_; }
@@ -144,6 +163,7 @@ class ClipKernel final : public Kernel {
  private:
   const onnx::NodeProto& node_;
   float lo_, hi_;
+  std::int64_t count_ = 0;
 };
 
 }  // namespace

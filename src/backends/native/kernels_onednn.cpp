@@ -4,6 +4,7 @@
 // picks for the actual shapes (format_tag::any).
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "kernel.h"
 #include "onednn_context.h"
@@ -87,8 +88,10 @@ class ConvKernel final : public Kernel {
     if (x[1] != w[1] * groups) throw Error(node_prefix(node_) + "input channels do not match the weights");
 
     auto& eng = cpu_engine();
-    const memory::desc src_md(to_dims(x), dt::f32, tag::nchw);
-    const memory::desc dst_md(to_dims(y), dt::f32, tag::nchw);
+    // Layouts are oneDNN's choice for these shapes (blocked, e.g. nChw8c);
+    // the engine keeps them between layers and reorders only at boundaries.
+    const memory::desc src_md(to_dims(x), dt::f32, tag::any);
+    const memory::desc dst_md(to_dims(y), dt::f32, tag::any);
     const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
     const memory::desc w_any(w_dims, dt::f32, tag::any);
     const memory::desc b_md({w[0]}, dt::f32, tag::x);
@@ -117,13 +120,24 @@ class ConvKernel final : public Kernel {
       std::fill(b, b + w[0], 0.0F);
     }
     cpu_stream().wait();
-    src_ = memory(pd_.src_desc(), eng, nullptr);
+    const memory::desc given = is_blocked(in[0].layout) ? in[0].layout : memory::desc(to_dims(x), dt::f32, tag::nchw);
+    input_ = memory(given, eng, nullptr);
+    if (given != pd_.src_desc()) {
+      // The layer before left another layout: convert into a private buffer.
+      src_ = memory(pd_.src_desc(), eng);
+      input_reorder_ = dnnl::reorder(input_, src_);
+    } else {
+      src_ = input_;
+    }
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
-    return {{DType::kFloat32, y}};
+    const memory::desc plain_dst(to_dims(y), dt::f32, tag::nchw);
+    return {{DType::kFloat32, y, pd_.dst_desc() == plain_dst ? Layout() : pd_.dst_desc()}};
   }
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    src_.set_data_handle(in[0].data);
+    input_.set_data_handle(in[0].data);
+    if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
     dst_.set_data_handle(out[0].data);
     prim_.execute(cpu_stream(),
                   {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}});
@@ -155,7 +169,8 @@ class ConvKernel final : public Kernel {
   const onnx::NodeProto& node_;
   dnnl::convolution_forward::primitive_desc pd_;
   dnnl::convolution_forward prim_;
-  memory weights_, bias_, src_, dst_;
+  memory weights_, bias_, input_, src_, dst_;
+  dnnl::reorder input_reorder_;
   bool post_op_ = false;
   dnnl::algorithm post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
   float post_alpha_ = 0, post_beta_ = 0;
@@ -252,7 +267,7 @@ class MatMulKernel final : public Kernel {
     }
     src_ = memory(pd_.src_desc(), eng, nullptr);
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
-    return {{DType::kFloat32, y}};
+    return {{DType::kFloat32, y, Layout()}};
   }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
@@ -277,35 +292,45 @@ class MatMulKernel final : public Kernel {
 
 class PoolKernel final : public Kernel {
  public:
-  PoolKernel(const onnx::NodeProto& node, bool max) : node_(node), max_(max) {}
+  PoolKernel(const onnx::NodeProto& node, bool max, bool global = false) : node_(node), max_(max), global_(global) {}
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
     if (x.size() != 4) throw Error(node_prefix(node_) + "only 2-D pooling is supported");
     Attributes a(node_);
-    const auto kernel = a.ints("kernel_shape");
+    const auto kernel = global_ ? std::vector<std::int64_t>{x[2], x[3]} : a.ints("kernel_shape");
     if (kernel.size() != 2) throw Error(node_prefix(node_) + "kernel_shape must have 2 values");
-    const auto strides = a.ints("strides", {1, 1});
-    const auto dilations = a.ints("dilations", {1, 1});
-    if (dilations != std::vector<std::int64_t>{1, 1})
+    const auto strides = global_ ? std::vector<std::int64_t>{1, 1} : a.ints("strides", {1, 1});
+    const auto dilations = global_ ? std::vector<std::int64_t>{1, 1} : a.ints("dilations", {1, 1});
+    if (dilations != std::vector<std::int64_t>{1, 1}) {
       throw Error(node_prefix(node_) + "dilated pooling is not supported");
+    }
     if (max_ && node_.output_size() > 1 && !node_.output(1).empty()) {
       throw Error(node_prefix(node_) + "the Indices output is not supported");
     }
     memory::dims pad_l, pad_r;
     Shape out_spatial;
-    spatial_padding(a, x, kernel, strides, dilations, a.i("ceil_mode", 0) != 0, pad_l, pad_r, out_spatial);
+    if (global_) {
+      pad_l = pad_r = {0, 0};
+      out_spatial = {1, 1};
+    } else {
+      spatial_padding(a, x, kernel, strides, dilations, a.i("ceil_mode", 0) != 0, pad_l, pad_r, out_spatial);
+    }
     const Shape y{x[0], x[1], out_spatial[0], out_spatial[1]};
-    const auto algorithm = max_ ? dnnl::algorithm::pooling_max
-                                : (a.i("count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
-                                                               : dnnl::algorithm::pooling_avg_exclude_padding);
-    const memory::desc src_md(to_dims(x), dt::f32, tag::nchw), dst_md(to_dims(y), dt::f32, tag::nchw);
+    const auto algorithm =
+        max_ ? dnnl::algorithm::pooling_max
+             : (!global_ && a.i("count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
+                                                        : dnnl::algorithm::pooling_avg_exclude_padding);
+    const memory::desc src_md = is_blocked(in[0].layout) ? in[0].layout : memory::desc(to_dims(x), dt::f32, tag::nchw);
+    const memory::desc dst_md(to_dims(y), dt::f32, tag::any);
     dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src_md, dst_md, to_dims(strides),
                                      to_dims(kernel), pad_l, pad_r);
     pd_ = dnnl::pooling_forward::primitive_desc(desc, cpu_engine());
     prim_ = dnnl::pooling_forward(pd_);
     src_ = memory(src_md, cpu_engine(), nullptr);
-    dst_ = memory(dst_md, cpu_engine(), nullptr);
-    return {{DType::kFloat32, y}};
+    dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
+    const memory::desc plain_dst(to_dims(y), dt::f32, tag::nchw);
+    return {{DType::kFloat32, y, pd_.dst_desc() == plain_dst ? Layout() : pd_.dst_desc()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     src_.set_data_handle(in[0].data);
@@ -318,12 +343,91 @@ class PoolKernel final : public Kernel {
  private:
   const onnx::NodeProto& node_;
   bool max_;
+  bool global_;
   dnnl::pooling_forward::primitive_desc pd_;
   dnnl::pooling_forward prim_;
   memory src_, dst_;
 };
 
+// Converts between layouts; inserted by the engine, never named in a model.
+class ReorderKernel final : public Kernel {
+ public:
+  explicit ReorderKernel(Layout to) : to_(std::move(to)) {}
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    const Shape& s = in.at(0).shape;
+    const memory::desc plain(to_dims(s), dt::f32, plain_tag(s.size()));
+    const memory::desc from = is_blocked(in[0].layout) ? in[0].layout : plain;
+    const memory::desc to = is_blocked(to_) ? to_ : plain;
+    src_ = memory(from, cpu_engine(), nullptr);
+    dst_ = memory(to, cpu_engine(), nullptr);
+    prim_ = dnnl::reorder(src_, dst_);
+    return {{DType::kFloat32, s, to_}};
+  }
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    src_.set_data_handle(in[0].data);
+    dst_.set_data_handle(out[0].data);
+    prim_.execute(cpu_stream(), src_, dst_);
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return "onednn:reorder"; }
+
+ private:
+  Layout to_;
+  memory src_, dst_;
+  dnnl::reorder prim_;
+};
+
+// Channel concatenation of 4-D float tensors in whatever layouts they come.
+class ChannelConcatKernel final : public Kernel {
+ public:
+  explicit ChannelConcatKernel(const onnx::NodeProto& node) : node_(node) {}
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    std::vector<memory::desc> srcs;
+    Shape y = in.at(0).shape;
+    y[1] = 0;
+    for (const auto& d : in) {
+      srcs.push_back(is_blocked(d.layout) ? d.layout : memory::desc(to_dims(d.shape), dt::f32, tag::nchw));
+      y[1] += d.shape[1];
+    }
+    const memory::desc dst_any(to_dims(y), dt::f32, tag::any);
+    pd_ = dnnl::concat::primitive_desc(dst_any, 1, srcs, cpu_engine());
+    prim_ = dnnl::concat(pd_);
+    inputs_.clear();
+    for (const auto& d : srcs) inputs_.emplace_back(d, cpu_engine(), nullptr);
+    dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
+    const memory::desc plain(to_dims(y), dt::f32, tag::nchw);
+    return {{DType::kFloat32, y, pd_.dst_desc() == plain ? Layout() : pd_.dst_desc()}};
+  }
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    std::unordered_map<int, memory> args;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      inputs_[i].set_data_handle(in[i].data);
+      args.emplace(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), inputs_[i]);
+    }
+    dst_.set_data_handle(out[0].data);
+    args.emplace(DNNL_ARG_DST, dst_);
+    prim_.execute(cpu_stream(), args);
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return impl_name(pd_); }
+
+ private:
+  const onnx::NodeProto& node_;
+  dnnl::concat::primitive_desc pd_;
+  dnnl::concat prim_;
+  std::vector<memory> inputs_;
+  memory dst_;
+};
+
 }  // namespace
+
+std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to) { return std::make_unique<ReorderKernel>(to); }
+
+std::unique_ptr<Kernel> make_channel_concat_kernel(const onnx::NodeProto& node) {
+  return std::make_unique<ChannelConcatKernel>(node);
+}
 
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -346,6 +450,7 @@ void register_onednn_kernels(std::map<std::string, KernelFactory>& r) {
   r["MatMul"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MatMulKernel>(n, false); };
   r["MaxPool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, true); };
   r["AveragePool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, false); };
+  r["GlobalAveragePool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, false, true); };
 }
 
 }  // namespace inferlab::native

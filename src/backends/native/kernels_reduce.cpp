@@ -29,7 +29,7 @@ class SoftmaxKernel final : public Kernel {
       for (std::int64_t d = 0; d < axis; ++d) outer_ *= s[d];
       for (std::int64_t d = axis; d < rank; ++d) axis_len_ *= s[d];
     }
-    return {{DType::kFloat32, s}};
+    return {{DType::kFloat32, s, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const float* x = in[0].f();
@@ -106,7 +106,7 @@ class MeanKernel final : public Kernel {
         out.push_back(1);
       }
     }
-    return {{DType::kFloat32, out}};
+    return {{DType::kFloat32, out, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const float* x = in[0].f();
@@ -134,7 +134,6 @@ class MeanKernel final : public Kernel {
 void register_reduce_kernels(std::map<std::string, KernelFactory>& r) {
   r["Softmax"] = [](const onnx::NodeProto& n, int opset) { return std::make_unique<SoftmaxKernel>(n, opset); };
   r["ReduceMean"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MeanKernel>(n, false); };
-  r["GlobalAveragePool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MeanKernel>(n, true); };
 }
 
 }  // namespace inferlab::native

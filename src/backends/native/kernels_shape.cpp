@@ -58,7 +58,7 @@ class ReshapeKernel final : public ViewKernel {
       throw Error(node_prefix(node_) + "cannot reshape " + shape_to_string(in[0].shape) + " to " +
                   shape_to_string(shape));
     }
-    return {{in[0].dtype, shape}};
+    return {{in[0].dtype, shape, Layout()}};
   }
 };
 
@@ -70,7 +70,7 @@ class PassThroughKernel final : public ViewKernel {
     if (node_.output_size() > 1 && !node_.output(1).empty()) {
       throw Error(node_prefix(node_) + "the Dropout mask output is not supported");
     }
-    return {{in.at(0).dtype, in.at(0).shape}};
+    return {{in.at(0).dtype, in.at(0).shape, Layout()}};
   }
 };
 
@@ -83,7 +83,7 @@ class FlattenKernel final : public ViewKernel {
     const std::int64_t a = axis < 0 ? axis + static_cast<std::int64_t>(s.size()) : axis;
     std::int64_t outer = 1, inner = 1;
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(s.size()); ++i) (i < a ? outer : inner) *= s[i];
-    return {{in[0].dtype, {outer, inner}}};
+    return {{in[0].dtype, {outer, inner}, Layout()}};
   }
 };
 
@@ -111,7 +111,7 @@ class SqueezeKernel final : public ViewKernel {
         for (auto a : axes) s.erase(s.begin() + a);
       }
     }
-    return {{in[0].dtype, s}};
+    return {{in[0].dtype, s, Layout()}};
   }
 
  private:
@@ -131,7 +131,7 @@ class TransposeKernel final : public Kernel {
     Shape out;
     for (auto p : perm_) out.push_back(s.at(p));
     in_shape_ = s;
-    return {{in[0].dtype, out}};
+    return {{in[0].dtype, out, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const std::size_t rank = in_shape_.size();
@@ -218,7 +218,7 @@ class SliceKernel final : public Kernel {
                          : std::max<std::int64_t>(0, (b - e - step - 1) / -step);
     }
     in_shape_ = s;
-    return {{in[0].dtype, out}};
+    return {{in[0].dtype, out, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const std::size_t rank = in_shape_.size();
@@ -259,7 +259,18 @@ class SliceKernel final : public Kernel {
 class ConcatKernel final : public Kernel {
  public:
   explicit ConcatKernel(const onnx::NodeProto& node) : node_(node) {}
+  // Channel concatenation of 4-D float tensors goes to oneDNN, which reads
+  // blocked layouts as they are; everything else is concatenated here, plain.
+  bool accepts_layouts(const std::vector<InputDesc>& in) const override {
+    return channel_concat(in) || Kernel::accepts_layouts(in);
+  }
+  std::string implementation() const override { return onednn_ ? onednn_->implementation() : "reference"; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    if (channel_concat(in)) {
+      onednn_ = make_channel_concat_kernel(node_);
+      return onednn_->prepare(in);
+    }
+    onednn_.reset();
     Shape out = in.at(0).shape;
     axis_ = normalise_axis(Attributes(node_).i("axis", 0), out.size(), node_);
     out[axis_] = 0;
@@ -269,9 +280,10 @@ class ConcatKernel final : public Kernel {
       }
       out[axis_] += d.shape[axis_];
     }
-    return {{in[0].dtype, out}};
+    return {{in[0].dtype, out, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    if (onednn_) return onednn_->run(in, out);
     const Shape& os = out[0].shape;
     const std::size_t elem = dtype_size_bytes(out[0].dtype);
     std::int64_t outer = 1, inner = 1;
@@ -289,8 +301,17 @@ class ConcatKernel final : public Kernel {
   }
 
  private:
+  bool channel_concat(const std::vector<InputDesc>& in) const {
+    const std::int64_t axis = Attributes(node_).i("axis", 0);
+    if (in.size() < 2 || (axis != 1 && axis != -3)) return false;
+    return std::all_of(in.begin(), in.end(), [](const InputDesc& d) {
+      return d.dtype == DType::kFloat32 && d.shape.size() == 4 && d.constant == nullptr;
+    });
+  }
+
   const onnx::NodeProto& node_;
   std::int64_t axis_ = 0;
+  std::unique_ptr<Kernel> onednn_;
 };
 
 class GatherKernel final : public Kernel {
@@ -309,7 +330,7 @@ class GatherKernel final : public Kernel {
     for (auto d : in[1].shape) out.push_back(d);
     out.insert(out.end(), s.begin() + axis_ + 1, s.end());
     in_shape_ = s;
-    return {{in[0].dtype, out}};
+    return {{in[0].dtype, out, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const std::size_t elem = dtype_size_bytes(in[0].dtype);
@@ -340,7 +361,7 @@ class ShapeKernel final : public Kernel {
   explicit ShapeKernel(const onnx::NodeProto& node) : node_(node) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     shape_ = in.at(0).shape;
-    return {{DType::kInt64, {static_cast<std::int64_t>(shape_.size())}}};
+    return {{DType::kInt64, {static_cast<std::int64_t>(shape_.size())}, Layout()}};
   }
   void run(const std::vector<View>&, const std::vector<View>& out) override {
     std::copy(shape_.begin(), shape_.end(), out[0].i64());

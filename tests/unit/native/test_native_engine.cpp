@@ -189,7 +189,9 @@ TEST(NativeEngine, MatchesOpenCvOnAConvBatchNormGemmModel) {
   engine.prepare({{1, 3, 8, 8}});
   // BN folded, Identity/Dropout/dead Sigmoid gone, Relu fused into the Conv.
   const auto steps = engine.steps();
-  ASSERT_EQ(steps.size(), 3U) << "Conv(+Relu), Flatten, Gemm";
+  ASSERT_EQ(steps.size(), 4U) << "Conv(+Relu), a reorder out of oneDNN's blocked layout, Flatten, Gemm";
+  EXPECT_EQ(steps[1].op, "Reorder");
+  EXPECT_EQ(steps[2].op, "Flatten");
   EXPECT_EQ(steps[0].fused, "Relu");
   EXPECT_EQ(steps[0].implementation.rfind("onednn:", 0), 0U) << steps[0].implementation;
   EXPECT_EQ(engine.memory_plan().aliased, 1) << "Flatten shares the Conv output's buffer";
