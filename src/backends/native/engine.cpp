@@ -11,6 +11,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "fusion.h"
 #include "memory_plan.h"
 
 namespace inferlab::native {
@@ -178,26 +179,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   std::set<std::string> output_names;
   for (const auto& o : graph.output()) output_names.insert(o.name());
 
-  // Consumers per value, to find activations a Conv may absorb.
-  std::unordered_map<std::string, int> consumers;
-  for (const auto& node : graph.node()) {
-    for (const auto& in : node.input()) ++consumers[in];
-  }
-  std::set<const onnx::NodeProto*> absorbed;
-  std::unordered_map<const onnx::NodeProto*, const onnx::NodeProto*> activation_of;
-  for (int i = 0; i + 1 < graph.node_size(); ++i) {
-    const auto& conv = graph.node(i);
-    if (conv.op_type() != "Conv" || output_names.count(conv.output(0)) || consumers[conv.output(0)] != 1) continue;
-    for (int j = i + 1; j < graph.node_size(); ++j) {
-      const auto& act = graph.node(j);
-      if (act.input_size() == 0 || act.input(0) != conv.output(0)) continue;
-      if (act.op_type() == "Relu" || act.op_type() == "Clip" || act.op_type() == "Sigmoid") {
-        activation_of[&conv] = &act;
-        absorbed.insert(&act);
-      }
-      break;
-    }
-  }
+  const FusionPlan fusions = plan_fusions(graph);
 
   const auto& registry = kernel_registry();
   folded_ = 0;
@@ -217,13 +199,14 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     m.steps.push_back(std::move(step));
   };
   for (const auto& node : graph.node()) {
-    if (absorbed.count(&node)) continue;
+    if (fusions.absorbed.count(&node)) continue;
     std::vector<int> ins, outs;
     for (const auto& name : node.input()) ins.push_back(name.empty() ? -1 : m.value(name));
-    const onnx::NodeProto* act = activation_of.count(&node) ? activation_of[&node] : nullptr;
+    const auto fusion = fusions.by_conv.find(&node);
+    const Fusion* fused = fusion == fusions.by_conv.end() ? nullptr : &fusion->second;
     for (int k = 0; k < node.output_size(); ++k) {
       // A fused Conv writes the activation's output directly.
-      outs.push_back(m.value(k == 0 && act ? act->output(0) : node.output(k)));
+      outs.push_back(m.value(k == 0 && fused ? fused->output : node.output(k)));
     }
     if (node.op_type() == "Constant") {
       for (const auto& a : node.attribute()) {
@@ -241,9 +224,10 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     Impl::Step step;
     step.node = &node;
     step.kernel = registry.at(node.op_type())(node, m.opset);
-    if (act) {
+    if (fused) {
+      const onnx::NodeProto* act = fused->activation;
       float lo = -INFINITY, hi = INFINITY;
-      if (act->op_type() == "Clip") {
+      if (fused->op == "Clip") {
         Attributes a(*act);
         lo = a.f("min", lo);
         hi = a.f("max", hi);
@@ -254,10 +238,10 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
           (k == 1 ? lo : hi) = m.values[id].constant.data_as<float>()[0];
         }
       }
-      if (!fuse_conv_activation(*step.kernel, act->op_type(), lo, hi)) {
-        throw Error("native: cannot fuse " + act->op_type() + " into " + node_prefix(node));
+      if (!fuse_conv_activation(*step.kernel, fused->op, lo, hi)) {
+        throw Error("native: cannot fuse " + fused->op + " into " + node_prefix(node));
       }
-      step.fused = act->op_type();
+      step.fused = fused->op;
     }
     std::vector<InputDesc> descs;
     bool all_constant = !ins.empty();

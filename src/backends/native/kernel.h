@@ -138,6 +138,10 @@ bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float h
 /// inserts these where a kernel needs another layout than it is given.
 std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to);
 
+/// oneDNN binary (Add/Sub/Mul/Div) of 4-D float tensors in any layouts, the
+/// second operand broadcast; Add/Mul take either operand as the larger.
+std::unique_ptr<Kernel> make_binary_primitive_kernel(const onnx::NodeProto& node);
+
 /// oneDNN concatenation along channels of 4-D float tensors, any layouts.
 std::unique_ptr<Kernel> make_channel_concat_kernel(const onnx::NodeProto& node);
 

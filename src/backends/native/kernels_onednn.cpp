@@ -158,6 +158,10 @@ class ConvKernel final : public Kernel {
     } else if (op == "Sigmoid") {
       post_op_algorithm_ = dnnl::algorithm::eltwise_logistic;
       post_alpha_ = post_beta_ = 0.0F;
+    } else if (op == "Swish") {
+      post_op_algorithm_ = dnnl::algorithm::eltwise_swish;  // x * sigmoid(alpha * x)
+      post_alpha_ = 1.0F;
+      post_beta_ = 0.0F;
     } else {
       return false;
     }
@@ -421,7 +425,57 @@ class ChannelConcatKernel final : public Kernel {
   memory dst_;
 };
 
+// Add/Sub/Mul/Div of 4-D float tensors in blocked layouts, with oneDNN's
+// broadcasting of the second operand (e.g. a [N,C,1,1] scale on [N,C,H,W]).
+class BinaryPrimitiveKernel final : public Kernel {
+ public:
+  explicit BinaryPrimitiveKernel(const onnx::NodeProto& node) : node_(node) {}
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    const std::string& op = node_.op_type();
+    const bool commutative = op == "Add" || op == "Mul";
+    swapped_ = shape_element_count(in[0].shape) < shape_element_count(in[1].shape);
+    if (swapped_ && !commutative) throw Error(node_prefix(node_) + "the first operand must be the larger one");
+    const InputDesc& big = in[swapped_ ? 1 : 0];
+    const InputDesc& small = in[swapped_ ? 0 : 1];
+    auto md = [](const InputDesc& d) {
+      return is_blocked(d.layout) ? d.layout : memory::desc(to_dims(d.shape), dt::f32, tag::nchw);
+    };
+    const auto algorithm = op == "Add"   ? dnnl::algorithm::binary_add
+                           : op == "Mul" ? dnnl::algorithm::binary_mul
+                           : op == "Sub" ? dnnl::algorithm::binary_sub
+                                         : dnnl::algorithm::binary_div;
+    const memory::desc dst_any(to_dims(big.shape), dt::f32, tag::any);
+    pd_ = dnnl::binary::primitive_desc(dnnl::binary::desc(algorithm, md(big), md(small), dst_any), cpu_engine());
+    prim_ = dnnl::binary(pd_);
+    src0_ = memory(md(big), cpu_engine(), nullptr);
+    src1_ = memory(md(small), cpu_engine(), nullptr);
+    dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
+    const memory::desc plain(to_dims(big.shape), dt::f32, tag::nchw);
+    return {{DType::kFloat32, big.shape, pd_.dst_desc() == plain ? Layout() : pd_.dst_desc()}};
+  }
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    src0_.set_data_handle(in[swapped_ ? 1 : 0].data);
+    src1_.set_data_handle(in[swapped_ ? 0 : 1].data);
+    dst_.set_data_handle(out[0].data);
+    prim_.execute(cpu_stream(), {{DNNL_ARG_SRC_0, src0_}, {DNNL_ARG_SRC_1, src1_}, {DNNL_ARG_DST, dst_}});
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return impl_name(pd_); }
+
+ private:
+  const onnx::NodeProto& node_;
+  bool swapped_ = false;
+  dnnl::binary::primitive_desc pd_;
+  dnnl::binary prim_;
+  memory src0_, src1_, dst_;
+};
+
 }  // namespace
+
+std::unique_ptr<Kernel> make_binary_primitive_kernel(const onnx::NodeProto& node) {
+  return std::make_unique<BinaryPrimitiveKernel>(node);
+}
 
 std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to) { return std::make_unique<ReorderKernel>(to); }
 

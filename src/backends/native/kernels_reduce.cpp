@@ -34,6 +34,7 @@ class SoftmaxKernel final : public Kernel {
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const float* x = in[0].f();
     float* y = out[0].f();
+#pragma omp parallel for collapse(2) if (outer_ * inner_ * axis_len_ > (1 << 15)) schedule(static)
     for (std::int64_t o = 0; o < outer_; ++o) {
       for (std::int64_t i = 0; i < inner_; ++i) {
         const std::int64_t base = o * axis_len_ * inner_ + i;
@@ -112,7 +113,23 @@ class MeanKernel final : public Kernel {
     const float* x = in[0].f();
     float* y = out[0].f();
     const float scale = 1.0F / static_cast<float>(reduced_);
+#pragma omp parallel for if (outer_ * reduced_ * inner_ > (1 << 15)) schedule(static)
     for (std::int64_t o = 0; o < outer_; ++o) {
+      if (inner_ == 1) {
+        // A reduction along the last axis (LayerNorm): independent partial
+        // sums let the compiler vectorize without reassociating floats itself.
+        const float* src = x + o * reduced_;
+        float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        std::int64_t r = 0;
+        for (; r + 8 <= reduced_; r += 8) {
+          for (int k = 0; k < 8; ++k) partial[k] += src[r + k];
+        }
+        float sum = 0;
+        for (; r < reduced_; ++r) sum += src[r];
+        for (float p : partial) sum += p;
+        y[o] = sum * scale;
+        continue;
+      }
       float* dst = y + o * inner_;
       std::fill(dst, dst + inner_, 0.0F);
       for (std::int64_t r = 0; r < reduced_; ++r) {

@@ -144,12 +144,17 @@ class TransposeKernel final : public Kernel {
     const Shape& os = out[0].shape;
     const std::int64_t inner = rank ? os.back() : 1;
     const std::int64_t total = out[0].elements();
-    std::vector<std::int64_t> index(rank, 0);
     const auto* src = static_cast<const char*>(in[0].data);
     auto* dst = static_cast<char*>(out[0].data);
-    for (std::int64_t done = 0; done < total; done += inner) {
-      std::int64_t offset = 0;
-      for (std::size_t d = 0; d + 1 < rank; ++d) offset += index[d] * stride[d];
+    const std::int64_t rows = inner > 0 ? total / inner : 0;
+#pragma omp parallel for if (total > (1 << 15)) schedule(static)
+    for (std::int64_t row = 0; row < rows; ++row) {
+      const std::int64_t done = row * inner;
+      std::int64_t offset = 0, rest = row;
+      for (std::size_t d = rank - 1; d-- > 0;) {
+        offset += (rest % os[d]) * stride[d];
+        rest /= os[d];
+      }
       const std::int64_t step = rank ? stride[rank - 1] : 1;
       if (elem == 4) {
         const auto* s4 = reinterpret_cast<const std::uint32_t*>(src) + offset;
@@ -158,10 +163,6 @@ class TransposeKernel final : public Kernel {
       } else {
         for (std::int64_t k = 0; k < inner; ++k)
           std::memcpy(dst + (done + k) * elem, src + (offset + k * step) * elem, elem);
-      }
-      for (std::size_t d = rank - 1; d-- > 0;) {
-        if (++index[d] < os[d]) break;
-        index[d] = 0;
       }
     }
   }
@@ -301,12 +302,15 @@ class ConcatKernel final : public Kernel {
   }
 
  private:
+  // oneDNN only where an input is blocked: for plain inputs the memcpy
+  // loop below is faster than oneDNN's generic ("simple") concat.
   bool channel_concat(const std::vector<InputDesc>& in) const {
     const std::int64_t axis = Attributes(node_).i("axis", 0);
     if (in.size() < 2 || (axis != 1 && axis != -3)) return false;
-    return std::all_of(in.begin(), in.end(), [](const InputDesc& d) {
-      return d.dtype == DType::kFloat32 && d.shape.size() == 4 && d.constant == nullptr;
-    });
+    const bool any_blocked = std::any_of(in.begin(), in.end(), [](const InputDesc& d) { return is_blocked(d.layout); });
+    return any_blocked && std::all_of(in.begin(), in.end(), [](const InputDesc& d) {
+             return d.dtype == DType::kFloat32 && d.shape.size() == 4 && d.constant == nullptr;
+           });
   }
 
   const onnx::NodeProto& node_;

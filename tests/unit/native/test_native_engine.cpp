@@ -160,6 +160,27 @@ TEST(NativeKernels, SoftmaxAndReduceMeanOnTheLastAxis) {
   EXPECT_EQ(m, (std::vector<float>{2, 6}));
 }
 
+TEST(NativeKernels, ErfStaysWithinFourTenMillionthsOfTheStandardLibrary) {
+  OneNode m("Erf");
+  std::vector<float> x;
+  for (float v = -6.0F; v <= 6.0F; v += 0.001F) x.push_back(v);
+  m.runtime_input("x", {static_cast<std::int64_t>(x.size())}, x);
+  const auto [shape, y] = m.run();
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(y[i] - std::erf(double{x[i]})));
+  EXPECT_LT(worst, 5e-7);
+}
+
+TEST(NativeKernels, LastAxisMeanOfLongRows) {
+  OneNode mean("ReduceMean");
+  add_int_attribute(mean.node, "axes", {-1}, true);
+  std::vector<float> x(3 * 37);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 37);
+  mean.runtime_input("x", {3, 37}, x);
+  const auto [shape, y] = mean.run();
+  for (float v : y) EXPECT_NEAR(v, 18.0F, 1e-5);
+}
+
 TEST(NativeKernels, ConcatGatherAndReshapeOfConstants) {
   OneNode cat("Concat");
   add_int_attribute(cat.node, "axis", {1}, false);
