@@ -238,6 +238,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
           (k == 1 ? lo : hi) = m.values[id].constant.data_as<float>()[0];
         }
       }
+      if (!fused->residual.empty()) ins.push_back(m.value(fused->residual));  // the post-op's operand, last
       if (!fuse_conv_activation(*step.kernel, fused->op, lo, hi)) {
         throw Error("native: cannot fuse " + fused->op + " into " + node_prefix(node));
       }

@@ -1,7 +1,8 @@
 #pragma once
 // Which nodes the engine fuses into the Conv before them, as oneDNN
-// post-ops: Relu, Clip (ReLU6), Sigmoid, and SiLU/Swish (x * sigmoid(x),
-// the Sigmoid + Mul pair EfficientNet exports).
+// post-ops: Relu, Clip (ReLU6), Sigmoid, SiLU/Swish (x * sigmoid(x), the
+// Sigmoid + Mul pair EfficientNet exports), and a residual Add with an
+// optional Relu after it (ResNet's and MobileNetV2's skip connections).
 
 #ifndef ONNX_ML
 #define ONNX_ML 1
@@ -14,11 +15,12 @@
 
 namespace inferlab::native {
 
-/// One Conv's fused activation.
+/// One Conv's fused epilogue.
 struct Fusion {
-  std::string op;                               ///< "Relu", "Clip", "Sigmoid" or "Swish"
+  std::string op;                               ///< "Relu", "Clip", "Sigmoid", "Swish", "Add" or "Add+Relu"
   const onnx::NodeProto* activation = nullptr;  ///< Clip's node (for its bounds); the Sigmoid for Swish
   std::string output;                           ///< the value the fused Conv now writes
+  std::string residual;                         ///< for "Add": the other operand, added as a oneDNN binary post-op
 };
 
 struct FusionPlan {

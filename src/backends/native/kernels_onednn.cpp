@@ -97,11 +97,17 @@ class ConvKernel final : public Kernel {
     const memory::desc b_md({w[0]}, dt::f32, tag::x);
     memory::dims dil{dilations[0] - 1, dilations[1] - 1};
     dnnl::primitive_attr attr;
-    if (post_op_) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.0F, post_op_algorithm_, post_alpha_, post_beta_);
-      attr.set_post_ops(ops);
+    dnnl::post_ops ops;
+    if (wants_residual_) {
+      // The residual is the last input; its layout is whatever produced it.
+      const InputDesc& r = in.back();
+      if (r.shape != y) throw Error(node_prefix(node_) + "the fused residual's shape differs from the output");
+      residual_md_ = is_blocked(r.layout) ? r.layout : memory::desc(to_dims(y), dt::f32, tag::nchw);
+      ops.append_binary(dnnl::algorithm::binary_add, residual_md_);
+      residual_ = memory(residual_md_, eng, nullptr);
     }
+    if (post_op_) ops.append_eltwise(1.0F, post_op_algorithm_, post_alpha_, post_beta_);
+    if (wants_residual_ || post_op_) attr.set_post_ops(ops);
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                          src_md, w_any, b_md, dst_md, to_dims(strides), dil, pad_l, pad_r);
     pd_ = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
@@ -139,8 +145,17 @@ class ConvKernel final : public Kernel {
     input_.set_data_handle(in[0].data);
     if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
     dst_.set_data_handle(out[0].data);
-    prim_.execute(cpu_stream(),
-                  {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}});
+    if (residual_) {
+      residual_.set_data_handle(in.back().data);
+      prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
+                                   {DNNL_ARG_WEIGHTS, weights_},
+                                   {DNNL_ARG_BIAS, bias_},
+                                   {DNNL_ARG_DST, dst_},
+                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_}});
+    } else {
+      prim_.execute(cpu_stream(),
+                    {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}});
+    }
     cpu_stream().wait();
   }
   std::string implementation() const override { return impl_name(pd_); }
@@ -148,7 +163,11 @@ class ConvKernel final : public Kernel {
   /// Fuses an activation that follows this Conv (called by the importer
   /// before prepare). False when the activation has no oneDNN eltwise form.
   bool fuse_activation(const std::string& op, float lo, float hi) {
-    if (op == "Relu") {
+    if (op == "Add" || op == "Add+Relu") {
+      wants_residual_ = true;
+      if (op == "Add") return true;
+    }
+    if (op == "Relu" || op == "Add+Relu") {
       post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
       post_alpha_ = post_beta_ = 0.0F;
     } else if (op == "Clip") {
@@ -176,6 +195,9 @@ class ConvKernel final : public Kernel {
   memory weights_, bias_, input_, src_, dst_;
   dnnl::reorder input_reorder_;
   bool post_op_ = false;
+  bool wants_residual_ = false;
+  memory residual_;
+  memory::desc residual_md_;
   dnnl::algorithm post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
   float post_alpha_ = 0, post_beta_ = 0;
 };
