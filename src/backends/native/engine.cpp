@@ -13,54 +13,11 @@
 
 #include "fusion.h"
 #include "memory_plan.h"
+#include "model_store.h"
 
 namespace inferlab::native {
 
-namespace {
-
-DType dtype_of(int onnx_type) {
-  switch (onnx_type) {
-    case onnx::TensorProto::FLOAT:
-      return DType::kFloat32;
-    case onnx::TensorProto::INT64:
-      return DType::kInt64;
-    case onnx::TensorProto::INT32:
-      return DType::kInt32;
-    default:
-      return DType::kUnknown;
-  }
-}
-
-// An initializer (or Constant value) as a Tensor; float32, int64 and int32.
-Tensor tensor_from_proto(const onnx::TensorProto& t) {
-  const DType dtype = dtype_of(t.data_type());
-  if (dtype == DType::kUnknown || t.has_data_location()) {
-    throw Error("constant '" + t.name() + "': data type " + std::to_string(t.data_type()) +
-                " or external data is not supported by the native engine");
-  }
-  Tensor out(dtype, Shape(t.dims().begin(), t.dims().end()));
-  const std::size_t bytes = out.size_bytes();
-  if (t.has_raw_data()) {
-    if (t.raw_data().size() != bytes) throw Error("constant '" + t.name() + "': raw_data has the wrong size");
-    std::memcpy(out.data(), t.raw_data().data(), bytes);
-  } else if (dtype == DType::kFloat32) {
-    std::copy(t.float_data().begin(), t.float_data().end(), out.data_as<float>());
-  } else if (dtype == DType::kInt64) {
-    std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_as<std::int64_t>());
-  } else {
-    std::copy(t.int32_data().begin(), t.int32_data().end(), out.data_as<std::int32_t>());
-  }
-  return out;
-}
-
-int default_opset(const onnx::ModelProto& model) {
-  for (const auto& o : model.opset_import()) {
-    if (o.domain().empty() || o.domain() == "ai.onnx") return static_cast<int>(o.version());
-  }
-  return 13;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<std::string> unsupported_ops(const OnnxGraph& graph) {
   std::set<std::string> missing;
@@ -83,10 +40,12 @@ struct Engine::Impl {
     Kind kind = Kind::kArena;
     DType dtype = DType::kFloat32;
     Shape shape;
-    Tensor constant;    // kConstant
-    Layout layout;      // empty: plain
-    int io_index = -1;  // kInput / kOutput position
-    int root = -1;      // alias target (self when -1)
+    const Tensor* constant = nullptr;  // kConstant: an initializer or `owned`
+    std::unique_ptr<Tensor> owned;     // folded at prepare
+    bool read_at_run = false;          // a kernel reads this constant in run()
+    Layout layout;                     // empty: plain
+    int io_index = -1;                 // kInput / kOutput position
+    int root = -1;                     // alias target (self when -1)
     std::int64_t offset = 0;
     int defined_at = -1, last_use = -1;
   };
@@ -100,7 +59,7 @@ struct Engine::Impl {
     std::int64_t runs = 0;
   };
 
-  OnnxGraph graph;
+  const onnx::GraphProto& graph;
   int opset = 13;
   std::vector<Value> values;
   std::unordered_map<std::string, int> index_of;
@@ -111,7 +70,7 @@ struct Engine::Impl {
   std::vector<void*> pointer;  // per value, refreshed each run
   bool profiling = false;
 
-  explicit Impl(OnnxGraph g) : graph(std::move(g)), opset(default_opset(graph.proto())) {}
+  Impl(const onnx::GraphProto& g, int graph_opset) : graph(g), opset(graph_opset) {}
 
   int value(const std::string& name) {
     auto [it, added] = index_of.emplace(name, static_cast<int>(values.size()));
@@ -128,31 +87,25 @@ struct Engine::Impl {
   }
 };
 
-Engine::Engine(const std::string& onnx_path) {
-  OnnxGraph graph = OnnxGraph::load(onnx_path);
-  passes_ = run_graph_passes(graph);
-  if (const auto missing = unsupported_ops(graph); !missing.empty()) {
-    std::string list;
-    for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
-    throw Error("native: " + onnx_path + " uses ops the native engine does not implement: " + list);
-  }
-  impl_ = std::make_unique<Impl>(std::move(graph));
-}
+Engine::Engine(const std::string& onnx_path)
+    : store_(std::make_unique<ModelStore>(onnx_path)), passes_(store_->passes()) {}
 
 Engine::~Engine() = default;
 
 void Engine::prepare(const std::vector<Shape>& input_shapes) {
-  // Start from the imported graph each time: prepare() may be called again
-  // with other shapes.
-  auto fresh = std::make_unique<Impl>(impl_->graph);
+  // Kernels keep references into the graph: the old plan goes first, then
+  // weights released by the last prepare() are read back from the file.
+  impl_.reset();
+  if (store_->released()) store_->reload();
+  auto fresh = std::make_unique<Impl>(store_->graph(), store_->opset());
   Impl& m = *fresh;
-  const auto& graph = m.graph.proto().graph();
+  const auto& graph = m.graph;
   for (const auto& t : graph.initializer()) {
     auto& v = m.values[m.value(t.name())];
     v.kind = Impl::Kind::kConstant;
-    v.constant = tensor_from_proto(t);
-    v.dtype = v.constant.dtype();
-    v.shape = v.constant.shape();
+    v.constant = store_->initializer(t.name());
+    v.dtype = v.constant->dtype();
+    v.shape = v.constant->shape();
   }
   for (const auto& input : graph.input()) {
     const int id = m.value(input.name());
@@ -167,9 +120,10 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     v.shape = input_shapes[v.io_index];
     if (!shape_is_static(v.shape))
       throw Error("native: input shape " + shape_to_string(v.shape) + " must be fully known");
-    const int elem = input.type().tensor_type().elem_type();
-    v.dtype = dtype_of(elem);
-    if (v.dtype != DType::kFloat32) throw Error("native: input '" + input.name() + "' must be float32");
+    if (input.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT) {
+      throw Error("native: input '" + input.name() + "' must be float32");
+    }
+    v.dtype = DType::kFloat32;
     m.graph_inputs.push_back(id);
   }
   if (m.graph_inputs.size() != input_shapes.size()) {
@@ -214,9 +168,10 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
           throw Error("native: Constant '" + node.output(0) + "' uses attribute '" + a.name() + "'");
         auto& v = m.values[outs[0]];
         v.kind = Impl::Kind::kConstant;
-        v.constant = tensor_from_proto(a.t());
-        v.dtype = v.constant.dtype();
-        v.shape = v.constant.shape();
+        v.owned = std::make_unique<Tensor>(tensor_from_proto(a.t()));
+        v.constant = v.owned.get();
+        v.dtype = v.constant->dtype();
+        v.shape = v.constant->shape();
       }
       ++folded_;
       continue;
@@ -235,7 +190,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
           if (act->input(k).empty()) continue;
           const int id = m.value(act->input(k));
           if (m.values[id].kind != Impl::Kind::kConstant) throw Error("native: Clip bounds must be constants");
-          (k == 1 ? lo : hi) = m.values[id].constant.data_as<float>()[0];
+          (k == 1 ? lo : hi) = m.values[id].constant->data_as<float>()[0];
         }
       }
       if (!fused->residual.empty()) ins.push_back(m.value(fused->residual));  // the post-op's operand, last
@@ -253,7 +208,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
       }
       const auto& v = m.values[id];
       if (v.kind != Impl::Kind::kConstant) all_constant = false;
-      descs.push_back({v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? &v.constant : nullptr, v.layout});
+      descs.push_back({v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? v.constant : nullptr, v.layout});
     }
     if (!step.kernel->accepts_layouts(descs)) {
       for (std::size_t k = 0; k < ins.size(); ++k) {
@@ -289,13 +244,15 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
           continue;
         }
         auto& v = m.values[id];
-        in_views.push_back({v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? v.constant.data() : nullptr});
+        in_views.push_back(
+            {v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? const_cast<void*>(v.constant->data()) : nullptr});
       }
       for (int id : outs) {
         auto& v = m.values[id];
         v.kind = Impl::Kind::kConstant;
-        v.constant = Tensor(v.dtype, v.shape);
-        out_views.push_back({v.dtype, v.shape, v.constant.data()});
+        v.owned = std::make_unique<Tensor>(v.dtype, v.shape);
+        v.constant = v.owned.get();
+        out_views.push_back({v.dtype, v.shape, v.owned->data()});
       }
       step.kernel->run(in_views, out_views);
       ++folded_;
@@ -384,6 +341,29 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     }
     for (int id : step.outputs) step.out_views.push_back({m.values[id].dtype, m.values[id].shape, nullptr});
   }
+  // Constants a kernel reads while running stay; the rest (weights the
+  // kernels copied into their own layouts, shape operands) are freed.
+  std::set<std::string> keep;
+  for (auto& step : m.steps) {
+    for (std::size_t k = 0; k < step.inputs.size(); ++k) {
+      const int id = step.inputs[k];
+      if (id < 0 || m.values[id].kind != Impl::Kind::kConstant || !step.kernel->reads_input_at_run(k)) continue;
+      m.values[id].read_at_run = true;
+      keep.insert(m.values[id].name);
+    }
+  }
+  for (int id : m.graph_outputs) {
+    if (m.values[id].kind != Impl::Kind::kConstant) continue;
+    m.values[id].read_at_run = true;
+    keep.insert(m.values[id].name);
+  }
+  for (auto& v : m.values) {
+    if (v.kind == Impl::Kind::kConstant && !v.read_at_run) {
+      v.owned.reset();
+      v.constant = nullptr;
+    }
+  }
+  store_->release_all_but(keep);
   impl_ = std::move(fresh);
 }
 
@@ -401,7 +381,7 @@ void Engine::run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>&
     auto& v = m.values[id];
     switch (v.kind) {
       case Impl::Kind::kConstant:
-        m.pointer[id] = v.constant.data();
+        m.pointer[id] = v.read_at_run ? const_cast<void*>(v.constant->data()) : nullptr;
         break;
       case Impl::Kind::kInput:
         m.pointer[id] = const_cast<void*>(inputs[v.io_index]->data());

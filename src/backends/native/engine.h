@@ -39,6 +39,8 @@ struct StepInfo {
 std::vector<std::string> unsupported_ops(const OnnxGraph& graph);
 
 /// One model ready to run. Not thread-safe: one thread drives it.
+class ModelStore;
+
 class Engine {
  public:
   /// Loads and imports `onnx_path`. Throws Error when the file is not a valid
@@ -65,6 +67,7 @@ class Engine {
 
  private:
   struct Impl;
+  std::unique_ptr<ModelStore> store_;
   std::unique_ptr<Impl> impl_;
   MemoryPlan plan_;
   std::vector<PassReport> passes_;

@@ -73,6 +73,10 @@ class Kernel {
     }
     return true;
   }
+  /// Whether run() reads input `index`. Kernels that copy a constant input
+  /// into their own prepared form at prepare() (Conv and MatMul weights) say
+  /// no, and the engine frees that constant.
+  virtual bool reads_input_at_run(std::size_t /*index*/) const { return true; }
   /// Output 0 may share input 0's storage (pure reshapes): the planner then
   /// gives both one buffer and run() sees equal pointers.
   virtual bool output_aliases_input() const { return false; }

@@ -74,6 +74,7 @@ class ConvKernel final : public Kernel {
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
     if (in.size() < 2 || !in[1].constant) throw Error(node_prefix(node_) + "weights must be a constant");
+    input_count_ = in.size();
     const Shape& w = in[1].shape;
     if (x.size() != 4 || w.size() != 4) throw Error(node_prefix(node_) + "only 2-D convolutions are supported");
     Attributes a(node_);
@@ -140,6 +141,9 @@ class ConvKernel final : public Kernel {
     return {{DType::kFloat32, y, pd_.dst_desc() == plain_dst ? Layout() : pd_.dst_desc()}};
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  bool reads_input_at_run(std::size_t index) const override {
+    return index == 0 || (wants_residual_ && index + 1 == input_count_);
+  }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     input_.set_data_handle(in[0].data);
@@ -196,6 +200,7 @@ class ConvKernel final : public Kernel {
   dnnl::reorder input_reorder_;
   bool post_op_ = false;
   bool wants_residual_ = false;
+  std::size_t input_count_ = 0;
   memory residual_;
   memory::desc residual_md_;
   dnnl::algorithm post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
@@ -306,6 +311,7 @@ class MatMulKernel final : public Kernel {
     cpu_stream().wait();
   }
   std::string implementation() const override { return impl_name(pd_); }
+  bool reads_input_at_run(std::size_t index) const override { return index == 0 || (index == 1 && !weights_constant_); }
 
  private:
   const onnx::NodeProto& node_;

@@ -1,0 +1,49 @@
+#pragma once
+// The imported model the engine prepares from: the ONNX graph after the
+// shared passes, with its initializers lifted out of the protobuf into
+// tensors (so weights are held once), and released once kernels have taken
+// their own prepared copies; a later prepare() re-reads the file.
+
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "inferlab/graph_passes.h"
+#include "inferlab/onnx_graph.h"
+#include "inferlab/tensor.h"
+#include "kernel.h"
+
+namespace inferlab::native {
+
+class ModelStore {
+ public:
+  /// Loads `path`, runs the graph passes, checks that every op has a kernel.
+  /// Throws Error naming the file and every missing op.
+  explicit ModelStore(std::string path);
+
+  const onnx::GraphProto& graph() const;
+  int opset() const { return opset_; }
+  const std::vector<PassReport>& passes() const { return passes_; }
+  /// The initializer `name`, or null when there is none (or it was released).
+  const Tensor* initializer(const std::string& name) const;
+  /// Frees every initializer whose name is not in `keep`.
+  void release_all_but(const std::set<std::string>& keep);
+  bool released() const { return released_; }
+  /// Loads the file again (after a release). Invalidates graph() references.
+  void reload();
+
+ private:
+  void load();
+  std::string path_;
+  OnnxGraph graph_;
+  int opset_ = 13;
+  std::vector<PassReport> passes_;
+  std::unordered_map<std::string, Tensor> initializers_;
+  bool released_ = false;
+};
+
+/// An initializer (or Constant value) as a tensor: float32, int64, int32.
+Tensor tensor_from_proto(const onnx::TensorProto& tensor);
+
+}  // namespace inferlab::native
