@@ -15,6 +15,8 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   # kernel libraries for the native backend
   libdnnl-dev
+  # the ONNX backend node tests (inferlab conformance --suite onnx-node)
+  libonnx-testdata
   # CLI, JSON, logging, tests, benchmarks
   libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev

@@ -11,5 +11,6 @@ void add_models(CLI::App& app, int* exit_code);
 void add_bench(CLI::App& app, int* exit_code);
 void add_validate(CLI::App& app, int* exit_code);
 void add_accuracy(CLI::App& app, int* exit_code);
+void add_conformance(CLI::App& app, int* exit_code);
 
 }  // namespace inferlab::cli

@@ -121,7 +121,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     if (!shape_is_static(v.shape))
       throw Error("native: input shape " + shape_to_string(v.shape) + " must be fully known");
     if (input.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT) {
-      throw Error("native: input '" + input.name() + "' must be float32");
+      throw Error("native: input '" + input.name() + "': non-float32 graph inputs are not supported");
     }
     v.dtype = DType::kFloat32;
     m.graph_inputs.push_back(id);
@@ -189,7 +189,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
         for (int k = 1; k < act->input_size() && k < 3; ++k) {
           if (act->input(k).empty()) continue;
           const int id = m.value(act->input(k));
-          if (m.values[id].kind != Impl::Kind::kConstant) throw Error("native: Clip bounds must be constants");
+          if (m.values[id].kind != Impl::Kind::kConstant)
+            throw Error("native: Clip with non-constant bounds is not supported");
           (k == 1 ? lo : hi) = m.values[id].constant->data_as<float>()[0];
         }
       }

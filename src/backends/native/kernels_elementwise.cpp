@@ -66,7 +66,7 @@ class BinaryKernel final : public Kernel {
   BinaryKernel(const onnx::NodeProto& node) : node_(node), op_(node.op_type()) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.size() != 2) throw Error(node_prefix(node_) + "expects 2 inputs");
-    if (in[0].dtype != in[1].dtype) throw Error(node_prefix(node_) + "inputs differ in dtype");
+    if (in[0].dtype != in[1].dtype) throw Error(node_prefix(node_) + "inputs of different dtypes are not supported");
     if (in[0].dtype != DType::kFloat32 && in[0].dtype != DType::kInt64) {
       throw Error(node_prefix(node_) + "dtype " + dtype_name(in[0].dtype) + " is not supported");
     }
@@ -174,7 +174,7 @@ class ClipKernel final : public Kernel {
                                       : shape_element_count(in[0].shape);
     for (std::size_t k = 1; k < in.size() && k < 3; ++k) {
       if (node_.input(static_cast<int>(k)).empty()) continue;
-      if (!in[k].constant) throw Error(node_prefix(node_) + "min/max must be constants");
+      if (!in[k].constant) throw Error(node_prefix(node_) + "non-constant min/max are not supported");
       (k == 1 ? lo_ : hi_) = in[k].constant->data_as<float>()[0];
     }
     return {{DType::kFloat32, in[0].shape, in[0].layout}};

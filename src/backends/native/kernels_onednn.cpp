@@ -73,10 +73,11 @@ class ConvKernel final : public Kernel {
 
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
-    if (in.size() < 2 || !in[1].constant) throw Error(node_prefix(node_) + "weights must be a constant");
+    if (in.size() < 2 || !in[1].constant) throw Error(node_prefix(node_) + "non-constant weights are not supported");
     input_count_ = in.size();
     const Shape& w = in[1].shape;
-    if (x.size() != 4 || w.size() != 4) throw Error(node_prefix(node_) + "only 2-D convolutions are supported");
+    if (x.size() != 4 || w.size() != 4)
+      throw Error(node_prefix(node_) + "convolutions other than 2-D are not supported");
     Attributes a(node_);
     const std::int64_t groups = a.i("group", 1);
     const std::vector<std::int64_t> kernel{w[2], w[3]};
@@ -121,7 +122,7 @@ class ConvKernel final : public Kernel {
     bias_ = memory(b_md, eng);
     auto* b = static_cast<float*>(bias_.get_data_handle());
     if (in.size() > 2 && !node_.input(2).empty()) {
-      if (!in[2].constant) throw Error(node_prefix(node_) + "bias must be a constant");
+      if (!in[2].constant) throw Error(node_prefix(node_) + "a non-constant bias is not supported");
       std::copy_n(in[2].constant->data_as<float>(), w[0], b);
     } else {
       std::fill(b, b + w[0], 0.0F);
@@ -225,7 +226,8 @@ class MatMulKernel final : public Kernel {
       trans_b = at.i("transB", 0) != 0;
       alpha = at.f("alpha", 1.0F);
       beta = at.f("beta", 1.0F);
-      if (a.size() != 2 || b.size() != 2) throw Error(node_prefix(node_) + "Gemm needs 2-D inputs");
+      if (a.size() != 2 || b.size() != 2)
+        throw Error(node_prefix(node_) + "Gemm inputs other than 2-D are not supported");
     }
     if (a.size() < 2 || b.size() < 2) throw Error(node_prefix(node_) + "1-D MatMul operands are not supported");
     const std::int64_t m = trans_a ? a[a.size() - 1] : a[a.size() - 2];
@@ -270,7 +272,7 @@ class MatMulKernel final : public Kernel {
     std::vector<float> bias;
     if (gemm_ && in.size() > 2 && !node_.input(2).empty()) {
       if (!in[2].constant || shape_element_count(in[2].shape) != n) {
-        throw Error(node_prefix(node_) + "C must be a constant vector of N values");
+        throw Error(node_prefix(node_) + "a C other than a constant vector of N values is not supported");
       }
       bias.assign(in[2].constant->data_as<float>(), in[2].constant->data_as<float>() + n);
       for (auto& v : bias) v *= beta;
@@ -328,7 +330,7 @@ class PoolKernel final : public Kernel {
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
-    if (x.size() != 4) throw Error(node_prefix(node_) + "only 2-D pooling is supported");
+    if (x.size() != 4) throw Error(node_prefix(node_) + "pooling other than 2-D is not supported");
     Attributes a(node_);
     const auto kernel = global_ ? std::vector<std::int64_t>{x[2], x[3]} : a.ints("kernel_shape");
     if (kernel.size() != 2) throw Error(node_prefix(node_) + "kernel_shape must have 2 values");

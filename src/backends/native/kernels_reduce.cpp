@@ -75,7 +75,7 @@ class MeanKernel final : public Kernel {
     } else {
       axes = Attributes(node_).ints("axes");
       if (in.size() > 1 && !node_.input(1).empty()) {
-        if (!in[1].constant) throw Error(node_prefix(node_) + "axes must be a constant");
+        if (!in[1].constant) throw Error(node_prefix(node_) + "non-constant axes are not supported");
         axes = constant_ints(*in[1].constant);
       }
       keep = Attributes(node_).i("keepdims", 1) != 0;
@@ -86,7 +86,8 @@ class MeanKernel final : public Kernel {
     for (auto& a : axes) a = a < 0 ? a + rank : a;
     std::sort(axes.begin(), axes.end());
     for (std::size_t k = 1; k < axes.size(); ++k) {
-      if (axes[k] != axes[k - 1] + 1) throw Error(node_prefix(node_) + "only contiguous reduction axes are supported");
+      if (axes[k] != axes[k - 1] + 1)
+        throw Error(node_prefix(node_) + "non-contiguous reduction axes are not supported");
     }
     outer_ = reduced_ = inner_ = 1;
     for (std::int64_t d = 0; d < rank; ++d) {

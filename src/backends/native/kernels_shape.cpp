@@ -36,7 +36,8 @@ class ReshapeKernel final : public ViewKernel {
  public:
   using ViewKernel::ViewKernel;
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    if (in.size() < 2 || !in[1].constant) throw Error(node_prefix(node_) + "the target shape must be a constant");
+    if (in.size() < 2 || !in[1].constant)
+      throw Error(node_prefix(node_) + "a non-constant target shape is not supported");
     const bool allow_zero = Attributes(node_).i("allowzero", 0) != 0;
     Shape shape = constant_ints(*in[1].constant);
     std::int64_t known = 1, infer = -1;
@@ -93,7 +94,7 @@ class SqueezeKernel final : public ViewKernel {
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     std::vector<std::int64_t> axes = Attributes(node_).ints("axes");
     if (in.size() > 1 && !node_.input(1).empty()) {
-      if (!in[1].constant) throw Error(node_prefix(node_) + "axes must be a constant");
+      if (!in[1].constant) throw Error(node_prefix(node_) + "non-constant axes are not supported");
       axes = constant_ints(*in[1].constant);
     }
     Shape s = in[0].shape;
@@ -183,7 +184,7 @@ class SliceKernel final : public Kernel {
     if (in.size() >= 3) {
       for (std::size_t k = 1; k < in.size(); ++k) {
         if (!node_.input(static_cast<int>(k)).empty() && !in[k].constant) {
-          throw Error(node_prefix(node_) + "starts/ends/axes/steps must be constants");
+          throw Error(node_prefix(node_) + "non-constant starts/ends/axes/steps are not supported");
         }
       }
       starts = constant_ints(*in[1].constant);
@@ -322,7 +323,7 @@ class GatherKernel final : public Kernel {
  public:
   explicit GatherKernel(const onnx::NodeProto& node) : node_(node) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    if (!in.at(1).constant) throw Error(node_prefix(node_) + "indices must be a constant");
+    if (!in.at(1).constant) throw Error(node_prefix(node_) + "non-constant indices are not supported");
     indices_ = constant_ints(*in[1].constant);
     const Shape& s = in[0].shape;
     axis_ = normalise_axis(Attributes(node_).i("axis", 0), s.size(), node_);
@@ -364,7 +365,13 @@ class ShapeKernel final : public Kernel {
  public:
   explicit ShapeKernel(const onnx::NodeProto& node) : node_(node) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    shape_ = in.at(0).shape;
+    // Opset 15's start/end select a range of dimensions, clamped like Slice.
+    const Shape& full = in.at(0).shape;
+    const auto rank = static_cast<std::int64_t>(full.size());
+    Attributes a(node_);
+    auto clamp = [rank](std::int64_t v) { return std::clamp<std::int64_t>(v < 0 ? v + rank : v, 0, rank); };
+    const std::int64_t start = clamp(a.i("start", 0)), end = clamp(a.i("end", rank));
+    shape_.assign(full.begin() + start, full.begin() + std::max(start, end));
     return {{DType::kInt64, {static_cast<std::int64_t>(shape_.size())}, Layout()}};
   }
   void run(const std::vector<View>&, const std::vector<View>& out) override {
