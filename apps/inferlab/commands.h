@@ -10,5 +10,7 @@ void add_info(CLI::App& app, int* exit_code);
 void add_models(CLI::App& app, int* exit_code);
 void add_bench(CLI::App& app, int* exit_code);
 void add_validate(CLI::App& app, int* exit_code);
+void add_live(CLI::App& app, int* exit_code);
+void add_rppg_eval(CLI::App& app, int* exit_code);
 
 }  // namespace inferlab::cli
