@@ -85,8 +85,22 @@ FaceObservation FaceTracker::update(const cv::Mat& bgr) {
 
 std::optional<cv::Rect> FaceTracker::detect(const cv::Mat& grey_small) {
   std::vector<cv::Rect> faces;
-  const int min_side = std::max(16, grey_small.cols / 10);
-  cascade_.detectMultiScale(grey_small, faces, 1.1, 4, 0, cv::Size(min_side, min_side));
+  const cv::Rect frame(0, 0, grey_small.cols, grey_small.rows);
+  if (face_small_) {
+    // A full-frame cascade pass costs 10-20 ms even at 160 px; around a known
+    // face, at scales near its size, it costs a small fraction of that.
+    const cv::Rect& f = *face_small_;
+    const cv::Rect area = cv::Rect(f.x - f.width / 2, f.y - f.height / 2, f.width * 2, f.height * 2) & frame;
+    const int lo = std::max(20, f.width * 3 / 4), hi = f.width * 4 / 3 + 1;
+    if (area.width >= lo && area.height >= lo) {
+      cascade_.detectMultiScale(grey_small(area), faces, 1.1, 3, 0, cv::Size(lo, lo), cv::Size(hi, hi));
+      for (auto& r : faces) r += area.tl();
+    }
+  }
+  if (faces.empty()) {
+    const int min_side = std::max(20, grey_small.cols / 8);
+    cascade_.detectMultiScale(grey_small, faces, 1.1, 4, 0, cv::Size(min_side, min_side));
+  }
   if (faces.empty()) return std::nullopt;
   return *std::max_element(faces.begin(), faces.end(), [](auto& a, auto& b) { return a.area() < b.area(); });
 }
