@@ -18,7 +18,8 @@ namespace {
 constexpr double kTargetFps = 200;
 
 void usage() {
-  std::fprintf(stderr, "usage: live_fps [--seconds S] [--method pos|chrom|green|neural] [--backend NAME] [--size WxH]\n");
+  std::fprintf(stderr,
+               "usage: live_fps [--seconds S] [--method pos|chrom|green|neural] [--backend NAME] [--size WxH]\n");
 }
 
 }  // namespace
@@ -70,9 +71,10 @@ int main(int argc, char** argv) {
       std::printf("%-12s %10.3f %10.3f %10.3f %12lld %9.1f%%\n", s.name.c_str(), s.p50_ms, s.p99_ms, s.mean_ms,
                   static_cast<long long>(s.count), share);
     }
-    std::printf("stage work per frame: %.3f ms (stages run concurrently on their own threads; end_to_end includes "
-                "queueing)\n",
-                busy_ms / static_cast<double>(r.frames > 0 ? r.frames : 1));
+    std::printf(
+        "stage work per frame: %.3f ms (stages run concurrently on their own threads; end_to_end includes "
+        "queueing)\n",
+        busy_ms / static_cast<double>(r.frames > 0 ? r.frames : 1));
     if (r.bpm_median) std::printf("BPM median %.1f (truth 72)\n", *r.bpm_median);
   } catch (const inferlab::Error& e) {
     std::fprintf(stderr, "live_fps: %s\n", e.what());

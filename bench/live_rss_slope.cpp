@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--pace") == 0 && has_value) {
       pace = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: live_rss_slope [--seconds S] [--method pos|chrom|green|neural] [--pace source|max]\n");
+      std::fprintf(stderr,
+                   "usage: live_rss_slope [--seconds S] [--method pos|chrom|green|neural] [--pace source|max]\n");
       return 2;
     }
   }

@@ -68,7 +68,8 @@ void check_flags(const LiveFlags& f) {
   if (f.duration_s == 0 || (f.duration_s < 0 && f.duration_s != -1) || !std::isfinite(f.duration_s)) {
     char given[32];
     std::snprintf(given, sizeof given, "%g", f.duration_s);
-    throw Error(std::string("--duration ") + given + ": must be a number of seconds > 0 (leave it out to run until Ctrl-C)");
+    throw Error(std::string("--duration ") + given +
+                ": must be a number of seconds > 0 (leave it out to run until Ctrl-C)");
   }
   if (f.threads < 1) throw Error("--threads " + std::to_string(f.threads) + ": must be >= 1");
   if (!(f.window_s >= 5 && f.window_s <= 60)) throw Error("--window: must be 5..60 seconds");
@@ -95,8 +96,8 @@ void print_summary(const LiveReport& r) {
     std::printf("%-12s %10.3f %10.3f %10.3f %10lld\n", s.name.c_str(), s.p50_ms, s.p99_ms, s.mean_ms,
                 static_cast<long long>(s.count));
   }
-  std::printf("RSS avg %.1f MB, max %.1f MB (at start %.1f MB); power %s\n", r.rss_mb_avg, r.rss_mb_max,
-              r.rss_mb_start, r.power_w_avg ? (std::to_string(*r.power_w_avg) + " W").c_str() : r.power_note.c_str());
+  std::printf("RSS avg %.1f MB, max %.1f MB (at start %.1f MB); power %s\n", r.rss_mb_avg, r.rss_mb_max, r.rss_mb_start,
+              r.power_w_avg ? (std::to_string(*r.power_w_avg) + " W").c_str() : r.power_note.c_str());
   for (const auto& s : r.switches) {
     std::printf("switch at %.2f s: %s -> %s in %.2f ms%s\n", s.at_s, s.from.c_str(), s.to.c_str(), s.switch_ms,
                 s.error.empty() ? "" : (" FAILED: " + s.error).c_str());
@@ -124,10 +125,16 @@ int run_single(const LiveFlags& f) {
 // to a file so a failure becomes that row's reason.
 nlohmann::json run_child(const LiveFlags& f, const std::string& backend, const TempDir& tmp) {
   const std::string json = tmp.path() + "/" + backend + ".json", err = tmp.path() + "/" + backend + ".err";
-  std::vector<std::string> args{"/proc/self/exe", "live",    "--source",   f.source,   "--backend",
-                                backend,          "--method", f.method,    "--duration", std::to_string(f.duration_s),
-                                "--monitor",      f.monitor == "tui" ? "plain" : f.monitor, "--json", json, "--pace",
-                                f.pace,           "--threads", std::to_string(f.threads), "--model", f.model,
+  std::vector<std::string> args{"/proc/self/exe", "live",
+                                "--source",       f.source,
+                                "--backend",      backend,
+                                "--method",       f.method,
+                                "--duration",     std::to_string(f.duration_s),
+                                "--monitor",      f.monitor == "tui" ? "plain" : f.monitor,
+                                "--json",         json,
+                                "--pace",         f.pace,
+                                "--threads",      std::to_string(f.threads),
+                                "--model",        f.model,
                                 "--window",       std::to_string(f.window_s)};
   if (!f.model_dir.empty()) args.insert(args.end(), {"--dir", f.model_dir});
   std::vector<char*> argv;
@@ -180,8 +187,10 @@ int run_compare(const LiveFlags& f) {
   options_from(f);  // flags that are wrong for every backend fail before any run
   const auto method = pulse_method_from_name(f.method);
   if (!method_runs_model(method)) {
-    std::printf("note: method %s runs no model, so the backends differ only in what they load; "
-                "compare engines with --method neural\n", f.method.c_str());
+    std::printf(
+        "note: method %s runs no model, so the backends differ only in what they load; "
+        "compare engines with --method neural\n",
+        f.method.c_str());
   }
   TempDir tmp("inferlab-live");
   nlohmann::json runs = nlohmann::json::array();

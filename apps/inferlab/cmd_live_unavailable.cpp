@@ -18,6 +18,8 @@ void add_unavailable(CLI::App& app, const char* verb, const char* what) {
 }  // namespace
 
 void add_live(CLI::App& app, int*) { add_unavailable(app, "live", "Real-time rPPG demonstrator (needs OpenCV)"); }
-void add_rppg_eval(CLI::App& app, int*) { add_unavailable(app, "rppg-eval", "rPPG accuracy evaluation (needs OpenCV)"); }
+void add_rppg_eval(CLI::App& app, int*) {
+  add_unavailable(app, "rppg-eval", "rPPG accuracy evaluation (needs OpenCV)");
+}
 
 }  // namespace inferlab::cli

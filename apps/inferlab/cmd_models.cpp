@@ -27,8 +27,9 @@ std::string env_or(const char* name, const std::string& fallback) {
 
 int run_prepare(const std::string& zoo, const std::string& dir_flag, bool force) {
   zoo_model_names(zoo);  // validates the zoo name
-  if (zoo == "digits" || zoo == "rppg") {
-    throw Error("--zoo " + zoo + ": preparing this zoo is not implemented in this version (only quick and paper)");
+  if (zoo == "digits") {
+    throw Error("--zoo " + zoo +
+                ": preparing this zoo is not implemented in this version (only quick, paper and rppg)");
   }
   const std::string dir = model_directory(dir_flag);
   std::error_code ec;

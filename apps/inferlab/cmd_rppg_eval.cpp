@@ -29,13 +29,14 @@ std::string cell(double value, bool present, const char* format) {
 
 void print_metrics_row(const std::string& a, const std::string& b, const EvalMetrics& m, const std::string& note) {
   const bool has = m.readings > 0;
-  std::printf("%-16s %-8s %8d %8s %8s %8s %8s  %s\n", a.c_str(), b.c_str(), m.readings, cell(m.mae, has, "%.2f").c_str(),
-              cell(m.rmse, has, "%.2f").c_str(), cell(m.mape, has, "%.2f").c_str(),
+  std::printf("%-16s %-8s %8d %8s %8s %8s %8s  %s\n", a.c_str(), b.c_str(), m.readings,
+              cell(m.mae, has, "%.2f").c_str(), cell(m.rmse, has, "%.2f").c_str(), cell(m.mape, has, "%.2f").c_str(),
               cell(m.pearson.value_or(0), m.pearson.has_value(), "%.3f").c_str(), note.c_str());
 }
 
 int run_eval(const EvalFlags& f) {
-  if (!(f.clip_s >= 8 && f.clip_s <= 600)) throw Error("--clip-seconds: must be 8..600 (one reading needs 6 s of signal)");
+  if (!(f.clip_s >= 8 && f.clip_s <= 600))
+    throw Error("--clip-seconds: must be 8..600 (one reading needs 6 s of signal)");
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
   std::vector<EvalClip> clips;
   if (f.set == "synthetic") {
@@ -56,13 +57,15 @@ int run_eval(const EvalFlags& f) {
 
   std::printf("%-16s %-8s %8s %8s %8s %8s %8s\n", "clip", "method", "readings", "MAE", "RMSE", "MAPE%", "Pearson");
   for (const auto& c : report.clips) {
-    print_metrics_row(c.clip, c.method, c.metrics,
-                      c.status == "ok" ? "truth " + cell(c.truth_bpm_mean, true, "%.1f") + " BPM" : "FAILED: " + c.reason);
+    print_metrics_row(
+        c.clip, c.method, c.metrics,
+        c.status == "ok" ? "truth " + cell(c.truth_bpm_mean, true, "%.1f") + " BPM" : "FAILED: " + c.reason);
   }
   std::printf("\nper method, all clips pooled (MAE/RMSE in BPM, MAPE in %%):\n");
   for (const auto& [name, m] : report.methods) print_metrics_row("all", name, m, "");
   if (!f.json_path.empty()) {
-    nlohmann::json doc = {{"schema", "inferlab.rppg-eval/1"}, {"set", f.set}, {"env", to_json(environment_with_engines(1))}};
+    nlohmann::json doc = {
+        {"schema", "inferlab.rppg-eval/1"}, {"set", f.set}, {"env", to_json(environment_with_engines(1))}};
     doc.update(eval_report_json(report));
     write_file_atomically(f.json_path, doc.dump(2) + "\n");
   }

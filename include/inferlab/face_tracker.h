@@ -44,7 +44,7 @@ class FaceTracker {
   double scale_ = 1;  // small / full resolution
   std::optional<cv::Rect> face_small_;
   cv::Mat template_;
-  int since_detect_ = 0;
+  int since_detect_ = 1 << 20;  // frames since the cascade last ran; large: run it on the first frame
   int detect_every_ = 4;
   int misses_ = 0;
 };

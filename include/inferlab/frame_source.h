@@ -18,9 +18,9 @@ namespace inferlab {
 /// (cv::Mat reference counting), so it may be handed between threads.
 struct Frame {
   cv::Mat bgr;
-  std::int64_t index = 0;            ///< 0-based position in the stream
-  double t_s = 0;                    ///< media time in seconds (index / fps for files and synthetic video)
-  std::optional<double> truth_bpm;   ///< ground-truth heart rate at this frame, when the source knows it
+  std::int64_t index = 0;           ///< 0-based position in the stream
+  double t_s = 0;                   ///< media time in seconds (index / fps for files and synthetic video)
+  std::optional<double> truth_bpm;  ///< ground-truth heart rate at this frame, when the source knows it
 };
 
 /// A stream of frames. Not thread-safe: one thread (the capture stage) reads it.
@@ -42,19 +42,19 @@ class FrameSource {
 /// Parameters of the synthetic source (`synthetic:bpm=72,drift=0.1,...`).
 /// Units are in the names; see docs/rppg.md for what each one does to the picture.
 struct SyntheticOptions {
-  double bpm = 72;            ///< mean heart rate, beats per minute
-  double drift = 0;           ///< relative heart-rate swing (0.1 = +-10%) over a 60 s period
-  double motion = 0;          ///< head motion strength (1 = about 8% of the frame width of sway plus jitter)
-  double light = 0;           ///< illumination change strength (1 = +-30% slow swing plus brightness steps)
-  double noise = 0;           ///< sensor noise standard deviation in 8-bit grey levels
+  double bpm = 72;                 ///< mean heart rate, beats per minute
+  double drift = 0;                ///< relative heart-rate swing (0.1 = +-10%) over a 60 s period
+  double motion = 0;               ///< head motion strength (1 = about 8% of the frame width of sway plus jitter)
+  double light = 0;                ///< illumination change strength (1 = +-30% slow swing plus brightness steps)
+  double noise = 0;                ///< sensor noise standard deviation in 8-bit grey levels
   double pulse_amplitude = 0.006;  ///< relative green-channel intensity change of skin per pulse (0.006 = 0.6%)
-  int jpeg_quality = 0;       ///< 0: no compression; 1..100: every frame goes through JPEG at this quality
+  int jpeg_quality = 0;            ///< 0: no compression; 1..100: every frame goes through JPEG at this quality
   int width = 640;
   int height = 480;
   double fps = 30;
-  double duration_s = 0;      ///< 0: endless; else the stream ends after this much media time
+  double duration_s = 0;  ///< 0: endless; else the stream ends after this much media time
   std::uint64_t seed = 1;
-  bool face = true;           ///< false renders the background only (no face in view)
+  bool face = true;             ///< false renders the background only (no face in view)
   int resize_every_frames = 0;  ///< >0: every N frames the frame size alternates (tests the pipeline's handling)
 };
 

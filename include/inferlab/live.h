@@ -25,17 +25,17 @@ namespace inferlab {
 
 /// Settings of one live run. Units are in the names.
 struct LiveOptions {
-  std::string source = "synthetic";      ///< frame_source.h spec
-  std::string backend = "opencv";        ///< backend at start
-  std::vector<std::string> cycle;        ///< backends a switch request cycles through (must contain `backend`)
+  std::string source = "synthetic";  ///< frame_source.h spec
+  std::string backend = "opencv";    ///< backend at start
+  std::vector<std::string> cycle;    ///< backends a switch request cycles through (must contain `backend`)
   PulseMethod method = PulseMethod::kPos;
-  std::string model = "rppg_net";        ///< neural: MODEL argument (path or prepared name)
-  std::string model_dir;                 ///< where prepared models live (zoo.h model_directory())
-  double duration_s = 0;                 ///< 0: until request_stop() or the end of the source
-  bool paced = true;                     ///< deliver file/synthetic frames at their frame rate, like a camera
-  std::size_t queue_capacity = 4;        ///< frames each inter-stage queue holds
-  double window_s = 10;                  ///< heart-rate analysis window
-  int threads = 1;                       ///< engine intra-op threads for the neural model
+  std::string model = "rppg_net";  ///< neural: MODEL argument (path or prepared name)
+  std::string model_dir;           ///< where prepared models live (zoo.h model_directory())
+  double duration_s = 0;           ///< 0: until request_stop() or the end of the source
+  bool paced = true;               ///< deliver file/synthetic frames at their frame rate, like a camera
+  std::size_t queue_capacity = 4;  ///< frames each inter-stage queue holds
+  double window_s = 10;            ///< heart-rate analysis window
+  int threads = 1;                 ///< engine intra-op threads for the neural model
 };
 
 /// Latency of one stage over a run (or so far).
@@ -47,10 +47,10 @@ struct StageLatency {
 
 /// One backend switch.
 struct SwitchRecord {
-  double at_s = 0;         ///< wall time since start when it was requested
+  double at_s = 0;  ///< wall time since start when it was requested
   std::string from, to;
-  double switch_ms = 0;    ///< request until the first frame served by `to`
-  std::string error;       ///< non-empty when the switch failed (the old backend kept serving)
+  double switch_ms = 0;  ///< request until the first frame served by `to`
+  std::string error;     ///< non-empty when the switch failed (the old backend kept serving)
 };
 
 /// What the Timing Monitor shows; a consistent copy, safe to read anywhere.
@@ -62,8 +62,8 @@ struct LiveSnapshot {
   std::optional<BpmEstimate> bpm;  ///< the latest reading
   std::vector<StageLatency> stages;
   std::int64_t rss_bytes = 0;
-  std::optional<double> power_w;   ///< only from a real sensor
-  std::string power_note;          ///< "n/a: ..." when there is no sensor
+  std::optional<double> power_w;  ///< only from a real sensor
+  std::string power_note;         ///< "n/a: ..." when there is no sensor
   bool switching = false;
   std::vector<SwitchRecord> switches;
 };

@@ -94,10 +94,10 @@ namespace inferlab {
 /// The most recent stretch of pulse signal, handed from the extraction stage
 /// to the heart-rate stage once per update interval.
 struct PulseWindow {
-  double t_s = 0;                  ///< media time of the newest sample
-  double fps = 0;                  ///< sampling rate of `pulse`
-  std::vector<double> pulse;       ///< oldest first
-  double valid_fraction = 0;       ///< share of samples with a face, 0..1
+  double t_s = 0;                   ///< media time of the newest sample
+  double fps = 0;                   ///< sampling rate of `pulse`
+  std::vector<double> pulse;        ///< oldest first
+  double valid_fraction = 0;        ///< share of samples with a face, 0..1
   std::optional<double> truth_bpm;  ///< mean ground truth over the window, when the source has it
 };
 
@@ -120,7 +120,7 @@ class PulseWindowScheduler {
 /// A heart-rate estimate, or why there is none.
 struct BpmEstimate {
   double t_s = 0;
-  std::optional<double> bpm;    ///< empty when unavailable (no face, too short)
+  std::optional<double> bpm;  ///< empty when unavailable (no face, too short)
   std::optional<double> snr_db;
   std::optional<double> truth_bpm;
   std::string unavailable_reason;  ///< set when bpm is empty

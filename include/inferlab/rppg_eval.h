@@ -41,10 +41,10 @@ struct EvalOptions {
 
 /// Errors of one group of readings (a clip, or all clips of a method).
 struct EvalMetrics {
-  int readings = 0;                ///< heart-rate readings compared with ground truth
-  int unavailable = 0;             ///< readings the method could not give
+  int readings = 0;                    ///< heart-rate readings compared with ground truth
+  int unavailable = 0;                 ///< readings the method could not give
   double mae = 0, rmse = 0, mape = 0;  ///< BPM, BPM, percent
-  std::optional<double> pearson;   ///< needs >= 3 readings and spread in both series
+  std::optional<double> pearson;       ///< needs >= 3 readings and spread in both series
 };
 
 /// One method on one clip, or why it could not run there.
@@ -60,7 +60,7 @@ struct ClipResult {
 struct EvalReport {
   std::vector<ClipResult> clips;
   std::vector<std::pair<std::string, EvalMetrics>> methods;  ///< pooled over clips, per method
-  std::string neural_status;  ///< "ok", or why the neural method did not run
+  std::string neural_status;                                 ///< "ok", or why the neural method did not run
 };
 
 /// Runs the evaluation. Throws Error for a source that cannot be opened; a

@@ -113,6 +113,10 @@ struct LivePipeline::Impl {
     threads.emplace_back([this, body, closes] {
       try {
         body();
+      } catch (const cv::Exception& e) {
+        // OpenCV's what() spans lines; the CLI promises one.
+        fail(std::make_exception_ptr(Error("live pipeline: OpenCV failed: " + e.err, ErrorKind::kRuntime)));
+        for (Queue* q : {&to_detect, &to_signal, &to_infer, &to_bpm, &to_display}) q->close();
       } catch (...) {
         fail(std::current_exception());
         // Upstream stages may be blocked on a full queue: closing every queue
@@ -135,8 +139,8 @@ struct LivePipeline::Impl {
       if (!source->next(p.frame)) break;
       record(LiveStage::kCapture, ms_between(t0, Clock::now()));
       if (options.paced && !source->live()) {
-        std::this_thread::sleep_until(started_at + std::chrono::duration_cast<Clock::duration>(
-                                                       std::chrono::duration<double>(p.frame.t_s)));
+        std::this_thread::sleep_until(
+            started_at + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(p.frame.t_s)));
       }
       p.captured_at = Clock::now();
       ++captured;

@@ -19,6 +19,8 @@ constexpr double kMinTrackScore = 0.6;
 // detections come more often (the template tracker cannot follow scale or
 // rotation, the detector can).
 constexpr double kFastMotion = 0.02;
+// How often a full-frame search runs while no face is known.
+constexpr int kSearchEveryFrames = 5;
 
 cv::Rect scale_rect(const cv::Rect& r, double s) {
   return cv::Rect(static_cast<int>(std::lround(r.x * s)), static_cast<int>(std::lround(r.y * s)),
@@ -38,13 +40,17 @@ FaceObservation FaceTracker::update(const cv::Mat& bgr) {
     frame_size_ = bgr.size();
     scale_ = static_cast<double>(options_.detect_width_px) / bgr.cols;
     face_small_.reset();
+    since_detect_ = 1 << 20;
   }
   cv::Mat small, grey;
   cv::resize(bgr, small, cv::Size(), scale_, scale_, cv::INTER_AREA);
   cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
 
   FaceObservation obs;
-  if (!face_small_ || ++since_detect_ >= detect_every_) {
+  // Without a face every frame would pay for a full-frame cascade pass
+  // (10-20 ms); looking every few frames keeps an empty scene cheap.
+  const int interval = face_small_ ? detect_every_ : kSearchEveryFrames;
+  if (++since_detect_ >= interval) {
     obs.detected = true;
     since_detect_ = 0;
     auto found = detect(grey);
@@ -66,7 +72,7 @@ FaceObservation FaceTracker::update(const cv::Mat& bgr) {
     } else if (++misses_ >= 2) {
       face_small_.reset();  // two detections in a row found nothing: the face is gone
     }
-  } else {
+  } else if (face_small_) {
     const cv::Rect before = *face_small_;
     face_small_ = track(grey);
     if (face_small_) {

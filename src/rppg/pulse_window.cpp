@@ -38,7 +38,8 @@ BpmEstimate estimate_bpm(const PulseWindow& window, double* postprocess_ms, doub
   e.t_s = window.t_s;
   e.truth_bpm = window.truth_bpm;
   if (window.valid_fraction < kMinValidFraction) {
-    e.unavailable_reason = "no face in " + std::to_string(static_cast<int>(std::lround(100 * (1 - window.valid_fraction)))) +
+    e.unavailable_reason = "no face in " +
+                           std::to_string(static_cast<int>(std::lround(100 * (1 - window.valid_fraction)))) +
                            "% of the window";
     return e;
   }

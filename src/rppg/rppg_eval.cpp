@@ -107,12 +107,9 @@ std::vector<BpmEstimate> run_method(const ClipRecording& rec, PulseMethod method
 std::vector<EvalClip> synthetic_eval_set(double clip_s) {
   const std::string common = ",noise=2,size=640x480,fps=30,duration=" + std::to_string(clip_s);
   return {
-      {"still", "synthetic:bpm=72,seed=11" + common},
-      {"motion", "synthetic:bpm=80,motion=1,seed=12" + common},
-      {"light", "synthetic:bpm=66,light=1,seed=13" + common},
-      {"bpm45", "synthetic:bpm=45,seed=14" + common},
-      {"bpm150", "synthetic:bpm=150,seed=15" + common},
-      {"drift", "synthetic:bpm=75,drift=0.15,seed=16" + common},
+      {"still", "synthetic:bpm=72,seed=11" + common},         {"motion", "synthetic:bpm=80,motion=1,seed=12" + common},
+      {"light", "synthetic:bpm=66,light=1,seed=13" + common}, {"bpm45", "synthetic:bpm=45,seed=14" + common},
+      {"bpm150", "synthetic:bpm=150,seed=15" + common},       {"drift", "synthetic:bpm=75,drift=0.15,seed=16" + common},
   };
 }
 
@@ -127,7 +124,8 @@ std::vector<EvalClip> ubfc_eval_set(const std::string& dir) {
       clips.push_back({"ubfc/" + p.filename().string(), "ubfc:" + p.string()});
     }
   }
-  if (fs::exists(fs::path(dir) / "vid.avi", ec)) clips.push_back({"ubfc/" + fs::path(dir).filename().string(), "ubfc:" + dir});
+  if (fs::exists(fs::path(dir) / "vid.avi", ec))
+    clips.push_back({"ubfc/" + fs::path(dir).filename().string(), "ubfc:" + dir});
   if (clips.empty()) throw Error("--set ubfc:" + dir + ": no sub-folder holds vid.avi and ground_truth.txt");
   std::sort(clips.begin(), clips.end(), [](auto& a, auto& b) { return a.name < b.name; });
   return clips;
@@ -140,8 +138,8 @@ EvalReport evaluate_rppg(const std::vector<EvalClip>& clips, const EvalOptions& 
   std::unique_ptr<NeuralPulseModel> neural;
   if (wants_neural) {
     try {
-      neural = std::make_unique<NeuralPulseModel>(
-          options.backend, resolve_model(options.model, model_directory(options.model_dir)), 1);
+      neural = std::make_unique<NeuralPulseModel>(options.backend,
+                                                  resolve_model(options.model, model_directory(options.model_dir)), 1);
       report.neural_status = "ok";
     } catch (const Error& e) {
       report.neural_status = e.what();

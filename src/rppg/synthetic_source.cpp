@@ -105,7 +105,8 @@ class SyntheticSource final : public FrameSource {
   // softened so the pulse fades out at the edges rather than stopping at a seam.
   static cv::Mat skin_weights(const cv::Mat& canvas) {
     cv::CascadeClassifier cascade(face_cascade_path());
-    if (cascade.empty()) throw Error("--source synthetic: cannot load " + face_cascade_path() + " (install opencv-data)");
+    if (cascade.empty())
+      throw Error("--source synthetic: cannot load " + face_cascade_path() + " (install opencv-data)");
     const double scale = 160.0 / canvas.cols;
     cv::Mat small, grey;
     cv::resize(canvas, small, cv::Size(), scale, scale, cv::INTER_AREA);
@@ -113,7 +114,8 @@ class SyntheticSource final : public FrameSource {
     std::vector<cv::Rect> faces;
     cascade.detectMultiScale(grey, faces, 1.1, 4, 0, cv::Size(24, 24));
     if (faces.empty()) throw Error("--source synthetic: the face photo has no detectable face", ErrorKind::kRuntime);
-    const cv::Rect face = *std::max_element(faces.begin(), faces.end(), [](auto& a, auto& b) { return a.area() < b.area(); });
+    const cv::Rect face =
+        *std::max_element(faces.begin(), faces.end(), [](auto& a, auto& b) { return a.area() < b.area(); });
     cv::Mat ellipse = cv::Mat::zeros(canvas.size(), CV_8U);
     const cv::Point centre(static_cast<int>((face.x + face.width / 2.0) / scale),
                            static_cast<int>((face.y + face.height / 2.0) / scale));

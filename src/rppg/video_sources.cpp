@@ -39,8 +39,11 @@ class QuietLog {
 class CaptureSource : public FrameSource {
  public:
   CaptureSource(cv::VideoCapture capture, cv::Mat first, std::string description, bool is_camera)
-      : capture_(std::move(capture)), first_(std::move(first)), description_(std::move(description)),
-        camera_(is_camera), start_(std::chrono::steady_clock::now()) {
+      : capture_(std::move(capture)),
+        first_(std::move(first)),
+        description_(std::move(description)),
+        camera_(is_camera),
+        start_(std::chrono::steady_clock::now()) {
     fps_ = capture_.get(cv::CAP_PROP_FPS);
     if (!(fps_ > 0 && fps_ < 1000)) fps_ = 30;  // some containers and drivers report 0
   }
@@ -88,7 +91,8 @@ class UbfcSource final : public CaptureSource {
   UbfcSource(cv::VideoCapture capture, cv::Mat first, std::string description, std::vector<double> times_s,
              std::vector<double> bpm)
       : CaptureSource(std::move(capture), std::move(first), std::move(description), false),
-        times_s_(std::move(times_s)), bpm_(std::move(bpm)) {}
+        times_s_(std::move(times_s)),
+        bpm_(std::move(bpm)) {}
 
  protected:
   std::optional<double> truth_at(double t_s) const override {
@@ -152,10 +156,12 @@ std::unique_ptr<FrameSource> open_camera(const std::string& index_text, const st
   // the device node answers the question directly.
   const std::string device = "/dev/video" + std::to_string(index);
   struct stat info {};
-  if (::stat(device.c_str(), &info) != 0) throw Error("--source " + spec + ": no camera at index " + index_text + " (" + device + " does not exist)");
+  if (::stat(device.c_str(), &info) != 0)
+    throw Error("--source " + spec + ": no camera at index " + index_text + " (" + device + " does not exist)");
   QuietLog quiet;
   cv::VideoCapture capture(index, cv::CAP_V4L2);
-  if (!capture.isOpened()) throw Error("--source " + spec + ": cannot open " + device + " (busy, or not a capture device)");
+  if (!capture.isOpened())
+    throw Error("--source " + spec + ": cannot open " + device + " (busy, or not a capture device)");
   cv::Mat first;
   if (!capture.read(first) || first.empty()) throw Error("--source " + spec + ": " + device + " delivered no frame");
   return std::make_unique<CaptureSource>(std::move(capture), std::move(first), "camera " + device, true);
@@ -234,8 +240,9 @@ SyntheticOptions parse_synthetic_options(const std::string& text) {
       require(v >= 0 && v == std::floor(v), "a non-negative integer number of frames");
       o.resize_every_frames = static_cast<int>(v);
     } else {
-      throw Error("--source synthetic: unknown key '" + key +
-                  "' (known: bpm, drift, motion, light, noise, amp, jpeg, size, fps, duration, seed, face, resize_every)");
+      throw Error(
+          "--source synthetic: unknown key '" + key +
+          "' (known: bpm, drift, motion, light, noise, amp, jpeg, size, fps, duration, seed, face, resize_every)");
     }
   }
   return o;
