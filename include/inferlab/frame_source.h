@@ -46,7 +46,7 @@ struct SyntheticOptions {
   double drift = 0;                ///< relative heart-rate swing (0.1 = +-10%) over a 60 s period
   double motion = 0;               ///< head motion strength (1 = about 8% of the frame width of sway plus jitter)
   double light = 0;                ///< illumination change strength (1 = +-30% slow swing plus brightness steps)
-  double noise = 0;                ///< sensor noise standard deviation in 8-bit grey levels
+  double noise = 2;                ///< sensor noise standard deviation in 8-bit grey levels
   double pulse_amplitude = 0.006;  ///< relative green-channel intensity change of skin per pulse (0.006 = 0.6%)
   int jpeg_quality = 0;            ///< 0: no compression; 1..100: every frame goes through JPEG at this quality
   int width = 640;
