@@ -28,7 +28,7 @@ FPS = 30.0
 # Blood-volume-pulse signature of skin (de Haan & van Leest 2014), R, G, B, green = 1.
 PBV_RGB = np.array([0.27, 0.80, 0.54], dtype=np.float32) / 0.80
 TARGET_SCALE = 10.0  # the unit waveform's per-frame difference is ~0.1-0.5; scaled to ~1-5
-TRAIN_STEPS = 400
+TRAIN_STEPS = 300
 BATCH = 96
 VALIDATION_CLIPS = 12
 VALIDATION_SECONDS = 10.0
