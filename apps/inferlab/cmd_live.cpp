@@ -111,8 +111,10 @@ nlohmann::json document_with(nlohmann::json body) {
 }
 
 int run_single(const LiveFlags& f) {
-  LivePipeline pipeline(options_from(f));
+  // Before the (possibly slow) model load: a SIGUSR1 sent meanwhile must be
+  // counted, not take its default action and end the process.
   install_live_signal_handlers();
+  LivePipeline pipeline(options_from(f));
   pipeline.start();
   run_monitor(pipeline, monitor_mode_from_name(f.monitor));
   const LiveReport report = pipeline.wait();

@@ -113,7 +113,7 @@ void run_monitor(LivePipeline& pipeline, MonitorMode mode) {
   }
   std::optional<RawTerminal> terminal;
   if (mode == MonitorMode::kTui) terminal.emplace();
-  int switches_seen = g_switch_signals.load();
+  int switches_seen = 0;  // requests that arrived while the pipeline was loading count too
   auto last_draw = std::chrono::steady_clock::now();
   std::int64_t frames_at_last_draw = 0;
   const auto draw_every = std::chrono::milliseconds(mode == MonitorMode::kTui ? 500 : 1000);

@@ -10,7 +10,9 @@ shift 3
 rm -rf "$work" && mkdir -p "$work"
 "$cli" live --method "$method" --duration 6 --monitor plain --json "$work/r.json" "$@" >"$work/stdout" 2>"$work/stderr" &
 pid=$!
-sleep 2
+# Wait for the first monitor line (the stream is flowing), at most 60 s.
+for _ in $(seq 600); do grep -q '^t=' "$work/stdout" && break; sleep 0.1; done
+sleep 1
 kill -USR1 "$pid"
 sleep 2
 kill -USR1 "$pid"
