@@ -58,10 +58,13 @@ ZOOS = {
     "quick": ["mobilenet_v2", "squeezenet1_1"],
     "paper": ["resnet152", "mobilenet_v2", "squeezenet1_1", "efficientnet_b0", "vgg16", "swin_t"],
     "digits": ["digits_cnn"],
+    "rppg": ["rppg_net"],
 }
 # Models that are not torchvision ImageNet classifiers: input [C, H, W] and class count.
 INPUT_CHW = {"digits_cnn": (1, 20, 20)}
 CLASSES = {"digits_cnn": 10}
+# Models trained here rather than taken from torchvision (models/rppg_net.py).
+TRAINED_MODELS = {"rppg_net"}
 
 # Opset per model. 13 unless OpenCV 4.6 needs an older form: from opset 11 on,
 # Clip takes min/max as inputs and OpenCV 4.6's importer accepts only the
@@ -928,8 +931,8 @@ def export_onnx(model, name: str, path: str, raw: str) -> tuple[int, list[str]]:
     return opset, fixups
 
 
-def export_torchscript(model, name: str, path: str):
-    example = torch.zeros(1, *input_chw(name))
+def export_torchscript(model, path: str, example=None):
+    example = torch.zeros(1, 3, 224, 224) if example is None else example
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # check_trace would run the model twice more; check_torchscript()
@@ -949,10 +952,10 @@ def export_torchscript(model, name: str, path: str):
         f.write(buffer.getbuffer())
 
 
-def check_torchscript(model, name: str, path: str) -> dict:
+def check_torchscript(model, path: str, sample_shape=(3, 224, 224)) -> dict:
     """Loads the saved TorchScript and compares it with eager PyTorch."""
     gen = torch.Generator().manual_seed(CHECK_SEED)
-    x = torch.rand(CHECK_BATCH, *input_chw(name), generator=gen) * 2 - 1
+    x = torch.rand(CHECK_BATCH, *sample_shape, generator=gen) * 2 - 1
     loaded = torch.jit.load(path)
     with torch.no_grad():
         want = model(x)
@@ -1010,6 +1013,8 @@ def prepare_one(name: str, root: str, force: bool) -> str:
         return "cached"
     os.makedirs(model_dir, exist_ok=True)
     remove_stale_temporaries(model_dir)
+    if name in TRAINED_MODELS:
+        return prepare_rppg_net(name, model_dir)
 
     model, origin = build_model(name)
     chw = list(input_chw(name))
@@ -1023,8 +1028,8 @@ def prepare_one(name: str, root: str, force: bool) -> str:
     tmp_raw = os.path.join(model_dir, f".{name}.torch-export.onnx.tmp{os.getpid()}")
     try:
         opset, fixups = export_onnx(model, name, tmp_onnx, tmp_raw)
-        export_torchscript(model, name, tmp_ts)
-        check = check_torchscript(model, name, tmp_ts)
+        export_torchscript(model, tmp_ts, torch.zeros(1, *input_chw(name)))
+        check = check_torchscript(model, tmp_ts, input_chw(name))
         manifest = {
             "schema": SCHEMA,
             "name": name,
@@ -1063,6 +1068,100 @@ def prepare_one(name: str, root: str, force: bool) -> str:
             if os.path.exists(tmp):
                 os.remove(tmp)
     return f"prepared (torchscript max abs diff {check['max_abs_diff']:.3g}, logits up to {check['max_abs_logit']:.3g})"
+
+
+def prepare_rppg_net(name: str, model_dir: str) -> str:
+    """Trains the neural rPPG model on synthetic clips (seeded) and writes it like the other models."""
+    import rppg_net  # models/rppg_net.py, beside this script
+
+    model, training = rppg_net.train(SEED)
+    onnx_name, ts_name = f"{name}.onnx", f"{name}.pt"
+    tmp_onnx = os.path.join(model_dir, f".{onnx_name}.tmp{os.getpid()}")
+    tmp_ts = os.path.join(model_dir, f".{ts_name}.tmp{os.getpid()}")
+    tmp_manifest = os.path.join(model_dir, f".manifest.json.tmp{os.getpid()}")
+    tmp_raw = os.path.join(model_dir, f".{name}.torch-export.onnx.tmp{os.getpid()}")
+    example = torch.zeros(1, 6, rppg_net.SIDE, rppg_net.SIDE)
+    opset = 11
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model,
+                example,
+                tmp_raw,
+                opset_version=opset,
+                input_names=["frames"],
+                output_names=["pulse_diff"],
+                dynamic_axes={"frames": {0: "batch"}, "pulse_diff": {0: "batch"}},
+                do_constant_folding=True,
+            )
+        fixer = OnnxFixer(onnx.load(tmp_raw))
+        fixups = fixer.run()
+        fixed = fixer.result()
+        onnx.checker.check_model(fixed)
+        onnx.save(fixed, tmp_onnx)
+        export_torchscript(model, tmp_ts, example)
+        check = check_torchscript(model, tmp_ts, (6, rppg_net.SIDE, rppg_net.SIDE))
+        manifest = {
+            "schema": SCHEMA,
+            "name": name,
+            "prepare_version": PREPARE_VERSION,
+            "zoos": zoos_of(name),
+            "source": "inferlab models/rppg_net.py RppgNet (DeepPhys-style motion branch gated by appearance attention)",
+            "weights": f"trained on synthetic skin patches only (seed {SEED}); see docs/rppg.md",
+            "seed": SEED,
+            "files": {"onnx": onnx_name, "torchscript": ts_name},
+            "sha256": {"onnx": sha256_of(tmp_onnx), "torchscript": sha256_of(tmp_ts)},
+            "torchscript_form": TORCHSCRIPT_FORM,
+            "onnx_opset": opset,
+            "onnx_fixups": fixups,
+            "inputs": [{"name": "frames", "dtype": "float32", "shape": [-1, 6, rppg_net.SIDE, rppg_net.SIDE], "layout": "NCHW"}],
+            "outputs": [{"name": "pulse_diff", "dtype": "float32", "shape": [-1, 1]}],
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "flops_per_sample": rppg_flops(model, example),
+            "flops_method": FLOPS_METHOD,
+            "contract": "docs/rppg.md: channels 0-2 100*(c_t-c_{t-1})/(c_t+c_{t-1}+1e-3), 3-5 c_t standardised; "
+            "output: pulse first difference x 10",
+            "training": training,
+            "torchscript_check": {"max_abs_diff_vs_eager": check["max_abs_diff"], "max_abs_logit": check["max_abs_logit"]},
+        }
+        with open(tmp_manifest, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+            f.write("\n")
+        os.replace(tmp_onnx, os.path.join(model_dir, onnx_name))
+        os.replace(tmp_ts, os.path.join(model_dir, ts_name))
+        os.replace(tmp_manifest, os.path.join(model_dir, "manifest.json"))
+    finally:
+        for tmp in (tmp_onnx, tmp_ts, tmp_manifest, tmp_raw):
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    v = training["validation"]
+    return (
+        f"trained in {training['seconds']} s on synthetic clips; held-out synthetic BPM MAE {v['bpm_mae']}, "
+        f"output-vs-truth r {v['pearson_r_output_vs_true_difference']}"
+    )
+
+
+def rppg_flops(model, example) -> int:
+    aten = torch.ops.aten
+
+    class Counter(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.macs = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func.overloadpacket is aten.convolution:
+                self.macs += out.numel() * args[1].shape[1] * math.prod(args[1].shape[2:])
+            elif func.overloadpacket is aten.addmm:
+                self.macs += args[1].shape[0] * args[1].shape[1] * args[2].shape[1]
+            return out
+
+    counter = Counter()
+    with torch.no_grad(), counter:
+        model(example)
+    return 2 * counter.macs
 
 
 def main(argv: list[str]) -> int:

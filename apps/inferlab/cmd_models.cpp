@@ -29,10 +29,6 @@ std::string env_or(const char* name, const std::string& fallback) {
 
 int run_prepare(const std::string& zoo, const std::string& dir_flag, bool force) {
   zoo_model_names(zoo);  // validates the zoo name
-  if (zoo == "rppg") {
-    throw Error("--zoo " + zoo +
-                ": preparing this zoo is not implemented in this version (quick, paper and digits are)");
-  }
   const std::string dir = model_directory(dir_flag);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

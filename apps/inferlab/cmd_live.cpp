@@ -1,0 +1,238 @@
+// `inferlab live`: the real-time rPPG demonstrator with its Timing Monitor.
+// --compare runs each backend in a child process of its own, so each row's
+// memory is that backend's alone and one backend failing does not end the rest.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/live_json.h"
+#include "inferlab/registry.h"
+#include "inferlab/result.h"
+#include "live_monitor.h"
+
+extern char** environ;
+
+namespace inferlab::cli {
+
+namespace {
+
+constexpr const char* kLiveSchema = "inferlab.live/1";
+
+struct LiveFlags {
+  std::string source = "synthetic", backend, method = "pos", model = "rppg_net", model_dir, compare, monitor = "plain";
+  std::string json_path, pace = "source";
+  double duration_s = -1;  // -1: not given
+  int threads = 1;
+  double window_s = 10;
+};
+
+// Backends a switch cycles through: every compiled-in engine except null.
+std::vector<std::string> switchable_backends() {
+  std::vector<std::string> names;
+  for (const auto& entry : known_backends()) {
+    if (entry.compiled_in && entry.name != "null") names.push_back(entry.name);
+  }
+  return names;
+}
+
+LiveOptions options_from(const LiveFlags& f) {
+  LiveOptions o;
+  o.source = f.source;
+  o.method = pulse_method_from_name(f.method);
+  const auto cycle = switchable_backends();
+  if (cycle.empty()) throw Error("--backend: no inference backend is compiled into this build (see inferlab info)");
+  o.backend = f.backend.empty() ? cycle.front() : f.backend;
+  create_backend(o.backend);  // an unknown name fails here, naming the choices
+  o.cycle = cycle;
+  o.model = f.model;
+  o.model_dir = f.model_dir;
+  o.duration_s = f.duration_s < 0 ? 0 : f.duration_s;
+  if (f.pace != "source" && f.pace != "max") throw Error("--pace " + f.pace + ": expected source or max");
+  o.paced = f.pace == "source";
+  o.threads = f.threads;
+  o.window_s = f.window_s;
+  return o;
+}
+
+void check_flags(const LiveFlags& f) {
+  if (f.duration_s == 0 || (f.duration_s < 0 && f.duration_s != -1) || !std::isfinite(f.duration_s)) {
+    char given[32];
+    std::snprintf(given, sizeof given, "%g", f.duration_s);
+    throw Error(std::string("--duration ") + given +
+                ": must be a number of seconds > 0 (leave it out to run until Ctrl-C)");
+  }
+  if (f.threads < 1) throw Error("--threads " + std::to_string(f.threads) + ": must be >= 1");
+  if (!(f.window_s >= 5 && f.window_s <= 60)) throw Error("--window: must be 5..60 seconds");
+  monitor_mode_from_name(f.monitor);
+  if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+}
+
+void print_summary(const LiveReport& r) {
+  std::printf("\n%s on %s, method %s: %lld frames in %.1f s = %.1f FPS; %lld captured, %lld dropped\n",
+              r.source.c_str(), r.backend.c_str(), r.method.c_str(), static_cast<long long>(r.frames), r.duration_s,
+              r.fps_avg, static_cast<long long>(r.frames_captured), static_cast<long long>(r.dropped_frames));
+  std::printf("backend role: %s\n", r.backend_role.c_str());
+  const int readings = static_cast<int>(r.bpm_series.size());
+  if (r.bpm_median) {
+    std::printf("BPM median %.1f over %d readings", *r.bpm_median, readings);
+    if (r.bpm_mae) std::printf("; vs ground truth MAE %.2f, RMSE %.2f BPM", *r.bpm_mae, *r.bpm_rmse);
+    std::printf("\n");
+  } else {
+    std::printf("BPM unavailable (%s)\n", r.bpm_series.empty() ? "run shorter than the first analysis window"
+                                                               : r.bpm_series.back().unavailable_reason.c_str());
+  }
+  std::printf("%-12s %10s %10s %10s %10s\n", "stage", "p50 ms", "p99 ms", "mean ms", "count");
+  for (const auto& s : r.stages) {
+    std::printf("%-12s %10.3f %10.3f %10.3f %10lld\n", s.name.c_str(), s.p50_ms, s.p99_ms, s.mean_ms,
+                static_cast<long long>(s.count));
+  }
+  std::printf("RSS avg %.1f MB, max %.1f MB (at start %.1f MB); power %s\n", r.rss_mb_avg, r.rss_mb_max, r.rss_mb_start,
+              r.power_w_avg ? (std::to_string(*r.power_w_avg) + " W").c_str() : r.power_note.c_str());
+  for (const auto& s : r.switches) {
+    std::printf("switch at %.2f s: %s -> %s in %.2f ms%s\n", s.at_s, s.from.c_str(), s.to.c_str(), s.switch_ms,
+                s.error.empty() ? "" : (" FAILED: " + s.error).c_str());
+  }
+}
+
+nlohmann::json document_with(nlohmann::json body) {
+  nlohmann::json doc = {{"schema", kLiveSchema}, {"env", to_json(environment_with_engines(1))}};
+  doc.update(body);
+  return doc;
+}
+
+int run_single(const LiveFlags& f) {
+  // Before the (possibly slow) model load: a SIGUSR1 sent meanwhile must be
+  // counted, not take its default action and end the process.
+  install_live_signal_handlers();
+  LivePipeline pipeline(options_from(f));
+  pipeline.start();
+  run_monitor(pipeline, monitor_mode_from_name(f.monitor));
+  const LiveReport report = pipeline.wait();
+  print_summary(report);
+  if (!f.json_path.empty()) write_file_atomically(f.json_path, document_with(live_report_json(report)).dump(2) + "\n");
+  return 0;
+}
+
+// Runs `inferlab live` for one backend in a child process; its stderr goes
+// to a file so a failure becomes that row's reason.
+nlohmann::json run_child(const LiveFlags& f, const std::string& backend, const TempDir& tmp) {
+  const std::string json = tmp.path() + "/" + backend + ".json", err = tmp.path() + "/" + backend + ".err";
+  std::vector<std::string> args{"/proc/self/exe", "live",
+                                "--source",       f.source,
+                                "--backend",      backend,
+                                "--method",       f.method,
+                                "--duration",     std::to_string(f.duration_s),
+                                "--monitor",      f.monitor == "tui" ? "plain" : f.monitor,
+                                "--json",         json,
+                                "--pace",         f.pace,
+                                "--threads",      std::to_string(f.threads),
+                                "--model",        f.model,
+                                "--window",       std::to_string(f.window_s)};
+  if (!f.model_dir.empty()) args.insert(args.end(), {"--dir", f.model_dir});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) throw Error("--compare: cannot start a child process for backend " + backend, ErrorKind::kRuntime);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    auto doc = nlohmann::json::parse(read_file(json));
+    doc.erase("schema");
+    doc.erase("env");
+    doc["status"] = "ok";
+    return doc;
+  }
+  std::string reason;
+  std::ifstream in(err);
+  std::getline(in, reason);
+  if (reason.rfind("inferlab: ", 0) == 0) reason = reason.substr(10);
+  if (reason.empty()) reason = WIFSIGNALED(status) ? "ended by signal " + std::to_string(WTERMSIG(status)) : "failed";
+  return {{"backend", backend}, {"status", "failed"}, {"reason", reason}};
+}
+
+LiveReport report_from_json(const nlohmann::json& j) {
+  LiveReport r;
+  r.backend = j.value("backend", "");
+  r.fps_avg = j.value("fps_avg", 0.0);
+  r.rss_mb_avg = j.value("rss_mb_avg", 0.0);
+  r.rss_mb_max = j.value("rss_mb_max", 0.0);
+  if (j.contains("bpm_median") && j["bpm_median"].is_number()) r.bpm_median = j["bpm_median"].get<double>();
+  if (j.contains("stages")) {
+    for (const auto& [name, s] : j["stages"].items()) {
+      r.stages.push_back({name, s.value("p50_ms", 0.0), s.value("p99_ms", 0.0), s.value("mean_ms", 0.0), 0});
+    }
+  }
+  return r;
+}
+
+int run_compare(const LiveFlags& f) {
+  const auto backends = split_list(f.compare);
+  if (backends.empty()) throw Error("--compare: give at least one backend, e.g. --compare opencv,torch");
+  if (f.duration_s <= 0) throw Error("--compare needs --duration S (seconds per backend)");
+  for (const auto& b : backends) create_backend(b);
+  options_from(f);  // flags that are wrong for every backend fail before any run
+  const auto method = pulse_method_from_name(f.method);
+  if (!method_runs_model(method)) {
+    std::printf(
+        "note: method %s runs no model, so the backends differ only in what they load; "
+        "compare engines with --method neural\n",
+        f.method.c_str());
+  }
+  TempDir tmp("inferlab-live");
+  nlohmann::json runs = nlohmann::json::array();
+  std::vector<LiveReport> rows;
+  for (const auto& backend : backends) {
+    std::printf("== %s: %g s\n", backend.c_str(), f.duration_s);
+    std::fflush(stdout);
+    runs.push_back(run_child(f, backend, tmp));
+    if (runs.back()["status"] == "ok") {
+      rows.push_back(report_from_json(runs.back()));
+    } else {
+      std::printf("%s FAILED: %s\n", backend.c_str(), runs.back()["reason"].get<std::string>().c_str());
+    }
+  }
+  std::printf("\n%s", comparison_table(rows).c_str());
+  if (!f.json_path.empty()) write_file_atomically(f.json_path, document_with({{"runs", runs}}).dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace
+
+void add_live(CLI::App& app, int* exit_code) {
+  auto* sub = app.add_subcommand("live", "Real-time camera heart rate (rPPG) with a stage-by-stage Timing Monitor");
+  auto f = std::make_shared<LiveFlags>();
+  sub->add_option("--source", f->source, "synthetic[:k=v,...] | file:PATH | camera:N | ubfc:DIR (default synthetic)");
+  sub->add_option("--backend", f->backend, "Backend running the inference stage (default: the first compiled in)");
+  sub->add_option("--method", f->method, "pos | chrom | green | neural (default pos)");
+  sub->add_option("--model", f->model, "neural: rPPG model, a path or prepared name (default rppg_net)");
+  sub->add_option("--dir", f->model_dir, "Model directory (default $INFERLAB_MODEL_DIR or ~/.cache/inferlab/models)");
+  sub->add_option("--duration", f->duration_s, "Seconds to run (default: until Ctrl-C or the end of the source)");
+  sub->add_option("--compare", f->compare, "Run each of these backends in turn for --duration seconds");
+  sub->add_option("--monitor", f->monitor, "tui | plain | none (default plain)");
+  sub->add_option("--json", f->json_path, "Write the run (or comparison) as JSON here");
+  sub->add_option("--pace", f->pace, "source: frames at the source's rate, like a camera; max: as fast as possible");
+  sub->add_option("--threads", f->threads, "Engine intra-op threads for the neural model (default 1)");
+  sub->add_option("--window", f->window_s, "Heart-rate analysis window in seconds (default 10)");
+  sub->callback([f, exit_code] {
+    check_flags(*f);
+    *exit_code = f->compare.empty() ? run_single(*f) : run_compare(*f);
+  });
+}
+
+}  // namespace inferlab::cli
