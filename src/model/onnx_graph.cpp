@@ -110,7 +110,11 @@ OnnxGraph::OnnxGraph(OnnxGraph&&) noexcept = default;
 OnnxGraph& OnnxGraph::operator=(OnnxGraph&&) noexcept = default;
 OnnxGraph::~OnnxGraph() = default;
 
-OnnxGraph OnnxGraph::load(const std::string& path) { return parse(read_whole_file(path), path); }
+OnnxGraph OnnxGraph::load(const std::string& path) {
+  auto proto = std::make_unique<onnx::ModelProto>();
+  parse_model_file(path, *proto);
+  return OnnxGraph(std::move(proto), path);
+}
 
 OnnxGraph OnnxGraph::parse(const std::string& bytes, const std::string& origin) {
   auto proto = std::make_unique<onnx::ModelProto>();

@@ -18,6 +18,8 @@ DType dtype_from_onnx(int elem_type);
 TensorSpec spec_from_value_info(const onnx::ValueInfoProto& info);
 /// The whole file; throws Error naming it when missing, empty or unreadable.
 std::string read_whole_file(const std::string& path);
+/// Parses a file straight from disk (no whole-file string) and sanity-checks it.
+void parse_model_file(const std::string& path, onnx::ModelProto& model);
 /// Parses and sanity-checks a ModelProto; throws Error naming `origin`.
 void parse_model_bytes(const std::string& bytes, const std::string& origin, onnx::ModelProto& model);
 

@@ -40,12 +40,13 @@ struct Engine::Impl {
     Kind kind = Kind::kArena;
     DType dtype = DType::kFloat32;
     Shape shape;
-    const Tensor* constant = nullptr;  // kConstant: an initializer or `owned`
-    std::unique_ptr<Tensor> owned;     // folded at prepare
-    bool read_at_run = false;          // a kernel reads this constant in run()
-    Layout layout;                     // empty: plain
-    int io_index = -1;                 // kInput / kOutput position
-    int root = -1;                     // alias target (self when -1)
+    const Constant* constant = nullptr;  // kConstant: an initializer or `owned_view`
+    std::unique_ptr<Tensor> owned;       // folded at prepare
+    std::unique_ptr<Constant> owned_view;
+    bool read_at_run = false;  // a kernel reads this constant in run()
+    Layout layout;             // empty: plain
+    int io_index = -1;         // kInput / kOutput position
+    int root = -1;             // alias target (self when -1)
     std::int64_t offset = 0;
     int defined_at = -1, last_use = -1;
   };
@@ -135,6 +136,29 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
 
   const FusionPlan fusions = plan_fusions(graph);
 
+  // Weights are freed as soon as their last reader has prepared (Conv and
+  // MatMul keep reordered copies), so peak memory holds one copy plus the
+  // layer being converted, not two copies of the model.
+  std::unordered_map<int, int> pending_readers;
+  for (const auto& node : graph.node()) {
+    if (fusions.absorbed.count(&node)) continue;
+    for (const auto& name : node.input()) {
+      if (!name.empty() && store_->initializer(name)) ++pending_readers[m.value(name)];
+    }
+  }
+  auto done_reading = [&](const std::vector<int>& ins, const Kernel* kernel) {
+    for (std::size_t k = 0; k < ins.size(); ++k) {
+      auto it = pending_readers.find(ins[k]);
+      if (it == pending_readers.end()) continue;
+      auto& v = m.values[ins[k]];
+      if (kernel && kernel->reads_input_at_run(k)) v.read_at_run = true;
+      if (--it->second == 0 && !v.read_at_run && !output_names.count(v.name)) {
+        store_->release(v.name);
+        v.constant = nullptr;
+      }
+    }
+  };
+
   const auto& registry = kernel_registry();
   folded_ = 0;
   // Plain copies of blocked values, made once for all plain-only consumers.
@@ -169,7 +193,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
         auto& v = m.values[outs[0]];
         v.kind = Impl::Kind::kConstant;
         v.owned = std::make_unique<Tensor>(tensor_from_proto(a.t()));
-        v.constant = v.owned.get();
+        v.owned_view = std::make_unique<Constant>(*v.owned);
+        v.constant = v.owned_view.get();
         v.dtype = v.constant->dtype();
         v.shape = v.constant->shape();
       }
@@ -252,10 +277,12 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
         auto& v = m.values[id];
         v.kind = Impl::Kind::kConstant;
         v.owned = std::make_unique<Tensor>(v.dtype, v.shape);
-        v.constant = v.owned.get();
+        v.owned_view = std::make_unique<Constant>(*v.owned);
+        v.constant = v.owned_view.get();
         out_views.push_back({v.dtype, v.shape, v.owned->data()});
       }
       step.kernel->run(in_views, out_views);
+      done_reading(ins, nullptr);
       ++folded_;
       continue;
     }
@@ -273,6 +300,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     }
     step.inputs = std::move(ins);
     step.outputs = std::move(outs);
+    done_reading(step.inputs, step.kernel.get());
     m.steps.push_back(std::move(step));
     for (const auto& [from, to] : output_reorders) add_reorder(from, to, Layout());
   }
@@ -361,6 +389,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   for (auto& v : m.values) {
     if (v.kind == Impl::Kind::kConstant && !v.read_at_run) {
       v.owned.reset();
+      v.owned_view.reset();
       v.constant = nullptr;
     }
   }

@@ -40,12 +40,35 @@ struct View {
 using Layout = dnnl::memory::desc;
 inline bool is_blocked(const Layout& layout) { return layout.data.ndims != 0; }
 
+/// A constant's values, read-only, in memory someone else owns (the model's
+/// protobuf for initializers, a Tensor for folded values).
+class Constant {
+ public:
+  Constant() = default;
+  Constant(DType dtype, Shape shape, const void* data) : dtype_(dtype), shape_(std::move(shape)), data_(data) {}
+  explicit Constant(const Tensor& t) : dtype_(t.dtype()), shape_(t.shape()), data_(t.data()) {}
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  const void* data() const { return data_; }
+  template <typename T>
+  const T* data_as() const {
+    return static_cast<const T*>(data_);
+  }
+  std::int64_t element_count() const { return shape_element_count(shape_); }
+
+ private:
+  DType dtype_ = DType::kUnknown;
+  Shape shape_;
+  const void* data_ = nullptr;
+};
+
 /// What prepare() knows of an input: dtype, shape, layout, and its values
-/// when it is a constant (initializer or folded), else null.
+/// when it is a constant (initializer or folded), else null. The values stay
+/// valid during prepare() only unless reads_input_at_run() says otherwise.
 struct InputDesc {
   DType dtype = DType::kFloat32;
   Shape shape;
-  const Tensor* constant = nullptr;
+  const Constant* constant = nullptr;
   Layout layout;
 };
 
@@ -153,6 +176,6 @@ std::unique_ptr<Kernel> make_channel_concat_kernel(const onnx::NodeProto& node);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& where);
 
 /// Reads a constant int64/int32 tensor as int64 values.
-std::vector<std::int64_t> constant_ints(const Tensor& tensor);
+std::vector<std::int64_t> constant_ints(const Constant& tensor);
 
 }  // namespace inferlab::native

@@ -385,7 +385,7 @@ class ShapeKernel final : public Kernel {
 
 }  // namespace
 
-std::vector<std::int64_t> constant_ints(const Tensor& tensor) {
+std::vector<std::int64_t> constant_ints(const Constant& tensor) {
   std::vector<std::int64_t> values(static_cast<std::size_t>(tensor.element_count()));
   if (tensor.dtype() == DType::kInt64) {
     std::copy_n(tensor.data_as<std::int64_t>(), values.size(), values.begin());

@@ -1,6 +1,7 @@
 // Model loading for the native engine: passes, op check, weights held once.
 #include "model_store.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "engine.h"
@@ -59,33 +60,52 @@ void ModelStore::load() {
     if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = static_cast<int>(o.version());
   }
   initializers_.clear();
-  // Lifted out, then dropped from the protobuf: the weights live once.
-  for (auto& t : *graph_.proto().mutable_graph()->mutable_initializer()) {
-    initializers_.emplace(t.name(), tensor_from_proto(t));
-    t.clear_raw_data();
-    t.clear_float_data();
-    t.clear_int64_data();
-    t.clear_int32_data();
+  copies_.clear();
+  proto_index_.clear();
+  // Weights are read where the protobuf holds them (raw_data, the form every
+  // exporter writes): no second copy. Typed-field initializers are small and copied.
+  auto& inits = *graph_.proto().mutable_graph()->mutable_initializer();
+  for (int i = 0; i < inits.size(); ++i) {
+    const auto& t = inits.Get(i);
+    proto_index_[t.name()] = i;
+    const DType dtype = dtype_of(t.data_type());
+    const Shape shape(t.dims().begin(), t.dims().end());
+    const bool aligned = reinterpret_cast<std::uintptr_t>(t.raw_data().data()) % 8 == 0;
+    if (t.has_raw_data() && dtype != DType::kUnknown && !t.has_data_location() && aligned &&
+        t.raw_data().size() == static_cast<std::size_t>(shape_element_count(shape)) * dtype_size_bytes(dtype)) {
+      initializers_.emplace(t.name(), Constant(dtype, shape, t.raw_data().data()));
+    } else {
+      auto [it, added] = copies_.emplace(t.name(), tensor_from_proto(t));
+      initializers_.emplace(t.name(), Constant(it->second));
+    }
   }
   released_ = false;
 }
 
 const onnx::GraphProto& ModelStore::graph() const { return graph_.proto().graph(); }
 
-const Tensor* ModelStore::initializer(const std::string& name) const {
+const Constant* ModelStore::initializer(const std::string& name) const {
   auto it = initializers_.find(name);
   return it == initializers_.end() ? nullptr : &it->second;
 }
 
-void ModelStore::release_all_but(const std::set<std::string>& keep) {
-  for (auto it = initializers_.begin(); it != initializers_.end();) {
-    if (keep.count(it->first)) {
-      ++it;
-    } else {
-      it = initializers_.erase(it);
-      released_ = true;
-    }
+void ModelStore::release(const std::string& name) {
+  if (!initializers_.erase(name)) return;
+  copies_.erase(name);
+  // std::string::clear keeps capacity; swapping with an empty string frees it.
+  auto it = proto_index_.find(name);
+  if (it != proto_index_.end()) {
+    std::string().swap(*graph_.proto().mutable_graph()->mutable_initializer(it->second)->mutable_raw_data());
   }
+  released_ = true;
+}
+
+void ModelStore::release_all_but(const std::set<std::string>& keep) {
+  std::vector<std::string> names;
+  for (const auto& [name, constant] : initializers_) {
+    if (!keep.count(name)) names.push_back(name);
+  }
+  for (const auto& name : names) release(name);
 }
 
 void ModelStore::reload() {

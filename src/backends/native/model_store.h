@@ -26,7 +26,10 @@ class ModelStore {
   int opset() const { return opset_; }
   const std::vector<PassReport>& passes() const { return passes_; }
   /// The initializer `name`, or null when there is none (or it was released).
-  const Tensor* initializer(const std::string& name) const;
+  /// Points into the protobuf's own buffer when it holds raw data.
+  const Constant* initializer(const std::string& name) const;
+  /// Frees initializer `name` (its bytes in the protobuf, or the copy).
+  void release(const std::string& name);
   /// Frees every initializer whose name is not in `keep`.
   void release_all_but(const std::set<std::string>& keep);
   bool released() const { return released_; }
@@ -39,7 +42,9 @@ class ModelStore {
   OnnxGraph graph_;
   int opset_ = 13;
   std::vector<PassReport> passes_;
-  std::unordered_map<std::string, Tensor> initializers_;
+  std::unordered_map<std::string, Constant> initializers_;
+  std::unordered_map<std::string, Tensor> copies_;  // initializers stored as typed fields, not raw bytes
+  std::unordered_map<std::string, int> proto_index_;
   bool released_ = false;
 };
 
