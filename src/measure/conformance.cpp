@@ -26,22 +26,7 @@ namespace fs = std::filesystem;
 Tensor read_tensor(const fs::path& path) {
   onnx::TensorProto t;
   if (!t.ParseFromString(onnx_util::read_whole_file(path.string()))) throw Error(path.string() + ": not a TensorProto");
-  const DType dtype = onnx_util::dtype_from_onnx(t.data_type());
-  if (dtype != DType::kFloat32 && dtype != DType::kInt64 && dtype != DType::kInt32) {
-    throw Error("tensor dtype " + dtype_name(dtype) + " is not supported by the harness");
-  }
-  Tensor out(dtype, Shape(t.dims().begin(), t.dims().end()));
-  if (t.has_raw_data()) {
-    if (t.raw_data().size() != out.size_bytes()) throw Error(path.string() + ": raw_data has the wrong size");
-    std::memcpy(out.data(), t.raw_data().data(), out.size_bytes());
-  } else if (dtype == DType::kFloat32) {
-    std::copy(t.float_data().begin(), t.float_data().end(), out.data_as<float>());
-  } else if (dtype == DType::kInt64) {
-    std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_as<std::int64_t>());
-  } else {
-    std::copy(t.int32_data().begin(), t.int32_data().end(), out.data_as<std::int32_t>());
-  }
-  return out;
+  return onnx_util::tensor_from_proto(t, path.filename().string());
 }
 
 std::vector<Tensor> read_set(const fs::path& dir, const std::string& prefix) {

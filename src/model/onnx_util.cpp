@@ -1,6 +1,8 @@
 // Helpers for reading ONNX protobufs, shared by the inspector and the graph layer.
 #include "model/onnx_util.h"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -62,6 +64,26 @@ std::string read_whole_file(const std::string& path) {
   in.seekg(0);
   if (!in.read(bytes.data(), size)) throw Error(path + ": read error");
   return bytes;
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& what) {
+  const DType dtype = dtype_from_onnx(t.data_type());
+  if ((dtype != DType::kFloat32 && dtype != DType::kInt64 && dtype != DType::kInt32) || t.has_data_location()) {
+    throw Error(what + ": data type " + dtype_name(dtype) + (t.has_data_location() ? " in external data" : "") +
+                " is not supported");
+  }
+  Tensor out(dtype, Shape(t.dims().begin(), t.dims().end()));
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != out.size_bytes()) throw Error(what + ": raw_data has the wrong size");
+    std::memcpy(out.data(), t.raw_data().data(), out.size_bytes());
+  } else if (dtype == DType::kFloat32) {
+    std::copy(t.float_data().begin(), t.float_data().end(), out.data_as<float>());
+  } else if (dtype == DType::kInt64) {
+    std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_as<std::int64_t>());
+  } else {
+    std::copy(t.int32_data().begin(), t.int32_data().end(), out.data_as<std::int32_t>());
+  }
+  return out;
 }
 
 namespace {

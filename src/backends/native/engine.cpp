@@ -13,6 +13,7 @@
 
 #include "fusion.h"
 #include "memory_plan.h"
+#include "model/onnx_util.h"
 #include "model_store.h"
 
 namespace inferlab::native {
@@ -192,7 +193,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
           throw Error("native: Constant '" + node.output(0) + "' uses attribute '" + a.name() + "'");
         auto& v = m.values[outs[0]];
         v.kind = Impl::Kind::kConstant;
-        v.owned = std::make_unique<Tensor>(tensor_from_proto(a.t()));
+        v.owned =
+            std::make_unique<Tensor>(onnx_util::tensor_from_proto(a.t(), "native: Constant '" + node.output(0) + "'"));
         v.owned_view = std::make_unique<Constant>(*v.owned);
         v.constant = v.owned_view.get();
         v.dtype = v.constant->dtype();

@@ -5,46 +5,9 @@
 #include <cstring>
 
 #include "engine.h"
+#include "model/onnx_util.h"
 
 namespace inferlab::native {
-
-namespace {
-
-DType dtype_of(int onnx_type) {
-  switch (onnx_type) {
-    case onnx::TensorProto::FLOAT:
-      return DType::kFloat32;
-    case onnx::TensorProto::INT64:
-      return DType::kInt64;
-    case onnx::TensorProto::INT32:
-      return DType::kInt32;
-    default:
-      return DType::kUnknown;
-  }
-}
-
-}  // namespace
-
-Tensor tensor_from_proto(const onnx::TensorProto& t) {
-  const DType dtype = dtype_of(t.data_type());
-  if (dtype == DType::kUnknown || t.has_data_location()) {
-    throw Error("constant '" + t.name() + "': data type " + std::to_string(t.data_type()) +
-                " or external data is not supported by the native engine");
-  }
-  Tensor out(dtype, Shape(t.dims().begin(), t.dims().end()));
-  const std::size_t bytes = out.size_bytes();
-  if (t.has_raw_data()) {
-    if (t.raw_data().size() != bytes) throw Error("constant '" + t.name() + "': raw_data has the wrong size");
-    std::memcpy(out.data(), t.raw_data().data(), bytes);
-  } else if (dtype == DType::kFloat32) {
-    std::copy(t.float_data().begin(), t.float_data().end(), out.data_as<float>());
-  } else if (dtype == DType::kInt64) {
-    std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_as<std::int64_t>());
-  } else {
-    std::copy(t.int32_data().begin(), t.int32_data().end(), out.data_as<std::int32_t>());
-  }
-  return out;
-}
 
 ModelStore::ModelStore(std::string path) : path_(std::move(path)), graph_(OnnxGraph::load(path_)) { load(); }
 
@@ -68,14 +31,16 @@ void ModelStore::load() {
   for (int i = 0; i < inits.size(); ++i) {
     const auto& t = inits.Get(i);
     proto_index_[t.name()] = i;
-    const DType dtype = dtype_of(t.data_type());
+    const DType dtype = onnx_util::dtype_from_onnx(t.data_type());
+    const bool supported = dtype == DType::kFloat32 || dtype == DType::kInt64 || dtype == DType::kInt32;
     const Shape shape(t.dims().begin(), t.dims().end());
     const bool aligned = reinterpret_cast<std::uintptr_t>(t.raw_data().data()) % 8 == 0;
-    if (t.has_raw_data() && dtype != DType::kUnknown && !t.has_data_location() && aligned &&
+    if (t.has_raw_data() && supported && !t.has_data_location() && aligned &&
         t.raw_data().size() == static_cast<std::size_t>(shape_element_count(shape)) * dtype_size_bytes(dtype)) {
       initializers_.emplace(t.name(), Constant(dtype, shape, t.raw_data().data()));
     } else {
-      auto [it, added] = copies_.emplace(t.name(), tensor_from_proto(t));
+      auto [it, added] =
+          copies_.emplace(t.name(), onnx_util::tensor_from_proto(t, "native: initializer '" + t.name() + "'"));
       initializers_.emplace(t.name(), Constant(it->second));
     }
   }

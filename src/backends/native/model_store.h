@@ -48,7 +48,4 @@ class ModelStore {
   bool released_ = false;
 };
 
-/// An initializer (or Constant value) as a tensor: float32, int64, int32.
-Tensor tensor_from_proto(const onnx::TensorProto& tensor);
-
 }  // namespace inferlab::native
