@@ -21,6 +21,8 @@ struct Table {
 /// best measured batch), memory; plus footnotes with every failure's reason
 /// and every output disagreement. Pure function of the results.
 struct BenchTables {
+  std::string title = "inferlab bench";  ///< the Markdown document's heading
+  std::string preamble;                  ///< a paragraph under the heading; empty: none
   std::vector<Table> tables;
   std::vector<std::string> footnotes;
 };

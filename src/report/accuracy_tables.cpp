@@ -20,6 +20,7 @@ bool has_accuracy(const BenchResult& r) { return r.accuracy.has_value(); }
 
 BenchTables build_accuracy_tables(const std::vector<BenchResult>& results) {
   BenchTables out;
+  out.title = "inferlab accuracy";
   if (results.empty()) return out;
   Grid grid(results);
   Footnotes notes;

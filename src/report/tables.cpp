@@ -31,6 +31,9 @@ std::string validation_mark(const BenchResult& r, Footnotes& notes) {
 
 BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
   BenchTables out;
+  out.preamble =
+      "Reference models carry seeded weights, not trained ones: timings and memory are those of the "
+      "architectures; their outputs are not meaningful predictions.";
   if (results.empty()) return out;
   Grid grid(results);
   Footnotes notes;
@@ -121,9 +124,8 @@ std::string render_text(const BenchTables& tables) {
 
 std::string render_markdown(const BenchTables& tables, const Environment& env) {
   std::ostringstream out;
-  out << "# inferlab bench\n\n";
-  out << "Reference models carry seeded weights, not trained ones: timings and memory are those of the "
-         "architectures; their outputs are not meaningful predictions.\n\n";
+  out << "# " << tables.title << "\n\n";
+  if (!tables.preamble.empty()) out << tables.preamble << "\n\n";
   for (const auto& table : tables.tables) {
     out << "## " << table.title << "\n\n|";
     for (const auto& h : table.header) out << ' ' << h << " |";

@@ -180,6 +180,11 @@ TEST(AccuracyReport, TablesAndJson) {
   EXPECT_NE(text.find("n/a [1]"), std::string::npos) << text;
   EXPECT_NE(text.find("computes nothing"), std::string::npos) << text;
   EXPECT_NE(text.find("2 sample(s) could not be decoded"), std::string::npos) << text;
+  // The Markdown report is an accuracy report, without the bench's seeded-weights caveat.
+  const std::string md = render_markdown(build_accuracy_tables(rows), Environment{});
+  EXPECT_EQ(md.rfind("# inferlab accuracy", 0), 0U) << md.substr(0, 80);
+  EXPECT_EQ(md.find("seeded weights"), std::string::npos);
+  EXPECT_NE(render_markdown(build_bench_tables(rows), Environment{}).find("seeded weights"), std::string::npos);
 
   const nlohmann::json j = to_json(rows[1]);
   EXPECT_EQ(j.at("dataset"), "digits:test");
