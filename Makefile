@@ -1,6 +1,6 @@
 # The two README commands. Each does all of its own set-up on a fresh Debian
 # bookworm machine: packages (scripts/install-deps.sh), build, models.
-#   make run    prepare the zoo and bench it on opencv and torch -> out/bench/,
+#   make run    prepare the zoo and bench it on opencv, torch and native -> out/bench/,
 #               then digits_cnn's accuracy on the held-out digits -> out/accuracy/
 #   make test   the same set-up, then the whole CTest suite
 # ZOO=paper make run benches all six models of the reference study.
@@ -38,7 +38,7 @@ models: build
 
 run: models
 	$(INFERLAB) info
-	$(INFERLAB) bench $(ZOO_MODELS) --backends opencv,torch --batch 1,sweep $(RUN_RULES) --out $(OUT)
+	$(INFERLAB) bench $(ZOO_MODELS) --backends opencv,torch,native --batch 1,sweep $(RUN_RULES) --out $(OUT)
 	mkdir -p out/accuracy
 	$(INFERLAB) accuracy digits_cnn --dataset digits --backends opencv,torch --failures out/accuracy \
 	  --json out/accuracy/digits_cnn.json --md out/accuracy/digits_cnn.md

@@ -13,6 +13,39 @@ namespace inferlab {
 
 namespace {
 
+// oneDNN's best ISA on this CPU, by name (it picks kernels from this).
+std::string effective_isa() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41:
+      return "sse41";
+    case dnnl::cpu_isa::avx:
+      return "avx";
+    case dnnl::cpu_isa::avx2:
+      return "avx2";
+    case dnnl::cpu_isa::avx2_vnni:
+      return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core:
+      return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "other";
+  }
+}
+
+// Whether the CPU computes `precision` natively (bf16 dot products, int8 VNNI).
+bool native_support(Precision precision) {
+  const auto isa = dnnl::get_effective_cpu_isa();
+  if (precision == Precision::kBf16)
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  return isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
+         isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
+}
+
 class NativeSession final : public Session {
  public:
   NativeSession(const std::string& path, int threads) : engine_(path), threads_(threads) {}
@@ -54,11 +87,12 @@ class NativeBackend final : public Backend {
                            " (" + (v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other") + " runtime)"},
             {"ops", std::to_string(native::kernel_registry().size()) + " (oneDNN: Conv, Gemm, MatMul, pooling; "
                                                                        "reference kernels for the rest)"},
-            {"precisions", "fp32 (bf16 and int8 not implemented yet)"}};
+            {"precisions", "fp32 (bf16 and int8 not implemented yet)"},
+            {"cpu isa (oneDNN)", effective_isa()}};
   }
   std::string threading_description(int threads) const override {
     return "omp_set_num_threads(" + std::to_string(threads) +
-           ") for oneDNN's OpenMP runtime; reference kernels run on the calling thread";
+           ") for oneDNN's OpenMP runtime, which the reference kernels' parallel loops share";
   }
   ModelFormat format() const override { return ModelFormat::kOnnx; }
 
@@ -66,9 +100,18 @@ class NativeBackend final : public Backend {
     if (model.format != ModelFormat::kOnnx) {
       return SupportAnswer::no("native reads ONNX models only (this one is " + model_format_name(model.format) + ")");
     }
+    if (precision == Precision::kFp16) {
+      return SupportAnswer::no("native runs fp32 only so far; fp16 has no fast CPU path in oneDNN 2.6");
+    }
     if (precision != Precision::kFp32) {
-      return SupportAnswer::no("native runs fp32 only so far; " + precision_name(precision) + " (oneDNN " +
-                               precision_name(precision) + " primitives) is not implemented yet");
+      const std::string p = precision_name(precision);
+      const std::string needs =
+          precision == Precision::kBf16 ? "avx512_core_bf16" : "VNNI (avx512_core_vnni or avx2_vnni)";
+      return SupportAnswer::no("native runs fp32 only so far; " + p + " is not implemented yet" +
+                               (native_support(precision)
+                                    ? " (this CPU has native " + p + ": oneDNN reports " + effective_isa() + ")"
+                                    : " and this CPU has no native " + p + " (oneDNN reports " + effective_isa() +
+                                          "; needs " + needs + ")"));
     }
     if (model.path.empty()) return SupportAnswer::yes();
     try {
