@@ -971,7 +971,8 @@ def check_torchscript(model, path: str, sample_shape=(3, 224, 224)) -> dict:
     return {"max_abs_diff": diff, "max_abs_logit": scale}
 
 
-def count_flops(model, name: str) -> int:
+def count_flops(model, example) -> int:
+    """2 x multiply-accumulates of one eager forward on `example` (see FLOPS_METHOD)."""
     aten = torch.ops.aten
 
     class Counter(TorchDispatchMode):
@@ -999,12 +1000,61 @@ def count_flops(model, name: str) -> int:
 
     counter = Counter()
     with torch.no_grad(), counter:
-        model(torch.zeros(1, *input_chw(name)))
+        model(example)
     return 2 * counter.macs
 
 
 # --------------------------------------------------------------------------
 # Driver
+
+
+def write_model(model_dir: str, name: str, model, example, export, fields: dict) -> dict:
+    """Writes <name>.onnx (through `export(tmp_onnx, tmp_raw) -> (opset, fixups)`), frozen
+    TorchScript checked against eager PyTorch on `example`'s shape, and manifest.json with the
+    common fields plus `fields`. Files are written under temporary names and renamed into place
+    only when all are complete and checked; the manifest goes last, so a manifest always
+    describes complete files. Returns the TorchScript check."""
+    onnx_name, ts_name = f"{name}.onnx", f"{name}.pt"
+    tmp_onnx = os.path.join(model_dir, f".{onnx_name}.tmp{os.getpid()}")
+    tmp_ts = os.path.join(model_dir, f".{ts_name}.tmp{os.getpid()}")
+    tmp_manifest = os.path.join(model_dir, f".manifest.json.tmp{os.getpid()}")
+    tmp_raw = os.path.join(model_dir, f".{name}.torch-export.onnx.tmp{os.getpid()}")
+    try:
+        opset, fixups = export(tmp_onnx, tmp_raw)
+        export_torchscript(model, tmp_ts, example)
+        check = check_torchscript(model, tmp_ts, tuple(example.shape[1:]))
+        manifest = {
+            "schema": SCHEMA,
+            "name": name,
+            "prepare_version": PREPARE_VERSION,
+            "zoos": zoos_of(name),
+            "files": {"onnx": onnx_name, "torchscript": ts_name},
+            "sha256": {"onnx": sha256_of(tmp_onnx), "torchscript": sha256_of(tmp_ts)},
+            "torchscript_form": TORCHSCRIPT_FORM,
+            "onnx_opset": opset,
+            "onnx_fixups": fixups,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "flops_per_sample": count_flops(model, example),
+            "flops_method": FLOPS_METHOD,
+            **fields,
+            "torchscript_check": {
+                "input": f"torch.rand({CHECK_BATCH},{','.join(map(str, example.shape[1:]))}) * 2 - 1, "
+                f"generator seed {CHECK_SEED}",
+                "max_abs_diff_vs_eager": check["max_abs_diff"],
+                "max_abs_logit": check["max_abs_logit"],
+            },
+        }
+        with open(tmp_manifest, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+            f.write("\n")
+        os.replace(tmp_onnx, os.path.join(model_dir, onnx_name))
+        os.replace(tmp_ts, os.path.join(model_dir, ts_name))
+        os.replace(tmp_manifest, os.path.join(model_dir, "manifest.json"))
+    finally:
+        for tmp in (tmp_onnx, tmp_ts, tmp_manifest, tmp_raw):
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    return check
 
 
 def prepare_one(name: str, root: str, force: bool) -> str:
@@ -1018,56 +1068,43 @@ def prepare_one(name: str, root: str, force: bool) -> str:
 
     model, origin = build_model(name)
     chw = list(input_chw(name))
-    onnx_name, ts_name = f"{name}.onnx", f"{name}.pt"
-    # Temporary names in the same folder, renamed into place only when all is
-    # written and checked; the manifest goes last, so a manifest always
-    # describes complete files.
-    tmp_onnx = os.path.join(model_dir, f".{onnx_name}.tmp{os.getpid()}")
-    tmp_ts = os.path.join(model_dir, f".{ts_name}.tmp{os.getpid()}")
-    tmp_manifest = os.path.join(model_dir, f".manifest.json.tmp{os.getpid()}")
-    tmp_raw = os.path.join(model_dir, f".{name}.torch-export.onnx.tmp{os.getpid()}")
-    try:
-        opset, fixups = export_onnx(model, name, tmp_onnx, tmp_raw)
-        export_torchscript(model, tmp_ts, torch.zeros(1, *input_chw(name)))
-        check = check_torchscript(model, tmp_ts, input_chw(name))
-        manifest = {
-            "schema": SCHEMA,
-            "name": name,
-            "prepare_version": PREPARE_VERSION,
-            "zoos": zoos_of(name),
-            "source": origin["source"],
-            "weights": origin["weights"],
-            "seed": origin["seed"],
-            "files": {"onnx": onnx_name, "torchscript": ts_name},
-            "sha256": {"onnx": sha256_of(tmp_onnx), "torchscript": sha256_of(tmp_ts)},
-            "torchscript_form": TORCHSCRIPT_FORM,
-            "onnx_opset": opset,
-            "onnx_fixups": fixups,
-            "inputs": [{"name": "input", "dtype": "float32", "shape": [-1, *chw], "layout": "NCHW"}],
-            "outputs": [{"name": "logits", "dtype": "float32", "shape": [-1, CLASSES.get(name, 1000)]}],
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "flops_per_sample": count_flops(model, name),
-            "flops_method": FLOPS_METHOD,
-            "preprocess": origin["preprocess"],
-            "torchscript_check": {
-                "input": f"torch.rand({CHECK_BATCH},{','.join(map(str, chw))}) * 2 - 1, generator seed {CHECK_SEED}",
-                "max_abs_diff_vs_eager": check["max_abs_diff"],
-                "max_abs_logit": check["max_abs_logit"],
-            },
-        }
-        if "training" in origin:
-            manifest["training"] = origin["training"]
-        with open(tmp_manifest, "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=2)
-            f.write("\n")
-        os.replace(tmp_onnx, os.path.join(model_dir, onnx_name))
-        os.replace(tmp_ts, os.path.join(model_dir, ts_name))
-        os.replace(tmp_manifest, os.path.join(model_dir, "manifest.json"))
-    finally:
-        for tmp in (tmp_onnx, tmp_ts, tmp_manifest, tmp_raw):
-            if os.path.exists(tmp):
-                os.remove(tmp)
+    fields = {
+        "source": origin["source"],
+        "weights": origin["weights"],
+        "seed": origin["seed"],
+        "inputs": [{"name": "input", "dtype": "float32", "shape": [-1, *chw], "layout": "NCHW"}],
+        "outputs": [{"name": "logits", "dtype": "float32", "shape": [-1, CLASSES.get(name, 1000)]}],
+        "preprocess": origin["preprocess"],
+    }
+    if "training" in origin:
+        fields["training"] = origin["training"]
+    check = write_model(
+        model_dir, name, model, torch.zeros(1, *chw), lambda out, raw: export_onnx(model, name, out, raw), fields
+    )
     return f"prepared (torchscript max abs diff {check['max_abs_diff']:.3g}, logits up to {check['max_abs_logit']:.3g})"
+
+
+def export_rppg_onnx(model, example, out: str, raw: str) -> tuple[int, list[str]]:
+    """rppg_net at opset 11 (inputs frames, output pulse_diff), with the same fixups as the zoo."""
+    opset = 11
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            example,
+            raw,
+            opset_version=opset,
+            input_names=["frames"],
+            output_names=["pulse_diff"],
+            dynamic_axes={"frames": {0: "batch"}, "pulse_diff": {0: "batch"}},
+            do_constant_folding=True,
+        )
+    fixer = OnnxFixer(onnx.load(raw))
+    fixups = fixer.run()
+    fixed = fixer.result()
+    onnx.checker.check_model(fixed)
+    onnx.save(fixed, out)
+    return opset, fixups
 
 
 def prepare_rppg_net(name: str, model_dir: str) -> str:
@@ -1075,93 +1112,25 @@ def prepare_rppg_net(name: str, model_dir: str) -> str:
     import rppg_net  # models/rppg_net.py, beside this script
 
     model, training = rppg_net.train(SEED)
-    onnx_name, ts_name = f"{name}.onnx", f"{name}.pt"
-    tmp_onnx = os.path.join(model_dir, f".{onnx_name}.tmp{os.getpid()}")
-    tmp_ts = os.path.join(model_dir, f".{ts_name}.tmp{os.getpid()}")
-    tmp_manifest = os.path.join(model_dir, f".manifest.json.tmp{os.getpid()}")
-    tmp_raw = os.path.join(model_dir, f".{name}.torch-export.onnx.tmp{os.getpid()}")
     example = torch.zeros(1, 6, rppg_net.SIDE, rppg_net.SIDE)
-    opset = 11
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model,
-                example,
-                tmp_raw,
-                opset_version=opset,
-                input_names=["frames"],
-                output_names=["pulse_diff"],
-                dynamic_axes={"frames": {0: "batch"}, "pulse_diff": {0: "batch"}},
-                do_constant_folding=True,
-            )
-        fixer = OnnxFixer(onnx.load(tmp_raw))
-        fixups = fixer.run()
-        fixed = fixer.result()
-        onnx.checker.check_model(fixed)
-        onnx.save(fixed, tmp_onnx)
-        export_torchscript(model, tmp_ts, example)
-        check = check_torchscript(model, tmp_ts, (6, rppg_net.SIDE, rppg_net.SIDE))
-        manifest = {
-            "schema": SCHEMA,
-            "name": name,
-            "prepare_version": PREPARE_VERSION,
-            "zoos": zoos_of(name),
-            "source": "inferlab models/rppg_net.py RppgNet (DeepPhys-style motion branch gated by appearance attention)",
-            "weights": f"trained on synthetic skin patches only (seed {SEED}); see docs/rppg.md",
-            "seed": SEED,
-            "files": {"onnx": onnx_name, "torchscript": ts_name},
-            "sha256": {"onnx": sha256_of(tmp_onnx), "torchscript": sha256_of(tmp_ts)},
-            "torchscript_form": TORCHSCRIPT_FORM,
-            "onnx_opset": opset,
-            "onnx_fixups": fixups,
-            "inputs": [{"name": "frames", "dtype": "float32", "shape": [-1, 6, rppg_net.SIDE, rppg_net.SIDE], "layout": "NCHW"}],
-            "outputs": [{"name": "pulse_diff", "dtype": "float32", "shape": [-1, 1]}],
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "flops_per_sample": rppg_flops(model, example),
-            "flops_method": FLOPS_METHOD,
-            "contract": "docs/rppg.md: channels 0-2 100*(c_t-c_{t-1})/(c_t+c_{t-1}+1e-3), 3-5 c_t standardised; "
-            "output: pulse first difference x 10",
-            "training": training,
-            "torchscript_check": {"max_abs_diff_vs_eager": check["max_abs_diff"], "max_abs_logit": check["max_abs_logit"]},
-        }
-        with open(tmp_manifest, "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=2)
-            f.write("\n")
-        os.replace(tmp_onnx, os.path.join(model_dir, onnx_name))
-        os.replace(tmp_ts, os.path.join(model_dir, ts_name))
-        os.replace(tmp_manifest, os.path.join(model_dir, "manifest.json"))
-    finally:
-        for tmp in (tmp_onnx, tmp_ts, tmp_manifest, tmp_raw):
-            if os.path.exists(tmp):
-                os.remove(tmp)
+    fields = {
+        "source": "inferlab models/rppg_net.py RppgNet (DeepPhys-style motion branch gated by appearance attention)",
+        "weights": f"trained on synthetic skin patches only (seed {SEED}); see docs/rppg.md",
+        "seed": SEED,
+        "inputs": [{"name": "frames", "dtype": "float32", "shape": [-1, 6, rppg_net.SIDE, rppg_net.SIDE], "layout": "NCHW"}],
+        "outputs": [{"name": "pulse_diff", "dtype": "float32", "shape": [-1, 1]}],
+        "contract": "docs/rppg.md: channels 0-2 100*(c_t-c_{t-1})/(c_t+c_{t-1}+1e-3), 3-5 c_t standardised; "
+        "output: pulse first difference x 10",
+        "training": training,
+    }
+    write_model(
+        model_dir, name, model, example, lambda out, raw: export_rppg_onnx(model, example, out, raw), fields
+    )
     v = training["validation"]
     return (
         f"trained in {training['seconds']} s on synthetic clips; held-out synthetic BPM MAE {v['bpm_mae']}, "
         f"output-vs-truth r {v['pearson_r_output_vs_true_difference']}"
     )
-
-
-def rppg_flops(model, example) -> int:
-    aten = torch.ops.aten
-
-    class Counter(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.macs = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            if func.overloadpacket is aten.convolution:
-                self.macs += out.numel() * args[1].shape[1] * math.prod(args[1].shape[2:])
-            elif func.overloadpacket is aten.addmm:
-                self.macs += args[1].shape[0] * args[1].shape[1] * args[2].shape[1]
-            return out
-
-    counter = Counter()
-    with torch.no_grad(), counter:
-        model(example)
-    return 2 * counter.macs
 
 
 def main(argv: list[str]) -> int:
