@@ -77,6 +77,9 @@ struct BpmReading {
   double snr_db = 0;  ///< power within +-0.1 Hz of the peak and +-0.2 Hz of its harmonic vs the rest of the band, dB
 };
 
+/// Subtracts the least-squares line from `signal` in place (no-op below 2 samples).
+void remove_linear_trend(std::vector<double>& signal);
+
 /// Removes the mean and linear trend and scales to unit variance: the pulse
 /// post-processing before the spectrum. Thread-safe (pure function).
 std::vector<double> normalise_pulse(const std::vector<double>& pulse);

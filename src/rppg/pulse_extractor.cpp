@@ -27,22 +27,6 @@ Stats stats_of(const std::vector<double>& v) {
   return s;
 }
 
-void remove_linear_trend(std::vector<double>& v) {
-  const double n = static_cast<double>(v.size());
-  if (n < 2) return;
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const double x = static_cast<double>(i);
-    sx += x;
-    sy += v[i];
-    sxx += x * x;
-    sxy += x * v[i];
-  }
-  const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-  const double intercept = (sy - slope * sx) / n;
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] -= intercept + slope * static_cast<double>(i);
-}
-
 }  // namespace
 
 std::string pulse_method_name(PulseMethod method) {

@@ -14,10 +14,9 @@ constexpr std::size_t kMinFft = 2048;
 
 }  // namespace
 
-std::vector<double> normalise_pulse(const std::vector<double>& pulse) {
-  std::vector<double> v = pulse;
+void remove_linear_trend(std::vector<double>& v) {
   const double n = static_cast<double>(v.size());
-  if (v.size() < 2) return v;
+  if (v.size() < 2) return;
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (std::size_t i = 0; i < v.size(); ++i) {
     const double x = static_cast<double>(i);
@@ -28,12 +27,16 @@ std::vector<double> normalise_pulse(const std::vector<double>& pulse) {
   }
   const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
   const double intercept = (sy - slope * sx) / n;
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] -= intercept + slope * static_cast<double>(i);
+}
+
+std::vector<double> normalise_pulse(const std::vector<double>& pulse) {
+  std::vector<double> v = pulse;
+  if (v.size() < 2) return v;
+  remove_linear_trend(v);
   double energy = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    v[i] -= intercept + slope * static_cast<double>(i);
-    energy += v[i] * v[i];
-  }
-  const double stddev = std::sqrt(energy / n);
+  for (double x : v) energy += x * x;
+  const double stddev = std::sqrt(energy / static_cast<double>(v.size()));
   if (stddev > 0) {
     for (double& x : v) x /= stddev;
   }
