@@ -32,9 +32,9 @@ struct ConformanceOptions {
 std::string onnx_node_test_dir();
 
 /// Runs every matching test in-process. A test the backend declines
-/// (supports() says no, or it refuses the model at load/prepare with a
-/// "not supported" reason, or an input dtype it cannot be fed) is
-/// "unsupported"; a wrong answer or any other error is "fail". Throws Error
+/// (supports() says no, or load/prepare throws ErrorKind::kUnsupported even
+/// with inputs 1..n baked in as constants, or test data of a dtype the
+/// harness cannot feed) is "unsupported"; a wrong answer or any other error is "fail". Throws Error
 /// (kBadInput) when the folder is missing or the filter is not a valid regex.
 std::vector<ConformanceResult> run_onnx_node_tests(const ConformanceOptions& options);
 

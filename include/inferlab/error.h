@@ -12,6 +12,7 @@ enum class ErrorKind {
   kBadInput,     ///< bad usage or bad input (a file, a flag): exit 2
   kCheckFailed,  ///< the run finished but a check failed (accuracy, mismatch): exit 1
   kRuntime,      ///< an engine or the system failed while working: exit 2 at the CLI
+  kUnsupported,  ///< a valid model or setting the engine deliberately does not implement: exit 2 at the CLI
 };
 
 /// The one exception type library code throws. The message is a single line a

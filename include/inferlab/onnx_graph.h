@@ -29,6 +29,7 @@ struct GraphSummary {
   std::vector<TensorSpec> inputs;  ///< non-initializer graph inputs; symbolic dims -1
   std::vector<TensorSpec> outputs;
   std::int64_t opset = 0;  ///< default-domain opset
+  std::string producer;    ///< producer_name and producer_version
   std::int64_t node_count = 0;
   std::int64_t parameter_count = 0;             ///< elements in all initializers
   std::int64_t parameter_bytes = 0;             ///< bytes of initializer data
@@ -37,6 +38,18 @@ struct GraphSummary {
   std::map<std::string, OpTypeStats> ops;       ///< op type -> nodes and FLOPs
   std::vector<std::string> ops_without_shapes;  ///< op types whose output shapes inference could not fix
 };
+
+/// One node's operator: domain ("" for the default ai.onnx) and op type.
+struct OpType {
+  std::string domain;
+  std::string op;
+};
+
+/// The operators of the top-level nodes of the ONNX file at `path`, read
+/// from the wire format without materialising the weights (a fraction of a
+/// full parse for weight-heavy models). Throws Error naming the file when it
+/// cannot be read or parsed.
+std::vector<OpType> read_onnx_op_types(const std::string& path);
 
 /// An ONNX model in memory. Owns its ModelProto. Not thread-safe; copyable
 /// (a deep copy, for a pass that must compare before and after).

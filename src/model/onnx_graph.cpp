@@ -5,6 +5,12 @@
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include <fstream>
+#include <limits>
 #include <set>
 #include <unordered_map>
 
@@ -17,6 +23,36 @@ namespace inferlab {
 namespace {
 
 using namespace onnx_util;
+
+// Initializers above this size are weights, never shape operands.
+constexpr std::size_t kShapeOperandMaxBytes = 4096;
+
+// A copy for shape inference, which needs every initializer's type and dims
+// but only small ones' values (shape operands): the weights stay behind.
+onnx::ModelProto without_weights(const onnx::ModelProto& model) {
+  onnx::ModelProto copy;
+  copy.set_ir_version(model.ir_version());
+  *copy.mutable_opset_import() = model.opset_import();
+  *copy.mutable_functions() = model.functions();
+  const auto& graph = model.graph();
+  auto& g = *copy.mutable_graph();
+  g.set_name(graph.name());
+  *g.mutable_node() = graph.node();
+  *g.mutable_input() = graph.input();
+  *g.mutable_output() = graph.output();
+  *g.mutable_value_info() = graph.value_info();
+  for (const auto& t : graph.initializer()) {
+    auto& c = *g.add_initializer();
+    if (t.raw_data().size() <= kShapeOperandMaxBytes && t.float_data_size() <= 1024) {
+      c = t;
+    } else {
+      c.set_name(t.name());
+      c.set_data_type(t.data_type());
+      *c.mutable_dims() = t.dims();
+    }
+  }
+  return copy;
+}
 
 std::string first_line(const std::string& text) {
   const auto end = text.find('\n');
@@ -110,6 +146,42 @@ OnnxGraph::OnnxGraph(OnnxGraph&&) noexcept = default;
 OnnxGraph& OnnxGraph::operator=(OnnxGraph&&) noexcept = default;
 OnnxGraph::~OnnxGraph() = default;
 
+std::vector<OpType> read_onnx_op_types(const std::string& path) {
+  using google::protobuf::internal::WireFormatLite;
+  constexpr int kModelGraph = 7;  // ModelProto.graph
+  constexpr int kGraphNode = 1;   // GraphProto.node
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(path + ": cannot open for reading");
+  google::protobuf::io::IstreamInputStream stream(&file);
+  google::protobuf::io::CodedInputStream in(&stream);
+  in.SetTotalBytesLimit(std::numeric_limits<int>::max());
+  std::vector<OpType> ops;
+  auto bad = [&] { return Error(path + ": not a valid ONNX model (protobuf parse failed)"); };
+  for (std::uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) != kModelGraph) {
+      if (!WireFormatLite::SkipField(&in, tag)) throw bad();
+      continue;
+    }
+    std::uint32_t graph_size = 0;
+    if (!in.ReadVarint32(&graph_size)) throw bad();
+    const auto graph_limit = in.PushLimit(static_cast<int>(graph_size));
+    // Only nodes are decoded; initializers (the weights) are skipped unread.
+    for (std::uint32_t field = in.ReadTag(); field != 0; field = in.ReadTag()) {
+      if (WireFormatLite::GetTagFieldNumber(field) != kGraphNode) {
+        if (!WireFormatLite::SkipField(&in, field)) throw bad();
+        continue;
+      }
+      std::string bytes;
+      onnx::NodeProto node;
+      if (!WireFormatLite::ReadBytes(&in, &bytes) || !node.ParseFromString(bytes)) throw bad();
+      ops.push_back({node.domain() == "ai.onnx" ? std::string() : node.domain(), node.op_type()});
+    }
+    in.PopLimit(graph_limit);
+  }
+  if (!in.ConsumedEntireMessage()) throw bad();
+  return ops;
+}
+
 OnnxGraph OnnxGraph::load(const std::string& path) {
   auto proto = std::make_unique<onnx::ModelProto>();
   parse_model_file(path, *proto);
@@ -182,9 +254,10 @@ GraphSummary OnnxGraph::summarize() const {
   }
   for (const auto& output : model.graph().output()) s.outputs.push_back(spec_from_value_info(output));
   s.node_count = model.graph().node_size();
+  s.producer = model.producer_name() + (model.producer_version().empty() ? "" : " " + model.producer_version());
   s.serialized_bytes = static_cast<std::int64_t>(model.ByteSizeLong());
 
-  OnnxGraph at_batch_1(*this);
+  OnnxGraph at_batch_1(std::make_unique<onnx::ModelProto>(without_weights(model)), origin_);
   bool shapes_ok = true;
   try {
     at_batch_1.infer_shapes(1);

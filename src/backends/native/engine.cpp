@@ -20,18 +20,23 @@ namespace inferlab::native {
 
 namespace {}  // namespace
 
-std::vector<std::string> unsupported_ops(const OnnxGraph& graph) {
+std::vector<std::string> unsupported_ops(const std::vector<OpType>& ops) {
   std::set<std::string> missing;
   const auto& registry = kernel_registry();
-  for (const auto& node : graph.proto().graph().node()) {
-    const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (!default_domain) {
-      missing.insert(node.domain() + "." + node.op_type());
-    } else if (node.op_type() != "Constant" && !registry.count(node.op_type())) {
-      missing.insert(node.op_type());
+  for (const auto& [domain, op] : ops) {
+    if (!domain.empty() && domain != "ai.onnx") {
+      missing.insert(domain + "." + op);
+    } else if (op != "Constant" && !registry.count(op)) {
+      missing.insert(op);
     }
   }
   return {missing.begin(), missing.end()};
+}
+
+std::vector<std::string> unsupported_ops(const OnnxGraph& graph) {
+  std::vector<OpType> ops;
+  for (const auto& node : graph.proto().graph().node()) ops.push_back({node.domain(), node.op_type()});
+  return unsupported_ops(ops);
 }
 
 struct Engine::Impl {
@@ -123,7 +128,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     if (!shape_is_static(v.shape))
       throw Error("native: input shape " + shape_to_string(v.shape) + " must be fully known");
     if (input.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT) {
-      throw Error("native: input '" + input.name() + "': non-float32 graph inputs are not supported");
+      throw Error("native: input '" + input.name() + "': non-float32 graph inputs are not supported",
+                  ErrorKind::kUnsupported);
     }
     v.dtype = DType::kFloat32;
     m.graph_inputs.push_back(id);
@@ -217,7 +223,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
           if (act->input(k).empty()) continue;
           const int id = m.value(act->input(k));
           if (m.values[id].kind != Impl::Kind::kConstant)
-            throw Error("native: Clip with non-constant bounds is not supported");
+            throw Error("native: Clip with non-constant bounds is not supported", ErrorKind::kUnsupported);
           (k == 1 ? lo : hi) = m.values[id].constant->data_as<float>()[0];
         }
       }

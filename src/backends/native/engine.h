@@ -35,7 +35,10 @@ struct StepInfo {
   std::int64_t runs = 0;
 };
 
-/// Op types in `graph` that the engine has no kernel for (sorted, unique).
+/// Operators among `ops` that the engine has no kernel for (sorted, unique;
+/// other domains as "domain.op").
+std::vector<std::string> unsupported_ops(const std::vector<OpType>& ops);
+/// The same for every top-level node of `graph`.
 std::vector<std::string> unsupported_ops(const OnnxGraph& graph);
 
 /// One model ready to run. Not thread-safe: one thread drives it.

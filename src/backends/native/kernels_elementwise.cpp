@@ -66,9 +66,11 @@ class BinaryKernel final : public Kernel {
   BinaryKernel(const onnx::NodeProto& node) : node_(node), op_(node.op_type()) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.size() != 2) throw Error(node_prefix(node_) + "expects 2 inputs");
-    if (in[0].dtype != in[1].dtype) throw Error(node_prefix(node_) + "inputs of different dtypes are not supported");
+    if (in[0].dtype != in[1].dtype)
+      throw Error(node_prefix(node_) + "inputs of different dtypes are not supported", ErrorKind::kUnsupported);
     if (in[0].dtype != DType::kFloat32 && in[0].dtype != DType::kInt64) {
-      throw Error(node_prefix(node_) + "dtype " + dtype_name(in[0].dtype) + " is not supported");
+      throw Error(node_prefix(node_) + "dtype " + dtype_name(in[0].dtype) + " is not supported",
+                  ErrorKind::kUnsupported);
     }
     if (op_ == "Pow" && in[0].dtype != DType::kFloat32) throw Error(node_prefix(node_) + "Pow needs float32");
     onednn_.reset();
@@ -174,7 +176,8 @@ class ClipKernel final : public Kernel {
                                       : shape_element_count(in[0].shape);
     for (std::size_t k = 1; k < in.size() && k < 3; ++k) {
       if (node_.input(static_cast<int>(k)).empty()) continue;
-      if (!in[k].constant) throw Error(node_prefix(node_) + "non-constant min/max are not supported");
+      if (!in[k].constant)
+        throw Error(node_prefix(node_) + "non-constant min/max are not supported", ErrorKind::kUnsupported);
       (k == 1 ? lo_ : hi_) = in[k].constant->data_as<float>()[0];
     }
     return {{DType::kFloat32, in[0].shape, in[0].layout}};
@@ -196,8 +199,8 @@ class ClipKernel final : public Kernel {
 };
 
 // erf as a rational polynomial on [-4, 4] (the form Eigen and XLA use for
-// float): vectorizes, and stays within 4e-7 of std::erf (tested), where
-// std::erf costs ~10x more and dominated Swin-T's GELUs.
+// float): vectorizes, and stays within 4e-7 of std::erf (tested). Replacing
+// std::erf halved Swin-T's 12 Erf layers (36.6 -> 18.0 ms per run, bench/native_profile).
 float fast_erf(float x) {
   x = std::clamp(x, -4.0F, 4.0F);
   const float x2 = x * x;

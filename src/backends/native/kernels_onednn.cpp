@@ -65,6 +65,17 @@ void spatial_padding(const Attributes& a, const Shape& in, const std::vector<std
   }
 }
 
+// An input's descriptor as it lies in memory: its blocked layout, or plain
+// row-major (nchw for 4-D) when it has none.
+memory::desc physical_desc(const InputDesc& d) {
+  return is_blocked(d.layout) ? d.layout : memory::desc(to_dims(d.shape), dt::f32, plain_tag(d.shape.size()));
+}
+
+// The engine's name for a layout oneDNN chose for an output: empty when plain.
+Layout layout_of(const memory::desc& md, const Shape& shape) {
+  return md == memory::desc(to_dims(shape), dt::f32, plain_tag(shape.size())) ? Layout() : md;
+}
+
 std::string impl_name(const dnnl::primitive_desc_base& pd) { return std::string("onednn:") + pd.impl_info_str(); }
 
 class ConvKernel final : public Kernel {
@@ -73,11 +84,12 @@ class ConvKernel final : public Kernel {
 
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
-    if (in.size() < 2 || !in[1].constant) throw Error(node_prefix(node_) + "non-constant weights are not supported");
+    if (in.size() < 2 || !in[1].constant)
+      throw Error(node_prefix(node_) + "non-constant weights are not supported", ErrorKind::kUnsupported);
     input_count_ = in.size();
     const Shape& w = in[1].shape;
     if (x.size() != 4 || w.size() != 4)
-      throw Error(node_prefix(node_) + "convolutions other than 2-D are not supported");
+      throw Error(node_prefix(node_) + "convolutions other than 2-D are not supported", ErrorKind::kUnsupported);
     Attributes a(node_);
     const std::int64_t groups = a.i("group", 1);
     const std::vector<std::int64_t> kernel{w[2], w[3]};
@@ -104,7 +116,7 @@ class ConvKernel final : public Kernel {
       // The residual is the last input; its layout is whatever produced it.
       const InputDesc& r = in.back();
       if (r.shape != y) throw Error(node_prefix(node_) + "the fused residual's shape differs from the output");
-      residual_md_ = is_blocked(r.layout) ? r.layout : memory::desc(to_dims(y), dt::f32, tag::nchw);
+      residual_md_ = physical_desc(r);
       ops.append_binary(dnnl::algorithm::binary_add, residual_md_);
       residual_ = memory(residual_md_, eng, nullptr);
     }
@@ -122,13 +134,14 @@ class ConvKernel final : public Kernel {
     bias_ = memory(b_md, eng);
     auto* b = static_cast<float*>(bias_.get_data_handle());
     if (in.size() > 2 && !node_.input(2).empty()) {
-      if (!in[2].constant) throw Error(node_prefix(node_) + "a non-constant bias is not supported");
+      if (!in[2].constant)
+        throw Error(node_prefix(node_) + "a non-constant bias is not supported", ErrorKind::kUnsupported);
       std::copy_n(in[2].constant->data_as<float>(), w[0], b);
     } else {
       std::fill(b, b + w[0], 0.0F);
     }
     cpu_stream().wait();
-    const memory::desc given = is_blocked(in[0].layout) ? in[0].layout : memory::desc(to_dims(x), dt::f32, tag::nchw);
+    const memory::desc given = physical_desc(in[0]);
     input_ = memory(given, eng, nullptr);
     if (given != pd_.src_desc()) {
       // The layer before left another layout: convert into a private buffer.
@@ -138,8 +151,7 @@ class ConvKernel final : public Kernel {
       src_ = input_;
     }
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
-    const memory::desc plain_dst(to_dims(y), dt::f32, tag::nchw);
-    return {{DType::kFloat32, y, pd_.dst_desc() == plain_dst ? Layout() : pd_.dst_desc()}};
+    return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   bool reads_input_at_run(std::size_t index) const override {
@@ -227,9 +239,10 @@ class MatMulKernel final : public Kernel {
       alpha = at.f("alpha", 1.0F);
       beta = at.f("beta", 1.0F);
       if (a.size() != 2 || b.size() != 2)
-        throw Error(node_prefix(node_) + "Gemm inputs other than 2-D are not supported");
+        throw Error(node_prefix(node_) + "Gemm inputs other than 2-D are not supported", ErrorKind::kUnsupported);
     }
-    if (a.size() < 2 || b.size() < 2) throw Error(node_prefix(node_) + "1-D MatMul operands are not supported");
+    if (a.size() < 2 || b.size() < 2)
+      throw Error(node_prefix(node_) + "1-D MatMul operands are not supported", ErrorKind::kUnsupported);
     const std::int64_t m = trans_a ? a[a.size() - 1] : a[a.size() - 2];
     const std::int64_t k = trans_a ? a[a.size() - 2] : a[a.size() - 1];
     const std::int64_t kb = trans_b ? b[b.size() - 1] : b[b.size() - 2];
@@ -263,7 +276,8 @@ class MatMulKernel final : public Kernel {
       }
       y[rank - 2] = m;
       y[rank - 1] = n;
-      if (trans_a || trans_b) throw Error(node_prefix(node_) + "transposed runtime operands are not supported");
+      if (trans_a || trans_b)
+        throw Error(node_prefix(node_) + "transposed runtime operands are not supported", ErrorKind::kUnsupported);
       a_md = memory::desc(to_dims(a), dt::f32, plain_tag(rank));
       b_md = memory::desc(to_dims(b), dt::f32, plain_tag(rank));
       y_md = memory::desc(to_dims(y), dt::f32, plain_tag(rank));
@@ -274,7 +288,8 @@ class MatMulKernel final : public Kernel {
     std::vector<float> bias;
     if (gemm_ && in.size() > 2 && !node_.input(2).empty()) {
       if (!in[2].constant || shape_element_count(in[2].shape) != n) {
-        throw Error(node_prefix(node_) + "a C other than a constant vector of N values is not supported");
+        throw Error(node_prefix(node_) + "a C other than a constant vector of N values is not supported",
+                    ErrorKind::kUnsupported);
       }
       bias.assign(in[2].constant->data_as<float>(), in[2].constant->data_as<float>() + n);
       for (auto& v : bias) v *= beta;
@@ -330,17 +345,18 @@ class PoolKernel final : public Kernel {
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
-    if (x.size() != 4) throw Error(node_prefix(node_) + "pooling other than 2-D is not supported");
+    if (x.size() != 4)
+      throw Error(node_prefix(node_) + "pooling other than 2-D is not supported", ErrorKind::kUnsupported);
     Attributes a(node_);
     const auto kernel = global_ ? std::vector<std::int64_t>{x[2], x[3]} : a.ints("kernel_shape");
     if (kernel.size() != 2) throw Error(node_prefix(node_) + "kernel_shape must have 2 values");
     const auto strides = global_ ? std::vector<std::int64_t>{1, 1} : a.ints("strides", {1, 1});
     const auto dilations = global_ ? std::vector<std::int64_t>{1, 1} : a.ints("dilations", {1, 1});
     if (dilations != std::vector<std::int64_t>{1, 1}) {
-      throw Error(node_prefix(node_) + "dilated pooling is not supported");
+      throw Error(node_prefix(node_) + "dilated pooling is not supported", ErrorKind::kUnsupported);
     }
     if (max_ && node_.output_size() > 1 && !node_.output(1).empty()) {
-      throw Error(node_prefix(node_) + "the Indices output is not supported");
+      throw Error(node_prefix(node_) + "the Indices output is not supported", ErrorKind::kUnsupported);
     }
     memory::dims pad_l, pad_r;
     Shape out_spatial;
@@ -355,7 +371,7 @@ class PoolKernel final : public Kernel {
         max_ ? dnnl::algorithm::pooling_max
              : (!global_ && a.i("count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
                                                         : dnnl::algorithm::pooling_avg_exclude_padding);
-    const memory::desc src_md = is_blocked(in[0].layout) ? in[0].layout : memory::desc(to_dims(x), dt::f32, tag::nchw);
+    const memory::desc src_md = physical_desc(in[0]);
     const memory::desc dst_md(to_dims(y), dt::f32, tag::any);
     dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src_md, dst_md, to_dims(strides),
                                      to_dims(kernel), pad_l, pad_r);
@@ -363,8 +379,7 @@ class PoolKernel final : public Kernel {
     prim_ = dnnl::pooling_forward(pd_);
     src_ = memory(src_md, cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
-    const memory::desc plain_dst(to_dims(y), dt::f32, tag::nchw);
-    return {{DType::kFloat32, y, pd_.dst_desc() == plain_dst ? Layout() : pd_.dst_desc()}};
+    return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     src_.set_data_handle(in[0].data);
@@ -390,11 +405,8 @@ class ReorderKernel final : public Kernel {
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& s = in.at(0).shape;
-    const memory::desc plain(to_dims(s), dt::f32, plain_tag(s.size()));
-    const memory::desc from = is_blocked(in[0].layout) ? in[0].layout : plain;
-    const memory::desc to = is_blocked(to_) ? to_ : plain;
-    src_ = memory(from, cpu_engine(), nullptr);
-    dst_ = memory(to, cpu_engine(), nullptr);
+    src_ = memory(physical_desc(in[0]), cpu_engine(), nullptr);
+    dst_ = memory(physical_desc({DType::kFloat32, s, nullptr, to_}), cpu_engine(), nullptr);
     prim_ = dnnl::reorder(src_, dst_);
     return {{DType::kFloat32, s, to_}};
   }
@@ -422,7 +434,7 @@ class ChannelConcatKernel final : public Kernel {
     Shape y = in.at(0).shape;
     y[1] = 0;
     for (const auto& d : in) {
-      srcs.push_back(is_blocked(d.layout) ? d.layout : memory::desc(to_dims(d.shape), dt::f32, tag::nchw));
+      srcs.push_back(physical_desc(d));
       y[1] += d.shape[1];
     }
     const memory::desc dst_any(to_dims(y), dt::f32, tag::any);
@@ -431,8 +443,7 @@ class ChannelConcatKernel final : public Kernel {
     inputs_.clear();
     for (const auto& d : srcs) inputs_.emplace_back(d, cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
-    const memory::desc plain(to_dims(y), dt::f32, tag::nchw);
-    return {{DType::kFloat32, y, pd_.dst_desc() == plain ? Layout() : pd_.dst_desc()}};
+    return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     std::unordered_map<int, memory> args;
@@ -468,21 +479,18 @@ class BinaryPrimitiveKernel final : public Kernel {
     if (swapped_ && !commutative) throw Error(node_prefix(node_) + "the first operand must be the larger one");
     const InputDesc& big = in[swapped_ ? 1 : 0];
     const InputDesc& small = in[swapped_ ? 0 : 1];
-    auto md = [](const InputDesc& d) {
-      return is_blocked(d.layout) ? d.layout : memory::desc(to_dims(d.shape), dt::f32, tag::nchw);
-    };
     const auto algorithm = op == "Add"   ? dnnl::algorithm::binary_add
                            : op == "Mul" ? dnnl::algorithm::binary_mul
                            : op == "Sub" ? dnnl::algorithm::binary_sub
                                          : dnnl::algorithm::binary_div;
     const memory::desc dst_any(to_dims(big.shape), dt::f32, tag::any);
-    pd_ = dnnl::binary::primitive_desc(dnnl::binary::desc(algorithm, md(big), md(small), dst_any), cpu_engine());
+    pd_ = dnnl::binary::primitive_desc(dnnl::binary::desc(algorithm, physical_desc(big), physical_desc(small), dst_any),
+                                       cpu_engine());
     prim_ = dnnl::binary(pd_);
-    src0_ = memory(md(big), cpu_engine(), nullptr);
-    src1_ = memory(md(small), cpu_engine(), nullptr);
+    src0_ = memory(physical_desc(big), cpu_engine(), nullptr);
+    src1_ = memory(physical_desc(small), cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
-    const memory::desc plain(to_dims(big.shape), dt::f32, tag::nchw);
-    return {{DType::kFloat32, big.shape, pd_.dst_desc() == plain ? Layout() : pd_.dst_desc()}};
+    return {{DType::kFloat32, big.shape, layout_of(pd_.dst_desc(), big.shape)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     src0_.set_data_handle(in[swapped_ ? 1 : 0].data);

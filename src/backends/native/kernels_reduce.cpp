@@ -1,4 +1,4 @@
-// Reductions: Softmax, ReduceMean, GlobalAveragePool (float32).
+// Reductions: Softmax and ReduceMean (float32); GlobalAveragePool is oneDNN pooling.
 #include <algorithm>
 #include <cmath>
 
@@ -58,36 +58,29 @@ class SoftmaxKernel final : public Kernel {
   std::int64_t outer_ = 1, axis_len_ = 1, inner_ = 1;
 };
 
-// Mean over a set of axes; general (any axes) via an outer/reduced/inner
-// decomposition when the axes are contiguous, which covers LayerNorm's
-// last-axis mean and GlobalAveragePool's spatial mean.
+// Mean over contiguous axes via an outer/reduced/inner decomposition, which
+// covers LayerNorm's last-axis mean.
 class MeanKernel final : public Kernel {
  public:
-  MeanKernel(const onnx::NodeProto& node, bool global_pool) : node_(node), global_pool_(global_pool) {}
+  explicit MeanKernel(const onnx::NodeProto& node) : node_(node) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& s = in.at(0).shape;
     const auto rank = static_cast<std::int64_t>(s.size());
-    std::vector<std::int64_t> axes;
-    bool keep = true;
-    if (global_pool_) {
-      if (rank < 3) throw Error(node_prefix(node_) + "expects [N, C, spatial...]");
-      for (std::int64_t d = 2; d < rank; ++d) axes.push_back(d);
-    } else {
-      axes = Attributes(node_).ints("axes");
-      if (in.size() > 1 && !node_.input(1).empty()) {
-        if (!in[1].constant) throw Error(node_prefix(node_) + "non-constant axes are not supported");
-        axes = constant_ints(*in[1].constant);
-      }
-      keep = Attributes(node_).i("keepdims", 1) != 0;
-      if (axes.empty()) {
-        for (std::int64_t d = 0; d < rank; ++d) axes.push_back(d);
-      }
+    std::vector<std::int64_t> axes = Attributes(node_).ints("axes");
+    if (in.size() > 1 && !node_.input(1).empty()) {
+      if (!in[1].constant)
+        throw Error(node_prefix(node_) + "non-constant axes are not supported", ErrorKind::kUnsupported);
+      axes = constant_ints(*in[1].constant);
+    }
+    const bool keep = Attributes(node_).i("keepdims", 1) != 0;
+    if (axes.empty()) {
+      for (std::int64_t d = 0; d < rank; ++d) axes.push_back(d);
     }
     for (auto& a : axes) a = a < 0 ? a + rank : a;
     std::sort(axes.begin(), axes.end());
     for (std::size_t k = 1; k < axes.size(); ++k) {
       if (axes[k] != axes[k - 1] + 1)
-        throw Error(node_prefix(node_) + "non-contiguous reduction axes are not supported");
+        throw Error(node_prefix(node_) + "non-contiguous reduction axes are not supported", ErrorKind::kUnsupported);
     }
     outer_ = reduced_ = inner_ = 1;
     for (std::int64_t d = 0; d < rank; ++d) {
@@ -143,7 +136,6 @@ class MeanKernel final : public Kernel {
 
  private:
   const onnx::NodeProto& node_;
-  bool global_pool_;
   std::int64_t outer_ = 1, reduced_ = 1, inner_ = 1;
 };
 
@@ -151,7 +143,7 @@ class MeanKernel final : public Kernel {
 
 void register_reduce_kernels(std::map<std::string, KernelFactory>& r) {
   r["Softmax"] = [](const onnx::NodeProto& n, int opset) { return std::make_unique<SoftmaxKernel>(n, opset); };
-  r["ReduceMean"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MeanKernel>(n, false); };
+  r["ReduceMean"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MeanKernel>(n); };
 }
 
 }  // namespace inferlab::native

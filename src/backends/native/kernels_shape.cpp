@@ -16,6 +16,13 @@ std::int64_t normalise_axis(std::int64_t axis, std::size_t rank, const onnx::Nod
   return axis < 0 ? axis + r : axis;
 }
 
+// Element strides of a row-major tensor of `shape`.
+std::vector<std::int64_t> row_major_strides(const Shape& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
 // A kernel whose output is its input with another shape: the planner aliases
 // the two, so run() copies only when it was given distinct buffers.
 class ViewKernel : public Kernel {
@@ -37,7 +44,7 @@ class ReshapeKernel final : public ViewKernel {
   using ViewKernel::ViewKernel;
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.size() < 2 || !in[1].constant)
-      throw Error(node_prefix(node_) + "a non-constant target shape is not supported");
+      throw Error(node_prefix(node_) + "a non-constant target shape is not supported", ErrorKind::kUnsupported);
     const bool allow_zero = Attributes(node_).i("allowzero", 0) != 0;
     Shape shape = constant_ints(*in[1].constant);
     std::int64_t known = 1, infer = -1;
@@ -69,7 +76,7 @@ class PassThroughKernel final : public ViewKernel {
   using ViewKernel::ViewKernel;
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (node_.output_size() > 1 && !node_.output(1).empty()) {
-      throw Error(node_prefix(node_) + "the Dropout mask output is not supported");
+      throw Error(node_prefix(node_) + "the Dropout mask output is not supported", ErrorKind::kUnsupported);
     }
     return {{in.at(0).dtype, in.at(0).shape, Layout()}};
   }
@@ -94,7 +101,8 @@ class SqueezeKernel final : public ViewKernel {
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     std::vector<std::int64_t> axes = Attributes(node_).ints("axes");
     if (in.size() > 1 && !node_.input(1).empty()) {
-      if (!in[1].constant) throw Error(node_prefix(node_) + "non-constant axes are not supported");
+      if (!in[1].constant)
+        throw Error(node_prefix(node_) + "non-constant axes are not supported", ErrorKind::kUnsupported);
       axes = constant_ints(*in[1].constant);
     }
     Shape s = in[0].shape;
@@ -131,17 +139,16 @@ class TransposeKernel final : public Kernel {
     if (perm_.size() != s.size()) throw Error(node_prefix(node_) + "perm does not match the input rank");
     Shape out;
     for (auto p : perm_) out.push_back(s.at(p));
-    in_shape_ = s;
+    // Output-order strides into the input; the innermost output dim walks the input at stride_.back().
+    const auto in_strides = row_major_strides(s);
+    stride_.clear();
+    for (auto p : perm_) stride_.push_back(in_strides[p]);
     return {{in[0].dtype, out, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    const std::size_t rank = in_shape_.size();
+    const std::size_t rank = stride_.size();
     const std::size_t elem = dtype_size_bytes(in[0].dtype);
-    std::vector<std::int64_t> in_strides(rank, 1);
-    for (std::size_t d = rank; d-- > 1;) in_strides[d - 1] = in_strides[d] * in_shape_[d];
-    // Output-order strides into the input; innermost output dim walks the input at stride_last.
-    std::vector<std::int64_t> stride(rank);
-    for (std::size_t d = 0; d < rank; ++d) stride[d] = in_strides[perm_[d]];
+    const auto& stride = stride_;
     const Shape& os = out[0].shape;
     const std::int64_t inner = rank ? os.back() : 1;
     const std::int64_t total = out[0].elements();
@@ -171,7 +178,7 @@ class TransposeKernel final : public Kernel {
  private:
   const onnx::NodeProto& node_;
   std::vector<std::int64_t> perm_;
-  Shape in_shape_;
+  std::vector<std::int64_t> stride_;
 };
 
 class SliceKernel final : public Kernel {
@@ -184,7 +191,8 @@ class SliceKernel final : public Kernel {
     if (in.size() >= 3) {
       for (std::size_t k = 1; k < in.size(); ++k) {
         if (!node_.input(static_cast<int>(k)).empty() && !in[k].constant) {
-          throw Error(node_prefix(node_) + "non-constant starts/ends/axes/steps are not supported");
+          throw Error(node_prefix(node_) + "non-constant starts/ends/axes/steps are not supported",
+                      ErrorKind::kUnsupported);
         }
       }
       starts = constant_ints(*in[1].constant);
@@ -208,25 +216,23 @@ class SliceKernel final : public Kernel {
       const std::int64_t ax = normalise_axis(axes[k], s.size(), node_);
       const std::int64_t dim = s[ax], step = steps[k];
       if (step == 0) throw Error(node_prefix(node_) + "step 0");
-      auto clamp = [&](std::int64_t v, bool is_end) {
+      auto clamp = [&](std::int64_t v) {
         if (v < 0) v += dim;
-        if (step > 0) return std::clamp<std::int64_t>(v, 0, dim);
-        return std::clamp<std::int64_t>(v, -1, dim - 1) + (is_end ? 0 : 0);
+        return step > 0 ? std::clamp<std::int64_t>(v, 0, dim) : std::clamp<std::int64_t>(v, -1, dim - 1);
       };
-      const std::int64_t b = clamp(starts[k], false), e = clamp(ends[k], true);
+      const std::int64_t b = clamp(starts[k]), e = clamp(ends[k]);
       start_[ax] = b;
       step_[ax] = step;
       out[ax] = step > 0 ? std::max<std::int64_t>(0, (e - b + step - 1) / step)
                          : std::max<std::int64_t>(0, (b - e - step - 1) / -step);
     }
-    in_shape_ = s;
+    in_strides_ = row_major_strides(s);
     return {{in[0].dtype, out, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    const std::size_t rank = in_shape_.size();
+    const std::size_t rank = in_strides_.size();
     const std::size_t elem = dtype_size_bytes(in[0].dtype);
-    std::vector<std::int64_t> in_strides(rank, 1);
-    for (std::size_t d = rank; d-- > 1;) in_strides[d - 1] = in_strides[d] * in_shape_[d];
+    const auto& in_strides = in_strides_;
     const Shape& os = out[0].shape;
     const std::int64_t total = out[0].elements();
     if (total == 0) return;
@@ -254,8 +260,7 @@ class SliceKernel final : public Kernel {
 
  private:
   const onnx::NodeProto& node_;
-  std::vector<std::int64_t> start_, step_;
-  Shape in_shape_;
+  std::vector<std::int64_t> start_, step_, in_strides_;
 };
 
 class ConcatKernel final : public Kernel {
@@ -323,7 +328,8 @@ class GatherKernel final : public Kernel {
  public:
   explicit GatherKernel(const onnx::NodeProto& node) : node_(node) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    if (!in.at(1).constant) throw Error(node_prefix(node_) + "non-constant indices are not supported");
+    if (!in.at(1).constant)
+      throw Error(node_prefix(node_) + "non-constant indices are not supported", ErrorKind::kUnsupported);
     indices_ = constant_ints(*in[1].constant);
     const Shape& s = in[0].shape;
     axis_ = normalise_axis(Attributes(node_).i("axis", 0), s.size(), node_);

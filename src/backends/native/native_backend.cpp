@@ -115,7 +115,8 @@ class NativeBackend final : public Backend {
     }
     if (model.path.empty()) return SupportAnswer::yes();
     try {
-      const auto missing = native::unsupported_ops(OnnxGraph::load(model.path));
+      // The op list only: a full parse would load every weight just to answer.
+      const auto missing = native::unsupported_ops(read_onnx_op_types(model.path));
       if (!missing.empty()) {
         std::string list;
         for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
