@@ -130,9 +130,9 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   if (!f.md_path.empty()) ensure_writable_file_path(f.md_path, "--md");
   if (!f.failures_dir.empty()) ensure_writable_directory(f.failures_dir, "--failures");
   options.failures_dir = f.failures_dir;
-  // Opening and checking the dataset here too means every bad input is
-  // reported before the first engine loads.
-  open_checked_dataset(options);
+  // Opened and checked before any engine loads, so every bad input is
+  // reported first; run_accuracy() reuses it.
+  const auto dataset = open_checked_dataset(options);
 
   Environment env = environment_with_engines(options.threads);
   if (!f.quiet) {
@@ -141,8 +141,9 @@ int run_accuracy_verb(const AccuracyFlags& f) {
               << " loader thread(s); preprocessing: " << options.preprocess.describe() << '\n';
   }
   ProgressBar bar(!f.quiet && isatty(STDERR_FILENO));
-  std::vector<BenchResult> results = run_accuracy(
-      options, [&](const std::string& row, std::size_t done, std::size_t total) { bar.update(row, done, total); });
+  std::vector<BenchResult> results =
+      run_accuracy(options, *dataset,
+                   [&](const std::string& row, std::size_t done, std::size_t total) { bar.update(row, done, total); });
 
   const BenchTables tables = build_accuracy_tables(results);
   std::cout << render_text(tables);

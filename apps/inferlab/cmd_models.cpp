@@ -11,7 +11,6 @@
 #include "commands.h"
 #include "inferlab/error.h"
 #include "inferlab/onnx_graph.h"
-#include "inferlab/onnx_model.h"
 #include "inferlab/zoo.h"
 
 #include <nlohmann/json.hpp>
@@ -113,12 +112,11 @@ int run_show(const std::string& argument, const std::string& dir_flag) {
               << "\n  weights: " << model.manifest->weights << '\n';
   }
   if (auto it = model.paths.find(ModelFormat::kOnnx); it != model.paths.end()) {
-    const OnnxSummary header = inspect_onnx_file(it->second);
     const GraphSummary summary = OnnxGraph::load(it->second).summarize();
     std::printf("  onnx: opset %lld, %lld nodes, %lld parameters (%.2f MB), file %.2f MB, producer %s\n",
                 static_cast<long long>(summary.opset), static_cast<long long>(summary.node_count),
                 static_cast<long long>(summary.parameter_count), summary.parameter_bytes / 1e6,
-                summary.serialized_bytes / 1e6, header.producer.c_str());
+                summary.serialized_bytes / 1e6, summary.producer.c_str());
     std::printf("  FLOPs per sample (ONNX shapes at batch 1): %.4g G\n", summary.flops_per_sample / 1e9);
     std::printf("  %-22s %6s %12s %7s\n", "op", "nodes", "MFLOPs", "share");
     for (const auto& [op, stats] : summary.ops) {

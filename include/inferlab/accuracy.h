@@ -42,11 +42,13 @@ using AccuracyProgressFn = std::function<void(const std::string& row, std::size_
 /// (kBadInput) with one line naming the problem (both sizes where sizes differ).
 std::unique_ptr<Dataset> open_checked_dataset(const AccuracyOptions& options);
 
-/// Runs every backend x precision over the dataset in turn (each row its own
-/// loader pass, so each row's throughput is its own). Failed or unsupported
-/// rows are kept with their reason. Writes contact sheets when
-/// `failures_dir` is set. Throws Error only for problems found before the first row.
-std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const AccuracyProgressFn& progress);
+/// Runs every backend x precision over `dataset` (from open_checked_dataset)
+/// in turn, each row its own loader pass, so each row's throughput is its
+/// own. Failed or unsupported rows are kept with their reason. Writes contact
+/// sheets when `failures_dir` is set. Throws Error only for problems found
+/// before the first row.
+std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Dataset& dataset,
+                                      const AccuracyProgressFn& progress);
 
 /// Top-k of `scores` (length `classes`): whether `label` is among the k
 /// highest (ties broken by lower index, as a stable sort would) and the arg-max.

@@ -192,15 +192,15 @@ std::unique_ptr<Dataset> open_checked_dataset(const AccuracyOptions& options) {
   return dataset;
 }
 
-std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const AccuracyProgressFn& progress) {
+std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Dataset& dataset,
+                                      const AccuracyProgressFn& progress) {
   if (options.backends.empty()) throw Error("--backends: give at least one backend");
-  const auto dataset = open_checked_dataset(options);
   std::vector<std::unique_ptr<Backend>> backends;
   for (const auto& name : options.backends) backends.push_back(create_backend(name));
 
   std::vector<BenchResult> rows;
   std::vector<RowOutcome> outcomes;
-  AccuracyRun run(options, *dataset, progress);
+  AccuracyRun run(options, dataset, progress);
   for (auto& backend : backends) {
     for (const auto& precision : options.precisions) {
       BenchResult row;

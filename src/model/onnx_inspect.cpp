@@ -16,7 +16,7 @@ using namespace onnx_util;
 
 OnnxSummary inspect_onnx_file(const std::string& path) {
   onnx::ModelProto model;
-  parse_model_bytes(read_whole_file(path), path, model);
+  parse_model_file(path, model);
   const auto& graph = model.graph();
 
   OnnxSummary summary;
