@@ -12,6 +12,7 @@ void add_bench(CLI::App& app, int* exit_code);
 void add_validate(CLI::App& app, int* exit_code);
 void add_accuracy(CLI::App& app, int* exit_code);
 void add_conformance(CLI::App& app, int* exit_code);
+void add_optimize(CLI::App& app, int* exit_code);
 void add_live(CLI::App& app, int* exit_code);
 void add_rppg_eval(CLI::App& app, int* exit_code);
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   inferlab::cli::add_validate(app, &exit_code);
   inferlab::cli::add_accuracy(app, &exit_code);
   inferlab::cli::add_conformance(app, &exit_code);
+  inferlab::cli::add_optimize(app, &exit_code);
   inferlab::cli::add_live(app, &exit_code);
   inferlab::cli::add_rppg_eval(app, &exit_code);
   try {

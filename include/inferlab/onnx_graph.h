@@ -72,8 +72,10 @@ class OnnxGraph {
   void check() const;
   /// Runs ONNX shape inference in place (value_info filled). With
   /// `batch` > 0 every symbolic or unknown first input dimension is first set
-  /// to `batch`. Throws Error on an inference failure, naming the node.
-  void infer_shapes(std::int64_t batch = 0);
+  /// to `batch`. With `check_types`, inputs whose types contradict an op's
+  /// type constraints are an error too. Throws Error on an inference
+  /// failure, naming the node.
+  void infer_shapes(std::int64_t batch = 0, bool check_types = false);
   /// Serializes and writes atomically (temporary file + rename).
   void save(const std::string& path) const;
   std::string serialize() const;

@@ -190,4 +190,59 @@ void fill_seeded_uniform(Tensor& tensor, std::uint64_t seed) {
   }
 }
 
+std::uint16_t float_to_half_bits(float value) {
+  std::uint32_t f = 0;
+  std::memcpy(&f, &value, sizeof f);
+  const std::uint16_t sign = static_cast<std::uint16_t>((f >> 16) & 0x8000U);
+  const std::uint32_t abs = f & 0x7FFFFFFFU;
+  if (abs >= 0x7F800000U) {  // inf or NaN (keep NaN quiet and non-zero)
+    return static_cast<std::uint16_t>(sign | 0x7C00U | (abs > 0x7F800000U ? 0x200U : 0U));
+  }
+  if (abs >= 0x477FF000U) return static_cast<std::uint16_t>(sign | 0x7C00U);  // rounds past 65504
+  if (abs < 0x38800000U) {
+    // Subnormal half (or zero): shift the mantissa with its implicit bit and
+    // round to nearest even on the dropped bits.
+    if (abs < 0x33000000U) return sign;  // below half the smallest subnormal
+    const std::uint32_t exponent = abs >> 23;
+    const std::uint32_t mantissa = (abs & 0x7FFFFFU) | 0x800000U;
+    const std::uint32_t shift = 126U - exponent;  // 14..24
+    std::uint32_t half = mantissa >> shift;
+    const std::uint32_t rest = mantissa & ((1U << shift) - 1U);
+    const std::uint32_t halfway = 1U << (shift - 1U);
+    if (rest > halfway || (rest == halfway && (half & 1U))) ++half;
+    return static_cast<std::uint16_t>(sign | half);
+  }
+  // Normal: rebias the exponent and round the 13 dropped mantissa bits to
+  // nearest even; a carry into the exponent is the correct result.
+  std::uint32_t half = ((abs - 0x38000000U) >> 13);
+  const std::uint32_t rest = abs & 0x1FFFU;
+  if (rest > 0x1000U || (rest == 0x1000U && (half & 1U))) ++half;
+  return static_cast<std::uint16_t>(sign | half);
+}
+
+float half_bits_to_float(std::uint16_t bits) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000U) << 16;
+  const std::uint32_t exponent = (bits >> 10) & 0x1FU;
+  std::uint32_t mantissa = bits & 0x3FFU;
+  std::uint32_t f = 0;
+  if (exponent == 0x1FU) {
+    f = sign | 0x7F800000U | (mantissa << 13);
+  } else if (exponent != 0) {
+    f = sign | ((exponent + 112U) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    f = sign;
+  } else {
+    // Subnormal: normalise into a float exponent.
+    int e = -1;
+    do {
+      mantissa <<= 1;
+      ++e;
+    } while ((mantissa & 0x400U) == 0);
+    f = sign | (static_cast<std::uint32_t>(112 - e) << 23) | ((mantissa & 0x3FFU) << 13);
+  }
+  float value = 0;
+  std::memcpy(&value, &f, sizeof value);
+  return value;
+}
+
 }  // namespace inferlab

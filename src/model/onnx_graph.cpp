@@ -202,7 +202,7 @@ void OnnxGraph::check() const {
   }
 }
 
-void OnnxGraph::infer_shapes(std::int64_t batch) {
+void OnnxGraph::infer_shapes(std::int64_t batch, bool check_types) {
   if (batch > 0) {
     std::set<std::string> initializers;
     for (const auto& t : proto_->graph().initializer()) initializers.insert(t.name());
@@ -221,7 +221,7 @@ void OnnxGraph::infer_shapes(std::int64_t batch) {
     proto_->mutable_graph()->clear_value_info();
   }
   try {
-    onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/1, /*data_prop=*/true);
+    onnx::ShapeInferenceOptions options(check_types, /*strict_mode=*/1, /*data_prop=*/true);
     onnx::shape_inference::InferShapes(*proto_, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     throw Error(origin_ + ": shape inference failed: " + first_line(e.what()));

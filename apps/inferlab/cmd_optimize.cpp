@@ -1,0 +1,114 @@
+// `inferlab optimize`: FP16, INT8 (calibrated QDQ), pruning and graph passes
+// on an ONNX model, re-measured and held to an accuracy budget.
+#include <iostream>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/optimizer.h"
+
+namespace inferlab::cli {
+
+namespace {
+
+struct OptimizeFlags {
+  std::string model, output, calib, dataset, calibrator = "entropy", backends = "opencv,torch,native";
+  std::string calib_backend = "native", json_path, model_dir;
+  bool fp16 = false, fp16_io = false, int8 = false, no_latency = false, quiet = false;
+  std::optional<double> prune, prune_channels, max_top1_drop;
+  double percentile = 99.99;
+  std::int64_t calib_count = 512, limit = 0, sensitivity_samples = 64;
+  int threads = -1;
+  double latency_ms = 1000;
+};
+
+int run_optimize_verb(const OptimizeFlags& f) {
+  OptimizeOptions o;
+  o.model = resolve_model(f.model, model_directory(f.model_dir));
+  o.output_path = f.output;
+  o.fp16 = f.fp16;
+  o.fp16_io = f.fp16_io;
+  if (f.fp16_io && !f.fp16) throw Error("--fp16-io needs --fp16");
+  o.int8 = f.int8;
+  o.prune_sparsity = f.prune;
+  o.prune_channel_fraction = f.prune_channels;
+  o.calib_dataset = f.calib;
+  if (f.calib_count < 1) throw Error("--calib-count " + std::to_string(f.calib_count) + ": must be >= 1");
+  o.calib_count = static_cast<std::size_t>(f.calib_count);
+  o.calibrator = calibrator_from_name(f.calibrator);
+  o.percentile = f.percentile;
+  o.eval_dataset = f.dataset;
+  if (o.eval_dataset.empty() && f.max_top1_drop && !f.calib.empty()) {
+    o.eval_dataset = f.calib;
+    std::cerr << "note: no --dataset; the accuracy budget is measured on the calibration set " << f.calib
+              << " (give --dataset for held-out samples)\n";
+  }
+  o.max_top1_drop_pts = f.max_top1_drop;
+  if (f.limit < 0) throw Error("--limit " + std::to_string(f.limit) + ": must be >= 0 (0: all samples)");
+  o.eval_limit = static_cast<std::size_t>(f.limit);
+  if (f.sensitivity_samples < 1) throw Error("--sensitivity-samples: must be >= 1");
+  o.sensitivity_samples = static_cast<std::size_t>(f.sensitivity_samples);
+  o.backends = split_list(f.backends);
+  if (o.backends.empty()) throw Error("--backends: give at least one backend");
+  o.calib_backend = f.calib_backend;
+  if (f.threads != -1 && f.threads < 1) throw Error("--threads " + std::to_string(f.threads) + ": must be >= 1");
+  o.threads = f.threads == -1 ? default_thread_count() : f.threads;
+  o.measure_latency = !f.no_latency;
+  if (!(f.latency_ms > 0)) throw Error("--latency-ms: must be > 0");
+  o.latency_run.min_duration_ms = f.latency_ms;
+  o.latency_run.min_count = 20;
+  o.latency_run.warmup_min_duration_ms = 200;
+  if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+
+  const OptimizeReport report = run_optimize(o, [&](const std::string& line) {
+    if (!f.quiet) std::cerr << "optimize: " << line << '\n';
+  });
+  std::cout << render_optimize_report(report);
+  if (!f.json_path.empty()) {
+    write_file_atomically(f.json_path, to_json(report).dump(2) + "\n");
+    std::cout << "wrote " << f.json_path << '\n';
+  }
+  if (report.budget_held && !*report.budget_held) {
+    std::cout << "CHECK FAILED: top-1 drop exceeds --max-top1-drop " << *f.max_top1_drop << " pts\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_optimize(CLI::App& app, int* exit_code) {
+  auto* sub = app.add_subcommand("optimize", "FP16, INT8 (calibrated QDQ), pruning and graph passes on an ONNX model");
+  auto f = std::make_shared<OptimizeFlags>();
+  sub->add_option("model", f->model, "A prepared model name or a path to .onnx")->required();
+  sub->add_option("-o,--output", f->output, "The optimized .onnx to write (never the input)")->required();
+  sub->add_flag("--fp16", f->fp16, "Weights and activations to float16 (sensitive ops kept in float32)");
+  sub->add_flag("--fp16-io", f->fp16_io, "With --fp16: float16 graph inputs and outputs too");
+  sub->add_flag("--int8", f->int8, "Static INT8 quantization (QDQ), calibrated on --calib");
+  sub->add_option("--prune", f->prune, "Unstructured magnitude pruning to this sparsity, in (0, 1)");
+  sub->add_option("--prune-channels", f->prune_channels,
+                  "Structured Conv channel pruning: fraction removed, in (0, 1)");
+  sub->add_option("--calib", f->calib, "Calibration dataset: digits:train | digits | imagenet:DIR | folder:DIR");
+  sub->add_option("--calib-count", f->calib_count, "Calibration samples")->capture_default_str();
+  sub->add_option("--calibrator", f->calibrator, "minmax | percentile | entropy")->capture_default_str();
+  sub->add_option("--percentile", f->percentile, "For --calibrator percentile, in (0, 100]")->capture_default_str();
+  sub->add_option("--dataset", f->dataset, "Labelled dataset for accuracy before/after (e.g. digits)");
+  sub->add_option("--max-top1-drop", f->max_top1_drop,
+                  "Accuracy budget in top-1 points; INT8 layers go back to FP32 until it holds; exit 1 if it cannot");
+  sub->add_option("--limit", f->limit, "Evaluate only the first N samples (0: all)")->capture_default_str();
+  sub->add_option("--sensitivity-samples", f->sensitivity_samples, "Samples for per-layer INT8 sensitivity")
+      ->capture_default_str();
+  sub->add_option("--backends", f->backends, "Backends measured before and after")->capture_default_str();
+  sub->add_option("--calib-backend", f->calib_backend, "Backend that runs calibration and sensitivity")
+      ->capture_default_str();
+  sub->add_option("--threads", f->threads, "Engine intra-op threads (default: the online CPUs)");
+  sub->add_option("--latency-ms", f->latency_ms, "Minimum measuring time per latency row")->capture_default_str();
+  sub->add_flag("--no-latency", f->no_latency, "Skip the latency measurement");
+  sub->add_option("--json", f->json_path, "Write the report as JSON (schema inferlab.optimize/1)");
+  sub->add_option("--model-dir", f->model_dir, "Where prepared models live");
+  sub->add_flag("--quiet", f->quiet, "No progress on stderr");
+  sub->callback([=] { *exit_code = run_optimize_verb(*f); });
+}
+
+}  // namespace inferlab::cli

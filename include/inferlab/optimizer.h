@@ -1,0 +1,103 @@
+#pragma once
+/// @file optimizer.h
+/// `inferlab optimize`: graph passes, then FP16, INT8 (calibrated QDQ) or
+/// pruning on an ONNX model, the result written and re-measured — size,
+/// FLOPs, latency per backend, Top-1/Top-5 before and after — and held to an
+/// accuracy budget (INT8 layers are returned to FP32, most sensitive first,
+/// until the budget holds).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "inferlab/graph_passes.h"
+#include "inferlab/quantize.h"
+#include "inferlab/result.h"
+#include "inferlab/run_rules.h"
+#include "inferlab/zoo.h"
+
+namespace inferlab {
+
+/// What to do. Field names carry units.
+struct OptimizeOptions {
+  ResolvedModel model;      ///< must have an ONNX file
+  std::string output_path;  ///< the .onnx to write; never the input file
+  bool fp16 = false;
+  bool fp16_io = false;
+  bool int8 = false;
+  std::optional<double> prune_sparsity;          ///< unstructured magnitude pruning, in (0, 1)
+  std::optional<double> prune_channel_fraction;  ///< structured Conv channel pruning, in (0, 1)
+  std::string calib_dataset;                     ///< --calib (needed by --int8)
+  std::size_t calib_count = 512;                 ///< calibration samples
+  Calibrator calibrator = Calibrator::kEntropy;
+  double percentile = 99.99;
+  std::string eval_dataset;                 ///< accuracy before/after; empty: none measured
+  std::optional<double> max_top1_drop_pts;  ///< the budget, in percentage points
+  std::size_t eval_limit = 0;               ///< first N evaluation samples; 0: all
+  std::size_t sensitivity_samples = 64;     ///< samples for the per-layer sensitivity (SQNR) runs
+  std::vector<std::string> backends{"opencv", "torch", "native"};  ///< measured before and after
+  std::string calib_backend = "native";  ///< runs the FP32 model for calibration and sensitivity
+  int threads = 1;
+  bool measure_latency = true;
+  RunSettings latency_run;  ///< run rules of the latency measurement
+};
+
+/// Per-layer INT8 quantization error, measured on the sensitivity samples.
+struct LayerSensitivity {
+  std::string node, op;
+  double weight_sqnr_db = 0;  ///< of the weight alone
+  double output_sqnr_db = 0;  ///< of the model's output when only this layer is quantized
+  bool kept_fp32 = false;     ///< returned to FP32 by the accuracy gate
+};
+
+/// Accuracy of one backend before and after.
+struct AccuracyChange {
+  std::string backend;
+  std::string status = "ok";  ///< "ok" | "unsupported" | "failed" (of the optimized model)
+  std::string reason;
+  std::optional<double> top1_before, top5_before, top1_after, top5_after;  ///< fractions
+  std::optional<double> top1_drop_pts;                                     ///< (before - after) x 100
+  std::string execution;  ///< how the backend ran the optimized model, e.g. "fp16 weights, fp32 arithmetic"
+};
+
+/// Everything `inferlab optimize` reports.
+struct OptimizeReport {
+  std::string model, input_path, output_path;
+  std::vector<std::string> steps;  ///< "passes", "fp16", "int8(entropy)", "prune 0.5", ...
+  std::vector<PassReport> passes;
+  std::int64_t size_bytes_before = 0, size_bytes_after = 0;
+  std::int64_t flops_before = 0, flops_after = 0;  ///< per sample at batch 1
+  std::int64_t parameters_before = 0, parameters_after = 0;
+  double weight_sparsity_after = 0;  ///< fraction of zero Conv/Gemm/MatMul weights
+  std::vector<QuantizedLayer> quantized_layers;
+  std::vector<std::string> left_in_fp32;
+  std::vector<LayerSensitivity> sensitivity;  ///< INT8 only
+  std::vector<AccuracyChange> accuracy;
+  std::vector<BenchResult> latency;  ///< batch 1, original and optimized interleaved per backend
+  std::optional<double> max_top1_drop_pts;
+  std::optional<bool> budget_held;  ///< null without a budget
+  std::string calibration;          ///< e.g. "entropy over 512 samples of digits:train on native"
+  std::vector<std::string> notes;
+};
+
+/// Progress lines for the user.
+using OptimizeProgressFn = std::function<void(const std::string& line)>;
+
+/// Runs the whole optimization and writes options.output_path (atomically,
+/// only after every check that can fail has run). Throws Error (kBadInput)
+/// for bad options (sparsity outside (0, 1), no --calib with --int8, the
+/// output naming the input, a calibration set of the wrong input size, a
+/// model failing the ONNX checker). A broken budget is reported in
+/// budget_held, not thrown.
+OptimizeReport run_optimize(const OptimizeOptions& options, const OptimizeProgressFn& progress);
+
+/// The report as JSON (schema "inferlab.optimize/1").
+nlohmann::json to_json(const OptimizeReport& report);
+/// The report as terminal tables.
+std::string render_optimize_report(const OptimizeReport& report);
+
+}  // namespace inferlab

@@ -1,0 +1,300 @@
+// `inferlab optimize`: the order is passes -> pruning -> FP16 | INT8, then
+// the result is measured exactly as users measure any model (the accuracy
+// runner and the bench orchestrator), so before/after figures come from the
+// same code as every other figure inferlab prints.
+#include "inferlab/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "inferlab/accuracy.h"
+#include "inferlab/bench.h"
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/fp16.h"
+#include "inferlab/pruning.h"
+#include "inferlab/registry.h"
+#include "optimize/int8_calibration.h"
+
+namespace fs = std::filesystem;
+
+namespace inferlab {
+
+namespace {
+
+void check_options(const OptimizeOptions& o) {
+  const auto onnx = o.model.paths.find(ModelFormat::kOnnx);
+  if (onnx == o.model.paths.end())
+    throw Error(o.model.argument + ": optimize needs an ONNX model", ErrorKind::kBadInput);
+  if (o.output_path.empty()) throw Error("-o: give the .onnx file to write", ErrorKind::kBadInput);
+  std::error_code ec;
+  if (fs::exists(o.output_path, ec) && fs::equivalent(o.output_path, onnx->second, ec))
+    throw Error("-o " + o.output_path + ": that is the input model; refusing to overwrite the source",
+                ErrorKind::kBadInput);
+  if (!o.fp16 && !o.int8 && !o.prune_sparsity && !o.prune_channel_fraction)
+    throw Error("optimize: give at least one of --fp16, --int8, --prune, --prune-channels", ErrorKind::kBadInput);
+  if (o.fp16 && o.int8) throw Error("--fp16 and --int8: choose one", ErrorKind::kBadInput);
+  for (const auto& [flag, value] :
+       {std::pair{"--prune", o.prune_sparsity}, {"--prune-channels", o.prune_channel_fraction}}) {
+    if (value && !(*value > 0 && *value < 1))
+      throw Error(std::string(flag) + " " + std::to_string(*value) + ": sparsity must be in (0, 1)",
+                  ErrorKind::kBadInput);
+  }
+  if (o.int8 && o.calib_dataset.empty())
+    throw Error("--int8 needs --calib DATASET (e.g. --calib digits:train)", ErrorKind::kBadInput);
+  if (o.calib_count == 0) throw Error("--calib-count: must be >= 1", ErrorKind::kBadInput);
+  if (o.max_top1_drop_pts && o.eval_dataset.empty())
+    throw Error("--max-top1-drop needs a labelled dataset (--dataset)", ErrorKind::kBadInput);
+  if (o.max_top1_drop_pts && *o.max_top1_drop_pts < 0)
+    throw Error("--max-top1-drop: must be >= 0 points", ErrorKind::kBadInput);
+  ensure_writable_file_path(o.output_path, "-o");
+}
+
+Preprocess preprocess_of(const ResolvedModel& model) {
+  if (model.inputs.empty()) throw Error(model.argument + ": the model declares no input", ErrorKind::kBadInput);
+  return model.manifest && model.manifest->preprocess ? *model.manifest->preprocess
+                                                      : default_preprocess_for(model.inputs[0], model.name);
+}
+
+std::int64_t file_size_bytes(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<std::int64_t>(size);
+}
+
+// The optimized file as a model of its own: ONNX only, same interface.
+ResolvedModel optimized_model(const ResolvedModel& original, const std::string& path, const std::string& suffix) {
+  ResolvedModel m;
+  m.name = original.name + "." + suffix;
+  m.argument = path;
+  m.paths[ModelFormat::kOnnx] = path;
+  m.inputs = original.inputs;
+  m.outputs = original.outputs;
+  return m;
+}
+
+// How a backend executes the optimized model, in words, for the report.
+std::string execution_note(const std::string& backend, const OptimizeOptions& o) {
+  if (o.int8) return backend == "native" ? "INT8 QDQ" : "";
+  if (o.fp16) return "float16 weights widened to float32 at load; float32 arithmetic";
+  return "float32";
+}
+
+std::vector<BenchResult> measure_accuracy(const ResolvedModel& model, const Dataset& dataset,
+                                          const OptimizeOptions& o) {
+  AccuracyOptions a;
+  a.model = model;
+  a.dataset = o.eval_dataset;
+  a.backends = o.backends;
+  a.preprocess = preprocess_of(model);
+  a.threads = o.threads;
+  a.limit = o.eval_limit;
+  return run_accuracy(a, dataset, nullptr);
+}
+
+const BenchResult* row_of(const std::vector<BenchResult>& rows, const std::string& backend) {
+  for (const auto& r : rows) {
+    if (r.backend == backend) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<AccuracyChange> compare_accuracy(const std::vector<BenchResult>& before,
+                                             const std::vector<BenchResult>& after, const OptimizeOptions& o) {
+  std::vector<AccuracyChange> changes;
+  for (const auto& backend : o.backends) {
+    AccuracyChange c;
+    c.backend = backend;
+    const BenchResult* b = row_of(before, backend);
+    const BenchResult* a = row_of(after, backend);
+    if (b && b->status == "ok" && b->accuracy) {
+      c.top1_before = b->accuracy->top1;
+      c.top5_before = b->accuracy->top5;
+    }
+    if (a) {
+      c.status = a->status;
+      c.reason = a->reason;
+      if (a->status == "ok" && a->accuracy) {
+        c.top1_after = a->accuracy->top1;
+        c.top5_after = a->accuracy->top5;
+        c.execution = execution_note(backend, o);
+      }
+    }
+    if (c.top1_before && c.top1_after) c.top1_drop_pts = (*c.top1_before - *c.top1_after) * 100.0;
+    changes.push_back(c);
+  }
+  return changes;
+}
+
+// The budget holds when every backend that ran both models stays within it
+// and at least one did.
+std::optional<bool> budget_holds(const std::vector<AccuracyChange>& changes, std::optional<double> budget_pts) {
+  if (!budget_pts) return std::nullopt;
+  bool any = false;
+  for (const auto& c : changes) {
+    if (!c.top1_drop_pts) continue;
+    any = true;
+    // 1e-9: a drop equal to the budget (e.g. exactly 5 of 1000 samples) holds.
+    if (*c.top1_drop_pts > *budget_pts + 1e-9) return false;
+  }
+  return any;
+}
+
+struct Int8State {
+  QuantizeOptions ranges;
+  CalibrationData data;
+  std::vector<QuantizedLayer> layers;
+};
+
+OnnxGraph quantized(const OnnxGraph& fp32, const QuantizeOptions& q, OptimizeReport& report) {
+  OnnxGraph g = fp32;
+  QuantizeReport r = quantize_qdq(g, q);
+  report.quantized_layers = r.layers;
+  report.left_in_fp32 = r.left_in_fp32;
+  report.passes.erase(std::remove_if(report.passes.begin(), report.passes.end(),
+                                     [](const PassReport& p) { return p.pass == "int8-qdq"; }),
+                      report.passes.end());
+  report.passes.push_back(r.pass);
+  return g;
+}
+
+}  // namespace
+
+OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& progress_fn) {
+  const auto progress = [&](const std::string& line) {
+    if (progress_fn) progress_fn(line);
+  };
+  check_options(o);
+  for (const auto& b : o.backends) create_backend(b);  // an unknown name fails before any work
+  const std::string input_path = o.model.paths.at(ModelFormat::kOnnx);
+  OptimizeReport report;
+  report.model = o.model.name;
+  report.input_path = input_path;
+  report.output_path = o.output_path;
+  report.max_top1_drop_pts = o.max_top1_drop_pts;
+
+  OnnxGraph graph = OnnxGraph::load(input_path);
+  graph.check();
+  const GraphSummary before = graph.summarize();
+  report.size_bytes_before = file_size_bytes(input_path);
+  report.flops_before = before.flops_per_sample;
+  report.parameters_before = before.parameter_count;
+
+  // Every dataset opens (and matches the model's input) before any work.
+  const Preprocess preprocess = preprocess_of(o.model);
+  std::unique_ptr<Dataset> calib, eval;
+  if (o.int8) calib = open_dataset(o.calib_dataset);
+  if (!o.eval_dataset.empty()) {
+    AccuracyOptions a;
+    a.model = o.model;
+    a.dataset = o.eval_dataset;
+    a.preprocess = preprocess;
+    eval = open_checked_dataset(a);
+  }
+
+  progress("graph passes");
+  for (auto& p : run_graph_passes(graph)) report.passes.push_back(std::move(p));
+  report.steps.push_back("passes");
+  name_unnamed_nodes(graph);
+
+  if (o.prune_channel_fraction) {
+    progress("structured channel pruning");
+    report.passes.push_back(prune_channels(graph, *o.prune_channel_fraction));
+    report.steps.push_back("prune-channels " + std::to_string(*o.prune_channel_fraction));
+  }
+  if (o.prune_sparsity) {
+    progress("unstructured magnitude pruning");
+    report.passes.push_back(prune_unstructured(graph, *o.prune_sparsity));
+    report.steps.push_back("prune " + std::to_string(*o.prune_sparsity));
+  }
+  if (o.fp16) {
+    progress("fp16 conversion");
+    Fp16Options f;
+    f.fp16_io = o.fp16_io;
+    report.passes.push_back(convert_to_fp16(graph, f));
+    report.steps.push_back(o.fp16_io ? "fp16 (fp16 inputs/outputs)" : "fp16");
+  }
+
+  const std::string suffix = o.int8 ? "int8" : o.fp16 ? "fp16" : "pruned";
+  TempDir scratch("inferlab-optimize");
+  const std::string candidate_path = scratch.path() + "/" + o.model.name + "." + suffix + ".onnx";
+  const ResolvedModel candidate = optimized_model(o.model, candidate_path, suffix);
+
+  std::vector<BenchResult> accuracy_before;
+  if (eval) {
+    progress("accuracy of the original on " + o.eval_dataset);
+    accuracy_before = measure_accuracy(o.model, *eval, o);
+  }
+
+  OnnxGraph result = graph;
+  if (o.int8) {
+    Int8State s;
+    const auto shapes = input_shapes_for(o.model, 16, {});
+    s.data = load_calibration_data(*calib, preprocess, o.model.inputs.at(0), shapes.at(0), o.calib_count);
+    std::size_t samples = 0;
+    for (auto v : s.data.valid) samples += v;
+    report.calibration = calibrator_name(o.calibrator) +
+                         (o.calibrator == Calibrator::kPercentile ? " " + std::to_string(o.percentile) : "") +
+                         " over " + std::to_string(samples) + " samples of " + calib->name() + " on " + o.calib_backend;
+    progress("calibration: " + report.calibration);
+    const auto activations = activation_inputs(graph, {});
+    s.ranges.activations =
+        calibrate_activations(graph, activations, s.data, o.calibrator, o.percentile, o.calib_backend, o.threads);
+    result = quantized(graph, s.ranges, report);
+    s.layers = report.quantized_layers;
+    progress("per-layer sensitivity on " + std::to_string(std::min(o.sensitivity_samples, samples)) + " samples");
+    report.sensitivity =
+        measure_sensitivity(graph, s.ranges, s.layers, s.data, o.sensitivity_samples, o.calib_backend, o.threads);
+    report.steps.push_back("int8 (" + calibrator_name(o.calibrator) + ")");
+    // The gate: most sensitive layers back to FP32, one at a time.
+    if (eval && o.max_top1_drop_pts) {
+      std::size_t next = 0;
+      for (;;) {
+        result.save(candidate_path);
+        const auto after = measure_accuracy(candidate, *eval, o);
+        report.accuracy = compare_accuracy(accuracy_before, after, o);
+        report.budget_held = budget_holds(report.accuracy, o.max_top1_drop_pts);
+        if (*report.budget_held || next >= report.sensitivity.size()) break;
+        auto& layer = report.sensitivity[next++];
+        layer.kept_fp32 = true;
+        s.ranges.keep_fp32_nodes.insert(layer.node);
+        progress("budget broken: " + layer.node + " (" + layer.op + ", output SQNR " +
+                 std::to_string(layer.output_sqnr_db) + " dB) back to fp32");
+        result = quantized(graph, s.ranges, report);
+      }
+    }
+  }
+
+  result.save(candidate_path);
+  if (eval && report.accuracy.empty()) {
+    progress("accuracy of the optimized model on " + o.eval_dataset);
+    report.accuracy = compare_accuracy(accuracy_before, measure_accuracy(candidate, *eval, o), o);
+    report.budget_held = budget_holds(report.accuracy, o.max_top1_drop_pts);
+  }
+  const GraphSummary after = result.summarize();
+  report.flops_after = after.flops_per_sample;
+  report.parameters_after = after.parameter_count;
+  report.size_bytes_after = file_size_bytes(candidate_path);
+  report.weight_sparsity_after = weight_sparsity(result);
+
+  if (o.measure_latency) {
+    progress("latency at batch 1, original and optimized");
+    BenchOptions b;
+    b.models = {o.model, candidate};
+    b.backends = o.backends;
+    b.threads = o.threads;
+    b.run = o.latency_run;
+    try {
+      report.latency = run_bench(b, [&](const std::string& line) { progress(line); });
+    } catch (const Error& e) {
+      report.notes.push_back(std::string("latency not measured: ") + e.what());
+    }
+  }
+  // Written last, so a failure above leaves no half-made output behind.
+  result.save(o.output_path);
+  return report;
+}
+
+}  // namespace inferlab

@@ -1,0 +1,154 @@
+// The optimize report: terminal tables and the "inferlab.optimize/1" JSON.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "inferlab/optimizer.h"
+
+namespace inferlab {
+
+namespace {
+
+std::string fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string percent(const std::optional<double>& fraction) {
+  return fraction ? fixed(*fraction * 100.0, 2) + "%" : "-";
+}
+
+std::string db(double value) { return std::isfinite(value) ? fixed(value, 1) : (value > 0 ? "inf" : "-inf"); }
+
+// Left-aligned first column, right-aligned rest, two spaces apart.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()), 0);
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::ostringstream out;
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(width[c] - row[c].size(), ' ');
+      out << (c == 0 ? row[c] + pad : "  " + pad + row[c]);
+    }
+    out << '\n';
+  }
+  return out.str();
+}
+
+nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
+}  // namespace
+
+std::string render_optimize_report(const OptimizeReport& r) {
+  std::ostringstream out;
+  out << "optimize " << r.model << ": ";
+  for (std::size_t i = 0; i < r.steps.size(); ++i) out << (i ? " -> " : "") << r.steps[i];
+  out << "\n\n";
+  for (const auto& p : r.passes) {
+    out << "  " << p.pass << ": " << p.changed << " change(s)\n";
+    const std::size_t shown = std::min<std::size_t>(p.details.size(), 8);
+    for (std::size_t i = 0; i < shown; ++i) out << "    " << p.details[i] << '\n';
+    if (p.details.size() > shown) out << "    ... " << p.details.size() - shown << " more (see --json)\n";
+  }
+  out << '\n';
+  const auto ratio = [](double a, double b) { return b > 0 ? fixed(a / b, 3) + "x" : std::string("-"); };
+  out << table({{"", "before", "after", "after/before"},
+                {"file size (bytes)", std::to_string(r.size_bytes_before), std::to_string(r.size_bytes_after),
+                 ratio(static_cast<double>(r.size_bytes_after), static_cast<double>(r.size_bytes_before))},
+                {"FLOPs per sample", std::to_string(r.flops_before), std::to_string(r.flops_after),
+                 ratio(static_cast<double>(r.flops_after), static_cast<double>(r.flops_before))},
+                {"parameters", std::to_string(r.parameters_before), std::to_string(r.parameters_after),
+                 ratio(static_cast<double>(r.parameters_after), static_cast<double>(r.parameters_before))},
+                {"weight sparsity", "", fixed(r.weight_sparsity_after * 100.0, 1) + "%", ""}});
+  if (!r.calibration.empty()) out << "\ncalibration: " << r.calibration << '\n';
+  if (!r.accuracy.empty()) {
+    out << '\n';
+    std::vector<std::vector<std::string>> rows{
+        {"accuracy", "top-1 before", "top-1 after", "drop (pts)", "top-5 before", "top-5 after", "status"}};
+    for (const auto& a : r.accuracy) {
+      rows.push_back({a.backend, percent(a.top1_before), percent(a.top1_after),
+                      a.top1_drop_pts ? fixed(*a.top1_drop_pts, 2) : "-", percent(a.top5_before), percent(a.top5_after),
+                      a.status == "ok" ? a.execution : a.status + ": " + a.reason});
+    }
+    out << table(rows);
+  }
+  if (!r.latency.empty()) {
+    out << '\n';
+    std::vector<std::vector<std::string>> rows{{"latency batch 1", "model", "p50 ms", "status"}};
+    for (const auto& l : r.latency) {
+      rows.push_back({l.backend, l.model, l.status == "ok" && l.latency ? fixed(l.latency->p50_ms, 3) : "-",
+                      l.status == "ok" ? l.model_form : l.status + ": " + l.reason});
+    }
+    out << table(rows);
+  }
+  if (!r.sensitivity.empty()) {
+    out << '\n';
+    std::vector<std::vector<std::string>> rows{
+        {"int8 layer (most sensitive first)", "op", "weight SQNR dB", "output SQNR dB", "precision"}};
+    for (const auto& s : r.sensitivity) {
+      rows.push_back({s.node, s.op, db(s.weight_sqnr_db), db(s.output_sqnr_db), s.kept_fp32 ? "fp32 (gate)" : "int8"});
+    }
+    out << table(rows);
+  }
+  for (const auto& l : r.left_in_fp32) out << "fp32: " << l << '\n';
+  if (r.budget_held) {
+    out << "\naccuracy budget " << fixed(*r.max_top1_drop_pts, 2)
+        << " pts top-1: " << (*r.budget_held ? "held" : "BROKEN") << '\n';
+  }
+  for (const auto& n : r.notes) out << "note: " << n << '\n';
+  out << "wrote " << r.output_path << '\n';
+  return out.str();
+}
+
+nlohmann::json to_json(const OptimizeReport& r) {
+  nlohmann::json j;
+  j["schema"] = "inferlab.optimize/1";
+  j["model"] = r.model;
+  j["input"] = r.input_path;
+  j["output"] = r.output_path;
+  j["steps"] = r.steps;
+  j["passes"] = nlohmann::json::array();
+  for (const auto& p : r.passes)
+    j["passes"].push_back({{"pass", p.pass}, {"changed", p.changed}, {"details", p.details}});
+  j["size_bytes"] = {{"before", r.size_bytes_before}, {"after", r.size_bytes_after}};
+  j["flops_per_sample"] = {{"before", r.flops_before}, {"after", r.flops_after}};
+  j["parameters"] = {{"before", r.parameters_before}, {"after", r.parameters_after}};
+  j["weight_sparsity"] = r.weight_sparsity_after;
+  j["calibration"] = r.calibration.empty() ? nlohmann::json() : nlohmann::json(r.calibration);
+  j["accuracy"] = nlohmann::json::array();
+  for (const auto& a : r.accuracy) {
+    j["accuracy"].push_back({{"backend", a.backend},
+                             {"status", a.status},
+                             {"reason", a.reason},
+                             {"execution", a.execution},
+                             {"top1_before", optional_json(a.top1_before)},
+                             {"top1_after", optional_json(a.top1_after)},
+                             {"top5_before", optional_json(a.top5_before)},
+                             {"top5_after", optional_json(a.top5_after)},
+                             {"top1_drop_pts", optional_json(a.top1_drop_pts)}});
+  }
+  j["latency"] = nlohmann::json::array();
+  for (const auto& l : r.latency) j["latency"].push_back(to_json(l));
+  j["layers"] = nlohmann::json::array();
+  for (const auto& s : r.sensitivity) {
+    j["layers"].push_back({{"node", s.node},
+                           {"op", s.op},
+                           {"weight_sqnr_db", finite_or_null(s.weight_sqnr_db)},
+                           {"output_sqnr_db", finite_or_null(s.output_sqnr_db)},
+                           {"precision", s.kept_fp32 ? "fp32" : "int8"}});
+  }
+  j["left_in_fp32"] = r.left_in_fp32;
+  j["max_top1_drop_pts"] = optional_json(r.max_top1_drop_pts);
+  j["budget_held"] = r.budget_held ? nlohmann::json(*r.budget_held) : nlohmann::json();
+  j["notes"] = r.notes;
+  return j;
+}
+
+}  // namespace inferlab
