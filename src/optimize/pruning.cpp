@@ -270,7 +270,9 @@ std::string plan_flatten(const Context& cx, int index, const std::string& value,
     if (axis != 1) return reaches(node, "flattens from axis " + std::to_string(axis) + ", not 1");
   } else {
     const onnx::TensorProto* t = node.input_size() > 1 ? find_initializer(cx.graph, node.input(1)) : nullptr;
-    if (!t || t->data_type() != onnx::TensorProto::INT64 || product(t->dims()) != 2) {
+    // tensor_from_proto trusts int64_data's length, so it is checked here.
+    if (!t || t->data_type() != onnx::TensorProto::INT64 || product(t->dims()) != 2 ||
+        (!t->has_raw_data() && t->int64_data_size() != 2)) {
       return reaches(node, "its target shape is not a constant [N, features]");
     }
     const Tensor target = onnx_util::tensor_from_proto(*t, node.input(1));

@@ -247,10 +247,22 @@ TEST(Pruning, SparsityOutsideTheOpenUnitIntervalIsRejected) {
 }
 
 TEST(PruneChannels, HalvesAChainAndItStillRuns) {
-  const OnnxGraph original = build_chain(Head::kFlatten, true);
+  OnnxGraph original = build_chain(Head::kFlatten, true);
+  // A symbolic batch must stay symbolic, and inferred shapes already in the
+  // model must be redone for the sliced values.
+  auto& graph = *original.proto().mutable_graph();
+  graph.mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
+  graph.mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
+  original.infer_shapes();
   OnnxGraph model = original;
   const PassReport report = prune_channels(model, 0.5);
   ASSERT_EQ(report.changed, 2) << report.details.at(0);
+  EXPECT_EQ(model.proto().graph().input(0).type().tensor_type().shape().dim(0).dim_param(), "N");
+  const auto& infos = model.proto().graph().value_info();
+  const auto c1 = std::find_if(infos.begin(), infos.end(), [](const auto& v) { return v.name() == "c1"; });
+  ASSERT_NE(c1, infos.end()) << "value_info must be re-inferred";
+  EXPECT_EQ(c1->type().tensor_type().shape().dim(1).dim_value(), 4);
+  EXPECT_EQ(c1->type().tensor_type().shape().dim(0).dim_param(), "N");
   EXPECT_EQ(report.details[0],
             "Conv Conv_c1: 8 -> 4 output channels; BatchNormalization BatchNormalization_n1 sliced; "
             "Conv Conv_c2 inputs sliced");
