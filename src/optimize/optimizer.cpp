@@ -82,13 +82,15 @@ std::string execution_note(const std::string& backend, const OptimizeOptions& o)
   return "float32";
 }
 
+// Always the original's preprocessing: the optimized file has no manifest,
+// and a default derived from its input shape could differ.
 std::vector<BenchResult> measure_accuracy(const ResolvedModel& model, const Dataset& dataset,
                                           const OptimizeOptions& o) {
   AccuracyOptions a;
   a.model = model;
   a.dataset = o.eval_dataset;
   a.backends = o.backends;
-  a.preprocess = preprocess_of(model);
+  a.preprocess = preprocess_of(o.model);
   a.threads = o.threads;
   a.limit = o.eval_limit;
   return run_accuracy(a, dataset, nullptr);

@@ -84,7 +84,7 @@ std::string render_optimize_report(const OptimizeReport& r) {
     std::vector<std::vector<std::string>> rows{{"latency batch 1", "model", "p50 ms", "status"}};
     for (const auto& l : r.latency) {
       rows.push_back({l.backend, l.model, l.status == "ok" && l.latency ? fixed(l.latency->p50_ms, 3) : "-",
-                      l.status == "ok" ? l.model_form : l.status + ": " + l.reason});
+                      l.status == "ok" ? l.model_format : l.status + ": " + l.reason});
     }
     out << table(rows);
   }
