@@ -11,6 +11,7 @@
 #include <set>
 
 #include "inferlab/error.h"
+#include "inferlab/float16.h"
 #include "inferlab/onnx_graph.h"
 #include "inferlab/registry.h"
 #include "model/onnx_util.h"
@@ -27,6 +28,27 @@ Tensor read_tensor(const fs::path& path) {
   onnx::TensorProto t;
   if (!t.ParseFromString(onnx_util::read_whole_file(path.string()))) throw Error(path.string() + ": not a TensorProto");
   return onnx_util::tensor_from_proto(t, path.filename().string());
+}
+
+// Element i of any dtype tensor_from_proto reads, as a double for comparison.
+double element(const Tensor& t, std::int64_t i) {
+  switch (t.dtype()) {
+    case DType::kFloat32:
+      return t.data_as<float>()[i];
+    case DType::kFloat16:
+      return float16_bits_to_float(t.data_as<std::uint16_t>()[i]);
+    case DType::kInt64:
+      return static_cast<double>(t.data_as<std::int64_t>()[i]);
+    case DType::kInt32:
+      return t.data_as<std::int32_t>()[i];
+    case DType::kInt8:
+      return t.data_as<std::int8_t>()[i];
+    case DType::kUInt8:
+    case DType::kBool:
+      return t.data_as<std::uint8_t>()[i];
+    default:
+      throw Error("cannot compare " + dtype_name(t.dtype()) + " tensors", ErrorKind::kUnsupported);
+  }
 }
 
 std::vector<Tensor> read_set(const fs::path& dir, const std::string& prefix) {
@@ -104,9 +126,6 @@ ConformanceResult run_one(Backend& backend, const fs::path& dir, const Conforman
     input_protos = read_protos(data, "input");
     for (const auto& t : input_protos) feeds.push_back(onnx_util::tensor_from_proto(t, r.test + " input"));
     wants = read_set(data, "output");
-    if (!feeds.empty() && feeds[0].dtype() != DType::kFloat32) {
-      throw Error("input 0 dtype " + dtype_name(feeds[0].dtype()) + " is not supported");
-    }
   } catch (const Error& e) {
     r.status = "unsupported";
     r.reason = e.what();
@@ -171,11 +190,8 @@ ConformanceResult compare_run(Backend& backend, const ModelSource& source, const
                     ErrorKind::kCheckFailed);
       }
       for (std::int64_t i = 0; i < wants[k].element_count(); ++i) {
-        const double want = wants[k].dtype() == DType::kFloat32
-                                ? wants[k].data_as<float>()[i]
-                                : static_cast<double>(wants[k].data_as<std::int64_t>()[i]);
-        const double got = outs[k].dtype() == DType::kFloat32 ? outs[k].data_as<float>()[i]
-                                                              : static_cast<double>(outs[k].data_as<std::int64_t>()[i]);
+        const double want = element(wants[k], i);
+        const double got = element(outs[k], i);
         const double diff = std::abs(got - want);
         if (std::isnan(want) && std::isnan(got)) continue;
         r.max_abs_diff = std::max(r.max_abs_diff, std::isnan(diff) ? INFINITY : diff);

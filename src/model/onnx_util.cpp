@@ -68,20 +68,53 @@ std::string read_whole_file(const std::string& path) {
 
 Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& what) {
   const DType dtype = dtype_from_onnx(t.data_type());
-  if ((dtype != DType::kFloat32 && dtype != DType::kInt64 && dtype != DType::kInt32) || t.has_data_location()) {
-    throw Error(what + ": data type " + dtype_name(dtype) + (t.has_data_location() ? " in external data" : "") +
+  const bool known = dtype == DType::kFloat32 || dtype == DType::kInt64 || dtype == DType::kInt32 ||
+                     dtype == DType::kFloat16 || dtype == DType::kInt8 || dtype == DType::kUInt8 ||
+                     dtype == DType::kBool;
+  if (!known || t.has_data_location()) {
+    const std::string name =
+        dtype == DType::kUnknown
+            ? onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t.data_type()))
+            : dtype_name(dtype);
+    throw Error(what + ": data type " + name + (t.has_data_location() ? " in external data" : "") +
                 " is not supported");
   }
   Tensor out(dtype, Shape(t.dims().begin(), t.dims().end()));
   if (t.has_raw_data()) {
     if (t.raw_data().size() != out.size_bytes()) throw Error(what + ": raw_data has the wrong size");
     std::memcpy(out.data(), t.raw_data().data(), out.size_bytes());
-  } else if (dtype == DType::kFloat32) {
-    std::copy(t.float_data().begin(), t.float_data().end(), out.data_as<float>());
-  } else if (dtype == DType::kInt64) {
-    std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_as<std::int64_t>());
-  } else {
-    std::copy(t.int32_data().begin(), t.int32_data().end(), out.data_as<std::int32_t>());
+    return out;
+  }
+  const auto count = static_cast<std::size_t>(out.element_count());
+  auto check = [&](int field_size) {
+    if (static_cast<std::size_t>(field_size) != count) throw Error(what + ": typed data has the wrong size");
+  };
+  switch (dtype) {
+    case DType::kFloat32:
+      check(t.float_data_size());
+      std::copy(t.float_data().begin(), t.float_data().end(), out.data_as<float>());
+      break;
+    case DType::kInt64:
+      check(t.int64_data_size());
+      std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_as<std::int64_t>());
+      break;
+    case DType::kInt32:
+      check(t.int32_data_size());
+      std::copy(t.int32_data().begin(), t.int32_data().end(), out.data_as<std::int32_t>());
+      break;
+    default:
+      // ONNX stores int8, uint8, bool and float16 (as its bit pattern) one per int32_data entry.
+      check(t.int32_data_size());
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::int32_t v = t.int32_data(static_cast<int>(i));
+        if (dtype == DType::kFloat16) {
+          out.data_as<std::uint16_t>()[i] = static_cast<std::uint16_t>(v);
+        } else if (dtype == DType::kInt8) {
+          out.data_as<std::int8_t>()[i] = static_cast<std::int8_t>(v);
+        } else {
+          out.data_as<std::uint8_t>()[i] = static_cast<std::uint8_t>(v);
+        }
+      }
   }
   return out;
 }

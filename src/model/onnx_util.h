@@ -18,8 +18,8 @@ DType dtype_from_onnx(int elem_type);
 TensorSpec spec_from_value_info(const onnx::ValueInfoProto& info);
 /// The whole file; throws Error naming it when missing, empty or unreadable.
 std::string read_whole_file(const std::string& path);
-/// A TensorProto's values as a Tensor (float32, int64 or int32; raw_data or
-/// the typed fields). Throws Error naming `what` for other types, external
+/// A TensorProto's values as a Tensor (float32, float16 as its bits, int64,
+/// int32, int8, uint8 or bool; raw_data or the typed fields). Throws Error naming `what` for other types, external
 /// data or a size mismatch.
 Tensor tensor_from_proto(const onnx::TensorProto& tensor, const std::string& what);
 /// Parses a file straight from disk (no whole-file string) and sanity-checks it.

@@ -1,8 +1,7 @@
-// Import, constant folding, fusion and the run loop of the native engine.
+// Import, constant folding, fusion and memory planning of the native engine.
 #include "engine.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -11,88 +10,13 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "engine_impl.h"
 #include "fusion.h"
 #include "memory_plan.h"
 #include "model/onnx_util.h"
 #include "model_store.h"
 
 namespace inferlab::native {
-
-namespace {}  // namespace
-
-std::vector<std::string> unsupported_ops(const std::vector<OpType>& ops) {
-  std::set<std::string> missing;
-  const auto& registry = kernel_registry();
-  for (const auto& [domain, op] : ops) {
-    if (!domain.empty() && domain != "ai.onnx") {
-      missing.insert(domain + "." + op);
-    } else if (op != "Constant" && !registry.count(op)) {
-      missing.insert(op);
-    }
-  }
-  return {missing.begin(), missing.end()};
-}
-
-std::vector<std::string> unsupported_ops(const OnnxGraph& graph) {
-  std::vector<OpType> ops;
-  for (const auto& node : graph.proto().graph().node()) ops.push_back({node.domain(), node.op_type()});
-  return unsupported_ops(ops);
-}
-
-struct Engine::Impl {
-  enum class Kind { kConstant, kInput, kOutput, kArena };
-  struct Value {
-    std::string name;
-    Kind kind = Kind::kArena;
-    DType dtype = DType::kFloat32;
-    Shape shape;
-    const Constant* constant = nullptr;  // kConstant: an initializer or `owned_view`
-    std::unique_ptr<Tensor> owned;       // folded at prepare
-    std::unique_ptr<Constant> owned_view;
-    bool read_at_run = false;  // a kernel reads this constant in run()
-    Layout layout;             // empty: plain
-    int io_index = -1;         // kInput / kOutput position
-    int root = -1;             // alias target (self when -1)
-    std::int64_t offset = 0;
-    int defined_at = -1, last_use = -1;
-  };
-  struct Step {
-    const onnx::NodeProto* node = nullptr;
-    std::unique_ptr<Kernel> kernel;
-    std::vector<int> inputs, outputs;
-    std::vector<View> in_views, out_views;
-    std::string fused;
-    double total_ms = 0;
-    std::int64_t runs = 0;
-  };
-
-  const onnx::GraphProto& graph;
-  int opset = 13;
-  std::vector<Value> values;
-  std::unordered_map<std::string, int> index_of;
-  std::vector<int> graph_inputs, graph_outputs;
-  std::vector<Step> steps;
-  std::vector<TensorSpec> output_specs;
-  Tensor arena;
-  std::vector<void*> pointer;  // per value, refreshed each run
-  bool profiling = false;
-
-  Impl(const onnx::GraphProto& g, int graph_opset) : graph(g), opset(graph_opset) {}
-
-  int value(const std::string& name) {
-    auto [it, added] = index_of.emplace(name, static_cast<int>(values.size()));
-    if (added) {
-      Value v;
-      v.name = name;
-      values.push_back(std::move(v));
-    }
-    return it->second;
-  }
-  int root_of(int v) const {
-    while (values[v].root >= 0) v = values[v].root;
-    return v;
-  }
-};
 
 Engine::Engine(const std::string& onnx_path)
     : store_(std::make_unique<ModelStore>(onnx_path)), passes_(store_->passes()) {}
@@ -114,24 +38,37 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     v.dtype = v.constant->dtype();
     v.shape = v.constant->shape();
   }
+  // float16 graph inputs are widened by a first step: the engine computes
+  // in float32 (see widen_float16()).
+  std::vector<std::pair<int, int>> half_inputs;
   for (const auto& input : graph.input()) {
-    const int id = m.value(input.name());
+    int id = m.value(input.name());
     if (m.values[id].kind == Impl::Kind::kConstant) continue;  // IR<4 lists initializers as inputs
-    auto& v = m.values[id];
-    v.kind = Impl::Kind::kInput;
-    v.io_index = static_cast<int>(m.graph_inputs.size());
-    if (v.io_index >= static_cast<int>(input_shapes.size())) {
+    const int io_index = static_cast<int>(m.graph_inputs.size());
+    if (io_index >= static_cast<int>(input_shapes.size())) {
       throw Error("native: the model has more inputs than the " + std::to_string(input_shapes.size()) +
                   " shape(s) given");
     }
-    v.shape = input_shapes[v.io_index];
-    if (!shape_is_static(v.shape))
-      throw Error("native: input shape " + shape_to_string(v.shape) + " must be fully known");
-    if (input.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT) {
-      throw Error("native: input '" + input.name() + "': non-float32 graph inputs are not supported",
+    if (!shape_is_static(input_shapes[io_index]))
+      throw Error("native: input shape " + shape_to_string(input_shapes[io_index]) + " must be fully known");
+    const int elem_type = input.type().tensor_type().elem_type();
+    const DType dtype = onnx_util::dtype_from_onnx(elem_type);
+    if (dtype == DType::kUnknown || dtype == DType::kBFloat16) {
+      throw Error("native: input '" + input.name() + "': element type " +
+                      onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(elem_type)) +
+                      " is not supported (float32, float16, int64, int32, int8, uint8 and bool are)",
                   ErrorKind::kUnsupported);
     }
-    v.dtype = DType::kFloat32;
+    if (dtype == DType::kFloat16) {
+      const int widened = id;
+      id = m.value(input.name() + "#float16");
+      half_inputs.emplace_back(id, widened);
+    }
+    auto& v = m.values[id];
+    v.kind = Impl::Kind::kInput;
+    v.io_index = io_index;
+    v.shape = input_shapes[io_index];
+    v.dtype = dtype;
     m.graph_inputs.push_back(id);
   }
   if (m.graph_inputs.size() != input_shapes.size()) {
@@ -170,19 +107,26 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   folded_ = 0;
   // Plain copies of blocked values, made once for all plain-only consumers.
   std::unordered_map<int, int> plain_copy;
-  auto add_reorder = [&](int from, int to, const Layout& layout) {
+  // Steps no node names: layout reorders and float16 conversions at the graph's edges.
+  auto add_internal = [&](std::unique_ptr<Kernel> kernel, std::string label, int from, int to) {
     Impl::Step step;
-    step.node = nullptr;
-    step.kernel = make_reorder_kernel(layout);
+    step.label = std::move(label);
+    step.kernel = std::move(kernel);
     const auto& v = m.values[from];
-    const auto out = step.kernel->prepare({{v.dtype, v.shape, nullptr, v.layout}});
-    m.values[to].dtype = v.dtype;
-    m.values[to].shape = v.shape;
+    const auto out = step.kernel->prepare({{v.dtype, v.shape, v.constant, v.layout}});
+    m.values[to].dtype = out[0].dtype;
+    m.values[to].shape = out[0].shape;
     m.values[to].layout = out[0].layout;
     step.inputs = {from};
     step.outputs = {to};
     m.steps.push_back(std::move(step));
   };
+  auto add_reorder = [&](int from, int to, const Layout& layout) {
+    add_internal(make_reorder_kernel(layout), "Reorder (layout)", from, to);
+  };
+  for (const auto& [raw, widened] : half_inputs) {
+    add_internal(make_float16_conversion_kernel(false), "Cast (float16 input)", raw, widened);
+  }
   for (const auto& node : graph.node()) {
     if (fusions.absorbed.count(&node)) continue;
     std::vector<int> ins, outs;
@@ -199,8 +143,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
           throw Error("native: Constant '" + node.output(0) + "' uses attribute '" + a.name() + "'");
         auto& v = m.values[outs[0]];
         v.kind = Impl::Kind::kConstant;
-        v.owned =
-            std::make_unique<Tensor>(onnx_util::tensor_from_proto(a.t(), "native: Constant '" + node.output(0) + "'"));
+        v.owned = std::make_unique<Tensor>(
+            widen_float16(onnx_util::tensor_from_proto(a.t(), "native: Constant '" + node.output(0) + "'")));
         v.owned_view = std::make_unique<Constant>(*v.owned);
         v.constant = v.owned_view.get();
         v.dtype = v.constant->dtype();
@@ -314,7 +258,13 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   }
 
   for (const auto& o : graph.output()) {
-    const int id = m.value(o.name());
+    int id = m.value(o.name());
+    // A float16 output was computed in float32: a last step narrows it.
+    if (o.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT16 && m.values[id].dtype == DType::kFloat32) {
+      const int narrowed = m.value(o.name() + "#float16");
+      add_internal(make_float16_conversion_kernel(true), "Cast (float16 output)", id, narrowed);
+      id = narrowed;
+    }
     auto& v = m.values[id];
     if (v.kind == Impl::Kind::kArena) {
       v.kind = Impl::Kind::kOutput;
@@ -403,95 +353,6 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   }
   store_->release_all_but(keep);
   impl_ = std::move(fresh);
-}
-
-std::vector<TensorSpec> Engine::output_specs() const { return impl_->output_specs; }
-
-void Engine::run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) {
-  Impl& m = *impl_;
-  if (inputs.size() != m.graph_inputs.size() || outputs.size() != m.graph_outputs.size()) {
-    throw Error("native: run() got " + std::to_string(inputs.size()) + " inputs and " + std::to_string(outputs.size()) +
-                " outputs, prepared for " + std::to_string(m.graph_inputs.size()) + " and " +
-                std::to_string(m.graph_outputs.size()));
-  }
-  auto* arena = static_cast<char*>(m.arena.data());
-  for (std::size_t id = 0; id < m.values.size(); ++id) {
-    auto& v = m.values[id];
-    switch (v.kind) {
-      case Impl::Kind::kConstant:
-        m.pointer[id] = v.read_at_run ? const_cast<void*>(v.constant->data()) : nullptr;
-        break;
-      case Impl::Kind::kInput:
-        m.pointer[id] = const_cast<void*>(inputs[v.io_index]->data());
-        break;
-      case Impl::Kind::kOutput:
-        m.pointer[id] = outputs[v.io_index]->data();
-        break;
-      case Impl::Kind::kArena:
-        m.pointer[id] = v.root < 0 ? arena + v.offset : nullptr;
-        break;
-    }
-  }
-  for (std::size_t id = 0; id < m.values.size(); ++id) {
-    if (m.values[id].kind == Impl::Kind::kArena && m.values[id].root >= 0)
-      m.pointer[id] = m.pointer[m.root_of(static_cast<int>(id))];
-  }
-  for (auto& step : m.steps) {
-    for (std::size_t k = 0; k < step.inputs.size(); ++k) {
-      if (step.inputs[k] >= 0) step.in_views[k].data = m.pointer[step.inputs[k]];
-    }
-    for (std::size_t k = 0; k < step.outputs.size(); ++k) step.out_views[k].data = m.pointer[step.outputs[k]];
-    if (!m.profiling) {
-      step.kernel->run(step.in_views, step.out_views);
-      continue;
-    }
-    const auto start = std::chrono::steady_clock::now();
-    step.kernel->run(step.in_views, step.out_views);
-    step.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    ++step.runs;
-  }
-  // Outputs that no step writes (a constant or an input passed through).
-  for (std::size_t k = 0; k < m.graph_outputs.size(); ++k) {
-    const auto& v = m.values[m.graph_outputs[k]];
-    if (v.kind == Impl::Kind::kConstant || v.kind == Impl::Kind::kInput) {
-      std::memcpy(outputs[k]->data(), m.pointer[m.graph_outputs[k]], outputs[k]->size_bytes());
-    }
-  }
-}
-
-std::vector<StepInfo> Engine::steps() const {
-  std::vector<StepInfo> out;
-  for (const auto& s : impl_->steps) {
-    if (!s.node) {
-      out.push_back({"Reorder (layout)", "Reorder", s.kernel->implementation(), "",
-                     s.out_views.empty() ? Shape{} : s.out_views[0].shape, s.total_ms, s.runs});
-      continue;
-    }
-    out.push_back({s.node->op_type() + " " + (s.node->name().empty() ? s.node->output(0) : s.node->name()),
-                   s.node->op_type(), s.kernel->implementation(), s.fused,
-                   s.out_views.empty() ? Shape{} : s.out_views[0].shape, s.total_ms, s.runs});
-  }
-  return out;
-}
-
-void Engine::set_profiling(bool on) {
-  impl_->profiling = on;
-  for (auto& s : impl_->steps) {
-    s.total_ms = 0;
-    s.runs = 0;
-  }
-}
-
-const std::map<std::string, KernelFactory>& kernel_registry() {
-  static const std::map<std::string, KernelFactory> registry = [] {
-    std::map<std::string, KernelFactory> r;
-    register_elementwise_kernels(r);
-    register_shape_kernels(r);
-    register_reduce_kernels(r);
-    register_onednn_kernels(r);
-    return r;
-  }();
-  return registry;
 }
 
 }  // namespace inferlab::native

@@ -155,6 +155,15 @@ void register_elementwise_kernels(std::map<std::string, KernelFactory>& registry
 void register_shape_kernels(std::map<std::string, KernelFactory>& registry);
 void register_reduce_kernels(std::map<std::string, KernelFactory>& registry);
 void register_onednn_kernels(std::map<std::string, KernelFactory>& registry);
+void register_quantize_kernels(std::map<std::string, KernelFactory>& registry);
+
+/// A kernel converting float16 bits to float32 (`to_half` false) or float32
+/// to float16 bits (true): the engine's steps at float16 graph inputs and outputs.
+std::unique_ptr<Kernel> make_float16_conversion_kernel(bool to_half);
+
+/// `t` as float32 when it holds float16, else `t` itself. The engine computes
+/// in float32: float16 weights and constants are widened once, at load.
+Tensor widen_float16(Tensor t);
 
 /// Fuses `op` (Relu, Clip with bounds, Sigmoid) into a Conv kernel as a
 /// oneDNN post-op; false when `conv` is not a Conv kernel or `op` has no form.

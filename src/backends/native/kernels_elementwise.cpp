@@ -72,7 +72,8 @@ class BinaryKernel final : public Kernel {
       throw Error(node_prefix(node_) + "dtype " + dtype_name(in[0].dtype) + " is not supported",
                   ErrorKind::kUnsupported);
     }
-    if (op_ == "Pow" && in[0].dtype != DType::kFloat32) throw Error(node_prefix(node_) + "Pow needs float32");
+    if (op_ == "Pow" && in[0].dtype != DType::kFloat32)
+      throw Error(node_prefix(node_) + "Pow needs float32", ErrorKind::kUnsupported);
     onednn_.reset();
     if ((is_blocked(in[0].layout) || is_blocked(in[1].layout)) && !same_blocked_layout(in)) {
       onednn_ = make_binary_primitive_kernel(node_);
@@ -142,7 +143,8 @@ class UnaryKernel final : public Kernel {
   // Element by element: any layout works, padding included.
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    if (in.empty() || in[0].dtype != DType::kFloat32) throw Error(node_prefix(node_) + "expects a float32 input");
+    if (in.empty() || in[0].dtype != DType::kFloat32)
+      throw Error(node_prefix(node_) + "expects a float32 input", ErrorKind::kUnsupported);
     count_ = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4)
                                       : shape_element_count(in[0].shape);
     return {{DType::kFloat32, in[0].shape, in[0].layout}};
@@ -171,7 +173,8 @@ class ClipKernel final : public Kernel {
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    if (in.empty() || in[0].dtype != DType::kFloat32) throw Error(node_prefix(node_) + "expects a float32 input");
+    if (in.empty() || in[0].dtype != DType::kFloat32)
+      throw Error(node_prefix(node_) + "expects a float32 input", ErrorKind::kUnsupported);
     count_ = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4)
                                       : shape_element_count(in[0].shape);
     for (std::size_t k = 1; k < in.size() && k < 3; ++k) {

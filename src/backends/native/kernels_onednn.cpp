@@ -84,6 +84,11 @@ class ConvKernel final : public Kernel {
 
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
+    for (const auto& d : in) {
+      if (d.dtype != DType::kFloat32)
+        throw Error(node_prefix(node_) + dtype_name(d.dtype) + " operands are not supported (float32 is)",
+                    ErrorKind::kUnsupported);
+    }
     if (in.size() < 2 || !in[1].constant)
       throw Error(node_prefix(node_) + "non-constant weights are not supported", ErrorKind::kUnsupported);
     input_count_ = in.size();
@@ -229,6 +234,11 @@ class MatMulKernel final : public Kernel {
 
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     auto& eng = cpu_engine();
+    for (const auto& d : in) {
+      if (d.dtype != DType::kFloat32)
+        throw Error(node_prefix(node_) + dtype_name(d.dtype) + " operands are not supported (float32 is)",
+                    ErrorKind::kUnsupported);
+    }
     Shape a = in.at(0).shape, b = in.at(1).shape;
     bool trans_a = false, trans_b = false;
     float alpha = 1.0F, beta = 1.0F;
@@ -345,6 +355,9 @@ class PoolKernel final : public Kernel {
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
+    if (in[0].dtype != DType::kFloat32)
+      throw Error(node_prefix(node_) + dtype_name(in[0].dtype) + " pooling is not supported (float32 is)",
+                  ErrorKind::kUnsupported);
     if (x.size() != 4)
       throw Error(node_prefix(node_) + "pooling other than 2-D is not supported", ErrorKind::kUnsupported);
     Attributes a(node_);

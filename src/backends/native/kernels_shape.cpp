@@ -78,6 +78,14 @@ class PassThroughKernel final : public ViewKernel {
     if (node_.output_size() > 1 && !node_.output(1).empty()) {
       throw Error(node_prefix(node_) + "the Dropout mask output is not supported", ErrorKind::kUnsupported);
     }
+    // Dropout's training_mode (opset 12+) is the identity only when false or when the ratio is 0.
+    const bool zero_ratio = node_.input_size() > 1 && !node_.input(1).empty() && in[1].constant &&
+                            in[1].dtype == DType::kFloat32 && in[1].constant->data_as<float>()[0] == 0.0F;
+    if (node_.op_type() == "Dropout" && in.size() > 2 && node_.input_size() > 2 && !node_.input(2).empty() &&
+        (!in[2].constant || in[2].constant->data_as<std::uint8_t>()[0] != 0) && !zero_ratio) {
+      throw Error(node_prefix(node_) + "training-mode Dropout is not supported (inference only)",
+                  ErrorKind::kUnsupported);
+    }
     return {{in.at(0).dtype, in.at(0).shape, Layout()}};
   }
 };

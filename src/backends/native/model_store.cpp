@@ -32,15 +32,17 @@ void ModelStore::load() {
     const auto& t = inits.Get(i);
     proto_index_[t.name()] = i;
     const DType dtype = onnx_util::dtype_from_onnx(t.data_type());
-    const bool supported = dtype == DType::kFloat32 || dtype == DType::kInt64 || dtype == DType::kInt32;
+    // float16 is widened (a copy): the engine computes in float32.
+    const bool supported = dtype == DType::kFloat32 || dtype == DType::kInt64 || dtype == DType::kInt32 ||
+                           dtype == DType::kInt8 || dtype == DType::kUInt8 || dtype == DType::kBool;
     const Shape shape(t.dims().begin(), t.dims().end());
     const bool aligned = reinterpret_cast<std::uintptr_t>(t.raw_data().data()) % 8 == 0;
     if (t.has_raw_data() && supported && !t.has_data_location() && aligned &&
         t.raw_data().size() == static_cast<std::size_t>(shape_element_count(shape)) * dtype_size_bytes(dtype)) {
       initializers_.emplace(t.name(), Constant(dtype, shape, t.raw_data().data()));
     } else {
-      auto [it, added] =
-          copies_.emplace(t.name(), onnx_util::tensor_from_proto(t, "native: initializer '" + t.name() + "'"));
+      auto [it, added] = copies_.emplace(
+          t.name(), widen_float16(onnx_util::tensor_from_proto(t, "native: initializer '" + t.name() + "'")));
       initializers_.emplace(t.name(), Constant(it->second));
     }
   }

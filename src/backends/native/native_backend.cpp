@@ -46,6 +46,13 @@ bool native_support(Precision precision) {
          isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
 }
 
+// What each kind of model computes in, stated in info and in refusals.
+constexpr const char* kPrecisions =
+    "fp32 arithmetic throughout. fp16 models (float16 weights, Cast to/from FLOAT16) run with fp32 arithmetic on "
+    "this CPU (no native fp16 arithmetic), weights rounded to fp16: float16 weights are widened at load and Cast to "
+    "FLOAT16 rounds to fp16 precision; float16 graph inputs/outputs are accepted/returned as float16. QDQ int8 models "
+    "run their QuantizeLinear/DequantizeLinear as written, with convolutions in fp32 on the dequantized weights";
+
 class NativeSession final : public Session {
  public:
   NativeSession(const std::string& path, int threads) : engine_(path), threads_(threads) {}
@@ -87,7 +94,7 @@ class NativeBackend final : public Backend {
                            " (" + (v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other") + " runtime)"},
             {"ops", std::to_string(native::kernel_registry().size()) + " (oneDNN: Conv, Gemm, MatMul, pooling; "
                                                                        "reference kernels for the rest)"},
-            {"precisions", "fp32 (bf16 and int8 not implemented yet)"},
+            {"precisions", kPrecisions},
             {"cpu isa (oneDNN)", effective_isa()}};
   }
   std::string threading_description(int threads) const override {
@@ -101,7 +108,14 @@ class NativeBackend final : public Backend {
       return SupportAnswer::no("native reads ONNX models only (this one is " + model_format_name(model.format) + ")");
     }
     if (precision == Precision::kFp16) {
-      return SupportAnswer::no("native runs fp32 only so far; fp16 has no fast CPU path in oneDNN 2.6");
+      return SupportAnswer::no(
+          "native has no fp16 arithmetic on this CPU (oneDNN 2.6 has no fp16 CPU path): run an fp16 model (`inferlab "
+          "optimize --fp16`) at fp32 precision; it computes in fp32 with weights and Cast points rounded to fp16");
+    }
+    if (precision == Precision::kInt8) {
+      return SupportAnswer::no(
+          "native has no int8 kernels yet: run a QDQ model (`inferlab optimize --int8`) at fp32 precision; its "
+          "QuantizeLinear/DequantizeLinear run as written and convolutions compute in fp32 on dequantized weights");
     }
     if (precision != Precision::kFp32) {
       const std::string p = precision_name(precision);

@@ -1,0 +1,384 @@
+// QuantizeLinear, DequantizeLinear and Cast against hand-computed values,
+// and whole QDQ and FP16 models in the exact format `inferlab optimize`
+// emits, against the same models computed in float32 here.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../onnx_builder.h"
+#include "backends/native/engine.h"
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/float16.h"
+#include "inferlab/registry.h"
+
+namespace inferlab::native {
+namespace {
+
+using namespace test_onnx;
+
+onnx::ModelProto empty_model(int opset = 13) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(opset);
+  m.mutable_graph()->set_name("quantize");
+  return m;
+}
+
+void typed_value(onnx::ValueInfoProto* v, const std::string& name, int elem_type, const Shape& dims) {
+  v->set_name(name);
+  auto* t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(elem_type);
+  for (auto d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+template <typename T>
+void raw_initializer(onnx::GraphProto& g, const std::string& name, int elem_type, const Shape& dims,
+                     const std::vector<T>& values) {
+  auto* t = g.add_initializer();
+  t->set_name(name);
+  t->set_data_type(elem_type);
+  for (auto d : dims) t->add_dims(d);
+  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
+}
+
+template <typename T>
+Tensor tensor_of(DType dtype, const Shape& shape, const std::vector<T>& values) {
+  Tensor t(dtype, shape);
+  EXPECT_EQ(t.size_bytes(), values.size() * sizeof(T));
+  std::memcpy(t.data(), values.data(), t.size_bytes());
+  return t;
+}
+
+template <typename T>
+std::vector<T> values_of(const Tensor& t) {
+  return {t.data_as<T>(), t.data_as<T>() + t.element_count()};
+}
+
+// Runs `model` on the native engine; outputs take the dtypes the engine reports.
+std::vector<Tensor> run_native(const onnx::ModelProto& model, const std::vector<const Tensor*>& inputs,
+                               Engine** keep = nullptr) {
+  TempDir dir("inferlab-native-q");
+  const std::string path = dir.path() + "/m.onnx";
+  write_file_atomically(path, model.SerializeAsString());
+  static std::unique_ptr<Engine> last;
+  last = std::make_unique<Engine>(path);
+  std::vector<Shape> shapes;
+  for (const auto* t : inputs) shapes.push_back(t->shape());
+  last->prepare(shapes);
+  std::vector<Tensor> outs;
+  for (const auto& spec : last->output_specs()) outs.emplace_back(spec.dtype, spec.shape);
+  std::vector<Tensor*> ptrs;
+  for (auto& t : outs) ptrs.push_back(&t);
+  last->run(inputs, ptrs);
+  if (keep) *keep = last.get();
+  return outs;
+}
+
+// One Q or DQ node: x a runtime input, scale and zero point initializers.
+template <typename Z>
+onnx::ModelProto qdq_node(const std::string& op, int x_type, const Shape& x_shape, const std::vector<float>& scale,
+                          int zp_type, const std::vector<Z>& zp, int y_type, std::int64_t axis = 1) {
+  auto m = empty_model();
+  auto& g = *m.mutable_graph();
+  typed_value(g.add_input(), "x", x_type, x_shape);
+  typed_value(g.add_output(), "y", y_type, x_shape);
+  const Shape param_shape = scale.size() == 1 ? Shape{} : Shape{static_cast<std::int64_t>(scale.size())};
+  raw_initializer(g, "scale", onnx::TensorProto::FLOAT, param_shape, scale);
+  raw_initializer(g, "zp", zp_type, param_shape, zp);
+  auto* n = add_node(g, op, {"x", "scale", "zp"}, {"y"});
+  if (axis != 1) add_int_attribute(n, "axis", {axis}, false);
+  return m;
+}
+
+TEST(NativeQuantize, PerTensorRoundsHalfToEvenAndSaturates) {
+  // x / 2 = 0.5, 1.5, 2.5, -0.5, -1.5, 150, -150, 127; + 128, clamped to [0, 255].
+  const std::vector<float> x{1, 3, 5, -1, -3, 300, -300, 254};
+  const auto model = qdq_node("QuantizeLinear", onnx::TensorProto::FLOAT, {8}, {2.0F}, onnx::TensorProto::UINT8,
+                              std::vector<std::uint8_t>{128}, onnx::TensorProto::UINT8);
+  const Tensor in = tensor_of(DType::kFloat32, {8}, x);
+  const auto out = run_native(model, {&in});
+  ASSERT_EQ(out[0].dtype(), DType::kUInt8);
+  EXPECT_EQ(values_of<std::uint8_t>(out[0]), (std::vector<std::uint8_t>{128, 130, 130, 128, 126, 255, 0, 255}));
+
+  // int8, scale 1: ties to even both ways, and both saturation bounds.
+  const std::vector<float> x8{0.5F, 1.5F, 2.5F, -0.5F, -1.5F, -2.5F, 127.4F, 127.6F, 200, -128.4F, -128.6F, -300};
+  const auto model8 = qdq_node("QuantizeLinear", onnx::TensorProto::FLOAT, {12}, {1.0F}, onnx::TensorProto::INT8,
+                               std::vector<std::int8_t>{0}, onnx::TensorProto::INT8);
+  const Tensor in8 = tensor_of(DType::kFloat32, {12}, x8);
+  const auto out8 = run_native(model8, {&in8});
+  ASSERT_EQ(out8[0].dtype(), DType::kInt8);
+  EXPECT_EQ(values_of<std::int8_t>(out8[0]),
+            (std::vector<std::int8_t>{0, 2, 2, 0, -2, -2, 127, 127, 127, -128, -128, -128}));
+}
+
+TEST(NativeQuantize, PerTensorOverManyElementsUsesEveryChunk) {
+  // Larger than one parallel chunk: every element must still be written.
+  std::vector<float> x(100003);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i % 301) - 150) * 0.25F;
+  const auto model = qdq_node("QuantizeLinear", onnx::TensorProto::FLOAT, {static_cast<std::int64_t>(x.size())}, {0.5F},
+                              onnx::TensorProto::INT8, std::vector<std::int8_t>{0}, onnx::TensorProto::INT8);
+  const Tensor in = tensor_of(DType::kFloat32, {static_cast<std::int64_t>(x.size())}, x);
+  const auto y = values_of<std::int8_t>(run_native(model, {&in})[0]);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float want = std::clamp(std::nearbyint(x[i] / 0.5F), -128.0F, 127.0F);
+    ASSERT_EQ(y[i], static_cast<std::int8_t>(want)) << "element " << i << " x=" << x[i];
+  }
+}
+
+TEST(NativeQuantize, PerAxisUsesEachChannelsScaleAndZeroPoint) {
+  // x [1,3,2], axis 1: scales 1, 2, 4 and zero points 0, 1, -1.
+  const std::vector<float> x{1.5F, -2.5F, 3, 5, 10, -10};
+  const auto model = qdq_node("QuantizeLinear", onnx::TensorProto::FLOAT, {1, 3, 2}, {1, 2, 4}, onnx::TensorProto::INT8,
+                              std::vector<std::int8_t>{0, 1, -1}, onnx::TensorProto::INT8);
+  const Tensor in = tensor_of(DType::kFloat32, {1, 3, 2}, x);
+  EXPECT_EQ(values_of<std::int8_t>(run_native(model, {&in})[0]), (std::vector<std::int8_t>{2, -2, 3, 3, 1, -3}));
+}
+
+TEST(NativeDequantize, PerTensorAndPerAxis) {
+  const auto model = qdq_node("DequantizeLinear", onnx::TensorProto::UINT8, {4}, {2.0F}, onnx::TensorProto::UINT8,
+                              std::vector<std::uint8_t>{128}, onnx::TensorProto::FLOAT);
+  const Tensor in = tensor_of(DType::kUInt8, {4}, std::vector<std::uint8_t>{0, 3, 128, 255});
+  EXPECT_EQ(values_of<float>(run_native(model, {&in})[0]), (std::vector<float>{-256, -250, 0, 254}));
+
+  // int8 [2,3] along axis 0 (a weight's output channels).
+  const auto per_axis = qdq_node("DequantizeLinear", onnx::TensorProto::INT8, {2, 3}, {0.5F, 2.0F},
+                                 onnx::TensorProto::INT8, std::vector<std::int8_t>{0, -1}, onnx::TensorProto::FLOAT, 0);
+  const Tensor q = tensor_of(DType::kInt8, {2, 3}, std::vector<std::int8_t>{-128, 0, 127, 1, 2, 3});
+  EXPECT_EQ(values_of<float>(run_native(per_axis, {&q})[0]), (std::vector<float>{-64, 0, 63.5F, 4, 6, 8}));
+}
+
+TEST(NativeDequantize, ConstantWeightsAreFoldedAtPrepare) {
+  // y = x + DQ(W_q): the DequantizeLinear runs once, at prepare, not per run.
+  auto m = empty_model();
+  auto& g = *m.mutable_graph();
+  typed_value(g.add_input(), "x", onnx::TensorProto::FLOAT, {2, 2});
+  typed_value(g.add_output(), "y", onnx::TensorProto::FLOAT, {2, 2});
+  raw_initializer(g, "w_q", onnx::TensorProto::INT8, {2, 2}, std::vector<std::int8_t>{1, -2, 3, -4});
+  raw_initializer(g, "w_s", onnx::TensorProto::FLOAT, {2}, std::vector<float>{0.5F, 0.25F});
+  raw_initializer(g, "w_z", onnx::TensorProto::INT8, {2}, std::vector<std::int8_t>{0, 0});
+  add_int_attribute(add_node(g, "DequantizeLinear", {"w_q", "w_s", "w_z"}, {"w"}), "axis", {0}, false);
+  add_node(g, "Add", {"x", "w"}, {"y"});
+  const Tensor in = tensor_of(DType::kFloat32, {2, 2}, std::vector<float>{10, 10, 10, 10});
+  Engine* engine = nullptr;
+  EXPECT_EQ(values_of<float>(run_native(m, {&in}, &engine)[0]), (std::vector<float>{10.5F, 9, 10.75F, 9}));
+  EXPECT_EQ(engine->folded_nodes(), 1);
+  ASSERT_EQ(engine->steps().size(), 1U);
+  EXPECT_EQ(engine->steps()[0].op, "Add");
+}
+
+TEST(NativeCast, FloatToFloat16RoundsAndIntegerCastsTruncate) {
+  auto m = empty_model();
+  auto& g = *m.mutable_graph();
+  typed_value(g.add_input(), "x", onnx::TensorProto::FLOAT, {5});
+  typed_value(g.add_output(), "h", onnx::TensorProto::FLOAT, {5});
+  typed_value(g.add_output(), "i", onnx::TensorProto::INT64, {5});
+  typed_value(g.add_output(), "b", onnx::TensorProto::BOOL, {5});
+  typed_value(g.add_output(), "u", onnx::TensorProto::UINT8, {5});
+  // float16 inside the graph, float32 at its edge (the optimizer's pattern).
+  add_int_attribute(add_node(g, "Cast", {"x"}, {"x16"}), "to", {onnx::TensorProto::FLOAT16}, false);
+  add_int_attribute(add_node(g, "Cast", {"x16"}, {"h"}), "to", {onnx::TensorProto::FLOAT}, false);
+  add_int_attribute(add_node(g, "Cast", {"x"}, {"i"}), "to", {onnx::TensorProto::INT64}, false);
+  add_int_attribute(add_node(g, "Cast", {"x"}, {"b"}), "to", {onnx::TensorProto::BOOL}, false);
+  add_int_attribute(add_node(g, "Cast", {"i"}, {"u"}), "to", {onnx::TensorProto::UINT8}, false);
+  // 1 + 2^-11 is a float16 tie (rounds to 1), 1 + 3 * 2^-11 rounds up to even.
+  const std::vector<float> x{1.0F + 0x1p-11F, 1.0F + 3 * 0x1p-11F, -2.7F, 0.0F, 70000.0F};
+  const Tensor in = tensor_of(DType::kFloat32, {5}, x);
+  const auto out = run_native(m, {&in});
+  EXPECT_EQ(values_of<float>(out[0]), (std::vector<float>{1.0F, 1.0F + 0x1p-9F, -2.69921875F, 0.0F, INFINITY}));
+  EXPECT_EQ(values_of<std::int64_t>(out[1]), (std::vector<std::int64_t>{1, 1, -2, 0, 70000}));
+  ASSERT_EQ(out[2].dtype(), DType::kBool);
+  EXPECT_EQ(values_of<std::uint8_t>(out[2]), (std::vector<std::uint8_t>{1, 1, 1, 0, 1}));
+  // int64 -> uint8 wraps modulo 256, as numpy's astype does.
+  EXPECT_EQ(values_of<std::uint8_t>(out[3]), (std::vector<std::uint8_t>{1, 1, 254, 0, 112}));
+}
+
+TEST(NativeCast, RefusesTypesWithoutAKernelAsUnsupported) {
+  auto m = empty_model();
+  auto& g = *m.mutable_graph();
+  typed_value(g.add_input(), "x", onnx::TensorProto::FLOAT, {2});
+  typed_value(g.add_output(), "y", onnx::TensorProto::DOUBLE, {2});
+  add_int_attribute(add_node(g, "Cast", {"x"}, {"y"}), "to", {onnx::TensorProto::DOUBLE}, false);
+  const Tensor in = tensor_of(DType::kFloat32, {2}, std::vector<float>{1, 2});
+  try {
+    run_native(m, {&in});
+    FAIL() << "a cast to double has no kernel";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUnsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("DOUBLE"), std::string::npos) << e.what();
+  }
+}
+
+// Naive float64 convolution (stride 1, pad 1, 3x3) + bias + Relu, NCHW.
+std::vector<float> conv3x3_relu(const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& b,
+                                int cin, int cout, int h, int wd) {
+  std::vector<float> y(static_cast<std::size_t>(cout * h * wd));
+  for (int o = 0; o < cout; ++o)
+    for (int r = 0; r < h; ++r)
+      for (int c = 0; c < wd; ++c) {
+        double acc = b[o];
+        for (int i = 0; i < cin; ++i)
+          for (int kr = 0; kr < 3; ++kr)
+            for (int kc = 0; kc < 3; ++kc) {
+              const int rr = r + kr - 1, cc = c + kc - 1;
+              if (rr < 0 || rr >= h || cc < 0 || cc >= wd) continue;
+              acc += double{x[(i * h + rr) * wd + cc]} * w[((o * cin + i) * 3 + kr) * 3 + kc];
+            }
+        y[(o * h + r) * wd + c] = static_cast<float>(std::max(acc, 0.0));
+      }
+  return y;
+}
+
+std::vector<float> seeded(std::size_t n, std::uint64_t seed, float scale = 1.0F) {
+  std::vector<float> v(n);
+  std::uint64_t state = seed;
+  for (auto& x : v) x = scale * (static_cast<float>((splitmix64_next(state) >> 40) / double(1 << 24)) - 0.5F) * 2;
+  return v;
+}
+
+constexpr int kCin = 3, kCout = 4, kH = 8, kW = 8;
+
+// The optimizer's contract: x -> Q(s_x, int8 zp 0) -> DQ -> Conv(., DQ(W_q
+// int8, s_w[Cout], zp int8 zeros, axis 0), bias f32) -> Relu -> y.
+struct QdqConv {
+  onnx::ModelProto model = empty_model();
+  float s_x = 1.0F / 127;
+  std::vector<std::int8_t> w_q;
+  std::vector<float> s_w, bias;
+  QdqConv() {
+    const auto w = seeded(kCout * kCin * 9, 3, 0.5F);
+    bias = seeded(kCout, 4, 0.1F);
+    for (int o = 0; o < kCout; ++o) {
+      float peak = 0;
+      for (int k = 0; k < kCin * 9; ++k) peak = std::max(peak, std::abs(w[o * kCin * 9 + k]));
+      s_w.push_back(peak / 127);
+      for (int k = 0; k < kCin * 9; ++k)
+        w_q.push_back(static_cast<std::int8_t>(std::nearbyint(w[o * kCin * 9 + k] / s_w.back())));
+    }
+    auto& g = *m().mutable_graph();
+    typed_value(g.add_input(), "x", onnx::TensorProto::FLOAT, {1, kCin, kH, kW});
+    typed_value(g.add_output(), "y", onnx::TensorProto::FLOAT, {1, kCout, kH, kW});
+    raw_initializer(g, "x_scale", onnx::TensorProto::FLOAT, {}, std::vector<float>{s_x});
+    raw_initializer(g, "x_zp", onnx::TensorProto::INT8, {}, std::vector<std::int8_t>{0});
+    raw_initializer(g, "w_q", onnx::TensorProto::INT8, {kCout, kCin, 3, 3}, w_q);
+    raw_initializer(g, "w_scale", onnx::TensorProto::FLOAT, {kCout}, s_w);
+    raw_initializer(g, "w_zp", onnx::TensorProto::INT8, {kCout}, std::vector<std::int8_t>(kCout, 0));
+    raw_initializer(g, "b", onnx::TensorProto::FLOAT, {kCout}, bias);
+    add_node(g, "QuantizeLinear", {"x", "x_scale", "x_zp"}, {"x_q"});
+    add_node(g, "DequantizeLinear", {"x_q", "x_scale", "x_zp"}, {"x_dq"});
+    add_int_attribute(add_node(g, "DequantizeLinear", {"w_q", "w_scale", "w_zp"}, {"w"}), "axis", {0}, false);
+    auto* conv = add_node(g, "Conv", {"x_dq", "w", "b"}, {"c"});
+    add_int_attribute(conv, "pads", {1, 1, 1, 1}, true);
+    add_int_attribute(conv, "kernel_shape", {3, 3}, true);
+    add_node(g, "Relu", {"c"}, {"y"});
+  }
+  onnx::ModelProto& m() { return model; }
+  // The same model in float32: fake-quantized input, dequantized weights.
+  std::vector<float> reference(const std::vector<float>& x) const {
+    std::vector<float> xq(x.size()), w(w_q.size());
+    for (std::size_t i = 0; i < x.size(); ++i) xq[i] = std::clamp(std::nearbyint(x[i] / s_x), -128.0F, 127.0F) * s_x;
+    for (std::size_t k = 0; k < w.size(); ++k) w[k] = w_q[k] * s_w[k / (kCin * 9)];
+    return conv3x3_relu(xq, w, bias, kCin, kCout, kH, kW);
+  }
+};
+
+TEST(NativeQdq, ConvInTheOptimizersFormatMatchesFloatWithDequantizedWeights) {
+  QdqConv q;
+  const auto x = seeded(kCin * kH * kW, 11);
+  const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
+  const auto y = values_of<float>(run_native(q.model, {&in})[0]);
+  const auto want = q.reference(x);
+  // Same products, other summation order: float32 rounding only (|y| < 4).
+  for (std::size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-5) << "element " << i;
+}
+
+// The same tiny Conv with float16 weights and Casts around it.
+onnx::ModelProto fp16_conv(const std::vector<float>& w, const std::vector<float>& b, bool fp16_io) {
+  auto m = empty_model();
+  auto& g = *m.mutable_graph();
+  const int io = fp16_io ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::FLOAT;
+  typed_value(g.add_input(), "x", io, {1, kCin, kH, kW});
+  typed_value(g.add_output(), "y", io, {1, kCout, kH, kW});
+  std::vector<std::uint16_t> w16, b16;
+  for (float v : w) w16.push_back(float_to_float16_bits(v));
+  for (float v : b) b16.push_back(float_to_float16_bits(v));
+  raw_initializer(g, "w", onnx::TensorProto::FLOAT16, {kCout, kCin, 3, 3}, w16);
+  raw_initializer(g, "b", onnx::TensorProto::FLOAT16, {kCout}, b16);
+  const std::string in = fp16_io ? "x" : "x16";
+  if (!fp16_io) add_int_attribute(add_node(g, "Cast", {"x"}, {"x16"}), "to", {onnx::TensorProto::FLOAT16}, false);
+  auto* conv = add_node(g, "Conv", {in, "w", "b"}, {"c"});
+  add_int_attribute(conv, "pads", {1, 1, 1, 1}, true);
+  add_node(g, "Relu", {"c"}, {fp16_io ? "y" : "r"});
+  if (!fp16_io) add_int_attribute(add_node(g, "Cast", {"r"}, {"y"}), "to", {onnx::TensorProto::FLOAT}, false);
+  return m;
+}
+
+TEST(NativeFp16, Fp16ModelComputesInFloat32WithRoundedWeights) {
+  const auto w = seeded(kCout * kCin * 9, 21, 0.5F), b = seeded(kCout, 22, 0.1F), x = seeded(kCin * kH * kW, 23);
+  std::vector<float> w_r, b_r, x_r;
+  for (float v : w) w_r.push_back(round_to_float16(v));
+  for (float v : b) b_r.push_back(round_to_float16(v));
+  for (float v : x) x_r.push_back(round_to_float16(v));
+  // Float32 arithmetic on the fp16-rounded weights and input.
+  const auto want = conv3x3_relu(x_r, w_r, b_r, kCin, kCout, kH, kW);
+  const auto exact = conv3x3_relu(x, w, b, kCin, kCout, kH, kW);
+
+  const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
+  const auto out = run_native(fp16_conv(w, b, false), {&in});
+  ASSERT_EQ(out[0].dtype(), DType::kFloat32);
+  const auto y = values_of<float>(out[0]);
+  double worst_vs_fp32 = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(y[i], want[i], 1e-5) << "element " << i;
+    worst_vs_fp32 = std::max(worst_vs_fp32, double{std::abs(y[i] - exact[i])});
+  }
+  // fp16 rounding of 28 products of O(0.5): error well under 1e-2, but not zero.
+  EXPECT_LT(worst_vs_fp32, 1e-2);
+  EXPECT_GT(worst_vs_fp32, 0.0) << "the weights were not rounded to float16";
+
+  // --fp16-io: float16 graph input and output are real float16 tensors.
+  std::vector<std::uint16_t> x16;
+  for (float v : x) x16.push_back(float_to_float16_bits(v));
+  const Tensor in16 = tensor_of(DType::kFloat16, {1, kCin, kH, kW}, x16);
+  const auto out16 = run_native(fp16_conv(w, b, true), {&in16});
+  ASSERT_EQ(out16[0].dtype(), DType::kFloat16);
+  const auto y16 = values_of<std::uint16_t>(out16[0]);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(float16_bits_to_float(y16[i]), want[i], std::abs(want[i]) * 0x1p-11F + 1e-5) << "element " << i;
+  }
+}
+
+TEST(NativeFp16, ConversionIsBitExactOnEveryFloat16) {
+  for (std::uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = float16_bits_to_float(static_cast<std::uint16_t>(h));
+    if (std::isnan(f)) {
+      EXPECT_TRUE(std::isnan(float16_bits_to_float(float_to_float16_bits(f))));
+      continue;
+    }
+    ASSERT_EQ(float_to_float16_bits(f), h) << std::hex << h;
+  }
+  // 65520 is the first value that rounds to infinity; 2^-25 ties to zero, just above it to the smallest subnormal.
+  EXPECT_EQ(float_to_float16_bits(65519.0F), 0x7bffU);
+  EXPECT_EQ(float_to_float16_bits(65520.0F), 0x7c00U);
+  EXPECT_EQ(float_to_float16_bits(0x1p-25F), 0x0000U);
+  EXPECT_EQ(float_to_float16_bits(0x1.01p-25F), 0x0001U);
+}
+
+TEST(NativeBackend, SupportsStatesHowFp16AndQdqModelsRun) {
+  auto native = create_backend("native");
+  TempDir dir("inferlab-native-q");
+  QdqConv q;
+  write_file_atomically(dir.path() + "/q.onnx", q.model.SerializeAsString());
+  const ModelSource source{"q", ModelFormat::kOnnx, dir.path() + "/q.onnx", {}, {}};
+  EXPECT_TRUE(native->supports(source, Precision::kFp32).supported);
+  const auto fp16 = native->supports(source, Precision::kFp16);
+  EXPECT_FALSE(fp16.supported);
+  EXPECT_NE(fp16.reason.find("fp32"), std::string::npos) << fp16.reason;
+}
+
+}  // namespace
+}  // namespace inferlab::native
