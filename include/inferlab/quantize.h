@@ -31,7 +31,8 @@ class ActivationHistogram {
   static constexpr int kBins = 2048;
   /// Pass 1: running minimum and maximum.
   void observe_range(const float* values, std::size_t count);
-  /// Pass 2: histogram of |x| over [0, max |x| of pass 1] in kBins bins.
+  /// Pass 2: histogram of the non-zero |x| over [0, max |x| of pass 1] in
+  /// kBins bins (exact zeros are exact under any symmetric scale).
   void observe_histogram(const float* values, std::size_t count);
   float min() const { return min_; }
   float max() const { return max_; }
@@ -50,7 +51,7 @@ class ActivationHistogram {
 /// How the clipping threshold of an activation is chosen.
 enum class Calibrator {
   kMinMax,      ///< the largest |x| seen
-  kPercentile,  ///< the given percentile of |x|
+  kPercentile,  ///< the given percentile of the non-zero |x|
   kEntropy,     ///< the threshold minimising the KL divergence between the histogram and its quantized form
 };
 std::string calibrator_name(Calibrator calibrator);

@@ -20,12 +20,6 @@ std::string dtype_name(DType dtype);
 /// Parses a name as written by dtype_name(); returns kUnknown when not recognised.
 DType dtype_from_name(const std::string& name);
 
-/// IEEE binary16 bits of `value`, rounded to nearest even; overflow gives
-/// infinity, NaN stays NaN.
-std::uint16_t float_to_half_bits(float value);
-/// The float value of IEEE binary16 `bits` (exact).
-float half_bits_to_float(std::uint16_t bits);
-
 /// Tensor dimensions, outermost first. A negative dimension means "unknown" (dynamic).
 using Shape = std::vector<std::int64_t>;
 

@@ -30,13 +30,14 @@ float ActivationHistogram::abs_max() const { return std::max(std::fabs(min_), st
 void ActivationHistogram::observe_histogram(const float* values, std::size_t count) {
   if (bins_.empty()) bins_.assign(kBins, 0.0);
   const double top = abs_max();
-  if (top <= 0) {
-    bins_[0] += static_cast<double>(count);
-    return;
-  }
+  if (top <= 0) return;
   const double per_unit = kBins / top;
   for (std::size_t i = 0; i < count; ++i) {
-    if (!std::isfinite(values[i])) continue;
+    // Exact zeros (most of a ReLU output) are represented exactly by a
+    // symmetric quantizer whatever the threshold; left in, their spike in
+    // bin 0 drags the entropy calibrator to thresholds that clip the real
+    // signal (measured on digits_cnn: the last Gemm's output SQNR 7.7 dB).
+    if (values[i] == 0.0F || !std::isfinite(values[i])) continue;
     // Values beyond pass 1's range (none, when both passes see the same
     // samples) land in the last bin.
     const auto bin = static_cast<int>(std::fabs(values[i]) * per_unit);
@@ -67,6 +68,7 @@ namespace {
 
 double percentile_threshold(const ActivationHistogram& stats, double percentile) {
   const auto& bins = stats.bins();
+  if (stats.abs_max() <= 0) return 0;
   double total = 0;
   for (double b : bins) total += b;
   const double wanted = total * percentile / 100.0;

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "inferlab/error.h"
+#include "inferlab/float16.h"
 #include "optimize/graph_edit.h"
 
 namespace inferlab {
@@ -42,7 +43,7 @@ constexpr int kHalf = onnx::TensorProto::FLOAT16;
 std::string to_half_bytes(const std::vector<float>& values) {
   std::string bytes(values.size() * 2, '\0');
   for (std::size_t i = 0; i < values.size(); ++i) {
-    const std::uint16_t h = float_to_half_bits(values[i]);
+    const std::uint16_t h = float_to_float16_bits(values[i]);
     bytes[2 * i] = static_cast<char>(h & 0xFF);
     bytes[2 * i + 1] = static_cast<char>(h >> 8);
   }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "inferlab/error.h"
 #include "inferlab/registry.h"
@@ -57,14 +59,29 @@ const std::vector<Tensor>& GraphRunner::run(const Tensor& input) {
 
 OnnxGraph with_extra_outputs(const OnnxGraph& graph, const std::vector<std::string>& values) {
   OnnxGraph copy = graph;
+  // Shapes where inference knows them: OpenCV's importer requires a shape
+  // on every declared output.
+  std::map<std::string, onnx::ValueInfoProto> known;
+  try {
+    OnnxGraph typed = graph;
+    typed.infer_shapes();
+    for (const auto& v : typed.proto().graph().value_info()) known[v.name()] = v;
+    for (const auto& v : typed.proto().graph().input()) known[v.name()] = v;
+  } catch (const Error&) {
+    // Engines that need no shapes still run; the others say what is missing.
+  }
   auto& g = *copy.proto().mutable_graph();
   google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> outputs;
   std::set<std::string> named;
   for (const auto& v : values) {
     if (!named.insert(v).second) continue;
     auto* o = outputs.Add();
-    o->set_name(v);
-    o->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    if (auto it = known.find(v); it != known.end()) {
+      *o = it->second;
+    } else {
+      o->set_name(v);
+      o->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    }
   }
   for (const auto& o : g.output()) {
     if (named.insert(o.name()).second) *outputs.Add() = o;

@@ -20,6 +20,10 @@ std::string percent(const std::optional<double>& fraction) {
   return fraction ? fixed(*fraction * 100.0, 2) + "%" : "-";
 }
 
+// Engines' load errors run to hundreds of characters; the table keeps the
+// start, the JSON the whole reason.
+std::string brief(const std::string& text) { return text.size() <= 90 ? text : text.substr(0, 87) + "..."; }
+
 std::string db(double value) { return std::isfinite(value) ? fixed(value, 1) : (value > 0 ? "inf" : "-inf"); }
 
 // Left-aligned first column, right-aligned rest, two spaces apart.
@@ -75,7 +79,7 @@ std::string render_optimize_report(const OptimizeReport& r) {
     for (const auto& a : r.accuracy) {
       rows.push_back({a.backend, percent(a.top1_before), percent(a.top1_after),
                       a.top1_drop_pts ? fixed(*a.top1_drop_pts, 2) : "-", percent(a.top5_before), percent(a.top5_after),
-                      a.status == "ok" ? a.execution : a.status + ": " + a.reason});
+                      a.status == "ok" ? a.execution : brief(a.status + ": " + a.reason)});
     }
     out << table(rows);
   }
@@ -84,7 +88,7 @@ std::string render_optimize_report(const OptimizeReport& r) {
     std::vector<std::vector<std::string>> rows{{"latency batch 1", "model", "p50 ms", "status"}};
     for (const auto& l : r.latency) {
       rows.push_back({l.backend, l.model, l.status == "ok" && l.latency ? fixed(l.latency->p50_ms, 3) : "-",
-                      l.status == "ok" ? l.model_format : l.status + ": " + l.reason});
+                      l.status == "ok" ? l.model_format : brief(l.status + ": " + l.reason)});
     }
     out << table(rows);
   }

@@ -17,6 +17,7 @@
 #include "inferlab/backend.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
+#include "inferlab/float16.h"
 #include "inferlab/fp16.h"
 #include "inferlab/graph_passes.h"
 #include "inferlab/quantize.h"
@@ -58,24 +59,24 @@ const onnx::TensorProto* initializer(const OnnxGraph& g, const std::string& name
 }
 
 TEST(HalfFloat, KnownBitPatterns) {
-  EXPECT_EQ(float_to_half_bits(1.0F), 0x3C00);
-  EXPECT_EQ(float_to_half_bits(-2.0F), 0xC000);
-  EXPECT_EQ(float_to_half_bits(65504.0F), 0x7BFF);
-  EXPECT_EQ(float_to_half_bits(65520.0F), 0x7C00);  // rounds past the largest finite half
-  EXPECT_EQ(float_to_half_bits(0.1F), 0x2E66);
-  EXPECT_EQ(float_to_half_bits(std::ldexp(1.0F, -24)), 0x0001);  // smallest subnormal
-  EXPECT_EQ(float_to_half_bits(std::ldexp(1.0F, -25)), 0x0000);  // a tie: to even (zero)
-  EXPECT_EQ(float_to_half_bits(std::ldexp(3.0F, -25)), 0x0002);  // 1.5 ulp: tie to even (2)
-  EXPECT_EQ(float_to_half_bits(1.0F + std::ldexp(1.0F, -11)), 0x3C00);  // tie at 1: to even
-  EXPECT_EQ(float_to_half_bits(1.0F + std::ldexp(3.0F, -11)), 0x3C02);  // tie above odd: up
-  EXPECT_TRUE(std::isnan(half_bits_to_float(float_to_half_bits(std::nanf("")))));
+  EXPECT_EQ(float_to_float16_bits(1.0F), 0x3C00);
+  EXPECT_EQ(float_to_float16_bits(-2.0F), 0xC000);
+  EXPECT_EQ(float_to_float16_bits(65504.0F), 0x7BFF);
+  EXPECT_EQ(float_to_float16_bits(65520.0F), 0x7C00);  // rounds past the largest finite half
+  EXPECT_EQ(float_to_float16_bits(0.1F), 0x2E66);
+  EXPECT_EQ(float_to_float16_bits(std::ldexp(1.0F, -24)), 0x0001);         // smallest subnormal
+  EXPECT_EQ(float_to_float16_bits(std::ldexp(1.0F, -25)), 0x0000);         // a tie: to even (zero)
+  EXPECT_EQ(float_to_float16_bits(std::ldexp(3.0F, -25)), 0x0002);         // 1.5 ulp: tie to even (2)
+  EXPECT_EQ(float_to_float16_bits(1.0F + std::ldexp(1.0F, -11)), 0x3C00);  // tie at 1: to even
+  EXPECT_EQ(float_to_float16_bits(1.0F + std::ldexp(3.0F, -11)), 0x3C02);  // tie above odd: up
+  EXPECT_TRUE(std::isnan(float16_bits_to_float(float_to_float16_bits(std::nanf("")))));
 }
 
 TEST(HalfFloat, EveryFiniteHalfRoundTripsExactly) {
   for (std::uint32_t bits = 0; bits < 0x10000; ++bits) {
     const auto h = static_cast<std::uint16_t>(bits);
     if ((h & 0x7C00) == 0x7C00) continue;  // inf / NaN
-    ASSERT_EQ(float_to_half_bits(half_bits_to_float(h)), h) << std::hex << bits;
+    ASSERT_EQ(float_to_float16_bits(float16_bits_to_float(h)), h) << std::hex << bits;
   }
 }
 
