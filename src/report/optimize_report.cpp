@@ -21,8 +21,10 @@ std::string percent(const std::optional<double>& fraction) {
 }
 
 // Engines' load errors run to hundreds of characters; the table keeps the
-// start, the JSON the whole reason.
-std::string brief(const std::string& text) { return text.size() <= 90 ? text : text.substr(0, 87) + "..."; }
+// start and the end (where the engine says why), the JSON the whole reason.
+std::string brief(const std::string& text) {
+  return text.size() <= 90 ? text : text.substr(0, 30) + "..." + text.substr(text.size() - 57);
+}
 
 std::string db(double value) { return std::isfinite(value) ? fixed(value, 1) : (value > 0 ? "inf" : "-inf"); }
 
