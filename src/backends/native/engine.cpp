@@ -78,7 +78,13 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   std::set<std::string> output_names;
   for (const auto& o : graph.output()) output_names.insert(o.name());
 
-  const FusionPlan fusions = plan_fusions(graph);
+  const FusionPlan fusions = plan_fusions(graph, int8_kernels_);
+  // What a node's kernel reads: an int8 Conv reads past the Q/DQ nodes.
+  auto inputs_of = [&](const onnx::NodeProto& node) {
+    auto it = fusions.int8_by_conv.find(&node);
+    return it == fusions.int8_by_conv.end() ? std::vector<std::string>(node.input().begin(), node.input().end())
+                                            : it->second.inputs;
+  };
 
   // Weights are freed as soon as their last reader has prepared (Conv and
   // MatMul keep reordered copies), so peak memory holds one copy plus the
@@ -86,7 +92,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   std::unordered_map<int, int> pending_readers;
   for (const auto& node : graph.node()) {
     if (fusions.absorbed.count(&node)) continue;
-    for (const auto& name : node.input()) {
+    for (const auto& name : inputs_of(node)) {
       if (!name.empty() && store_->initializer(name)) ++pending_readers[m.value(name)];
     }
   }
@@ -124,38 +130,43 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   auto add_reorder = [&](int from, int to, const Layout& layout) {
     add_internal(make_reorder_kernel(layout), "Reorder (layout)", from, to);
   };
+  // Constant nodes first: they read nothing, and exporters (and opset
+  // converters) may list one after a node that fuses its value (Clip bounds).
+  for (const auto& node : graph.node()) {
+    if (node.op_type() != "Constant") continue;
+    const int out = m.value(node.output(0));
+    for (const auto& a : node.attribute()) {
+      if (a.name() != "value")
+        throw Error("native: Constant '" + node.output(0) + "' uses attribute '" + a.name() + "'");
+      auto& v = m.values[out];
+      v.kind = Impl::Kind::kConstant;
+      v.owned = std::make_unique<Tensor>(
+          widen_float16(onnx_util::tensor_from_proto(a.t(), "native: Constant '" + node.output(0) + "'")));
+      v.owned_view = std::make_unique<Constant>(*v.owned);
+      v.constant = v.owned_view.get();
+      v.dtype = v.constant->dtype();
+      v.shape = v.constant->shape();
+    }
+    ++folded_;
+  }
   for (const auto& [raw, widened] : half_inputs) {
     add_internal(make_float16_conversion_kernel(false), "Cast (float16 input)", raw, widened);
   }
   for (const auto& node : graph.node()) {
     if (fusions.absorbed.count(&node)) continue;
     std::vector<int> ins, outs;
-    for (const auto& name : node.input()) ins.push_back(name.empty() ? -1 : m.value(name));
+    for (const auto& name : inputs_of(node)) ins.push_back(name.empty() ? -1 : m.value(name));
     const auto fusion = fusions.by_conv.find(&node);
     const Fusion* fused = fusion == fusions.by_conv.end() ? nullptr : &fusion->second;
     for (int k = 0; k < node.output_size(); ++k) {
       // A fused Conv writes the activation's output directly.
       outs.push_back(m.value(k == 0 && fused ? fused->output : node.output(k)));
     }
-    if (node.op_type() == "Constant") {
-      for (const auto& a : node.attribute()) {
-        if (a.name() != "value")
-          throw Error("native: Constant '" + node.output(0) + "' uses attribute '" + a.name() + "'");
-        auto& v = m.values[outs[0]];
-        v.kind = Impl::Kind::kConstant;
-        v.owned = std::make_unique<Tensor>(
-            widen_float16(onnx_util::tensor_from_proto(a.t(), "native: Constant '" + node.output(0) + "'")));
-        v.owned_view = std::make_unique<Constant>(*v.owned);
-        v.constant = v.owned_view.get();
-        v.dtype = v.constant->dtype();
-        v.shape = v.constant->shape();
-      }
-      ++folded_;
-      continue;
-    }
+    if (node.op_type() == "Constant") continue;  // defined above
     Impl::Step step;
     step.node = &node;
-    step.kernel = registry.at(node.op_type())(node, m.opset);
+    step.kernel =
+        fusions.int8_by_conv.count(&node) ? make_int8_conv_kernel(node) : registry.at(node.op_type())(node, m.opset);
     if (fused) {
       const onnx::NodeProto* act = fused->activation;
       float lo = -INFINITY, hi = INFINITY;

@@ -59,6 +59,11 @@ class Engine {
   /// Runs the prepared graph; inputs/outputs must match prepare()'s shapes.
   void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs);
 
+  /// Whether QDQ Convs run as int8 convolutions (default) or as written
+  /// (QuantizeLinear, DequantizeLinear, float32 Conv). Takes effect at the
+  /// next prepare().
+  void set_int8_kernels(bool on) { int8_kernels_ = on; }
+
   /// Times every step of every run() from now on (adds two clock reads per
   /// step); steps() then carries the totals. Off by default.
   void set_profiling(bool on);
@@ -75,6 +80,7 @@ class Engine {
   MemoryPlan plan_;
   std::vector<PassReport> passes_;
   std::int64_t folded_ = 0;
+  bool int8_kernels_ = true;
 };
 
 }  // namespace inferlab::native

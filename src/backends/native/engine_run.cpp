@@ -110,6 +110,7 @@ const std::map<std::string, KernelFactory>& kernel_registry() {
     register_shape_kernels(r);
     register_reduce_kernels(r);
     register_onednn_kernels(r);
+    register_conv_kernels(r);
     register_quantize_kernels(r);
     return r;
   }();

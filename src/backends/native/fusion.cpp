@@ -1,14 +1,113 @@
 // Pattern matching for Conv + activation fusion over the ONNX node list.
 #include "fusion.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace inferlab::native {
 
-FusionPlan plan_fusions(const onnx::GraphProto& graph) {
+namespace {
+
+// Initializers by name, and the checks the int8 Conv needs of them.
+class Initializers {
+ public:
+  explicit Initializers(const onnx::GraphProto& graph) {
+    for (const auto& t : graph.initializer()) by_name_[t.name()] = &t;
+  }
+  const onnx::TensorProto* find(const std::string& name) const {
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : it->second;
+  }
+  static std::int64_t count(const onnx::TensorProto& t) {
+    std::int64_t n = 1;
+    for (auto d : t.dims()) n *= d;
+    return n;
+  }
+  // Absent (ONNX's default zero point, 0) or an 8-bit initializer of zeros.
+  bool zero_point_is_zero(const std::string& name) const {
+    if (name.empty()) return true;
+    const auto* t = find(name);
+    if (!t || (t->data_type() != onnx::TensorProto::INT8 && t->data_type() != onnx::TensorProto::UINT8)) return false;
+    if (t->has_raw_data()) {
+      return std::all_of(t->raw_data().begin(), t->raw_data().end(), [](char c) { return c == 0; });
+    }
+    return std::all_of(t->int32_data().begin(), t->int32_data().end(), [](std::int32_t v) { return v == 0; });
+  }
+  bool is_float(const std::string& name) const {
+    const auto* t = find(name);
+    return t && t->data_type() == onnx::TensorProto::FLOAT;
+  }
+
+ private:
+  std::unordered_map<std::string, const onnx::TensorProto*> by_name_;
+};
+
+std::string input_or_empty(const onnx::NodeProto& node, int k) { return k < node.input_size() ? node.input(k) : ""; }
+
+using Readers = std::unordered_map<std::string, std::vector<const onnx::NodeProto*>>;
+
+void plan_int8_convs(const onnx::GraphProto& graph, const Readers& readers, const std::set<std::string>& outputs,
+                     FusionPlan& plan) {
+  const Initializers inits(graph);
+  std::unordered_map<std::string, const onnx::NodeProto*> producer;
+  for (const auto& node : graph.node()) {
+    for (const auto& o : node.output()) producer[o] = &node;
+  }
+  auto produced_by = [&](const std::string& value, const char* op) -> const onnx::NodeProto* {
+    auto it = producer.find(value);
+    return it != producer.end() && it->second->op_type() == op ? it->second : nullptr;
+  };
+  auto only_reader_is = [&](const std::string& value, const onnx::NodeProto* node) {
+    auto it = readers.find(value);
+    return it != readers.end() && it->second.size() == 1 && it->second[0] == node && !outputs.count(value);
+  };
+  for (const auto& conv : graph.node()) {
+    if (conv.op_type() != "Conv" || conv.input_size() < 2) continue;
+    const auto* dq_x = produced_by(conv.input(0), "DequantizeLinear");
+    const auto* dq_w = produced_by(conv.input(1), "DequantizeLinear");
+    if (!dq_x || !dq_w || dq_x->input_size() < 2 || dq_w->input_size() < 2) continue;
+    const auto* q = produced_by(dq_x->input(0), "QuantizeLinear");
+    if (!q || q->input_size() < 2) continue;
+    // Activations: Q and DQ share one scalar scale; both zero points are 0.
+    const std::string s_x = dq_x->input(1);
+    const auto* scale = inits.find(s_x);
+    if (!scale || !inits.is_float(s_x) || Initializers::count(*scale) != 1 || !inits.find(q->input(1))) continue;
+    const auto* q_scale = inits.find(q->input(1));
+    if (q->input(1) != s_x && (Initializers::count(*q_scale) != 1 || !inits.is_float(q->input(1)) ||
+                               q_scale->raw_data() != scale->raw_data() || !q_scale->has_raw_data())) {
+      continue;
+    }
+    if (!inits.zero_point_is_zero(input_or_empty(*q, 2)) || !inits.zero_point_is_zero(input_or_empty(*dq_x, 2))) {
+      continue;
+    }
+    // Weights: an int8 initializer, per-tensor or per output channel (axis 0).
+    const auto* w_q = inits.find(dq_w->input(0));
+    const auto* w_scale = inits.find(dq_w->input(1));
+    if (!w_q || w_q->data_type() != onnx::TensorProto::INT8 || w_q->dims_size() != 4 || !w_scale ||
+        !inits.is_float(dq_w->input(1)) || !inits.zero_point_is_zero(input_or_empty(*dq_w, 2))) {
+      continue;
+    }
+    std::int64_t axis = 1;
+    for (const auto& a : dq_w->attribute()) {
+      if (a.name() == "axis") axis = a.i();
+    }
+    const std::int64_t channels = Initializers::count(*w_scale);
+    if (channels != 1 && !(channels == w_q->dims(0) && (axis == 0 || axis == -4))) continue;
+    const std::string bias = input_or_empty(conv, 2);
+    if (!bias.empty() && !inits.is_float(bias)) continue;
+    plan.int8_by_conv[&conv] = {
+        {q->output(0), s_x, input_or_empty(*dq_x, 2), dq_w->input(0), dq_w->input(1), input_or_empty(*dq_w, 2), bias}};
+    if (only_reader_is(dq_x->output(0), &conv)) plan.absorbed.insert(dq_x);
+    if (only_reader_is(dq_w->output(0), &conv)) plan.absorbed.insert(dq_w);
+  }
+}
+
+}  // namespace
+
+FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
   std::set<std::string> graph_outputs;
   for (const auto& o : graph.output()) graph_outputs.insert(o.name());
-  std::unordered_map<std::string, std::vector<const onnx::NodeProto*>> readers;
+  Readers readers;
   for (const auto& node : graph.node()) {
     for (const auto& in : node.input()) {
       if (!in.empty()) readers[in].push_back(&node);
@@ -32,6 +131,7 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph) {
   };
 
   FusionPlan plan;
+  if (int8) plan_int8_convs(graph, readers, graph_outputs, plan);
   for (const auto& conv : graph.node()) {
     if (conv.op_type() != "Conv" || graph_outputs.count(conv.output(0))) continue;
     const auto& users = readers[conv.output(0)];

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace inferlab::native {
 
@@ -23,13 +24,23 @@ struct Fusion {
   std::string residual;                         ///< for "Add": the other operand, added as a oneDNN binary post-op
 };
 
+/// A Conv fed by the optimizer's QDQ pattern, run as one int8 convolution:
+/// Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w, 0, axis 0), bias).
+struct Int8Conv {
+  /// The kernel's inputs: {Q output, s_x, zp_x, W_q, s_w, zp_w, bias} ("" when absent).
+  std::vector<std::string> inputs;
+};
+
 struct FusionPlan {
   std::unordered_map<const onnx::NodeProto*, Fusion> by_conv;
+  std::unordered_map<const onnx::NodeProto*, Int8Conv> int8_by_conv;
   std::set<const onnx::NodeProto*> absorbed;  ///< nodes that no longer run on their own
 };
 
 /// Finds fusable patterns; a Conv output that is a graph output, or read by
-/// anything beyond the pattern, is never fused.
-FusionPlan plan_fusions(const onnx::GraphProto& graph);
+/// anything beyond the pattern, is never fused. With `int8`, QDQ Convs whose
+/// scales are constants and zero points constant zeros become Int8Convs; a
+/// DequantizeLinear the Conv was its only reader of is absorbed.
+FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8 = true);
 
 }  // namespace inferlab::native

@@ -155,6 +155,7 @@ void register_elementwise_kernels(std::map<std::string, KernelFactory>& registry
 void register_shape_kernels(std::map<std::string, KernelFactory>& registry);
 void register_reduce_kernels(std::map<std::string, KernelFactory>& registry);
 void register_onednn_kernels(std::map<std::string, KernelFactory>& registry);
+void register_conv_kernels(std::map<std::string, KernelFactory>& registry);
 void register_quantize_kernels(std::map<std::string, KernelFactory>& registry);
 
 /// A kernel converting float16 bits to float32 (`to_half` false) or float32
@@ -169,6 +170,10 @@ Tensor widen_float16(Tensor t);
 /// oneDNN post-op; false when `conv` is not a Conv kernel or `op` has no form.
 /// Must be called before the kernel's prepare().
 bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float hi);
+
+/// The int8 Conv of a QDQ pattern (kernels_conv.cpp); its inputs are
+/// [q, x_scale, x_zero_point, W_q, w_scale, w_zero_point, bias] (+ residual).
+std::unique_ptr<Kernel> make_int8_conv_kernel(const onnx::NodeProto& conv);
 
 /// A kernel converting its input to layout `to` (empty: plain); the engine
 /// inserts these where a kernel needs another layout than it is given.

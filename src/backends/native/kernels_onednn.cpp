@@ -1,13 +1,13 @@
-// Kernels on oneDNN primitives: Conv (any groups, fused activation), Gemm
-// and MatMul (matmul primitive), MaxPool/AveragePool. Activations stay in
-// plain NCHW; weights are reordered once at prepare into the layout oneDNN
-// picks for the actual shapes (format_tag::any).
+// Kernels on oneDNN primitives: Gemm and MatMul (matmul primitive),
+// MaxPool/AveragePool, layout reorders, channel Concat and binary ops.
+// Convolutions are in kernels_conv.cpp.
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
 
 #include "kernel.h"
 #include "onednn_context.h"
+#include "onednn_util.h"
 
 namespace inferlab::native {
 
@@ -16,214 +16,6 @@ namespace {
 using dnnl::memory;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
-
-memory::dims to_dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
-
-tag plain_tag(std::size_t rank) {
-  switch (rank) {
-    case 1:
-      return tag::a;
-    case 2:
-      return tag::ab;
-    case 3:
-      return tag::abc;
-    case 4:
-      return tag::abcd;
-    case 5:
-      return tag::abcde;
-    default:
-      throw Error("oneDNN kernels support ranks 1-5, got " + std::to_string(rank));
-  }
-}
-
-// ONNX spatial padding: explicit pads, or auto_pad SAME_UPPER/SAME_LOWER/VALID.
-void spatial_padding(const Attributes& a, const Shape& in, const std::vector<std::int64_t>& kernel,
-                     const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations,
-                     bool ceil_mode, memory::dims& pad_l, memory::dims& pad_r, Shape& out_spatial) {
-  const std::size_t n = kernel.size();
-  const std::string auto_pad = a.s("auto_pad", "NOTSET");
-  std::vector<std::int64_t> pads = a.ints("pads", std::vector<std::int64_t>(2 * n, 0));
-  pad_l.assign(n, 0);
-  pad_r.assign(n, 0);
-  out_spatial.assign(n, 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::int64_t size = in[2 + i], k_eff = (kernel[i] - 1) * dilations[i] + 1;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      const std::int64_t out = (size + strides[i] - 1) / strides[i];
-      const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * strides[i] + k_eff - size);
-      pads[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pads[i + n] = total - pads[i];
-    } else if (auto_pad == "VALID") {
-      pads[i] = pads[i + n] = 0;
-    }
-    const std::int64_t span = size + pads[i] + pads[i + n] - k_eff;
-    out_spatial[i] = (ceil_mode ? (span + strides[i] - 1) / strides[i] : span / strides[i]) + 1;
-    if (ceil_mode && (out_spatial[i] - 1) * strides[i] >= size + pads[i]) --out_spatial[i];
-    pad_l[i] = pads[i];
-    // oneDNN derives the output size from the right padding: make it exact.
-    pad_r[i] = (out_spatial[i] - 1) * strides[i] + k_eff - size - pads[i];
-  }
-}
-
-// An input's descriptor as it lies in memory: its blocked layout, or plain
-// row-major (nchw for 4-D) when it has none.
-memory::desc physical_desc(const InputDesc& d) {
-  return is_blocked(d.layout) ? d.layout : memory::desc(to_dims(d.shape), dt::f32, plain_tag(d.shape.size()));
-}
-
-// The engine's name for a layout oneDNN chose for an output: empty when plain.
-Layout layout_of(const memory::desc& md, const Shape& shape) {
-  return md == memory::desc(to_dims(shape), dt::f32, plain_tag(shape.size())) ? Layout() : md;
-}
-
-std::string impl_name(const dnnl::primitive_desc_base& pd) { return std::string("onednn:") + pd.impl_info_str(); }
-
-class ConvKernel final : public Kernel {
- public:
-  explicit ConvKernel(const onnx::NodeProto& node) : node_(node) {}
-
-  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    const Shape& x = in.at(0).shape;
-    for (const auto& d : in) {
-      if (d.dtype != DType::kFloat32)
-        throw Error(node_prefix(node_) + dtype_name(d.dtype) + " operands are not supported (float32 is)",
-                    ErrorKind::kUnsupported);
-    }
-    if (in.size() < 2 || !in[1].constant)
-      throw Error(node_prefix(node_) + "non-constant weights are not supported", ErrorKind::kUnsupported);
-    input_count_ = in.size();
-    const Shape& w = in[1].shape;
-    if (x.size() != 4 || w.size() != 4)
-      throw Error(node_prefix(node_) + "convolutions other than 2-D are not supported", ErrorKind::kUnsupported);
-    Attributes a(node_);
-    const std::int64_t groups = a.i("group", 1);
-    const std::vector<std::int64_t> kernel{w[2], w[3]};
-    const auto strides = a.ints("strides", {1, 1});
-    const auto dilations = a.ints("dilations", {1, 1});
-    memory::dims pad_l, pad_r;
-    Shape out_spatial;
-    spatial_padding(a, x, kernel, strides, dilations, false, pad_l, pad_r, out_spatial);
-    const Shape y{x[0], w[0], out_spatial[0], out_spatial[1]};
-    if (x[1] != w[1] * groups) throw Error(node_prefix(node_) + "input channels do not match the weights");
-
-    auto& eng = cpu_engine();
-    // Layouts are oneDNN's choice for these shapes (blocked, e.g. nChw8c);
-    // the engine keeps them between layers and reorders only at boundaries.
-    const memory::desc src_md(to_dims(x), dt::f32, tag::any);
-    const memory::desc dst_md(to_dims(y), dt::f32, tag::any);
-    const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
-    const memory::desc w_any(w_dims, dt::f32, tag::any);
-    const memory::desc b_md({w[0]}, dt::f32, tag::x);
-    memory::dims dil{dilations[0] - 1, dilations[1] - 1};
-    dnnl::primitive_attr attr;
-    dnnl::post_ops ops;
-    if (wants_residual_) {
-      // The residual is the last input; its layout is whatever produced it.
-      const InputDesc& r = in.back();
-      if (r.shape != y) throw Error(node_prefix(node_) + "the fused residual's shape differs from the output");
-      residual_md_ = physical_desc(r);
-      ops.append_binary(dnnl::algorithm::binary_add, residual_md_);
-      residual_ = memory(residual_md_, eng, nullptr);
-    }
-    if (post_op_) ops.append_eltwise(1.0F, post_op_algorithm_, post_alpha_, post_beta_);
-    if (wants_residual_ || post_op_) attr.set_post_ops(ops);
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                         src_md, w_any, b_md, dst_md, to_dims(strides), dil, pad_l, pad_r);
-    pd_ = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
-    prim_ = dnnl::convolution_forward(pd_);
-    // Weights: ONNX OIHW (or grouped GOIHW, the same bytes) reordered once.
-    memory user_w({w_dims, dt::f32, groups == 1 ? tag::oihw : tag::goihw}, eng,
-                  const_cast<void*>(in[1].constant->data()));
-    weights_ = memory(pd_.weights_desc(), eng);
-    dnnl::reorder(user_w, weights_).execute(cpu_stream(), user_w, weights_);
-    bias_ = memory(b_md, eng);
-    auto* b = static_cast<float*>(bias_.get_data_handle());
-    if (in.size() > 2 && !node_.input(2).empty()) {
-      if (!in[2].constant)
-        throw Error(node_prefix(node_) + "a non-constant bias is not supported", ErrorKind::kUnsupported);
-      std::copy_n(in[2].constant->data_as<float>(), w[0], b);
-    } else {
-      std::fill(b, b + w[0], 0.0F);
-    }
-    cpu_stream().wait();
-    const memory::desc given = physical_desc(in[0]);
-    input_ = memory(given, eng, nullptr);
-    if (given != pd_.src_desc()) {
-      // The layer before left another layout: convert into a private buffer.
-      src_ = memory(pd_.src_desc(), eng);
-      input_reorder_ = dnnl::reorder(input_, src_);
-    } else {
-      src_ = input_;
-    }
-    dst_ = memory(pd_.dst_desc(), eng, nullptr);
-    return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
-  }
-  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
-  bool reads_input_at_run(std::size_t index) const override {
-    return index == 0 || (wants_residual_ && index + 1 == input_count_);
-  }
-
-  void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    input_.set_data_handle(in[0].data);
-    if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
-    dst_.set_data_handle(out[0].data);
-    if (residual_) {
-      residual_.set_data_handle(in.back().data);
-      prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
-                                   {DNNL_ARG_WEIGHTS, weights_},
-                                   {DNNL_ARG_BIAS, bias_},
-                                   {DNNL_ARG_DST, dst_},
-                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_}});
-    } else {
-      prim_.execute(cpu_stream(),
-                    {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}});
-    }
-    cpu_stream().wait();
-  }
-  std::string implementation() const override { return impl_name(pd_); }
-
-  /// Fuses an activation that follows this Conv (called by the importer
-  /// before prepare). False when the activation has no oneDNN eltwise form.
-  bool fuse_activation(const std::string& op, float lo, float hi) {
-    if (op == "Add" || op == "Add+Relu") {
-      wants_residual_ = true;
-      if (op == "Add") return true;
-    }
-    if (op == "Relu" || op == "Add+Relu") {
-      post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
-      post_alpha_ = post_beta_ = 0.0F;
-    } else if (op == "Clip") {
-      post_op_algorithm_ = dnnl::algorithm::eltwise_clip;
-      post_alpha_ = lo;
-      post_beta_ = hi;
-    } else if (op == "Sigmoid") {
-      post_op_algorithm_ = dnnl::algorithm::eltwise_logistic;
-      post_alpha_ = post_beta_ = 0.0F;
-    } else if (op == "Swish") {
-      post_op_algorithm_ = dnnl::algorithm::eltwise_swish;  // x * sigmoid(alpha * x)
-      post_alpha_ = 1.0F;
-      post_beta_ = 0.0F;
-    } else {
-      return false;
-    }
-    post_op_ = true;
-    return true;
-  }
-
- private:
-  const onnx::NodeProto& node_;
-  dnnl::convolution_forward::primitive_desc pd_;
-  dnnl::convolution_forward prim_;
-  memory weights_, bias_, input_, src_, dst_;
-  dnnl::reorder input_reorder_;
-  bool post_op_ = false;
-  bool wants_residual_ = false;
-  std::size_t input_count_ = 0;
-  memory residual_;
-  memory::desc residual_md_;
-  dnnl::algorithm post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
-  float post_alpha_ = 0, post_beta_ = 0;
-};
 
 // Gemm and MatMul on the matmul primitive. Gemm: Y = alpha * A' B' + beta * C
 // with C a constant vector (bias). MatMul: batched with broadcast batch dims;
@@ -419,9 +211,10 @@ class ReorderKernel final : public Kernel {
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& s = in.at(0).shape;
     src_ = memory(physical_desc(in[0]), cpu_engine(), nullptr);
-    dst_ = memory(physical_desc({DType::kFloat32, s, nullptr, to_}), cpu_engine(), nullptr);
+    // int8 values move between layouts too (QuantizeLinear writes nhwc).
+    dst_ = memory(physical_desc({in[0].dtype, s, nullptr, to_}), cpu_engine(), nullptr);
     prim_ = dnnl::reorder(src_, dst_);
-    return {{DType::kFloat32, s, to_}};
+    return {{in[0].dtype, s, to_}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     src_.set_data_handle(in[0].data);
@@ -544,13 +337,7 @@ dnnl::stream& cpu_stream() {
   return stream;
 }
 
-bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float hi) {
-  auto* c = dynamic_cast<ConvKernel*>(&conv);
-  return c != nullptr && c->fuse_activation(op, lo, hi);
-}
-
 void register_onednn_kernels(std::map<std::string, KernelFactory>& r) {
-  r["Conv"] = [](const onnx::NodeProto& n, int) { return std::make_unique<ConvKernel>(n); };
   r["Gemm"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MatMulKernel>(n, true); };
   r["MatMul"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MatMulKernel>(n, false); };
   r["MaxPool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, true); };

@@ -10,6 +10,8 @@
 
 #include "inferlab/float16.h"
 #include "kernel.h"
+#include "onednn_context.h"
+#include "onednn_util.h"
 
 namespace inferlab::native {
 
@@ -127,6 +129,47 @@ void dequantize(const Q* x, const float* scale, const Q* zp, float* y, const Axi
   }
 }
 
+// The optimizer's activation form, per-tensor with a constant scale and
+// zero point 0, runs as one oneDNN reorder that scales: any source layout
+// in one pass, vectorized. It multiplies by 1/scale where ONNX divides, so a
+// value within an ulp of a rounding tie may land one step away (none does
+// when the scale is a power of two).
+bool scaled_reorder_fits(const std::vector<InputDesc>& in, const onnx::NodeProto& node) {
+  if (in.size() < 2 || !in[1].constant || in[1].dtype != DType::kFloat32 || in[1].constant->element_count() != 1)
+    return false;
+  if (in[0].shape.empty() || in[0].shape.size() > 5 || in[0].constant) return false;
+  if (in.size() > 2 && node.input_size() > 2 && !node.input(2).empty()) {
+    const auto* zp = in[2].constant;
+    if (!zp || (in[2].dtype != DType::kUInt8 && in[2].dtype != DType::kInt8) || zp->data_as<std::uint8_t>()[0] != 0)
+      return false;
+  }
+  return true;
+}
+
+class ScaledReorder {
+ public:
+  void prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, float scale) {
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(0, {scale});
+    pd_ = dnnl::reorder::primitive_desc(cpu_engine(), src, cpu_engine(), dst, attr);
+    prim_ = dnnl::reorder(pd_);
+    src_ = dnnl::memory(src, cpu_engine(), nullptr);
+    dst_ = dnnl::memory(dst, cpu_engine(), nullptr);
+  }
+  void run(void* in, void* out) {
+    src_.set_data_handle(in);
+    dst_.set_data_handle(out);
+    prim_.execute(cpu_stream(), src_, dst_);
+    cpu_stream().wait();
+  }
+  std::string name() const { return impl_name(pd_); }
+
+ private:
+  dnnl::reorder::primitive_desc pd_;
+  dnnl::reorder prim_;
+  dnnl::memory src_, dst_;
+};
+
 class QuantizeKernel final : public Kernel {
  public:
   QuantizeKernel(const onnx::NodeProto& node, int opset) : node_(node), opset_(opset) { check_qdq_node(node); }
@@ -143,9 +186,21 @@ class QuantizeKernel final : public Kernel {
     if (has_zp_ && shape_element_count(in[2].shape) != shape_element_count(in[1].shape))
       throw Error(node_prefix(node_) + "y_zero_point and y_scale differ in size");
     split_ = split_at(in[0].shape, in[1].shape, Attributes(node_).i("axis", 1), opset_, node_);
-    return {{out_, in[0].shape, Layout()}};
+    fast_ = scaled_reorder_fits(in, node_);
+    if (!fast_) return {{out_, in[0].shape, Layout()}};
+    // 4-D results are written nhwc: the layout oneDNN's int8 convolutions read.
+    const Shape& x = in[0].shape;
+    const dnnl::memory::desc dst(to_dims(x), to_onednn(out_),
+                                 x.size() == 4 ? dnnl::memory::format_tag::acdb : plain_tag(x.size()));
+    reorder_.prepare(physical_desc(in[0]), dst, 1.0F / in[1].constant->data_as<float>()[0]);
+    return {{out_, x, layout_of(dst, x, out_)}};
   }
+  bool accepts_layouts(const std::vector<InputDesc>& in) const override {
+    return scaled_reorder_fits(in, node_) || Kernel::accepts_layouts(in);
+  }
+  std::string implementation() const override { return fast_ ? reorder_.name() : "reference"; }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    if (fast_) return reorder_.run(in[0].data, out[0].data);
     const float* x = in[0].f();
     const float* scale = in[1].f();
     if (out_ == DType::kUInt8) {
@@ -165,6 +220,8 @@ class QuantizeKernel final : public Kernel {
   DType out_ = DType::kUInt8;
   bool has_zp_ = false;
   AxisSplit split_;
+  bool fast_ = false;
+  ScaledReorder reorder_;
 };
 
 class DequantizeKernel final : public Kernel {
@@ -185,9 +242,20 @@ class DequantizeKernel final : public Kernel {
     if (has_zp_ && shape_element_count(in[2].shape) != shape_element_count(in[1].shape))
       throw Error(node_prefix(node_) + "x_zero_point and x_scale differ in size");
     split_ = split_at(in[0].shape, in[1].shape, Attributes(node_).i("axis", 1), opset_, node_);
+    fast_ = in_ != DType::kInt32 && scaled_reorder_fits(in, node_);
+    if (fast_) {
+      const Shape& x = in[0].shape;
+      reorder_.prepare(physical_desc(in[0]), {to_dims(x), dnnl::memory::data_type::f32, plain_tag(x.size())},
+                       in[1].constant->data_as<float>()[0]);
+    }
     return {{DType::kFloat32, in[0].shape, Layout()}};
   }
+  bool accepts_layouts(const std::vector<InputDesc>& in) const override {
+    return (in.at(0).dtype != DType::kInt32 && scaled_reorder_fits(in, node_)) || Kernel::accepts_layouts(in);
+  }
+  std::string implementation() const override { return fast_ ? reorder_.name() : "reference"; }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    if (fast_) return reorder_.run(in[0].data, out[0].data);
     const float* scale = in[1].f();
     const void* zp = has_zp_ ? in[2].data : nullptr;
     switch (in_) {
@@ -209,6 +277,8 @@ class DequantizeKernel final : public Kernel {
   DType in_ = DType::kUInt8;
   bool has_zp_ = false;
   AxisSplit split_;
+  bool fast_ = false;
+  ScaledReorder reorder_;
 };
 
 // What a Cast writes: a plain conversion, 0/1 for bool, or float32 rounded to

@@ -48,10 +48,10 @@ bool native_support(Precision precision) {
 
 // What each kind of model computes in, stated in info and in refusals.
 constexpr const char* kPrecisions =
-    "fp32 arithmetic throughout. fp16 models (float16 weights, Cast to/from FLOAT16) run with fp32 arithmetic on "
-    "this CPU (no native fp16 arithmetic), weights rounded to fp16: float16 weights are widened at load and Cast to "
-    "FLOAT16 rounds to fp16 precision; float16 graph inputs/outputs are accepted/returned as float16. QDQ int8 models "
-    "run their QuantizeLinear/DequantizeLinear as written, with convolutions in fp32 on the dequantized weights";
+    "fp32; fp16 models (float16 weights, Cast to/from FLOAT16) run with fp32 arithmetic on this CPU (no native fp16 "
+    "arithmetic), weights rounded to fp16 (widened at load; Cast to FLOAT16 rounds; float16 graph inputs/outputs "
+    "are real float16); QDQ int8 models run each Conv(DQ(Q(x)), DQ(W_q)) as a oneDNN int8 convolution (u8/s8 x s8 "
+    "-> s32, per-channel output scales), other Q/DQ as written";
 
 class NativeSession final : public Session {
  public:
@@ -95,7 +95,10 @@ class NativeBackend final : public Backend {
             {"ops", std::to_string(native::kernel_registry().size()) + " (oneDNN: Conv, Gemm, MatMul, pooling; "
                                                                        "reference kernels for the rest)"},
             {"precisions", kPrecisions},
-            {"cpu isa (oneDNN)", effective_isa()}};
+            {"cpu isa (oneDNN)", effective_isa()},
+            {"int8 dot products", native_support(Precision::kInt8)
+                                      ? "VNNI (exact s32 sums)"
+                                      : "no VNNI: 16-bit pair sums, so oneDNN halves int8 weights (7-bit effective)"}};
   }
   std::string threading_description(int threads) const override {
     return "omp_set_num_threads(" + std::to_string(threads) +
@@ -112,20 +115,14 @@ class NativeBackend final : public Backend {
           "native has no fp16 arithmetic on this CPU (oneDNN 2.6 has no fp16 CPU path): run an fp16 model (`inferlab "
           "optimize --fp16`) at fp32 precision; it computes in fp32 with weights and Cast points rounded to fp16");
     }
-    if (precision == Precision::kInt8) {
-      return SupportAnswer::no(
-          "native has no int8 kernels yet: run a QDQ model (`inferlab optimize --int8`) at fp32 precision; its "
-          "QuantizeLinear/DequantizeLinear run as written and convolutions compute in fp32 on dequantized weights");
-    }
+    if (precision == Precision::kInt8) return supports_int8(model);
     if (precision != Precision::kFp32) {
       const std::string p = precision_name(precision);
-      const std::string needs =
-          precision == Precision::kBf16 ? "avx512_core_bf16" : "VNNI (avx512_core_vnni or avx2_vnni)";
       return SupportAnswer::no("native runs fp32 only so far; " + p + " is not implemented yet" +
                                (native_support(precision)
                                     ? " (this CPU has native " + p + ": oneDNN reports " + effective_isa() + ")"
                                     : " and this CPU has no native " + p + " (oneDNN reports " + effective_isa() +
-                                          "; needs " + needs + ")"));
+                                          "; needs avx512_core_bf16)"));
     }
     if (model.path.empty()) return SupportAnswer::yes();
     try {
@@ -140,6 +137,25 @@ class NativeBackend final : public Backend {
       return SupportAnswer::no(e.what());
     }
     return SupportAnswer::yes();
+  }
+
+  // int8 runs from a QDQ model only (the graph says what is quantized);
+  // without VNNI it runs, but oneDNN's int8 kernels then halve the weights.
+  SupportAnswer supports_int8(const ModelSource& model) const {
+    if (model.path.empty())
+      return SupportAnswer::no("native runs int8 only from a QDQ model file (`inferlab optimize --int8`)");
+    auto answer = supports(model, Precision::kFp32);
+    if (!answer.supported) return answer;
+    try {
+      for (const auto& [domain, op] : read_onnx_op_types(model.path)) {
+        if (op == "QuantizeLinear" || op == "DequantizeLinear") return SupportAnswer::yes();
+      }
+    } catch (const Error& e) {
+      return SupportAnswer::no(e.what());
+    }
+    return SupportAnswer::no(
+        "this model has no QuantizeLinear/DequantizeLinear: native runs int8 only from a QDQ "
+        "model (`inferlab optimize --int8`); it does not quantize on its own");
   }
 
   std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) override {

@@ -61,12 +61,13 @@ std::vector<T> values_of(const Tensor& t) {
 
 // Runs `model` on the native engine; outputs take the dtypes the engine reports.
 std::vector<Tensor> run_native(const onnx::ModelProto& model, const std::vector<const Tensor*>& inputs,
-                               Engine** keep = nullptr) {
+                               Engine** keep = nullptr, bool int8 = true) {
   TempDir dir("inferlab-native-q");
   const std::string path = dir.path() + "/m.onnx";
   write_file_atomically(path, model.SerializeAsString());
   static std::unique_ptr<Engine> last;
   last = std::make_unique<Engine>(path);
+  last->set_int8_kernels(int8);
   std::vector<Shape> shapes;
   for (const auto* t : inputs) shapes.push_back(t->shape());
   last->prepare(shapes);
@@ -286,14 +287,52 @@ struct QdqConv {
   }
 };
 
-TEST(NativeQdq, ConvInTheOptimizersFormatMatchesFloatWithDequantizedWeights) {
+TEST(NativeQdq, ReferencePathMatchesFloatWithDequantizedWeights) {
   QdqConv q;
   const auto x = seeded(kCin * kH * kW, 11);
   const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
-  const auto y = values_of<float>(run_native(q.model, {&in})[0]);
+  Engine* engine = nullptr;
+  const auto y = values_of<float>(run_native(q.model, {&in}, &engine, /*int8=*/false)[0]);
   const auto want = q.reference(x);
   // Same products, other summation order: float32 rounding only (|y| < 4).
   for (std::size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-5) << "element " << i;
+  EXPECT_EQ(engine->folded_nodes(), 1) << "the weights' DequantizeLinear runs at prepare";
+}
+
+TEST(NativeQdq, Int8ConvAgreesWithTheReferencePath) {
+  QdqConv q;
+  const auto x = seeded(kCin * kH * kW, 11);
+  const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
+  Engine* engine = nullptr;
+  const auto y = values_of<float>(run_native(q.model, {&in}, &engine, /*int8=*/true)[0]);
+  const auto steps = engine->steps();
+  bool int8_conv = false;
+  for (const auto& s : steps) {
+    EXPECT_NE(s.op, "DequantizeLinear") << "the Conv reads the QuantizeLinear output itself";
+    if (s.op != "Conv") continue;
+    int8_conv = s.implementation.find("int8") != std::string::npos;
+    EXPECT_EQ(s.fused, "Relu");
+  }
+  EXPECT_TRUE(int8_conv) << "the QDQ Conv did not run as an int8 convolution";
+  const auto ref = values_of<float>(run_native(q.model, {&in}, nullptr, /*int8=*/false)[0]);
+  // Without VNNI, oneDNN halves the s8 weights (scale_adjust 0.5) so its
+  // u8 x s8 pair sums cannot saturate 16 bits: an odd weight moves by one
+  // step, s_w[oc]. The error is therefore bounded by s_x * s_w[oc] * sum of
+  // |x_q| over the odd taps (plus float rounding); with VNNI it is ~0.
+  std::vector<float> xq(x.size()), odd(q.w_q.size()), bias0(kCout, 0.0F);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    xq[i] = std::abs(std::clamp(std::nearbyint(x[i] / q.s_x), -128.0F, 127.0F));
+  for (std::size_t k = 0; k < odd.size(); ++k) odd[k] = (q.w_q[k] % 2 != 0) ? 1.0F : 0.0F;
+  const auto bound = conv3x3_relu(xq, odd, bias0, kCin, kCout, kH, kW);
+  float peak = 0, worst = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    const int oc = static_cast<int>(i / (kH * kW));
+    ASSERT_LE(std::abs(y[i] - ref[i]), q.s_x * q.s_w[oc] * bound[i] + 1e-5F) << "element " << i;
+    peak = std::max(peak, std::abs(ref[i]));
+    worst = std::max(worst, std::abs(y[i] - ref[i]));
+  }
+  // And within one step of an int8 quantization of the output (scale max|y| / 127).
+  EXPECT_LE(worst, peak / 127) << "worst " << worst << ", output step " << peak / 127;
 }
 
 // The same tiny Conv with float16 weights and Casts around it.
@@ -378,6 +417,13 @@ TEST(NativeBackend, SupportsStatesHowFp16AndQdqModelsRun) {
   const auto fp16 = native->supports(source, Precision::kFp16);
   EXPECT_FALSE(fp16.supported);
   EXPECT_NE(fp16.reason.find("fp32"), std::string::npos) << fp16.reason;
+  EXPECT_TRUE(native->supports(source, Precision::kInt8).supported) << "a QDQ model runs int8 convolutions";
+  // A model without Q/DQ is not quantized by the engine on its own.
+  write_file_atomically(dir.path() + "/f.onnx",
+                        fp16_conv(seeded(kCout * kCin * 9, 1), seeded(kCout, 2), false).SerializeAsString());
+  const auto plain = native->supports({"f", ModelFormat::kOnnx, dir.path() + "/f.onnx", {}, {}}, Precision::kInt8);
+  EXPECT_FALSE(plain.supported);
+  EXPECT_NE(plain.reason.find("QDQ"), std::string::npos) << plain.reason;
 }
 
 }  // namespace

@@ -1,0 +1,135 @@
+// native_int8: an fp32 ONNX model against its QDQ INT8 form on the native
+// engine, timed in one process with the runs interleaved (fp32, int8, and
+// the QDQ model run as written: Q/DQ kernels and fp32 convolutions), so load
+// from other processes falls on all three alike. Prints the median and p90
+// of each, the int8/fp32 speed ratio, the outputs' agreement, and which
+// oneDNN implementations ran the Convs.
+// Usage: native_int8 FP32.onnx INT8.onnx [--batch N] [--threads N] [--runs N]
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backends/native/engine.h"
+#include "inferlab/error.h"
+#include "inferlab/onnx_graph.h"
+
+namespace {
+
+using inferlab::native::Engine;
+
+struct Timed {
+  std::string label;
+  std::unique_ptr<Engine> engine;
+  std::vector<inferlab::Tensor> outputs;
+  std::vector<double> ms;
+};
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+}
+
+int run(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: native_int8 FP32.onnx INT8.onnx [--batch N] [--threads N] [--runs N]\n";
+    return 2;
+  }
+  long batch = 1, threads = 2, runs = 200;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const long value = std::stol(argv[i + 1]);
+    if (flag == "--batch") {
+      batch = value;
+    } else if (flag == "--threads") {
+      threads = value;
+    } else if (flag == "--runs") {
+      runs = value;
+    } else {
+      std::cerr << "native_int8: unknown flag " << flag << '\n';
+      return 2;
+    }
+  }
+  omp_set_num_threads(static_cast<int>(threads));
+  std::vector<Timed> engines;
+  engines.push_back({"fp32", std::make_unique<Engine>(argv[1]), {}, {}});
+  engines.push_back({"int8", std::make_unique<Engine>(argv[2]), {}, {}});
+  engines.push_back({"qdq-as-written", std::make_unique<Engine>(argv[2]), {}, {}});
+  engines[2].engine->set_int8_kernels(false);
+
+  // The input: the fp32 model's first input with the batch set, seeded values.
+  inferlab::Shape shape = inferlab::OnnxGraph::load(argv[1]).summarize().inputs.at(0).shape;
+  shape[0] = batch;
+  for (auto d : shape) {
+    if (d < 0) throw inferlab::Error(std::string(argv[1]) + ": input dims other than the batch must be known");
+  }
+  inferlab::Tensor input(inferlab::DType::kFloat32, shape);
+  inferlab::fill_seeded_uniform(input, 20261124);
+  for (auto& e : engines) {
+    e.engine->prepare({shape});
+    for (const auto& spec : e.engine->output_specs()) e.outputs.emplace_back(spec.dtype, spec.shape);
+  }
+  auto run_once = [&](Timed& e) {
+    std::vector<inferlab::Tensor*> outs;
+    for (auto& t : e.outputs) outs.push_back(&t);
+    const auto start = std::chrono::steady_clock::now();
+    e.engine->run({&input}, outs);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  };
+  for (int i = 0; i < 5; ++i) {
+    for (auto& e : engines) run_once(e);
+  }
+  // Interleaved, the order rotating each round so no engine always follows another.
+  for (long r = 0; r < runs; ++r) {
+    for (std::size_t k = 0; k < engines.size(); ++k) {
+      auto& e = engines[(k + static_cast<std::size_t>(r)) % engines.size()];
+      e.ms.push_back(run_once(e));
+    }
+  }
+  std::printf("native_int8: batch %ld, %ld threads, %ld interleaved runs each\n", batch, threads, runs);
+  const double fp32_p50 = percentile(engines[0].ms, 0.5);
+  for (const auto& e : engines) {
+    const double p50 = percentile(e.ms, 0.5);
+    std::printf("  %-15s p50 %8.3f ms  p90 %8.3f ms  min %8.3f ms  (%.2fx fp32)\n", e.label.c_str(), p50,
+                percentile(e.ms, 0.9), percentile(e.ms, 0.0), fp32_p50 / p50);
+  }
+  // Agreement of the first output with fp32's.
+  const auto* ref = engines[0].outputs.at(0).data_as<float>();
+  for (std::size_t k = 1; k < engines.size(); ++k) {
+    const auto* y = engines[k].outputs.at(0).data_as<float>();
+    double worst = 0, dot = 0, na = 0, nb = 0, peak = 0;
+    for (std::int64_t i = 0; i < engines[0].outputs[0].element_count(); ++i) {
+      worst = std::max(worst, std::abs(double{y[i]} - ref[i]));
+      peak = std::max(peak, std::abs(double{ref[i]}));
+      dot += double{y[i]} * ref[i];
+      na += double{y[i]} * y[i];
+      nb += double{ref[i]} * ref[i];
+    }
+    std::printf("  %-15s vs fp32: max |diff| %.4g (fp32 max |y| %.4g), cosine %.6f\n", engines[k].label.c_str(), worst,
+                peak, dot / std::sqrt(na * nb));
+  }
+  std::map<std::string, int> impls;
+  for (const auto& s : engines[1].engine->steps()) ++impls[s.op + " [" + s.implementation + "]"];
+  std::printf("  int8 model steps:");
+  for (const auto& [name, n] : impls) std::printf(" %dx %s;", n, name.c_str());
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "native_int8: " << e.what() << '\n';
+    return 2;
+  }
+}

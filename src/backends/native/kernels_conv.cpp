@@ -1,0 +1,249 @@
+// Conv on oneDNN's convolution primitive, float32 or int8, with fused
+// activation and residual post-ops. Layouts are oneDNN's choice for the
+// actual shapes (format_tag::any); weights are reordered once at prepare.
+//
+// The int8 form runs the QDQ pattern the optimizer emits,
+//   Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w[oc], 0, axis=0), bias),
+// as one integer convolution: src is Q's u8/s8 output itself, weights s8,
+// and s_x * s_w[oc] applied as oneDNN output scales to the s32 sums.
+// Inputs then are [q, s_x, zp_x, W_q, s_w, zp_w, bias] (+ residual).
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "kernel.h"
+#include "onednn_context.h"
+#include "onednn_util.h"
+
+namespace inferlab::native {
+
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+// Every element of a constant is zero; an absent optional input (no
+// constant, no shape) counts as zero too, as ONNX defines.
+bool all_zero(const InputDesc& d) {
+  if (!d.constant) return d.shape.empty();
+  const auto* bytes = static_cast<const unsigned char*>(d.constant->data());
+  const std::size_t n = static_cast<std::size_t>(d.constant->element_count()) * dtype_size_bytes(d.dtype);
+  return std::all_of(bytes, bytes + n, [](unsigned char b) { return b == 0; });
+}
+
+class ConvKernel final : public Kernel {
+ public:
+  ConvKernel(const onnx::NodeProto& node, bool int8) : node_(node), int8_(int8) {}
+
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    const std::size_t wi = int8_ ? 3 : 1, bi = int8_ ? 6 : 2;  // weight and bias positions
+    if (in.size() <= wi || !in[wi].constant)
+      throw Error(node_prefix(node_) + "non-constant weights are not supported", ErrorKind::kUnsupported);
+    check_types(in);
+    input_count_ = in.size();
+    const Shape& x = in[0].shape;
+    const Shape& w = in[wi].shape;
+    if (x.size() != 4 || w.size() != 4)
+      throw Error(node_prefix(node_) + "convolutions other than 2-D are not supported", ErrorKind::kUnsupported);
+    Attributes a(node_);
+    const std::int64_t groups = a.i("group", 1);
+    const std::vector<std::int64_t> kernel{w[2], w[3]};
+    const auto strides = a.ints("strides", {1, 1});
+    const auto dilations = a.ints("dilations", {1, 1});
+    memory::dims pad_l, pad_r;
+    Shape out_spatial;
+    spatial_padding(a, x, kernel, strides, dilations, false, pad_l, pad_r, out_spatial);
+    const Shape y{x[0], w[0], out_spatial[0], out_spatial[1]};
+    if (x[1] != w[1] * groups) throw Error(node_prefix(node_) + "input channels do not match the weights");
+
+    auto& eng = cpu_engine();
+    const dt src_type = to_onednn(in[0].dtype), w_type = int8_ ? dt::s8 : dt::f32;
+    // Layouts are oneDNN's choice for these shapes (blocked, e.g. nChw8c, or
+    // nhwc for int8); the engine keeps them between layers.
+    const memory::desc src_md(to_dims(x), src_type, tag::any);
+    const memory::desc dst_md(to_dims(y), dt::f32, tag::any);
+    const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
+    const memory::desc w_any(w_dims, w_type, tag::any);
+    const memory::desc b_md({w[0]}, dt::f32, tag::x);
+    memory::dims dil{dilations[0] - 1, dilations[1] - 1};
+    dnnl::primitive_attr attr;
+    std::vector<float> scales(1, 1.0F);
+    if (int8_) {
+      scales = output_scales(in, w[0]);
+      attr.set_output_scales(scales.size() == 1 ? 0 : 1 << 1, scales);
+    }
+    dnnl::post_ops ops;
+    if (wants_residual_) {
+      // The residual is the last input; its layout is whatever produced it.
+      const InputDesc& r = in.back();
+      if (r.shape != y) throw Error(node_prefix(node_) + "the fused residual's shape differs from the output");
+      residual_md_ = physical_desc(r);
+      ops.append_binary(dnnl::algorithm::binary_add, residual_md_);
+      residual_ = memory(residual_md_, eng, nullptr);
+    }
+    if (post_op_) ops.append_eltwise(1.0F, post_op_algorithm_, post_alpha_, post_beta_);
+    if (wants_residual_ || post_op_) attr.set_post_ops(ops);
+    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                         src_md, w_any, b_md, dst_md, to_dims(strides), dil, pad_l, pad_r);
+    pd_ = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    prim_ = dnnl::convolution_forward(pd_);
+    // Weights: ONNX OIHW (or grouped GOIHW, the same bytes) reordered once;
+    // for int8, oneDNN's reorder also computes the s8-source compensation.
+    memory user_w({w_dims, w_type, groups == 1 ? tag::oihw : tag::goihw}, eng,
+                  const_cast<void*>(in[wi].constant->data()));
+    weights_ = memory(pd_.weights_desc(), eng);
+    dnnl::reorder(user_w, weights_).execute(cpu_stream(), user_w, weights_);
+    bias_ = memory(b_md, eng);
+    auto* b = static_cast<float*>(bias_.get_data_handle());
+    if (in.size() > bi && !node_input(bi).empty()) {
+      if (!in[bi].constant)
+        throw Error(node_prefix(node_) + "a non-constant bias is not supported", ErrorKind::kUnsupported);
+      std::copy_n(in[bi].constant->data_as<float>(), w[0], b);
+      // oneDNN 2.x adds the bias to the s32 sums before the output scales.
+      if (int8_) {
+        for (std::int64_t o = 0; o < w[0]; ++o) b[o] /= scales[scales.size() == 1 ? 0 : o];
+      }
+    } else {
+      std::fill(b, b + w[0], 0.0F);
+    }
+    cpu_stream().wait();
+    const memory::desc given = physical_desc(in[0]);
+    input_ = memory(given, eng, nullptr);
+    if (given != pd_.src_desc()) {
+      // The layer before left another layout: convert into a private buffer.
+      src_ = memory(pd_.src_desc(), eng);
+      input_reorder_ = dnnl::reorder(input_, src_);
+    } else {
+      src_ = input_;
+      input_reorder_ = dnnl::reorder();
+    }
+    dst_ = memory(pd_.dst_desc(), eng, nullptr);
+    return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
+  }
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  bool reads_input_at_run(std::size_t index) const override {
+    return index == 0 || (wants_residual_ && index + 1 == input_count_);
+  }
+
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    input_.set_data_handle(in[0].data);
+    if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
+    dst_.set_data_handle(out[0].data);
+    if (residual_) {
+      residual_.set_data_handle(in.back().data);
+      prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
+                                   {DNNL_ARG_WEIGHTS, weights_},
+                                   {DNNL_ARG_BIAS, bias_},
+                                   {DNNL_ARG_DST, dst_},
+                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_}});
+    } else {
+      prim_.execute(cpu_stream(),
+                    {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}});
+    }
+    cpu_stream().wait();
+  }
+  std::string implementation() const override {
+    // A reorder before the convolution is part of this step's time: say so.
+    return impl_name(pd_) + (input_reorder_ ? " +src reorder" : "");
+  }
+
+  /// Fuses an activation that follows this Conv (called by the importer
+  /// before prepare). False when the activation has no oneDNN eltwise form.
+  bool fuse_activation(const std::string& op, float lo, float hi) {
+    if (op == "Add" || op == "Add+Relu") {
+      wants_residual_ = true;
+      if (op == "Add") return true;
+    }
+    if (op == "Relu" || op == "Add+Relu") {
+      post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
+      post_alpha_ = post_beta_ = 0.0F;
+    } else if (op == "Clip") {
+      post_op_algorithm_ = dnnl::algorithm::eltwise_clip;
+      post_alpha_ = lo;
+      post_beta_ = hi;
+    } else if (op == "Sigmoid") {
+      post_op_algorithm_ = dnnl::algorithm::eltwise_logistic;
+      post_alpha_ = post_beta_ = 0.0F;
+    } else if (op == "Swish") {
+      post_op_algorithm_ = dnnl::algorithm::eltwise_swish;  // x * sigmoid(alpha * x)
+      post_alpha_ = 1.0F;
+      post_beta_ = 0.0F;
+    } else {
+      return false;
+    }
+    post_op_ = true;
+    return true;
+  }
+
+ private:
+  // The node's input name at a kernel input position (int8: the Q/DQ inputs
+  // the importer substituted have no node name; only the bias matters here).
+  std::string node_input(std::size_t index) const {
+    if (!int8_) return static_cast<int>(index) < node_.input_size() ? node_.input(static_cast<int>(index)) : "";
+    return index == 6 && node_.input_size() > 2 ? node_.input(2) : "";
+  }
+
+  void check_types(const std::vector<InputDesc>& in) const {
+    for (std::size_t k = 0; k < in.size(); ++k) {
+      bool ok = in[k].dtype == DType::kFloat32;
+      if (int8_ && (k == 0 || k == 2 || k == 5)) {
+        // The quantized source and the zero points (checked to be 0 later).
+        ok = in[k].dtype == DType::kUInt8 || in[k].dtype == DType::kInt8 || (k != 0 && !in[k].constant);
+      } else if (int8_ && k == 3) {
+        ok = in[k].dtype == DType::kInt8;
+      }
+      if (!ok)
+        throw Error(
+            node_prefix(node_) + dtype_name(in[k].dtype) + " operand " + std::to_string(k) + " is not supported",
+            ErrorKind::kUnsupported);
+    }
+  }
+
+  // s_x * s_w[oc]: one value (per-tensor weights) or one per output channel.
+  std::vector<float> output_scales(const std::vector<InputDesc>& in, std::int64_t channels) const {
+    const InputDesc &sx = in[1], &sw = in[4];
+    if (!sx.constant || sx.constant->element_count() != 1 || !sw.constant)
+      throw Error(node_prefix(node_) + "int8: scales must be constants", ErrorKind::kUnsupported);
+    if (!all_zero(in[2]) || !all_zero(in[5]))
+      throw Error(node_prefix(node_) + "int8: zero points must be 0 (symmetric quantization)", ErrorKind::kUnsupported);
+    const std::int64_t n = sw.constant->element_count();
+    if (n != 1 && n != channels)
+      throw Error(node_prefix(node_) + "int8: weight scales must be per-tensor or per output channel");
+    std::vector<float> scales(static_cast<std::size_t>(n));
+    for (std::int64_t o = 0; o < n; ++o)
+      scales[o] = sx.constant->data_as<float>()[0] * sw.constant->data_as<float>()[o];
+    return scales;
+  }
+
+  const onnx::NodeProto& node_;
+  bool int8_;
+  dnnl::convolution_forward::primitive_desc pd_;
+  dnnl::convolution_forward prim_;
+  memory weights_, bias_, input_, src_, dst_;
+  dnnl::reorder input_reorder_;
+  bool post_op_ = false;
+  bool wants_residual_ = false;
+  std::size_t input_count_ = 0;
+  memory residual_;
+  memory::desc residual_md_;
+  dnnl::algorithm post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
+  float post_alpha_ = 0, post_beta_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_int8_conv_kernel(const onnx::NodeProto& node) {
+  return std::make_unique<ConvKernel>(node, true);
+}
+
+bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float hi) {
+  auto* c = dynamic_cast<ConvKernel*>(&conv);
+  return c != nullptr && c->fuse_activation(op, lo, hi);
+}
+
+void register_conv_kernels(std::map<std::string, KernelFactory>& r) {
+  r["Conv"] = [](const onnx::NodeProto& n, int) { return std::make_unique<ConvKernel>(n, false); };
+}
+
+}  // namespace inferlab::native

@@ -1,0 +1,85 @@
+// Helpers the oneDNN kernels share (onednn_util.h).
+#include "onednn_util.h"
+
+#include <algorithm>
+
+namespace inferlab::native {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dt to_onednn(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return dt::f32;
+    case DType::kInt8:
+      return dt::s8;
+    case DType::kUInt8:
+      return dt::u8;
+    case DType::kInt32:
+      return dt::s32;
+    default:
+      throw Error("oneDNN kernels do not take " + dtype_name(dtype) + " tensors", ErrorKind::kUnsupported);
+  }
+}
+
+memory::dims to_dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+
+tag plain_tag(std::size_t rank) {
+  switch (rank) {
+    case 1:
+      return tag::a;
+    case 2:
+      return tag::ab;
+    case 3:
+      return tag::abc;
+    case 4:
+      return tag::abcd;
+    case 5:
+      return tag::abcde;
+    default:
+      throw Error("oneDNN kernels support ranks 1-5, got " + std::to_string(rank));
+  }
+}
+
+void spatial_padding(const Attributes& a, const Shape& in, const std::vector<std::int64_t>& kernel,
+                     const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations,
+                     bool ceil_mode, memory::dims& pad_l, memory::dims& pad_r, Shape& out_spatial) {
+  const std::size_t n = kernel.size();
+  const std::string auto_pad = a.s("auto_pad", "NOTSET");
+  std::vector<std::int64_t> pads = a.ints("pads", std::vector<std::int64_t>(2 * n, 0));
+  pad_l.assign(n, 0);
+  pad_r.assign(n, 0);
+  out_spatial.assign(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t size = in[2 + i], k_eff = (kernel[i] - 1) * dilations[i] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const std::int64_t out = (size + strides[i] - 1) / strides[i];
+      const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * strides[i] + k_eff - size);
+      pads[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pads[i + n] = total - pads[i];
+    } else if (auto_pad == "VALID") {
+      pads[i] = pads[i + n] = 0;
+    }
+    const std::int64_t span = size + pads[i] + pads[i + n] - k_eff;
+    out_spatial[i] = (ceil_mode ? (span + strides[i] - 1) / strides[i] : span / strides[i]) + 1;
+    if (ceil_mode && (out_spatial[i] - 1) * strides[i] >= size + pads[i]) --out_spatial[i];
+    pad_l[i] = pads[i];
+    // oneDNN derives the output size from the right padding: make it exact.
+    pad_r[i] = (out_spatial[i] - 1) * strides[i] + k_eff - size - pads[i];
+  }
+}
+
+memory::desc physical_desc(const InputDesc& d) {
+  return is_blocked(d.layout) ? d.layout
+                              : memory::desc(to_dims(d.shape), to_onednn(d.dtype), plain_tag(d.shape.size()));
+}
+
+Layout layout_of(const memory::desc& md, const Shape& shape, DType dtype) {
+  return md == memory::desc(to_dims(shape), to_onednn(dtype), plain_tag(shape.size())) ? Layout() : md;
+}
+
+std::string impl_name(const dnnl::primitive_desc_base& pd) { return std::string("onednn:") + pd.impl_info_str(); }
+
+}  // namespace inferlab::native

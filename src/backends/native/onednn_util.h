@@ -1,0 +1,36 @@
+#pragma once
+// Helpers the oneDNN kernels share: dims, plain layouts, ONNX padding, and
+// the engine's names for the layouts oneDNN picks.
+
+#include <string>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "kernel.h"
+
+namespace inferlab::native {
+
+dnnl::memory::dims to_dims(const Shape& s);
+/// oneDNN's element type for `dtype`; throws Error for types it lacks.
+dnnl::memory::data_type to_onednn(DType dtype);
+/// The row-major tag of a rank (a, ab, ... abcde).
+dnnl::memory::format_tag plain_tag(std::size_t rank);
+
+/// ONNX spatial padding (explicit pads, or auto_pad SAME_UPPER/SAME_LOWER/
+/// VALID) as oneDNN's left/right padding, and the output's spatial sizes.
+void spatial_padding(const Attributes& a, const Shape& in, const std::vector<std::int64_t>& kernel,
+                     const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations,
+                     bool ceil_mode, dnnl::memory::dims& pad_l, dnnl::memory::dims& pad_r, Shape& out_spatial);
+
+/// An input's descriptor as it lies in memory: its blocked layout, or plain
+/// row-major (nchw for 4-D) when it has none.
+dnnl::memory::desc physical_desc(const InputDesc& d);
+
+/// The engine's name for a layout oneDNN chose for an output: empty when plain.
+Layout layout_of(const dnnl::memory::desc& md, const Shape& shape, DType dtype = DType::kFloat32);
+
+/// "onednn:" + oneDNN's implementation name, e.g. "onednn:jit:avx2".
+std::string impl_name(const dnnl::primitive_desc_base& pd);
+
+}  // namespace inferlab::native
