@@ -61,8 +61,6 @@ bool tensor_to_half(onnx::TensorProto& tensor) {
   return true;
 }
 
-bool is_default_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
-
 // Inputs whose type the op fixes to float32 whatever the data type is.
 bool input_must_stay_fp32(const onnx::NodeProto& node, int index) {
   if (node.op_type() == "Resize") return index == 1 || index == 2;  // roi, scales
@@ -103,13 +101,7 @@ struct Converter {
     auto key = std::make_pair(value, to);
     if (auto it = casts.find(key); it != casts.end()) return it->second;
     const std::string out = names.make(value + (to == kHalf ? "_fp16" : "_fp32"));
-    onnx::NodeProto cast;
-    cast.set_op_type("Cast");
-    cast.set_name(names.make("Cast_" + out));
-    cast.add_input(value);
-    cast.add_output(out);
-    set_int_attribute(cast, "to", to);
-    new_casts.push_back(cast);
+    new_casts.push_back(make_cast(names.make("Cast_" + out), value, out, to));
     casts[key] = out;
     return out;
   }
@@ -220,13 +212,7 @@ struct Converter {
           if (in == name) in = inner;
         }
       }
-      onnx::NodeProto cast;
-      cast.set_op_type("Cast");
-      cast.set_name(names.make("Cast_" + name));
-      cast.add_input(inner);
-      cast.add_output(name);
-      set_int_attribute(cast, "to", want);
-      new_casts.push_back(cast);
+      new_casts.push_back(make_cast(names.make("Cast_" + name), inner, name, want));
     }
   }
 

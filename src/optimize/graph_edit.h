@@ -2,6 +2,7 @@
 // Small editing helpers over libonnx protobufs shared by the optimizer's
 // passes (graph passes, FP16, QDQ, pruning). Private to src/.
 #include <cstdint>
+#include <cstring>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -42,6 +43,24 @@ inline std::string node_label(const onnx::NodeProto& node) {
   return node.op_type() + " " + (node.name().empty() ? node.output(0) : node.name());
 }
 
+inline bool is_default_domain(const onnx::NodeProto& node) {
+  return node.domain().empty() || node.domain() == "ai.onnx";
+}
+
+/// The model's ai.onnx opset version; 0 when it imports none.
+inline std::int64_t default_opset(const onnx::ModelProto& model) {
+  for (const auto& o : model.opset_import()) {
+    if (o.domain().empty() || o.domain() == "ai.onnx") return o.version();
+  }
+  return 0;
+}
+
+inline onnx::TensorProto* find_initializer(onnx::GraphProto& graph, const std::string& name) {
+  for (auto& t : *graph.mutable_initializer()) {
+    if (t.name() == name) return &t;
+  }
+  return nullptr;
+}
 inline const onnx::TensorProto* find_initializer(const onnx::GraphProto& graph, const std::string& name) {
   for (const auto& t : graph.initializer()) {
     if (t.name() == name) return &t;
@@ -63,6 +82,28 @@ inline bool read_floats(const onnx::TensorProto& tensor, std::vector<float>& val
   if (tensor.float_data_size() != count) return false;
   values.assign(tensor.float_data().begin(), tensor.float_data().end());
   return true;
+}
+
+/// Replaces a float32 initializer's values (as raw_data).
+inline void write_floats(onnx::TensorProto& tensor, const std::vector<float>& values) {
+  tensor.clear_float_data();
+  tensor.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+}
+
+/// Every name the nodes of If/Loop/Scan bodies under `node` read: they see
+/// outer-scope values by name without listing them as node inputs.
+inline void collect_subgraph_reads(const onnx::NodeProto& node, std::set<std::string>& reads) {
+  for (const auto& a : node.attribute()) {
+    std::vector<const onnx::GraphProto*> bodies;
+    if (a.has_g()) bodies.push_back(&a.g());
+    for (const auto& g : a.graphs()) bodies.push_back(&g);
+    for (const auto* body : bodies) {
+      for (const auto& inner : body->node()) {
+        for (const auto& in : inner.input()) reads.insert(in);
+        collect_subgraph_reads(inner, reads);
+      }
+    }
+  }
 }
 
 inline void add_float_initializer(onnx::GraphProto& graph, const std::string& name,
@@ -171,6 +212,24 @@ inline std::unordered_map<std::string, int> value_elem_types(const onnx::GraphPr
   for (const auto& v : graph.value_info()) note(v);
   for (const auto& t : graph.initializer()) types[t.name()] = t.data_type();
   return types;
+}
+
+/// A one-output node (not yet in any graph).
+inline onnx::NodeProto make_node(const std::string& op, const std::string& name, std::vector<std::string> inputs,
+                                 const std::string& output) {
+  onnx::NodeProto n;
+  n.set_op_type(op);
+  n.set_name(name);
+  for (auto& i : inputs) n.add_input(i);
+  n.add_output(output);
+  return n;
+}
+
+/// Cast(`input`, to=`to`) -> `output`, named `name`.
+inline onnx::NodeProto make_cast(const std::string& name, const std::string& input, const std::string& output, int to) {
+  onnx::NodeProto cast = make_node("Cast", name, {input}, output);
+  set_int_attribute(cast, "to", to);
+  return cast;
 }
 
 }  // namespace inferlab::graph_edit

@@ -119,22 +119,6 @@ bool fold_into_gemm(onnx::GraphProto& graph, onnx::NodeProto& gemm, const std::v
   return true;
 }
 
-// If/Loop/Scan bodies read outer-scope values by name without listing them
-// as node inputs; every name their nodes read counts as needed.
-void mark_subgraph_reads(const onnx::NodeProto& node, std::set<std::string>& needed) {
-  for (const auto& a : node.attribute()) {
-    std::vector<const onnx::GraphProto*> bodies;
-    if (a.has_g()) bodies.push_back(&a.g());
-    for (const auto& g : a.graphs()) bodies.push_back(&g);
-    for (const auto* body : bodies) {
-      for (const auto& inner : body->node()) {
-        for (const auto& in : inner.input()) needed.insert(in);
-        mark_subgraph_reads(inner, needed);
-      }
-    }
-  }
-}
-
 }  // namespace
 
 PassReport remove_identity_and_dropout(OnnxGraph& model) {
@@ -218,7 +202,7 @@ PassReport eliminate_dead_nodes(OnnxGraph& model) {
     }
     if (!live[i]) continue;
     for (const auto& in : node.input()) needed.insert(in);
-    mark_subgraph_reads(node, needed);
+    collect_subgraph_reads(node, needed);
   }
   for (int i = graph.node_size() - 1; i >= 0; --i) {
     if (live[i]) continue;

@@ -15,8 +15,11 @@
 
 #include "inferlab/error.h"
 #include "model/onnx_util.h"
+#include "optimize/graph_edit.h"
 
 namespace inferlab {
+
+using namespace graph_edit;
 
 namespace {
 
@@ -35,54 +38,10 @@ void check_sparsity(double sparsity, const char* pass) {
   }
 }
 
-std::string label(const onnx::NodeProto& node) {
-  return node.op_type() + " " + (node.name().empty() ? node.output(0) : node.name());
-}
-
-bool default_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
-
-std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, std::int64_t fallback) {
-  for (const auto& a : node.attribute()) {
-    if (a.name() == name) return a.i();
-  }
-  return fallback;
-}
-
 std::int64_t product(const google::protobuf::RepeatedField<std::int64_t>& dims, int from = 0) {
   std::int64_t p = 1;
   for (int i = from; i < dims.size(); ++i) p *= dims[i];
   return p;
-}
-
-onnx::TensorProto* find_initializer(onnx::GraphProto& graph, const std::string& name) {
-  for (auto& t : *graph.mutable_initializer()) {
-    if (t.name() == name) return &t;
-  }
-  return nullptr;
-}
-const onnx::TensorProto* find_initializer(const onnx::GraphProto& graph, const std::string& name) {
-  return find_initializer(const_cast<onnx::GraphProto&>(graph), name);
-}
-
-// float32 initializer contents, whichever of raw_data / float_data holds them;
-// false for other types, external data or a size that disagrees with dims.
-bool read_floats(const onnx::TensorProto& tensor, std::vector<float>& values) {
-  if (tensor.data_type() != onnx::TensorProto::FLOAT || tensor.has_data_location()) return false;
-  const std::int64_t count = product(tensor.dims());
-  if (tensor.has_raw_data()) {
-    if (tensor.raw_data().size() != static_cast<std::size_t>(count) * sizeof(float)) return false;
-    values.resize(static_cast<std::size_t>(count));
-    std::memcpy(values.data(), tensor.raw_data().data(), tensor.raw_data().size());
-    return true;
-  }
-  if (tensor.float_data_size() != count) return false;
-  values.assign(tensor.float_data().begin(), tensor.float_data().end());
-  return true;
-}
-
-void write_floats(onnx::TensorProto& tensor, const std::vector<float>& values) {
-  tensor.clear_float_data();
-  tensor.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
 }
 
 // A float32 initializer read by node input `index`, or false.
@@ -107,7 +66,7 @@ std::vector<std::string> weight_names(const onnx::GraphProto& graph) {
     return n.input_size() > i && !n.input(i).empty() && find_initializer(graph, n.input(i)) != nullptr;
   };
   for (const auto& node : graph.node()) {
-    if (!default_domain(node)) continue;
+    if (!is_default_domain(node)) continue;
     int index = -1;
     if ((node.op_type() == "Conv" || node.op_type() == "Gemm") && is_initializer(node, 1)) index = 1;
     if (node.op_type() == "MatMul") index = is_initializer(node, 1) ? 1 : (is_initializer(node, 0) ? 0 : -1);
@@ -188,20 +147,6 @@ struct Context {
   std::string shape_failure;
 };
 
-void collect_subgraph_reads(const onnx::NodeProto& node, std::set<std::string>& reads) {
-  for (const auto& a : node.attribute()) {
-    std::vector<const onnx::GraphProto*> bodies;
-    if (a.has_g()) bodies.push_back(&a.g());
-    for (const auto& g : a.graphs()) bodies.push_back(&g);
-    for (const auto* body : bodies) {
-      for (const auto& inner : body->node()) {
-        for (const auto& in : inner.input()) reads.insert(in);
-        collect_subgraph_reads(inner, reads);
-      }
-    }
-  }
-}
-
 // Shapes come from inference on a copy at batch 1, so a symbolic batch in
 // the caller's model stays symbolic. Pruning never changes spatial dims, so
 // the H*W read here stays true while channels are removed.
@@ -241,7 +186,7 @@ struct Plan {
 };
 
 std::string reaches(const onnx::NodeProto& node, const std::string& why) {
-  return "its output reaches " + label(node) + " (" + why + ")";
+  return "its output reaches " + node_label(node) + " (" + why + ")";
 }
 
 std::string value_escapes(const Context& cx, const std::string& value) {
@@ -290,7 +235,7 @@ std::string plan_flatten(const Context& cx, int index, const std::string& value,
   if (readers == cx.readers.end()) return {};
   for (const Edge& e : readers->second) {
     const auto& gemm = cx.graph.node(e.node);
-    if (gemm.op_type() != "Gemm" || !default_domain(gemm) || e.input != 0) {
+    if (gemm.op_type() != "Gemm" || !is_default_domain(gemm) || e.input != 0) {
       return reaches(gemm, "reads the flattened features; only Gemm's input A can drop them");
     }
     std::vector<float> w;
@@ -316,7 +261,7 @@ std::string plan_readers(const Context& cx, const std::string& value, std::int64
   for (const Edge& e : readers->second) {
     const auto& node = cx.graph.node(e.node);
     const std::string& op = node.op_type();
-    if (!default_domain(node)) return reaches(node, "custom domain " + node.domain());
+    if (!is_default_domain(node)) return reaches(node, "custom domain " + node.domain());
     const bool known = kChannelWise.count(op) || op == "Conv" || op == "Flatten" || op == "Reshape";
     if (!known) return reaches(node, op + " cannot drop input channels");
     if (e.input != 0) return reaches(node, "reads it as input " + std::to_string(e.input));
@@ -415,7 +360,7 @@ void slice_input(Context& cx, int node_index, int index, int axis, std::int64_t 
   std::vector<float> values;
   std::vector<std::int64_t> dims;
   if (!float_input(cx.graph, node, index, values, &dims)) {
-    throw Error(label(node) + ": input " + std::to_string(index) + " changed while pruning", ErrorKind::kRuntime);
+    throw Error(node_label(node) + ": input " + std::to_string(index) + " changed while pruning", ErrorKind::kRuntime);
   }
   std::int64_t outer = 1, inner = block;
   for (int d = 0; d < axis; ++d) outer *= dims[d];
@@ -487,7 +432,7 @@ PassReport prune_channels(OnnxGraph& model, double sparsity) {
   const bool had_value_info = cx.graph.value_info_size() > 0;
   for (int i = 0; i < cx.graph.node_size(); ++i) {
     const auto& conv = cx.graph.node(i);
-    if (conv.op_type() != "Conv" || !default_domain(conv)) continue;
+    if (conv.op_type() != "Conv" || !is_default_domain(conv)) continue;
     std::vector<float> weight, bias;
     std::vector<std::int64_t> dims;
     std::string why;
@@ -505,16 +450,16 @@ PassReport prune_channels(OnnxGraph& model, double sparsity) {
     Plan plan;
     if (why.empty()) why = plan_readers(cx, conv.output(0), channels, plan);
     if (!why.empty()) {
-      report.details.push_back(label(conv) + " not pruned: " + why);
+      report.details.push_back(node_label(conv) + " not pruned: " + why);
       continue;
     }
     const std::vector<std::int64_t> keep = channels_to_keep(weight, channels, remove);
     apply(cx, i, keep, plan);
     std::string line =
-        label(conv) + ": " + std::to_string(channels) + " -> " + std::to_string(keep.size()) + " output channels";
-    for (int bn : plan.batch_norms) line += "; " + label(cx.graph.node(bn)) + " sliced";
-    for (int c : plan.convs) line += "; " + label(cx.graph.node(c)) + " inputs sliced";
-    for (const auto& g : plan.gemms) line += "; " + label(cx.graph.node(g.first)) + " inputs sliced";
+        node_label(conv) + ": " + std::to_string(channels) + " -> " + std::to_string(keep.size()) + " output channels";
+    for (int bn : plan.batch_norms) line += "; " + node_label(cx.graph.node(bn)) + " sliced";
+    for (int c : plan.convs) line += "; " + node_label(cx.graph.node(c)) + " inputs sliced";
+    for (const auto& g : plan.gemms) line += "; " + node_label(cx.graph.node(g.first)) + " inputs sliced";
     report.details.push_back(line);
     ++report.changed;
   }

@@ -18,15 +18,6 @@ using namespace graph_edit;
 
 namespace {
 
-bool is_default_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
-
-std::int64_t default_opset(const onnx::ModelProto& model) {
-  for (const auto& o : model.opset_import()) {
-    if (o.domain().empty() || o.domain() == "ai.onnx") return o.version();
-  }
-  return 0;
-}
-
 std::set<std::string> initializer_names(const onnx::GraphProto& g) {
   std::set<std::string> names;
   for (const auto& t : g.initializer()) names.insert(t.name());
@@ -110,16 +101,6 @@ QuantizedWeight quantize_weight(const std::vector<float>& w, const std::vector<s
 
 std::string float_bytes(const std::vector<float>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-}
-
-onnx::NodeProto make_node(const std::string& op, const std::string& name, std::vector<std::string> inputs,
-                          const std::string& output) {
-  onnx::NodeProto n;
-  n.set_op_type(op);
-  n.set_name(name);
-  for (auto& i : inputs) n.add_input(i);
-  n.add_output(output);
-  return n;
 }
 
 }  // namespace
@@ -256,17 +237,14 @@ QuantizeReport quantize_qdq(OnnxGraph& graph, const QuantizeOptions& options) {
     report.left_in_fp32.push_back(line);
   }
   // Put each inserted node right before the node it feeds, so the node list
-  // stays topologically sorted.
+  // stays topologically sorted. A Q/DQ pair two consumers share was made
+  // once (`dequantized`), before the first.
   std::map<std::string, std::vector<onnx::NodeProto>> before;
   for (auto& [name, n] : inserts) before[name].push_back(std::move(n));
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
-  std::set<std::string> placed;
   for (auto& node : *g.mutable_node()) {
     if (auto it = before.find(node.name()); it != before.end()) {
-      for (auto& n : it->second) {
-        // A Q/DQ pair shared by two consumers is emitted once, before the first.
-        if (placed.insert(n.output(0)).second) *nodes.Add() = std::move(n);
-      }
+      for (auto& n : it->second) *nodes.Add() = std::move(n);
     }
     *nodes.Add() = std::move(node);
   }
