@@ -61,7 +61,7 @@ struct AccuracyChange {
   std::string reason;
   std::optional<double> top1_before, top5_before, top1_after, top5_after;  ///< fractions
   std::optional<double> top1_drop_pts;                                     ///< (before - after) x 100
-  std::string execution;  ///< how the backend ran the optimized model, e.g. "fp16 weights, fp32 arithmetic"
+  std::string execution;  ///< which format ran, e.g. "ran the INT8 QDQ model"
 };
 
 /// Everything `inferlab optimize` reports.

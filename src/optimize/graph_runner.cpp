@@ -60,13 +60,13 @@ const std::vector<Tensor>& GraphRunner::run(const Tensor& input) {
 OnnxGraph with_extra_outputs(const OnnxGraph& graph, const std::vector<std::string>& values) {
   OnnxGraph copy = graph;
   // Shapes where inference knows them: OpenCV's importer requires a shape
-  // on every declared output.
+  // on every declared output. Inferred on the copy itself (value_info only
+  // grows), not on a second copy of the weights.
   std::map<std::string, onnx::ValueInfoProto> known;
   try {
-    OnnxGraph typed = graph;
-    typed.infer_shapes();
-    for (const auto& v : typed.proto().graph().value_info()) known[v.name()] = v;
-    for (const auto& v : typed.proto().graph().input()) known[v.name()] = v;
+    copy.infer_shapes();
+    for (const auto& v : copy.proto().graph().value_info()) known[v.name()] = v;
+    for (const auto& v : copy.proto().graph().input()) known[v.name()] = v;
   } catch (const Error&) {
     // Engines that need no shapes still run; the others say what is missing.
   }

@@ -75,11 +75,12 @@ ResolvedModel optimized_model(const ResolvedModel& original, const std::string& 
   return m;
 }
 
-// How a backend executes the optimized model, in words, for the report.
-std::string execution_note(const std::string& backend, const OptimizeOptions& o) {
-  if (o.int8) return backend == "native" ? "INT8 QDQ" : "";
-  if (o.fp16) return "float16 weights widened to float32 at load; float32 arithmetic";
-  return "float32";
+// What the backend ran, for the report. How it computes that format is the
+// backend's to say (supports(), docs/native.md), not the optimizer's.
+std::string model_format_note(const OptimizeOptions& o) {
+  if (o.int8) return "ran the INT8 QDQ model";
+  if (o.fp16) return o.fp16_io ? "ran the FP16 model (FP16 I/O)" : "ran the FP16 model";
+  return "ran the FP32 model";
 }
 
 // Always the original's preprocessing: the optimized file has no manifest,
@@ -121,7 +122,7 @@ std::vector<AccuracyChange> compare_accuracy(const std::vector<BenchResult>& bef
       if (a->status == "ok" && a->accuracy) {
         c.top1_after = a->accuracy->top1;
         c.top5_after = a->accuracy->top5;
-        c.execution = execution_note(backend, o);
+        c.execution = model_format_note(o);
       }
     }
     if (c.top1_before && c.top1_after) c.top1_drop_pts = (*c.top1_before - *c.top1_after) * 100.0;
@@ -144,12 +145,6 @@ std::optional<bool> budget_holds(const std::vector<AccuracyChange>& changes, std
   return any;
 }
 
-struct Int8State {
-  QuantizeOptions ranges;
-  CalibrationData data;
-  std::vector<QuantizedLayer> layers;
-};
-
 OnnxGraph quantized(const OnnxGraph& fp32, const QuantizeOptions& q, OptimizeReport& report) {
   OnnxGraph g = fp32;
   QuantizeReport r = quantize_qdq(g, q);
@@ -160,6 +155,48 @@ OnnxGraph quantized(const OnnxGraph& fp32, const QuantizeOptions& q, OptimizeRep
                       report.passes.end());
   report.passes.push_back(r.pass);
   return g;
+}
+
+// Calibration, the QDQ rewrite, per-layer sensitivity and, with a budget,
+// the gate that returns the most sensitive layers to FP32 one at a time.
+// With the gate, the returned graph is also the last one saved to the
+// candidate's path.
+OnnxGraph quantize_int8(const OnnxGraph& graph, const Dataset& calib, const Dataset* eval,
+                        const std::vector<BenchResult>& accuracy_before, const ResolvedModel& candidate,
+                        const OptimizeOptions& o, OptimizeReport& report,
+                        const std::function<void(const std::string&)>& progress) {
+  const auto shapes = input_shapes_for(o.model, 16, {});
+  const CalibrationData data =
+      load_calibration_data(calib, preprocess_of(o.model), o.model.inputs.at(0), shapes.at(0), o.calib_count);
+  std::size_t samples = 0;
+  for (auto v : data.valid) samples += v;
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on " " + to_string().
+  report.calibration = calibrator_name(o.calibrator);
+  if (o.calibrator == Calibrator::kPercentile) report.calibration.append(" ").append(std::to_string(o.percentile));
+  report.calibration.append(" over ").append(std::to_string(samples)).append(" samples of ");
+  report.calibration.append(calib.name()).append(" on ").append(o.calib_backend);
+  progress("calibration: " + report.calibration);
+  QuantizeOptions ranges;
+  ranges.activations = calibrate_activations(graph, activation_inputs(graph, {}), data, o.calibrator, o.percentile,
+                                             o.calib_backend, o.threads);
+  OnnxGraph result = quantized(graph, ranges, report);
+  progress("per-layer sensitivity on " + std::to_string(std::min(o.sensitivity_samples, samples)) + " samples");
+  report.sensitivity = measure_sensitivity(graph, ranges, report.quantized_layers, data, o.sensitivity_samples,
+                                           o.calib_backend, o.threads);
+  report.steps.push_back("int8 (" + calibrator_name(o.calibrator) + ")");
+  if (!eval || !o.max_top1_drop_pts) return result;
+  for (std::size_t next = 0;; ++next) {
+    result.save(candidate.paths.at(ModelFormat::kOnnx));
+    report.accuracy = compare_accuracy(accuracy_before, measure_accuracy(candidate, *eval, o), o);
+    report.budget_held = budget_holds(report.accuracy, o.max_top1_drop_pts);
+    if (*report.budget_held || next >= report.sensitivity.size()) return result;
+    auto& layer = report.sensitivity[next];
+    layer.kept_fp32 = true;
+    ranges.keep_fp32_nodes.insert(layer.node);
+    progress("budget broken: " + layer.node + " (" + layer.op + ", output SQNR " +
+             std::to_string(layer.output_sqnr_db) + " dB) back to fp32");
+    result = quantized(graph, ranges, report);
+  }
 }
 
 }  // namespace
@@ -230,46 +267,11 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
     accuracy_before = measure_accuracy(o.model, *eval, o);
   }
 
-  OnnxGraph result = graph;
-  if (o.int8) {
-    Int8State s;
-    const auto shapes = input_shapes_for(o.model, 16, {});
-    s.data = load_calibration_data(*calib, preprocess, o.model.inputs.at(0), shapes.at(0), o.calib_count);
-    std::size_t samples = 0;
-    for (auto v : s.data.valid) samples += v;
-    report.calibration = calibrator_name(o.calibrator) +
-                         (o.calibrator == Calibrator::kPercentile ? " " + std::to_string(o.percentile) : "") +
-                         " over " + std::to_string(samples) + " samples of " + calib->name() + " on " + o.calib_backend;
-    progress("calibration: " + report.calibration);
-    const auto activations = activation_inputs(graph, {});
-    s.ranges.activations =
-        calibrate_activations(graph, activations, s.data, o.calibrator, o.percentile, o.calib_backend, o.threads);
-    result = quantized(graph, s.ranges, report);
-    s.layers = report.quantized_layers;
-    progress("per-layer sensitivity on " + std::to_string(std::min(o.sensitivity_samples, samples)) + " samples");
-    report.sensitivity =
-        measure_sensitivity(graph, s.ranges, s.layers, s.data, o.sensitivity_samples, o.calib_backend, o.threads);
-    report.steps.push_back("int8 (" + calibrator_name(o.calibrator) + ")");
-    // The gate: most sensitive layers back to FP32, one at a time.
-    if (eval && o.max_top1_drop_pts) {
-      std::size_t next = 0;
-      for (;;) {
-        result.save(candidate_path);
-        const auto after = measure_accuracy(candidate, *eval, o);
-        report.accuracy = compare_accuracy(accuracy_before, after, o);
-        report.budget_held = budget_holds(report.accuracy, o.max_top1_drop_pts);
-        if (*report.budget_held || next >= report.sensitivity.size()) break;
-        auto& layer = report.sensitivity[next++];
-        layer.kept_fp32 = true;
-        s.ranges.keep_fp32_nodes.insert(layer.node);
-        progress("budget broken: " + layer.node + " (" + layer.op + ", output SQNR " +
-                 std::to_string(layer.output_sqnr_db) + " dB) back to fp32");
-        result = quantized(graph, s.ranges, report);
-      }
-    }
-  }
-
-  result.save(candidate_path);
+  OnnxGraph result = o.int8 ? quantize_int8(graph, *calib, eval.get(), accuracy_before, candidate, o, report, progress)
+                            : std::move(graph);
+  // The accuracy gate leaves its last (final) candidate on disk already.
+  const bool gate_ran = o.int8 && !report.accuracy.empty();
+  if (!gate_ran) result.save(candidate_path);
   if (eval && report.accuracy.empty()) {
     progress("accuracy of the optimized model on " + o.eval_dataset);
     report.accuracy = compare_accuracy(accuracy_before, measure_accuracy(candidate, *eval, o), o);
