@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "inferlab/backend.h"
+#include "inferlab/files.h"
 #include "inferlab/onnx_graph.h"
+#include "inferlab/registry.h"
 #include "inferlab/tensor.h"
 
 namespace inferlab::test_onnx {
@@ -90,6 +93,28 @@ inline OnnxGraph build_test_model() {
   add_node(g, "BatchNormalization", {"y", "bn2_scale", "bn2_bias", "bn2_mean", "bn2_var"}, {"logits"});
   add_node(g, "Sigmoid", {"input"}, {"unused"});
   return OnnxGraph::parse(m.SerializeAsString(), "test model");
+}
+
+// Output 0 of `model` (input "input", [1,3,8,8], seeded with 42) on a real
+// backend, the model written to a private temporary file first. All outputs
+// are allocated: OpenCV computes them together.
+inline std::vector<float> run_on_backend(const std::string& backend_name, const OnnxGraph& model) {
+  TempDir dir("inferlab-test-model");
+  const std::string path = dir.path() + "/model.onnx";
+  model.save(path);
+  auto backend = create_backend(backend_name);
+  ModelSource source{"model", ModelFormat::kOnnx, path, {{"input", DType::kFloat32, {1, 3, 8, 8}, ""}}, {}};
+  auto session = backend->load(source, SessionOptions{});
+  session->prepare({{1, 3, 8, 8}});
+  Tensor input(DType::kFloat32, {1, 3, 8, 8});
+  fill_seeded_uniform(input, 42);
+  std::vector<Tensor> tensors;
+  for (const auto& spec : session->output_specs()) tensors.emplace_back(DType::kFloat32, spec.shape);
+  std::vector<Tensor*> outputs;
+  for (auto& t : tensors) outputs.push_back(&t);
+  session->run({&input}, outputs);
+  const Tensor& output = tensors.at(0);
+  return {output.data_as<float>(), output.data_as<float>() + output.element_count()};
 }
 
 }  // namespace inferlab::test_onnx

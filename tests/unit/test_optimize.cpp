@@ -29,22 +29,6 @@ namespace {
 
 using namespace test_onnx;
 
-std::vector<float> run_model(const std::string& backend_name, const OnnxGraph& graph) {
-  TempDir dir("inferlab-test-optimize");
-  const std::string path = dir.path() + "/m.onnx";
-  graph.save(path);
-  auto backend = create_backend(backend_name);
-  ModelSource source{"m", ModelFormat::kOnnx, path, {{"input", DType::kFloat32, {1, 3, 8, 8}, ""}}, {}};
-  auto session = backend->load(source, SessionOptions{});
-  session->prepare({{1, 3, 8, 8}});
-  Tensor input(DType::kFloat32, {1, 3, 8, 8});
-  fill_seeded_uniform(input, 42);
-  Tensor output(DType::kFloat32, session->output_specs().at(0).shape);
-  std::vector<Tensor*> outputs{&output};
-  session->run({&input}, outputs);
-  return {output.data_as<float>(), output.data_as<float>() + output.element_count()};
-}
-
 std::map<std::string, int> op_counts(const OnnxGraph& g) {
   std::map<std::string, int> counts;
   for (const auto& n : g.proto().graph().node()) ++counts[n.op_type()];
@@ -104,8 +88,8 @@ TEST(Fp16, ConvertedModelRunsOnNativeCloseToFp32) {
   EXPECT_EQ(fp16.proto().graph().input(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
   EXPECT_EQ(fp16.proto().graph().output(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
   EXPECT_EQ(op_counts(fp16)["Cast"], 2);
-  const auto reference = run_model("native", fp32);
-  const auto converted = run_model("native", fp16);
+  const auto reference = run_on_backend("native", fp32);
+  const auto converted = run_on_backend("native", fp16);
   ASSERT_EQ(reference.size(), converted.size());
   double max_abs = 0, max_ref = 0;
   for (std::size_t i = 0; i < reference.size(); ++i) {

@@ -54,26 +54,6 @@ void set_floats(OnnxGraph& model, const std::string& name, const std::vector<flo
   }
 }
 
-// Output 0 (of all, which OpenCV computes together) of the model on OpenCV DNN for a seeded [1,3,8,8] input.
-std::vector<float> run_on_opencv(const OnnxGraph& model, const std::string& name) {
-  TempDir dir("inferlab-prune");
-  const std::string path = dir.path() + "/" + name + ".onnx";
-  model.save(path);
-  auto backend = create_backend("opencv");
-  ModelSource source{name, ModelFormat::kOnnx, path, {{"input", DType::kFloat32, {1, 3, 8, 8}, ""}}, {}};
-  auto session = backend->load(source, SessionOptions{});
-  session->prepare({{1, 3, 8, 8}});
-  Tensor input(DType::kFloat32, {1, 3, 8, 8});
-  fill_seeded_uniform(input, 42);
-  std::vector<Tensor> tensors;
-  for (const auto& spec : session->output_specs()) tensors.emplace_back(DType::kFloat32, spec.shape);
-  std::vector<Tensor*> outputs;
-  for (auto& t : tensors) outputs.push_back(&t);
-  session->run({&input}, outputs);
-  const Tensor& output = tensors.at(0);
-  return {output.data_as<float>(), output.data_as<float>() + output.element_count()};
-}
-
 // OpenCV 4.6 cannot load a Gemm with transB = 0 and a constant weight, so
 // such a model runs as its equivalent: the weight transposed, transB = 1.
 OnnxGraph with_trans_b(const OnnxGraph& model) {
@@ -208,7 +188,7 @@ TEST(PruneUnstructured, ZeroesTheSmallestFractionOfEachWeightAndLeavesBiases) {
   for (const char* b : {"b1", "b2", "fc_b", "bn_scale", "bn_bias"}) EXPECT_EQ(floats(original, b), floats(model, b));
   EXPECT_NEAR(weight_sparsity(model), (64.0 + 129 + 144) / (216 + 432 + 480), 1e-12);
   model.check();
-  EXPECT_EQ(run_on_opencv(model, "sparse").size(), 5U);
+  EXPECT_EQ(run_on_backend("opencv", model).size(), 5U);
 }
 
 TEST(PruneUnstructured, FindsMatMulWeightsOnEitherSide) {
@@ -280,7 +260,7 @@ TEST(PruneChannels, HalvesAChainAndItStillRuns) {
   EXPECT_LT(after.flops_per_sample, before.flops_per_sample);
   EXPECT_LT(after.parameter_count, before.parameter_count);
   EXPECT_TRUE(after.ops_without_shapes.empty());
-  EXPECT_EQ(run_on_opencv(model, "pruned").size(), 5U);
+  EXPECT_EQ(run_on_backend("opencv", model).size(), 5U);
 }
 
 // conv1 channels {1,3,4,6} and conv2 channels {0,2,5} are dead (zero weight,
@@ -311,8 +291,8 @@ TEST_P(PruneChannelsExact, RemovingDeadChannelsKeepsTheOutput) {
     const int row = std::vector<int>{0, 2, 5, 7}[i];
     EXPECT_TRUE(std::equal(kept.begin() + i * 27, kept.begin() + (i + 1) * 27, w1.begin() + row * 27)) << row;
   }
-  const std::vector<float> want = run_on_opencv(with_trans_b(original), "original");
-  const std::vector<float> got = run_on_opencv(with_trans_b(model), "pruned");
+  const std::vector<float> want = run_on_backend("opencv", with_trans_b(original));
+  const std::vector<float> got = run_on_backend("opencv", with_trans_b(model));
   ASSERT_EQ(want.size(), 5U);
   EXPECT_GT(*std::max_element(want.begin(), want.end()) - *std::min_element(want.begin(), want.end()), 0.01F);
   EXPECT_LE(max_abs_diff(want, got), 1e-5F) << "the pruned model computes something else: a wrong slice";
@@ -325,9 +305,9 @@ TEST_P(PruneChannelsExact, RemovingDeadChannelsKeepsTheOutput) {
   set_floats(alive, "b2", b2);
   OnnxGraph alive_pruned = alive;
   ASSERT_EQ(prune_channels(alive_pruned, 0.5).changed, 2);
-  EXPECT_GT(max_abs_diff(run_on_opencv(with_trans_b(alive), "alive"),
-                         run_on_opencv(with_trans_b(alive_pruned), "alive_pruned")),
-            1e-3F);
+  EXPECT_GT(
+      max_abs_diff(run_on_backend("opencv", with_trans_b(alive)), run_on_backend("opencv", with_trans_b(alive_pruned))),
+      1e-3F);
 }
 
 std::string head_name(const ::testing::TestParamInfo<std::pair<Head, bool>>& info) {
@@ -388,7 +368,7 @@ TEST(PruneChannels, LeavesResidualAndDepthwiseConvsIntact) {
   EXPECT_EQ(dims(model, "fc_w"), (std::vector<std::int64_t>{5, 128}));
   model.check();
   EXPECT_LT(model.summarize().flops_per_sample, original.summarize().flops_per_sample);
-  EXPECT_EQ(run_on_opencv(model, "residual").size(), 5U);
+  EXPECT_EQ(run_on_backend("opencv", model).size(), 5U);
 }
 
 // One conv read by two branches, each into a conv sharing one weight tensor,
@@ -420,7 +400,7 @@ TEST(PruneChannels, FixesEveryBranchAndSplitsSharedWeights) {
   EXPECT_EQ(dims(model, nodes[3].input(1)), (std::vector<std::int64_t>{4, 3, 3, 3}));
   EXPECT_EQ(dims(model, nodes[4].input(1)), (std::vector<std::int64_t>{4, 3, 3, 3}));
   EXPECT_EQ(floats(model, nodes[3].input(1)), floats(model, nodes[4].input(1)));
-  EXPECT_EQ(run_on_opencv(model, "branches").size(), 4U * 8 * 8);
+  EXPECT_EQ(run_on_backend("opencv", model).size(), 4U * 8 * 8);
 }
 
 }  // namespace
