@@ -20,6 +20,8 @@
 #include "backends/native/engine.h"
 #include "inferlab/error.h"
 #include "inferlab/onnx_graph.h"
+#include "inferlab/stats.h"
+#include "long_flags.h"
 
 namespace {
 
@@ -34,7 +36,7 @@ struct Timed {
 
 double percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+  return inferlab::percentile_sorted(v, q);
 }
 
 int run(int argc, char** argv) {
@@ -42,21 +44,9 @@ int run(int argc, char** argv) {
     std::cerr << "usage: native_int8 FP32.onnx INT8.onnx [--batch N] [--threads N] [--runs N]\n";
     return 2;
   }
-  long batch = 1, threads = 2, runs = 200;
-  for (int i = 3; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const long value = std::stol(argv[i + 1]);
-    if (flag == "--batch") {
-      batch = value;
-    } else if (flag == "--threads") {
-      threads = value;
-    } else if (flag == "--runs") {
-      runs = value;
-    } else {
-      std::cerr << "native_int8: unknown flag " << flag << '\n';
-      return 2;
-    }
-  }
+  std::map<std::string, long> flags{{"batch", 1}, {"threads", 2}, {"runs", 200}};
+  if (!inferlab::bench::parse_long_flags(argc, argv, 3, flags, "native_int8")) return 2;
+  const long batch = flags["batch"], threads = flags["threads"], runs = flags["runs"];
   omp_set_num_threads(static_cast<int>(threads));
   std::vector<Timed> engines;
   engines.push_back({"fp32", std::make_unique<Engine>(argv[1]), {}, {}});

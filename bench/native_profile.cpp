@@ -16,6 +16,7 @@
 #include "backends/native/engine.h"
 #include "inferlab/error.h"
 #include "inferlab/zoo.h"
+#include "long_flags.h"
 
 namespace {
 
@@ -25,23 +26,9 @@ int run(int argc, char** argv) {
     return 2;
   }
   std::string model_arg = argv[1];
-  long batch = 1, threads = 2, runs = 20, top = 12;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const long value = std::stol(argv[i + 1]);
-    if (flag == "--batch") {
-      batch = value;
-    } else if (flag == "--threads") {
-      threads = value;
-    } else if (flag == "--runs") {
-      runs = value;
-    } else if (flag == "--top") {
-      top = value;
-    } else {
-      std::cerr << "native_profile: unknown flag " << flag << '\n';
-      return 2;
-    }
-  }
+  std::map<std::string, long> flags{{"batch", 1}, {"threads", 2}, {"runs", 20}, {"top", 12}};
+  if (!inferlab::bench::parse_long_flags(argc, argv, 2, flags, "native_profile")) return 2;
+  const long batch = flags["batch"], threads = flags["threads"], runs = flags["runs"], top = flags["top"];
   const auto model = inferlab::resolve_model(model_arg, inferlab::model_directory());
   const std::string path = model.source_for(inferlab::ModelFormat::kOnnx).path;
   if (path.empty()) throw inferlab::Error(model_arg + ": no ONNX file");
