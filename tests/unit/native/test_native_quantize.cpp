@@ -117,6 +117,20 @@ TEST(NativeQuantize, PerTensorRoundsHalfToEvenAndSaturates) {
             (std::vector<std::int8_t>{0, 2, 2, 0, -2, -2, 127, 127, 127, -128, -128, -128}));
 }
 
+TEST(NativeQuantize, FourDimensionalOutputComesBackInNchwOrder) {
+  // The oneDNN path writes 4-D results nhwc (for int8 convolutions); a graph
+  // output must still be row-major NCHW.
+  std::vector<float> x(2 * 3 * 2 * 2);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) - 11.5F;
+  const auto model = qdq_node("QuantizeLinear", onnx::TensorProto::FLOAT, {2, 3, 2, 2}, {1.0F}, onnx::TensorProto::INT8,
+                              std::vector<std::int8_t>{0}, onnx::TensorProto::INT8);
+  const Tensor in = tensor_of(DType::kFloat32, {2, 3, 2, 2}, x);
+  Engine* engine = nullptr;
+  const auto y = values_of<std::int8_t>(run_native(model, {&in}, &engine)[0]);
+  EXPECT_EQ(engine->steps().at(0).implementation.rfind("onednn:", 0), 0U) << engine->steps()[0].implementation;
+  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(y[i], static_cast<std::int8_t>(std::nearbyint(x[i]))) << i;
+}
+
 TEST(NativeQuantize, PerTensorOverManyElementsUsesEveryChunk) {
   // Larger than one parallel chunk: every element must still be written.
   std::vector<float> x(100003);
