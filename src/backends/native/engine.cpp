@@ -158,9 +158,13 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     for (const auto& name : inputs_of(node)) ins.push_back(name.empty() ? -1 : m.value(name));
     const auto fusion = fusions.by_conv.find(&node);
     const Fusion* fused = fusion == fusions.by_conv.end() ? nullptr : &fusion->second;
+    const auto int8 = fusions.int8_by_conv.find(&node);
+    const bool requantized = int8 != fusions.int8_by_conv.end() && !int8->second.output.empty();
     for (int k = 0; k < node.output_size(); ++k) {
-      // A fused Conv writes the activation's output directly.
-      outs.push_back(m.value(k == 0 && fused ? fused->output : node.output(k)));
+      // A fused Conv writes the activation's output (or the Q after it) directly.
+      outs.push_back(m.value(k == 0 && requantized ? int8->second.output
+                             : k == 0 && fused     ? fused->output
+                                                   : node.output(k)));
     }
     if (node.op_type() == "Constant") continue;  // defined above
     Impl::Step step;

@@ -96,9 +96,34 @@ void plan_int8_convs(const onnx::GraphProto& graph, const Readers& readers, cons
     const std::string bias = input_or_empty(conv, 2);
     if (!bias.empty() && !inits.is_float(bias)) continue;
     plan.int8_by_conv[&conv] = {
-        {q->output(0), s_x, input_or_empty(*dq_x, 2), dq_w->input(0), dq_w->input(1), input_or_empty(*dq_w, 2), bias}};
+        {q->output(0), s_x, input_or_empty(*dq_x, 2), dq_w->input(0), dq_w->input(1), input_or_empty(*dq_w, 2), bias},
+        ""};
     if (only_reader_is(dq_x->output(0), &conv)) plan.absorbed.insert(dq_x);
     if (only_reader_is(dq_w->output(0), &conv)) plan.absorbed.insert(dq_w);
+  }
+}
+
+// An int8 Conv whose (activated) result only a per-tensor, zero-point-0
+// QuantizeLinear reads writes that Q's u8/s8 output itself: the next int8
+// Conv reads it as is, and the float result is never stored.
+void plan_requantization(const onnx::GraphProto& graph, const Readers& readers, const std::set<std::string>& outputs,
+                         FusionPlan& plan) {
+  const Initializers inits(graph);
+  for (auto& [conv, int8] : plan.int8_by_conv) {
+    auto fused = plan.by_conv.find(conv);
+    const std::string result = fused == plan.by_conv.end() ? conv->output(0) : fused->second.output;
+    auto it = readers.find(result);
+    if (it == readers.end() || it->second.size() != 1 || outputs.count(result)) continue;
+    const auto* q = it->second[0];
+    if (q->op_type() != "QuantizeLinear" || q->input_size() < 2) continue;
+    const auto* scale = inits.find(q->input(1));
+    if (!scale || !inits.is_float(q->input(1)) || Initializers::count(*scale) != 1) continue;
+    const std::string zp = input_or_empty(*q, 2);
+    if (!inits.zero_point_is_zero(zp)) continue;
+    int8.output = q->output(0);
+    int8.inputs.push_back(q->input(1));
+    int8.inputs.push_back(zp);
+    plan.absorbed.insert(q);
   }
 }
 
@@ -171,6 +196,7 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
       break;
     }
   }
+  if (int8) plan_requantization(graph, readers, graph_outputs, plan);
   return plan;
 }
 

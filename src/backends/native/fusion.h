@@ -27,8 +27,12 @@ struct Fusion {
 /// A Conv fed by the optimizer's QDQ pattern, run as one int8 convolution:
 /// Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w, 0, axis 0), bias).
 struct Int8Conv {
-  /// The kernel's inputs: {Q output, s_x, zp_x, W_q, s_w, zp_w, bias} ("" when absent).
+  /// The kernel's inputs: {Q output, s_x, zp_x, W_q, s_w, zp_w, bias} ("" when
+  /// absent), then {s_y, zp_y} when the result is requantized.
   std::vector<std::string> inputs;
+  /// Non-empty: the Conv writes this QuantizeLinear output (u8/s8) instead of
+  /// a float result; that Q is absorbed.
+  std::string output;
 };
 
 struct FusionPlan {

@@ -6,7 +6,9 @@
 //   Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w[oc], 0, axis=0), bias),
 // as one integer convolution: src is Q's u8/s8 output itself, weights s8,
 // and s_x * s_w[oc] applied as oneDNN output scales to the s32 sums.
-// Inputs then are [q, s_x, zp_x, W_q, s_w, zp_w, bias] (+ residual).
+// Inputs then are [q, s_x, zp_x, W_q, s_w, zp_w, bias] (+ residual); when
+// only a QuantizeLinear(s_y, 0) reads the result, [..., bias, s_y, zp_y]
+// (+ residual) and the Conv writes that u8/s8 tensor itself.
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -58,11 +60,15 @@ class ConvKernel final : public Kernel {
     if (x[1] != w[1] * groups) throw Error(node_prefix(node_) + "input channels do not match the weights");
 
     auto& eng = cpu_engine();
+    // int8 with {s_y, zp_y} after the bias (residual last): requantized output.
+    const std::size_t operands = in.size() - (wants_residual_ ? 1 : 0);
+    requantized_ = int8_ && operands == 9;
+    out_type_ = requantized_ ? (in[8].constant ? in[8].dtype : DType::kUInt8) : DType::kFloat32;
     const dt src_type = to_onednn(in[0].dtype), w_type = int8_ ? dt::s8 : dt::f32;
     // Layouts are oneDNN's choice for these shapes (blocked, e.g. nChw8c, or
     // nhwc for int8); the engine keeps them between layers.
     const memory::desc src_md(to_dims(x), src_type, tag::any);
-    const memory::desc dst_md(to_dims(y), dt::f32, tag::any);
+    const memory::desc dst_md(to_dims(y), to_onednn(out_type_), tag::any);
     const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
     const memory::desc w_any(w_dims, w_type, tag::any);
     const memory::desc b_md({w[0]}, dt::f32, tag::x);
@@ -82,8 +88,13 @@ class ConvKernel final : public Kernel {
       ops.append_binary(dnnl::algorithm::binary_add, residual_md_);
       residual_ = memory(residual_md_, eng, nullptr);
     }
-    if (post_op_) ops.append_eltwise(1.0F, post_op_algorithm_, post_alpha_, post_beta_);
-    if (wants_residual_ || post_op_) attr.set_post_ops(ops);
+    // Requantizing divides the final value by s_y (the activation's scale
+    // argument, or a linear step) and oneDNN rounds to nearest even and
+    // saturates into u8/s8, as QuantizeLinear does.
+    const float to_q = requantized_ ? 1.0F / requant_scale(in) : 1.0F;
+    if (post_op_) ops.append_eltwise(to_q, post_op_algorithm_, post_alpha_, post_beta_);
+    if (requantized_ && !post_op_) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
+    if (wants_residual_ || post_op_ || requantized_) attr.set_post_ops(ops);
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                          src_md, w_any, b_md, dst_md, to_dims(strides), dil, pad_l, pad_r);
     pd_ = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
@@ -119,7 +130,7 @@ class ConvKernel final : public Kernel {
       input_reorder_ = dnnl::reorder();
     }
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
-    return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
+    return {{out_type_, y, layout_of(pd_.dst_desc(), y, out_type_)}};
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   bool reads_input_at_run(std::size_t index) const override {
@@ -187,7 +198,7 @@ class ConvKernel final : public Kernel {
   void check_types(const std::vector<InputDesc>& in) const {
     for (std::size_t k = 0; k < in.size(); ++k) {
       bool ok = in[k].dtype == DType::kFloat32;
-      if (int8_ && (k == 0 || k == 2 || k == 5)) {
+      if (int8_ && (k == 0 || k == 2 || k == 5 || k == 8)) {
         // The quantized source and the zero points (checked to be 0 later).
         ok = in[k].dtype == DType::kUInt8 || in[k].dtype == DType::kInt8 || (k != 0 && !in[k].constant);
       } else if (int8_ && k == 3) {
@@ -198,6 +209,13 @@ class ConvKernel final : public Kernel {
             node_prefix(node_) + dtype_name(in[k].dtype) + " operand " + std::to_string(k) + " is not supported",
             ErrorKind::kUnsupported);
     }
+  }
+
+  float requant_scale(const std::vector<InputDesc>& in) const {
+    if (!in[7].constant || in[7].constant->element_count() != 1 || !all_zero(in[8]))
+      throw Error(node_prefix(node_) + "int8: the output's scale must be a constant and its zero point 0",
+                  ErrorKind::kUnsupported);
+    return in[7].constant->data_as<float>()[0];
   }
 
   // s_x * s_w[oc]: one value (per-tensor weights) or one per output channel.
@@ -218,6 +236,8 @@ class ConvKernel final : public Kernel {
 
   const onnx::NodeProto& node_;
   bool int8_;
+  bool requantized_ = false;
+  DType out_type_ = DType::kFloat32;
   dnnl::convolution_forward::primitive_desc pd_;
   dnnl::convolution_forward prim_;
   memory weights_, bias_, input_, src_, dst_;
