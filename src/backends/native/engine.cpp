@@ -111,6 +111,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
 
   const auto& registry = kernel_registry();
   folded_ = 0;
+  tactic_stats_ = TacticStats{};
+  std::unique_ptr<Tuner> tuner = tactics_ ? std::make_unique<Tuner>(default_tactic_cache_path()) : nullptr;
   // Plain copies of blocked values, made once for all plain-only consumers.
   std::unordered_map<int, int> plain_copy;
   // Steps no node names: layout reorders and float16 conversions at the graph's edges.
@@ -215,6 +217,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
         descs[k].layout = Layout();
       }
     }
+    step.kernel->set_tuner(tuner.get());
     std::vector<OutputDesc> out_descs;
     try {
       out_descs = step.kernel->prepare(descs);
@@ -367,6 +370,10 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     }
   }
   store_->release_all_but(keep);
+  if (tuner) {
+    tuner->finish();
+    tactic_stats_ = tuner->stats();
+  }
   impl_ = std::move(fresh);
 }
 

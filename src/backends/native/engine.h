@@ -13,6 +13,7 @@
 #include "inferlab/onnx_graph.h"
 #include "inferlab/tensor.h"
 #include "kernel.h"
+#include "tactics.h"
 
 namespace inferlab::native {
 
@@ -64,6 +65,15 @@ class Engine {
   /// next prepare().
   void set_int8_kernels(bool on) { int8_kernels_ = on; }
 
+  /// Whether prepare() times the implementations that fit each Conv on the
+  /// actual shapes and keeps the fastest (default on), remembering choices
+  /// in the on-disk cache (default_tactic_cache_path(), read at every
+  /// prepare()). Off: oneDNN's first choice, nothing timed, no file touched.
+  /// Takes effect at the next prepare().
+  void set_tactics(bool on) { tactics_ = on; }
+  /// What tactic selection did in the last prepare() (zeros when off).
+  const TacticStats& tactic_stats() const { return tactic_stats_; }
+
   /// Times every step of every run() from now on (adds two clock reads per
   /// step); steps() then carries the totals. Off by default.
   void set_profiling(bool on);
@@ -81,6 +91,8 @@ class Engine {
   std::vector<PassReport> passes_;
   std::int64_t folded_ = 0;
   bool int8_kernels_ = true;
+  bool tactics_ = true;
+  TacticStats tactic_stats_;
 };
 
 }  // namespace inferlab::native

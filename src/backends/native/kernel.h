@@ -79,6 +79,8 @@ struct OutputDesc {
   Layout layout;  ///< empty: plain
 };
 
+class Tuner;  // tactics.h
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
@@ -105,6 +107,11 @@ class Kernel {
   virtual bool output_aliases_input() const { return false; }
   /// What implementation runs, for the profile, e.g. "onednn:jit:avx2" or "reference".
   virtual std::string implementation() const { return "reference"; }
+  /// Tactic selection (tactics.h): a kernel with several implementations
+  /// times them through `tuner` in its next prepare() and keeps the fastest.
+  /// Null (the default) keeps the implementation it picks without timing.
+  /// The tuner is valid during that prepare() only.
+  virtual void set_tuner(Tuner* /*tuner*/) {}
 };
 
 /// Attribute access with ONNX defaults.

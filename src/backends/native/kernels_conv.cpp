@@ -11,11 +11,15 @@
 // (+ residual) and the Conv writes that u8/s8 tensor itself.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <functional>
+#include <set>
 #include <unordered_map>
 
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
+#include "tactics.h"
 
 namespace inferlab::native {
 
@@ -32,6 +36,99 @@ bool all_zero(const InputDesc& d) {
   const auto* bytes = static_cast<const unsigned char*>(d.constant->data());
   const std::size_t n = static_cast<std::size_t>(d.constant->element_count()) * dtype_size_bytes(d.dtype);
   return std::all_of(bytes, bytes + n, [](unsigned char b) { return b == 0; });
+}
+
+std::string join(const std::vector<std::int64_t>& values) {
+  std::string text;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) text += 'x';
+    text += std::to_string(values[i]);
+  }
+  return text;
+}
+
+// One way to run a convolution: a oneDNN implementation with the src/dst
+// layouts it was created for.
+struct ConvCandidate {
+  dnnl::convolution_forward::primitive_desc pd;
+  std::string layouts;  // "src>dst", e.g. "acdb>acdb" (nhwc)
+  std::string name;     // oneDNN's implementation + layouts: the tactic's name in the cache
+};
+
+// An implementation's family without its ISA suffix ("jit:avx2" -> "jit"):
+// oneDNN lists a family's ISAs newest first, and the older ones (sse41 on
+// an AVX2 CPU) are never faster on the same layouts, so only the first is kept.
+std::string family(const std::string& impl) {
+  const auto colon = impl.rfind(':');
+  if (colon == std::string::npos) return impl;
+  const std::string isa = impl.substr(colon + 1);
+  return isa.rfind("sse", 0) == 0 || isa.rfind("avx", 0) == 0 || isa.rfind("amx", 0) == 0 ? impl.substr(0, colon)
+                                                                                          : impl;
+}
+
+// The convolutions that fit: first oneDNN's own first choice with layouts
+// it picks (what runs when tactics are off), then with `all`, every other
+// implementation oneDNN offers for src/dst layouts of its choice, nhwc and
+// (float32) nchw. oneDNN's reference implementations ("ref:any") are left
+// out: they are there for correctness, many times slower than any jit or
+// gemm kernel, and would only cost timing.
+std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution_forward::desc(tag)>& desc_for,
+                                           const dnnl::primitive_attr& attr, bool all, bool int8) {
+  std::vector<ConvCandidate> out;
+  std::set<std::string> seen;
+  auto add = [&](const dnnl::convolution_forward::primitive_desc& pd) {
+    const std::string impl = pd.impl_info_str();
+    const std::string layouts = layout_name(pd.src_desc()) + ">" + layout_name(pd.dst_desc());
+    if (!out.empty() && (impl.rfind("ref", 0) == 0 || !seen.insert(family(impl) + " " + layouts).second)) return;
+    if (out.empty()) seen.insert(family(impl) + " " + layouts);
+    // The iterator's descriptor moves on with next_impl(): keep a copy.
+    dnnl_primitive_desc_t copy = nullptr;
+    dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&copy, pd.get()), "could not clone a primitive descriptor");
+    out.push_back({dnnl::convolution_forward::primitive_desc(copy), layouts, impl + " " + layouts});
+  };
+  auto& eng = cpu_engine();
+  add(dnnl::convolution_forward::primitive_desc(desc_for(tag::any), attr, eng));
+  if (!all) return out;
+  std::vector<tag> layouts{tag::any, tag::nhwc};
+  // oneDNN 2.6 has only its reference int8 convolution for nchw.
+  if (!int8) layouts.push_back(tag::nchw);
+  for (tag layout : layouts) {
+    dnnl::convolution_forward::primitive_desc pd(desc_for(layout), attr, eng, /*allow_empty=*/true);
+    if (!pd) continue;
+    do {
+      add(pd);
+    } while (pd.next_impl());
+  }
+  return out;
+}
+
+// Zeroes a buffer: timing runs must not meet denormals or NaNs left in fresh
+// memory, which slow some kernels down.
+memory zeroed(const memory::desc& md) {
+  memory m(md, cpu_engine());
+  std::memset(m.get_data_handle(), 0, md.get_size());
+  return m;
+}
+
+// A candidate as ConvKernel::run() would execute it, from the layout the
+// layer is given (so a reorder the candidate needs is in its time), on
+// zeroed scratch buffers.
+std::function<void()> conv_runner(const dnnl::convolution_forward::primitive_desc& pd, const memory::desc& given,
+                                  const memory::desc& bias, const memory::desc& residual, bool with_residual) {
+  dnnl::convolution_forward prim(pd);
+  memory input = zeroed(given);
+  memory src = given == pd.src_desc() ? input : zeroed(pd.src_desc());
+  dnnl::reorder to_src = given == pd.src_desc() ? dnnl::reorder() : dnnl::reorder(input, src);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
+                                       {DNNL_ARG_WEIGHTS, zeroed(pd.weights_desc())},
+                                       {DNNL_ARG_BIAS, zeroed(bias)},
+                                       {DNNL_ARG_DST, zeroed(pd.dst_desc())}};
+  if (with_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = zeroed(residual);
+  return [=]() mutable {
+    if (to_src) to_src.execute(cpu_stream(), input, src);
+    prim.execute(cpu_stream(), args);
+    cpu_stream().wait();
+  };
 }
 
 class ConvKernel final : public Kernel {
@@ -65,12 +162,7 @@ class ConvKernel final : public Kernel {
     requantized_ = int8_ && operands == 9;
     out_type_ = requantized_ ? (in[8].constant ? in[8].dtype : DType::kUInt8) : DType::kFloat32;
     const dt src_type = to_onednn(in[0].dtype), w_type = int8_ ? dt::s8 : dt::f32;
-    // Layouts are oneDNN's choice for these shapes (blocked, e.g. nChw8c, or
-    // nhwc for int8); the engine keeps them between layers.
-    const memory::desc src_md(to_dims(x), src_type, tag::any);
-    const memory::desc dst_md(to_dims(y), to_onednn(out_type_), tag::any);
     const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
-    const memory::desc w_any(w_dims, w_type, tag::any);
     const memory::desc b_md({w[0]}, dt::f32, tag::x);
     memory::dims dil{dilations[0] - 1, dilations[1] - 1};
     dnnl::primitive_attr attr;
@@ -95,9 +187,38 @@ class ConvKernel final : public Kernel {
     if (post_op_) ops.append_eltwise(to_q, post_op_algorithm_, post_alpha_, post_beta_);
     if (requantized_ && !post_op_) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
     if (wants_residual_ || post_op_ || requantized_) attr.set_post_ops(ops);
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                         src_md, w_any, b_md, dst_md, to_dims(strides), dil, pad_l, pad_r);
-    pd_ = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    // src and dst layouts: `any` lets oneDNN choose for these shapes
+    // (blocked, e.g. nChw8c, or nhwc for int8); tactics also try fixed ones.
+    // The engine keeps whatever is chosen between layers.
+    auto desc_for = [&](tag layout) {
+      return dnnl::convolution_forward::desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+          memory::desc(to_dims(x), src_type, layout), memory::desc(w_dims, w_type, tag::any), b_md,
+          memory::desc(to_dims(y), to_onednn(out_type_), layout), to_dims(strides), dil, pad_l, pad_r);
+    };
+    const memory::desc given = physical_desc(in[0]);
+    auto candidates = conv_candidates(desc_for, attr, tuner_ != nullptr, int8_);
+    tactic_note_.clear();
+    std::size_t chosen = 0;
+    if (candidates.size() > 1) {
+      std::vector<std::string> names;
+      for (const auto& c : candidates) names.push_back(c.name);
+      const std::string signature = std::string("Conv ") + (int8_ ? "int8 " : "f32 ") + "x=" + shape_to_string(x) +
+                                    " " + dtype_name(in[0].dtype) + " " + layout_name(given) +
+                                    " w=" + shape_to_string(w) + " g=" + std::to_string(groups) +
+                                    " s=" + join(strides) + " d=" + join(dilations) + " pl=" + join(pad_l) +
+                                    " pr=" + join(pad_r) + " post=" + (fused_op_.empty() ? "none" : fused_op_) +
+                                    (wants_residual_ ? " res=" + layout_name(residual_md_) : "") +
+                                    " out=" + dtype_name(out_type_) + " scales=" + std::to_string(scales.size());
+      const auto choice = tuner_->choose(signature, names, [&](std::size_t i) {
+        return conv_runner(candidates[i].pd, given, b_md, residual_md_, wants_residual_);
+      });
+      chosen = choice.index;
+      tactic_note_ = " " + candidates[chosen].layouts + " (tactic " + std::to_string(chosen + 1) + " of " +
+                     std::to_string(candidates.size()) + (choice.from_cache ? ", cached)" : ", timed)");
+    }
+    tuner_ = nullptr;  // valid for this prepare() only
+    pd_ = candidates[chosen].pd;
     prim_ = dnnl::convolution_forward(pd_);
     // Weights: ONNX OIHW (or grouped GOIHW, the same bytes) reordered once;
     // for int8, oneDNN's reorder also computes the s8-source compensation.
@@ -119,7 +240,6 @@ class ConvKernel final : public Kernel {
       std::fill(b, b + w[0], 0.0F);
     }
     cpu_stream().wait();
-    const memory::desc given = physical_desc(in[0]);
     input_ = memory(given, eng, nullptr);
     if (given != pd_.src_desc()) {
       // The layer before left another layout: convert into a private buffer.
@@ -156,12 +276,14 @@ class ConvKernel final : public Kernel {
   }
   std::string implementation() const override {
     // A reorder before the convolution is part of this step's time: say so.
-    return impl_name(pd_) + (input_reorder_ ? " +src reorder" : "");
+    return impl_name(pd_) + (input_reorder_ ? " +src reorder" : "") + tactic_note_;
   }
+  void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
   /// Fuses an activation that follows this Conv (called by the importer
   /// before prepare). False when the activation has no oneDNN eltwise form.
   bool fuse_activation(const std::string& op, float lo, float hi) {
+    fused_op_ = op;
     if (op == "Add" || op == "Add+Relu") {
       wants_residual_ = true;
       if (op == "Add") return true;
@@ -249,6 +371,9 @@ class ConvKernel final : public Kernel {
   memory::desc residual_md_;
   dnnl::algorithm post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
   float post_alpha_ = 0, post_beta_ = 0;
+  std::string fused_op_;     // for the tactic signature
+  Tuner* tuner_ = nullptr;   // set for the next prepare() when tactics are on
+  std::string tactic_note_;  // which tactic ran, for the profile
 };
 
 }  // namespace

@@ -8,34 +8,11 @@
 
 #include "engine.h"
 #include "inferlab/error.h"
+#include "onednn_util.h"
 
 namespace inferlab {
 
 namespace {
-
-// oneDNN's best ISA on this CPU, by name (it picks kernels from this).
-std::string effective_isa() {
-  switch (dnnl::get_effective_cpu_isa()) {
-    case dnnl::cpu_isa::sse41:
-      return "sse41";
-    case dnnl::cpu_isa::avx:
-      return "avx";
-    case dnnl::cpu_isa::avx2:
-      return "avx2";
-    case dnnl::cpu_isa::avx2_vnni:
-      return "avx2_vnni";
-    case dnnl::cpu_isa::avx512_core:
-      return "avx512_core";
-    case dnnl::cpu_isa::avx512_core_vnni:
-      return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core_bf16:
-      return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_amx:
-      return "avx512_core_amx";
-    default:
-      return "other";
-  }
-}
 
 // Whether the CPU computes `precision` natively (bf16 dot products, int8 VNNI).
 bool native_support(Precision precision) {
@@ -95,7 +72,7 @@ class NativeBackend final : public Backend {
             {"ops", std::to_string(native::kernel_registry().size()) + " (oneDNN: Conv, Gemm, MatMul, pooling; "
                                                                        "reference kernels for the rest)"},
             {"precisions", kPrecisions},
-            {"cpu isa (oneDNN)", effective_isa()},
+            {"cpu isa (oneDNN)", native::onednn_isa_name()},
             {"int8 dot products", native_support(Precision::kInt8)
                                       ? "VNNI (exact s32 sums)"
                                       : "no VNNI: 16-bit pair sums, so oneDNN halves int8 weights (7-bit effective)"}};
@@ -118,11 +95,12 @@ class NativeBackend final : public Backend {
     if (precision == Precision::kInt8) return supports_int8(model);
     if (precision != Precision::kFp32) {
       const std::string p = precision_name(precision);
-      return SupportAnswer::no("native runs fp32 only so far; " + p + " is not implemented yet" +
-                               (native_support(precision)
-                                    ? " (this CPU has native " + p + ": oneDNN reports " + effective_isa() + ")"
-                                    : " and this CPU has no native " + p + " (oneDNN reports " + effective_isa() +
-                                          "; needs avx512_core_bf16)"));
+      return SupportAnswer::no(
+          "native runs fp32 only so far; " + p + " is not implemented yet" +
+          (native_support(precision)
+               ? " (this CPU has native " + p + ": oneDNN reports " + native::onednn_isa_name() + ")"
+               : " and this CPU has no native " + p + " (oneDNN reports " + native::onednn_isa_name() +
+                     "; needs avx512_core_bf16)"));
     }
     if (model.path.empty()) return SupportAnswer::yes();
     try {

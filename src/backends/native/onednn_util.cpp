@@ -2,6 +2,7 @@
 #include "onednn_util.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace inferlab::native {
 
@@ -81,5 +82,47 @@ Layout layout_of(const memory::desc& md, const Shape& shape, DType dtype) {
 }
 
 std::string impl_name(const dnnl::primitive_desc_base& pd) { return std::string("onednn:") + pd.impl_info_str(); }
+
+std::string layout_name(const memory::desc& md) {
+  const auto& d = md.data;
+  if (d.format_kind != dnnl_blocked) return "other";
+  const auto& b = d.format_desc.blocking;
+  // Outer dimensions from the largest stride; a dimension split into inner
+  // blocks is upper-case, and the blocks follow (size, dimension).
+  std::vector<int> order(static_cast<std::size_t>(d.ndims));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return b.strides[x] > b.strides[y]; });
+  std::string name;
+  for (int i : order) {
+    const bool blocked = std::find(b.inner_idxs, b.inner_idxs + b.inner_nblks, i) != b.inner_idxs + b.inner_nblks;
+    name += static_cast<char>((blocked ? 'A' : 'a') + i);
+  }
+  for (int k = 0; k < b.inner_nblks; ++k)
+    name += std::to_string(b.inner_blks[k]) + static_cast<char>('a' + b.inner_idxs[k]);
+  return name;
+}
+
+std::string onednn_isa_name() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41:
+      return "sse41";
+    case dnnl::cpu_isa::avx:
+      return "avx";
+    case dnnl::cpu_isa::avx2:
+      return "avx2";
+    case dnnl::cpu_isa::avx2_vnni:
+      return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core:
+      return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "other";
+  }
+}
 
 }  // namespace inferlab::native

@@ -33,4 +33,11 @@ Layout layout_of(const dnnl::memory::desc& md, const Shape& shape, DType dtype =
 /// "onednn:" + oneDNN's implementation name, e.g. "onednn:jit:avx2".
 std::string impl_name(const dnnl::primitive_desc_base& pd);
 
+/// A layout in oneDNN's letter notation, e.g. "abcd" (nchw), "acdb" (nhwc),
+/// "aBcd8b" (nChw8c); "other" for non-blocked formats (Winograd, any).
+std::string layout_name(const dnnl::memory::desc& md);
+
+/// The ISA oneDNN dispatches to on this CPU, e.g. "avx2", "avx512_core_vnni".
+std::string onednn_isa_name();
+
 }  // namespace inferlab::native
