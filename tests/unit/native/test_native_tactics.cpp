@@ -1,0 +1,259 @@
+// Tactic selection of the native engine: tuned Convs compute what untuned
+// ones do, the timing cache turns a second prepare into look-ups, and a
+// corrupt, foreign or stale cache file costs a re-timing, never a failure.
+// Every test uses its own cache file (INFERLAB_TACTIC_CACHE); nothing here
+// asserts on time, only on the engine's counters and outputs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../onnx_builder.h"
+#include "backends/native/engine.h"
+#include "inferlab/files.h"
+
+namespace inferlab::native {
+namespace {
+
+using namespace test_onnx;
+
+const Shape kInput{1, 16, 20, 20};
+
+// input [1,16,20,20] -> Conv 3x3 (24) + Relu -> Conv 1x1 (16) -> Conv 3x3
+// stride 2 (8) -> y: three different signatures, each with several oneDNN
+// implementations (jit blocked, jit nhwc, 1x1, gemm) on any x86 CPU.
+std::string write_conv_model(const std::string& dir) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("convs");
+  set_value_info(g.add_input(), "x", kInput);
+  set_value_info(g.add_output(), "y", {1, 8, 10, 10});
+  add_initializer(g, "w1", {24, 16, 3, 3}, 1);
+  add_initializer(g, "b1", {24}, 2);
+  add_initializer(g, "w2", {16, 24, 1, 1}, 3);
+  add_initializer(g, "w3", {8, 16, 3, 3}, 4);
+  auto* c1 = add_node(g, "Conv", {"x", "w1", "b1"}, {"c1"});
+  add_int_attribute(c1, "pads", {1, 1, 1, 1}, true);
+  add_node(g, "Relu", {"c1"}, {"r1"});
+  add_node(g, "Conv", {"r1", "w2"}, {"c2"});
+  auto* c3 = add_node(g, "Conv", {"c2", "w3"}, {"y"});
+  add_int_attribute(c3, "pads", {1, 1, 1, 1}, true);
+  add_int_attribute(c3, "strides", {2, 2}, true);
+  const std::string path = dir + "/convs.onnx";
+  write_file_atomically(path, m.SerializeAsString());
+  return path;
+}
+
+class NativeTactics : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* old = std::getenv("INFERLAB_TACTIC_CACHE")) saved_ = old;
+    cache_ = dir_.path() + "/cache/tactics.tsv";  // in a directory save() must create
+    ::setenv("INFERLAB_TACTIC_CACHE", cache_.c_str(), 1);
+    model_ = write_conv_model(dir_.path());
+  }
+  void TearDown() override {
+    if (saved_.empty()) {
+      ::unsetenv("INFERLAB_TACTIC_CACHE");
+    } else {
+      ::setenv("INFERLAB_TACTIC_CACHE", saved_.c_str(), 1);
+    }
+  }
+
+  // Prepares a fresh engine (tactics on or off) and runs the seeded input.
+  std::vector<float> run(bool tactics, TacticStats* stats = nullptr, std::vector<StepInfo>* steps = nullptr) {
+    Engine engine(model_);
+    engine.set_tactics(tactics);
+    engine.prepare({kInput});
+    if (stats) *stats = engine.tactic_stats();
+    if (steps) *steps = engine.steps();
+    Tensor input(DType::kFloat32, kInput);
+    fill_seeded_uniform(input, 42);
+    const TensorSpec spec = engine.output_specs().at(0);
+    Tensor out(DType::kFloat32, spec.shape);
+    std::vector<Tensor*> outs{&out};
+    engine.run({&input}, outs);
+    return {out.data_as<float>(), out.data_as<float>() + out.element_count()};
+  }
+
+  // The cache file's lines, or {} when there is none.
+  std::vector<std::string> cache_lines() const {
+    std::vector<std::string> lines;
+    if (!std::filesystem::exists(cache_)) return lines;
+    std::istringstream in(read_file(cache_));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+  void write_cache(const std::vector<std::string>& lines, bool final_newline = true) const {
+    std::string text;
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      text += lines[i] + (i + 1 < lines.size() || final_newline ? "\n" : "");
+    write_file_atomically(cache_, text);
+  }
+
+  TempDir dir_{"inferlab-tactics"};
+  std::string saved_, cache_, model_;
+};
+
+// Equal within 1e-5 of the outputs' magnitude (|y| reaches ~20 here): the
+// implementations sum in different orders, so float32 rounding differs.
+void expect_close(const std::vector<float>& a, const std::vector<float>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  float peak = 1;
+  for (float v : b) peak = std::max(peak, std::abs(v));
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * peak) << "element " << i;
+}
+
+TEST_F(NativeTactics, TunedOutputsEqualUntunedOnes) {
+  TacticStats stats;
+  std::vector<StepInfo> steps;
+  const auto tuned = run(true, &stats, &steps);
+  const auto untuned = run(false);
+  expect_close(tuned, untuned);
+  EXPECT_EQ(stats.layers_tuned, 3) << "every Conv has several implementations";
+  EXPECT_GE(stats.candidates_timed, 6);
+  for (const auto& s : steps) {
+    if (s.op != "Conv") continue;
+    EXPECT_NE(s.implementation.find("(tactic "), std::string::npos) << s.implementation;
+  }
+}
+
+TEST_F(NativeTactics, EveryForcedTacticComputesTheSameAsUntuned) {
+  // The timing winner may well be oneDNN's own pick; force others through
+  // the cache so each implementation's output is checked, whatever wins here.
+  const auto untuned = run(false);
+  run(true);
+  const auto lines = cache_lines();
+  ASSERT_EQ(lines.size(), 5U) << "header, machine line, three layers";
+  int forced = 0;
+  for (const std::string tactic : {"x64:gemm:jit abcd>abcd", "x64:gemm:jit acdb>acdb"}) {
+    auto edited = lines;
+    for (std::size_t i = 2; i < edited.size(); ++i) {
+      const auto first_tab = edited[i].find('\t'), last_tab = edited[i].rfind('\t');
+      edited[i] = edited[i].substr(0, first_tab + 1) + tactic + edited[i].substr(last_tab);
+    }
+    write_cache(edited);
+    TacticStats stats;
+    std::vector<StepInfo> steps;
+    expect_close(run(true, &stats, &steps), untuned);
+    EXPECT_EQ(stats.cache_hits + stats.layers_tuned, 3);
+    for (const auto& s : steps)
+      forced += s.implementation.find(tactic.substr(0, tactic.find(' '))) != std::string::npos;
+  }
+  EXPECT_GE(forced, 3) << "the gemm tactics exist for these layers on any x86 CPU";
+}
+
+TEST_F(NativeTactics, SecondPrepareOnlyLooksUp) {
+  TacticStats first, second;
+  run(true, &first);
+  ASSERT_GT(first.layers_tuned, 0);
+  ASSERT_TRUE(std::filesystem::exists(cache_));
+  std::vector<StepInfo> steps;
+  run(true, &second, &steps);
+  EXPECT_EQ(second.layers_tuned, 0);
+  EXPECT_EQ(second.candidates_timed, 0);
+  EXPECT_EQ(second.cache_hits, first.layers_tuned + first.cache_hits);
+  for (const auto& s : steps) {
+    if (s.op != "Conv") continue;
+    EXPECT_NE(s.implementation.find("cached)"), std::string::npos) << s.implementation;
+  }
+}
+
+TEST_F(NativeTactics, CachedTacticThatNoLongerExistsIsTimedAgain) {
+  run(true);
+  auto lines = cache_lines();
+  ASSERT_EQ(lines.size(), 5U);
+  const auto tab = lines[2].find('\t');
+  lines[2] = lines[2].substr(0, tab) + "\tno-such-impl:avx9 abcd>abcd\t0.5";
+  write_cache(lines);
+  TacticStats stats;
+  run(true, &stats);
+  EXPECT_EQ(stats.layers_tuned, 1);
+  EXPECT_EQ(stats.cache_hits, 2);
+  EXPECT_EQ(read_file(cache_).find("no-such-impl"), std::string::npos) << "the stale entry is overwritten";
+}
+
+TEST_F(NativeTactics, CorruptCacheWarnsOnceIsIgnoredAndRewritten) {
+  run(true);
+  const auto good = cache_lines();
+  ASSERT_EQ(good.size(), 5U);
+  auto bad_ms = good;
+  bad_ms[3] = bad_ms[3].substr(0, bad_ms[3].rfind('\t')) + "\tfast";
+  auto missing_field = good;
+  missing_field[4] = missing_field[4].substr(0, missing_field[4].rfind('\t'));
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"garbage", "\x01\x02not a cache at all\n"},
+      {"empty", ""},
+      {"truncated", read_file(cache_).substr(0, read_file(cache_).size() - 7)},
+      {"bad ms",
+       [&] {
+         write_cache(bad_ms);
+         return read_file(cache_);
+       }()},
+      {"missing field",
+       [&] {
+         write_cache(missing_field);
+         return read_file(cache_);
+       }()},
+  };
+  const auto expected = run(false);
+  for (const auto& [label, text] : cases) {
+    SCOPED_TRACE(label);
+    write_file_atomically(cache_, text);
+    TacticStats stats;
+    ::testing::internal::CaptureStderr();
+    const auto y = run(true, &stats);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    expect_close(y, expected);
+    EXPECT_NE(err.find("warning: tactic cache " + cache_ + ": "), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one warning line: " << err;
+    EXPECT_EQ(stats.layers_tuned, 3) << "nothing of a corrupt file is used";
+    const auto rewritten = cache_lines();
+    ASSERT_EQ(rewritten.size(), 5U);
+    EXPECT_EQ(rewritten[0], good[0]);
+    EXPECT_EQ(rewritten[1], good[1]);
+    // ... and the rewritten file is used as is.
+    ::testing::internal::CaptureStderr();
+    TacticStats again;
+    run(true, &again);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+    EXPECT_EQ(again.cache_hits, 3);
+  }
+}
+
+TEST_F(NativeTactics, AnotherMachinesCacheIsRetimedAndReplaced) {
+  run(true);
+  auto lines = cache_lines();
+  ASSERT_EQ(lines.size(), 5U);
+  ASSERT_EQ(lines[1].rfind("machine\tcpu=", 0), 0U) << lines[1];
+  const std::string ours = lines[1];
+  lines[1] = "machine\tcpu=Some Other CPU\tisa=avx512_core\tonednn=2.6.3 (N/A)";
+  write_cache(lines);
+  TacticStats stats;
+  ::testing::internal::CaptureStderr();
+  run(true, &stats);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "") << "another machine's file is not corrupt";
+  EXPECT_EQ(stats.layers_tuned, 3);
+  EXPECT_EQ(stats.cache_hits, 0);
+  EXPECT_EQ(cache_lines().at(1), ours) << "rewritten for this machine";
+}
+
+TEST_F(NativeTactics, OffTimesNothingAndWritesNoFile) {
+  TacticStats stats;
+  std::vector<StepInfo> steps;
+  run(false, &stats, &steps);
+  EXPECT_FALSE(std::filesystem::exists(cache_));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(cache_).parent_path()));
+  EXPECT_EQ(stats.layers_tuned + stats.cache_hits + stats.candidates_timed, 0);
+  for (const auto& s : steps) EXPECT_EQ(s.implementation.find("tactic"), std::string::npos) << s.implementation;
+}
+
+}  // namespace
+}  // namespace inferlab::native
