@@ -13,6 +13,10 @@ void ModelBackendFlags::add_to(CLI::App& sub) {
   sub.add_option("--backends", backends, "Comma list of backends; the first is the reference by default")
       ->capture_default_str();
   sub.add_option("--threads", threads, "Intra-op threads for every engine (default: online CPUs)");
+  sub.add_option("--tactics", tactics,
+                 "on | off: engines that can (native) time each layer's implementations at prepare and keep the "
+                 "fastest, cached on disk ($INFERLAB_TACTIC_CACHE, else ~/.cache/inferlab/tactics.tsv)")
+      ->capture_default_str();
   sub.add_option("--shape", shapes, "Input shape NAME=1x3x224x224 (or just the dims for one input); repeatable");
   sub.add_option("--model-dir", model_dir,
                  "Prepared model directory (default $INFERLAB_MODEL_DIR or ~/.cache/inferlab/models)");
@@ -29,6 +33,8 @@ void ModelBackendFlags::fill(BenchOptions& options) const {
   if (threads != kThreadsNotGiven && threads < 1)
     throw Error("--threads " + std::to_string(threads) + ": must be >= 1");
   options.threads = threads == kThreadsNotGiven ? default_thread_count() : threads;
+  if (tactics != "on" && tactics != "off") throw Error("--tactics " + tactics + ": expected on or off");
+  options.tactic_selection = tactics == "on";
   options.backends = split_list(backends);
   if (options.backends.empty()) throw Error("--backends: give at least one backend");
   for (const auto& name : options.backends) create_backend(name);  // unknown names fail here, before any work

@@ -16,6 +16,7 @@ struct ModelBackendFlags {
   std::vector<std::string> models;
   std::string backends = "opencv,torch";
   int threads = kThreadsNotGiven;
+  std::string tactics = "on";
   static constexpr int kThreadsNotGiven = -1;  // use the online CPUs
   std::vector<std::string> shapes;
   std::string model_dir;

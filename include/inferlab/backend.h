@@ -42,6 +42,11 @@ Precision precision_from_name(const std::string& name);
 struct SessionOptions {
   Precision precision = Precision::kFp32;
   int intra_op_threads = 1;  ///< threads an engine may use inside one run (>= 1)
+  /// Whether prepare() may time the implementations that fit each layer on
+  /// the actual shapes and keep the fastest, remembering the choices in an
+  /// on-disk timing cache (`native`: docs/native.md). Off: the engine's
+  /// default choice, nothing timed. Backends without such a choice ignore it.
+  bool tactic_selection = true;
 };
 
 /// What run() contains, stated in every result (CLI.md "timing_boundary").

@@ -24,6 +24,7 @@ struct WorkerSpec {
   std::string precision = "fp32";
   std::int64_t batch = 1;
   int threads = 1;
+  bool tactic_selection = true;  ///< SessionOptions::tactic_selection
   std::string scenario = "single-stream";
   std::vector<Shape> input_shapes;  ///< batch already substituted
   RunSettings run;

@@ -93,6 +93,7 @@ struct ModelRun {
     spec.precision = pair.precision;
     spec.batch = batch;
     spec.threads = options.threads;
+    spec.tactic_selection = options.tactic_selection;
     spec.scenario = scenario;
     spec.run = options.run;
     return spec;

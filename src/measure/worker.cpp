@@ -60,6 +60,7 @@ json to_json(const WorkerSpec& s) {
               {"precision", s.precision},
               {"batch", s.batch},
               {"threads", s.threads},
+              {"tactic_selection", s.tactic_selection},
               {"scenario", s.scenario},
               {"input_shapes", s.input_shapes},
               {"run",
@@ -89,6 +90,7 @@ WorkerSpec worker_spec_from_json(const json& j) {
     s.precision = j.at("precision");
     s.batch = j.at("batch");
     s.threads = j.at("threads");
+    s.tactic_selection = j.value("tactic_selection", true);
     s.scenario = j.at("scenario");
     s.input_shapes = j.at("input_shapes").get<std::vector<Shape>>();
     const json& r = j.at("run");
@@ -134,6 +136,7 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
     SessionOptions options;
     options.precision = precision_from_name(spec.precision);
     options.intra_op_threads = spec.threads;
+    options.tactic_selection = spec.tactic_selection;
     std::unique_ptr<Session> session = backend->load(spec.model, options);
     session->prepare(spec.input_shapes);
     result.timing_boundary = timing_boundary_name(session->timing_boundary());

@@ -32,7 +32,9 @@ constexpr const char* kPrecisions =
 
 class NativeSession final : public Session {
  public:
-  NativeSession(const std::string& path, int threads) : engine_(path), threads_(threads) {}
+  NativeSession(const std::string& path, int threads, bool tactics) : engine_(path), threads_(threads) {
+    engine_.set_tactics(tactics);
+  }
   void prepare(const std::vector<Shape>& input_shapes) override {
     omp_set_num_threads(threads_);
     try {
@@ -138,7 +140,7 @@ class NativeBackend final : public Backend {
 
   std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) override {
     check_load_preconditions(*this, model, options);
-    return std::make_unique<NativeSession>(model.path, options.intra_op_threads);
+    return std::make_unique<NativeSession>(model.path, options.intra_op_threads, options.tactic_selection);
   }
 };
 
