@@ -4,7 +4,8 @@
 // up) and with tactics off; then batch-N latency with tactics on and off,
 // the runs interleaved in one process with a rotating order so load from
 // other processes falls on both alike. The cache is a private temporary
-// file: the user's own cache is never read or written.
+// file: the user's own cache is never read or written. oneDNN's in-process
+// primitive cache is off, so each prepare costs what it costs a new process.
 // MODEL is an .onnx path or a prepared model name (mobilenet_v2).
 // Usage: native_tactics MODEL [MODEL ...] [--batch N] [--threads N] [--runs N] [--prepares N]
 
@@ -19,6 +20,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "backends/native/engine.h"
 #include "inferlab/error.h"
@@ -80,6 +83,10 @@ int run(int argc, char** argv) {
   if (!inferlab::bench::parse_long_flags(argc, argv, first_flag, flags, "native_tactics")) return 2;
   const long batch = flags["batch"], threads = flags["threads"], runs = flags["runs"], prepares = flags["prepares"];
   omp_set_num_threads(static_cast<int>(threads));
+  // oneDNN keeps created primitives in a process-wide cache: without this,
+  // every prepare after the first would skip the JIT compilation that a
+  // fresh process (a bench worker, a new session) pays.
+  dnnl::set_primitive_cache_capacity(0);
   inferlab::TempDir dir("native-tactics");
   const std::string cache = dir.path() + "/tactics.tsv";
   ::setenv("INFERLAB_TACTIC_CACHE", cache.c_str(), 1);

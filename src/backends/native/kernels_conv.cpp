@@ -112,21 +112,32 @@ memory zeroed(const memory::desc& md) {
 
 // A candidate as ConvKernel::run() would execute it, from the layout the
 // layer is given (so a reorder the candidate needs is in its time), on
-// zeroed scratch buffers.
+// zeroed scratch buffers. A candidate whose output layout differs from
+// oneDNN's own pick (`usual_dst`) also pays a reorder of its output into
+// that layout: the layers after this one were planned for it, so the next
+// one would pay that reorder in its own time for a choice made here. Without
+// the charge, layers choose nhwc and blocked layouts alternately and each
+// one's gain goes to the next one's reorder.
 std::function<void()> conv_runner(const dnnl::convolution_forward::primitive_desc& pd, const memory::desc& given,
-                                  const memory::desc& bias, const memory::desc& residual, bool with_residual) {
+                                  const memory::desc& usual_dst, const memory::desc& bias, const memory::desc& residual,
+                                  bool with_residual) {
   dnnl::convolution_forward prim(pd);
   memory input = zeroed(given);
   memory src = given == pd.src_desc() ? input : zeroed(pd.src_desc());
   dnnl::reorder to_src = given == pd.src_desc() ? dnnl::reorder() : dnnl::reorder(input, src);
+  memory dst = zeroed(pd.dst_desc());
+  const bool same = usual_dst == pd.dst_desc();
+  memory usual = same ? dst : zeroed(usual_dst);
+  dnnl::reorder to_usual = same ? dnnl::reorder() : dnnl::reorder(dst, usual);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                        {DNNL_ARG_WEIGHTS, zeroed(pd.weights_desc())},
                                        {DNNL_ARG_BIAS, zeroed(bias)},
-                                       {DNNL_ARG_DST, zeroed(pd.dst_desc())}};
+                                       {DNNL_ARG_DST, dst}};
   if (with_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = zeroed(residual);
   return [=]() mutable {
     if (to_src) to_src.execute(cpu_stream(), input, src);
     prim.execute(cpu_stream(), args);
+    if (to_usual) to_usual.execute(cpu_stream(), dst, usual);
     cpu_stream().wait();
   };
 }
@@ -211,7 +222,7 @@ class ConvKernel final : public Kernel {
                                     (wants_residual_ ? " res=" + layout_name(residual_md_) : "") +
                                     " out=" + dtype_name(out_type_) + " scales=" + std::to_string(scales.size());
       const auto choice = tuner_->choose(signature, names, [&](std::size_t i) {
-        return conv_runner(candidates[i].pd, given, b_md, residual_md_, wants_residual_);
+        return conv_runner(candidates[i].pd, given, candidates[0].pd.dst_desc(), b_md, residual_md_, wants_residual_);
       });
       chosen = choice.index;
       tactic_note_ = " " + candidates[chosen].layouts + " (tactic " + std::to_string(chosen + 1) + " of " +

@@ -13,30 +13,30 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Rounds of timed runs per candidate; the median of these decides.
+// Rounds of timed runs per candidate. Candidates are compared by their
+// fastest run, not the median: on a shared machine a run is only ever made
+// slower (another process takes a core and an OpenMP thread waits), so the
+// minimum is the least disturbed estimate of what the kernel costs, where a
+// median of five is off as soon as three runs are disturbed.
 constexpr int kRounds = 5;
-// After this many rounds, a candidate slower than kHopeless x the best
-// median so far is dropped: it cannot win, and timing it costs prepare time.
+// After this many rounds, a candidate slower than kHopeless x the best so
+// far is dropped: it cannot win, and timing it costs prepare time.
 constexpr int kRoundsBeforeDropping = 2;
 constexpr double kHopeless = 1.5;
 // Once a layer's timing has taken this long and every candidate has enough
 // rounds to compare (large layers of vgg16/resnet152), the rest is skipped.
 constexpr double kLayerBudgetMs = 300;
 // Another tactic must beat oneDNN's own pick (index 0) by this margin to
-// replace it: smaller gaps are within timing noise on a shared machine, and
-// a layout change also costs the untimed layers after it (pooling,
-// elementwise) that may then reorder.
+// replace it: smaller gaps are within timing noise, and a layout change also
+// costs the untimed layers after it (pooling, elementwise) that may then
+// reorder.
 constexpr double kMinGain = 0.05;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+double fastest(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 }  // namespace
 
@@ -82,18 +82,18 @@ Tuner::Choice Tuner::choose(const std::string& signature, const std::vector<std:
     if (round + 1 < kRoundsBeforeDropping) continue;
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t i = 0; i < runners.size(); ++i) {
-      if (alive[i]) best = std::min(best, median(times[i]));
+      if (alive[i]) best = std::min(best, fastest(times[i]));
     }
     for (std::size_t i = 0; i < runners.size(); ++i) {
-      if (alive[i] && median(times[i]) > kHopeless * best) alive[i] = false;
+      if (alive[i] && fastest(times[i]) > kHopeless * best) alive[i] = false;
     }
     if (ms_since(start) > kLayerBudgetMs) break;
   }
   std::size_t chosen = 0;
-  double chosen_ms = median(times[0]);
+  double chosen_ms = fastest(times[0]);
   for (std::size_t i = 1; i < runners.size(); ++i) {
-    const double ms = median(times[i]);
-    if (ms < chosen_ms && ms < (1.0 - kMinGain) * median(times[0])) {
+    const double ms = fastest(times[i]);
+    if (ms < chosen_ms && ms < (1.0 - kMinGain) * fastest(times[0])) {
       chosen = i;
       chosen_ms = ms;
     }

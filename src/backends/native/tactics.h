@@ -32,7 +32,7 @@ class Tuner {
   struct Choice {
     std::size_t index = 0;    ///< into the names given to choose()
     bool from_cache = false;  ///< the cache named it: nothing was timed
-    double ms = 0;            ///< its median time (measured now or when cached)
+    double ms = 0;            ///< its fastest timed run (measured now or when cached)
   };
   /// Builds one candidate (primitive, scratch buffers) and returns a function
   /// that runs it once, as the kernel's run() would, input reorder included.
@@ -40,9 +40,9 @@ class Tuner {
 
   /// Picks one of `names` (unique; index 0 is what the kernel does without
   /// tactics) for the layer `signature` (which must hold no tab or newline):
-  /// the cached tactic when it is still among `names`, else the fastest by
-  /// median time, all candidates run in interleaved rounds so that load from
-  /// other processes falls on all of them alike.
+  /// the cached tactic when it is still among `names`, else the fastest
+  /// (by its fastest run), all candidates run in interleaved rounds so that
+  /// load from other processes falls on all of them alike.
   Choice choose(const std::string& signature, const std::vector<std::string>& names, const CandidateFactory& build);
 
   /// Saves what was learned (call once, after the last layer's prepare()).
