@@ -71,9 +71,13 @@ std::string family(const std::string& impl) {
 // implementation oneDNN offers for src/dst layouts of its choice, nhwc and
 // (float32) nchw. oneDNN's reference implementations ("ref:any") are left
 // out: they are there for correctness, many times slower than any jit or
-// gemm kernel, and would only cost timing.
+// gemm kernel, and would only cost timing. Listing stops at a candidate
+// named `wanted` (the cached tactic): a prepare that finds its tactics in
+// the cache creates no more descriptors than one without tactics when
+// oneDNN's own pick won.
 std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution_forward::desc(tag)>& desc_for,
-                                           const dnnl::primitive_attr& attr, bool all, bool int8) {
+                                           const dnnl::primitive_attr& attr, bool all, bool int8,
+                                           const std::string& wanted) {
   std::vector<ConvCandidate> out;
   std::set<std::string> seen;
   auto add = [&](const dnnl::convolution_forward::primitive_desc& pd) {
@@ -88,7 +92,7 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
   };
   auto& eng = cpu_engine();
   add(dnnl::convolution_forward::primitive_desc(desc_for(tag::any), attr, eng));
-  if (!all) return out;
+  if (!all || out.back().name == wanted) return out;
   std::vector<tag> layouts{tag::any, tag::nhwc};
   // oneDNN 2.6 has only its reference int8 convolution for nchw.
   if (!int8) layouts.push_back(tag::nchw);
@@ -97,6 +101,7 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
     if (!pd) continue;
     do {
       add(pd);
+      if (out.back().name == wanted) return out;
     } while (pd.next_impl());
   }
   return out;
@@ -208,19 +213,25 @@ class ConvKernel final : public Kernel {
           memory::desc(to_dims(y), to_onednn(out_type_), layout), to_dims(strides), dil, pad_l, pad_r);
     };
     const memory::desc given = physical_desc(in[0]);
-    auto candidates = conv_candidates(desc_for, attr, tuner_ != nullptr, int8_);
+    const std::string signature =
+        tuner_ ? std::string("Conv ") + (int8_ ? "int8 " : "f32 ") + "x=" + shape_to_string(x) + " " +
+                     dtype_name(in[0].dtype) + " " + layout_name(given) + " w=" + shape_to_string(w) +
+                     " g=" + std::to_string(groups) + " s=" + join(strides) + " d=" + join(dilations) +
+                     " pl=" + join(pad_l) + " pr=" + join(pad_r) + " post=" + (fused_op_.empty() ? "none" : fused_op_) +
+                     (wants_residual_ ? " res=" + layout_name(residual_md_) : "") + " out=" + dtype_name(out_type_) +
+                     " scales=" + std::to_string(scales.size())
+               : "";
+    const std::string cached = tuner_ ? tuner_->cached_tactic(signature) : "";
+    auto candidates = conv_candidates(desc_for, attr, tuner_ != nullptr, int8_, cached);
     tactic_note_.clear();
     std::size_t chosen = 0;
-    if (candidates.size() > 1) {
+    if (!cached.empty() && candidates.back().name == cached) {
+      chosen = candidates.size() - 1;
+      tuner_->count_hit();
+      tactic_note_ = " " + candidates[chosen].layouts + " (tactic " + std::to_string(chosen + 1) + ", cached)";
+    } else if (candidates.size() > 1) {
       std::vector<std::string> names;
       for (const auto& c : candidates) names.push_back(c.name);
-      const std::string signature = std::string("Conv ") + (int8_ ? "int8 " : "f32 ") + "x=" + shape_to_string(x) +
-                                    " " + dtype_name(in[0].dtype) + " " + layout_name(given) +
-                                    " w=" + shape_to_string(w) + " g=" + std::to_string(groups) +
-                                    " s=" + join(strides) + " d=" + join(dilations) + " pl=" + join(pad_l) +
-                                    " pr=" + join(pad_r) + " post=" + (fused_op_.empty() ? "none" : fused_op_) +
-                                    (wants_residual_ ? " res=" + layout_name(residual_md_) : "") +
-                                    " out=" + dtype_name(out_type_) + " scales=" + std::to_string(scales.size());
       const auto choice = tuner_->choose(signature, names, [&](std::size_t i) {
         return conv_runner(candidates[i].pd, given, candidates[0].pd.dst_desc(), b_md, residual_md_, wants_residual_);
       });

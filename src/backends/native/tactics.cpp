@@ -105,6 +105,11 @@ Tuner::Choice Tuner::choose(const std::string& signature, const std::vector<std:
   return {chosen, false, chosen_ms};
 }
 
+std::string Tuner::cached_tactic(const std::string& signature) const {
+  const auto* hit = cache_.find(signature + threads_);
+  return hit ? hit->tactic : "";
+}
+
 void Tuner::finish() {
   const auto start = Clock::now();
   cache_.save();

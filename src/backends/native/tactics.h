@@ -45,6 +45,12 @@ class Tuner {
   /// load from other processes falls on all of them alike.
   Choice choose(const std::string& signature, const std::vector<std::string>& names, const CandidateFactory& build);
 
+  /// The tactic cached for `signature` ("" when none), so that a kernel
+  /// whose candidates are costly to list can stop listing at that one; it
+  /// then reports the hit with count_hit(). choose() does both itself.
+  std::string cached_tactic(const std::string& signature) const;
+  void count_hit() { ++stats_.cache_hits; }
+
   /// Saves what was learned (call once, after the last layer's prepare()).
   void finish();
 
