@@ -15,7 +15,8 @@ void ModelBackendFlags::add_to(CLI::App& sub) {
   sub.add_option("--threads", threads, "Intra-op threads for every engine (default: online CPUs)");
   sub.add_option("--tactics", tactics,
                  "on | off: engines that can (native) time each layer's implementations at prepare and keep the "
-                 "fastest, cached on disk ($INFERLAB_TACTIC_CACHE, else ~/.cache/inferlab/tactics.tsv)")
+                 "fastest, cached on disk ($INFERLAB_TACTIC_CACHE, else $XDG_CACHE_HOME or ~/.cache, then "
+                 "inferlab/tactics.tsv; docs/native.md)")
       ->capture_default_str();
   sub.add_option("--shape", shapes, "Input shape NAME=1x3x224x224 (or just the dims for one input); repeatable");
   sub.add_option("--model-dir", model_dir,
