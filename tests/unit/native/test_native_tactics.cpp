@@ -51,6 +51,48 @@ std::string write_conv_model(const std::string& dir) {
   return path;
 }
 
+void raw_tensor(onnx::GraphProto& g, const std::string& name, int type, const Shape& dims, const void* data,
+                std::size_t bytes) {
+  auto* t = g.add_initializer();
+  t->set_name(name);
+  t->set_data_type(type);
+  for (auto d : dims) t->add_dims(d);
+  t->set_raw_data(std::string(static_cast<const char*>(data), bytes));
+}
+
+// The optimizer's int8 pattern on a 1x1 Conv (which has a 1x1 and a
+// general int8 kernel): x [1,16,8,8] -> Q(1/64, 0) -> DQ -> Conv(.,
+// DQ(W_q int8, s_w[16], 0, axis 0), bias) -> y.
+std::string write_int8_conv_model(const std::string& dir) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("int8_conv");
+  set_value_info(g.add_input(), "x", {1, 16, 8, 8});
+  set_value_info(g.add_output(), "y", {1, 16, 8, 8});
+  const float s_x = 1.0F / 64;
+  const std::int8_t zero = 0;
+  std::vector<std::int8_t> w_q(16 * 16), w_zp(16, 0);
+  std::vector<float> s_w(16, 1.0F / 128), bias(16);
+  std::uint64_t state = 5;
+  for (auto& w : w_q) w = static_cast<std::int8_t>(static_cast<int>(splitmix64_next(state) % 255) - 127);
+  for (auto& b : bias) b = static_cast<float>(splitmix64_next(state) % 100) / 100.0F;
+  raw_tensor(g, "x_scale", onnx::TensorProto::FLOAT, {}, &s_x, sizeof s_x);
+  raw_tensor(g, "x_zp", onnx::TensorProto::INT8, {}, &zero, 1);
+  raw_tensor(g, "w_q", onnx::TensorProto::INT8, {16, 16, 1, 1}, w_q.data(), w_q.size());
+  raw_tensor(g, "w_scale", onnx::TensorProto::FLOAT, {16}, s_w.data(), s_w.size() * sizeof(float));
+  raw_tensor(g, "w_zp", onnx::TensorProto::INT8, {16}, w_zp.data(), w_zp.size());
+  raw_tensor(g, "b", onnx::TensorProto::FLOAT, {16}, bias.data(), bias.size() * sizeof(float));
+  add_node(g, "QuantizeLinear", {"x", "x_scale", "x_zp"}, {"x_q"});
+  add_node(g, "DequantizeLinear", {"x_q", "x_scale", "x_zp"}, {"x_dq"});
+  add_int_attribute(add_node(g, "DequantizeLinear", {"w_q", "w_scale", "w_zp"}, {"w"}), "axis", {0}, false);
+  add_node(g, "Conv", {"x_dq", "w", "b"}, {"y"});
+  const std::string path = dir + "/int8_conv.onnx";
+  write_file_atomically(path, m.SerializeAsString());
+  return path;
+}
+
 class NativeTactics : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -68,13 +110,14 @@ class NativeTactics : public ::testing::Test {
   }
 
   // Prepares a fresh engine (tactics on or off) and runs the seeded input.
-  std::vector<float> run(bool tactics, TacticStats* stats = nullptr, std::vector<StepInfo>* steps = nullptr) {
-    Engine engine(model_);
+  std::vector<float> run(bool tactics, TacticStats* stats = nullptr, std::vector<StepInfo>* steps = nullptr,
+                         const std::string& model = "", const Shape& shape = kInput) {
+    Engine engine(model.empty() ? model_ : model);
     engine.set_tactics(tactics);
-    engine.prepare({kInput});
+    engine.prepare({shape});
     if (stats) *stats = engine.tactic_stats();
     if (steps) *steps = engine.steps();
-    Tensor input(DType::kFloat32, kInput);
+    Tensor input(DType::kFloat32, shape);
     fill_seeded_uniform(input, 42);
     const TensorSpec spec = engine.output_specs().at(0);
     Tensor out(DType::kFloat32, spec.shape);
@@ -153,6 +196,20 @@ TEST_F(NativeTactics, ForcedNhwcTacticComputesTheSameAsUntuned) {
     }
   }
   EXPECT_EQ(forced, 3) << "every Conv ran the forced tactic";
+}
+
+TEST_F(NativeTactics, TunedInt8ConvEqualsUntuned) {
+  const std::string model = write_int8_conv_model(dir_.path());
+  TacticStats stats;
+  std::vector<StepInfo> steps;
+  const auto tuned = run(true, &stats, &steps, model, {1, 16, 8, 8});
+  expect_close(tuned, run(false, nullptr, nullptr, model, {1, 16, 8, 8}));
+  EXPECT_EQ(stats.layers_tuned, 1);
+  EXPECT_GE(stats.candidates_timed, 2);
+  bool int8_conv = false;
+  for (const auto& s : steps)
+    int8_conv = int8_conv || (s.op == "Conv" && s.implementation.find("int8") != std::string::npos);
+  EXPECT_TRUE(int8_conv) << "the QDQ Conv did not run as an int8 convolution";
 }
 
 TEST_F(NativeTactics, SecondPrepareOnlyLooksUp) {
