@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -55,6 +56,7 @@ struct ModelResult {
   std::vector<double> cold_ms, warm_ms, off_ms;
   inferlab::native::TacticStats cold, warm;
   double p50_on = 0, p50_off = 0;
+  double max_diff = 0;  // first output, tactics on vs off, relative to max |off|
 };
 
 // A fresh engine's prepare (a new session's, loading is not timed), with
@@ -136,6 +138,17 @@ int run(int argc, char** argv) {
       a.ms.push_back(run_once(a));
       b.ms.push_back(run_once(b));
     }
+    // Tactics change the implementation, never the result beyond float rounding.
+    if (on.outputs.at(0).dtype() == inferlab::DType::kFloat32) {
+      const auto* a = on.outputs[0].data_as<float>();
+      const auto* b = off.outputs[0].data_as<float>();
+      double peak = 1e-30, worst = 0;
+      for (std::int64_t i = 0; i < off.outputs[0].element_count(); ++i) {
+        peak = std::max(peak, std::abs(double{b[i]}));
+        worst = std::max(worst, std::abs(double{a[i]} - b[i]));
+      }
+      r.max_diff = worst / peak;
+    }
     r.p50_on = percentile(on.ms, 0.5);
     r.p50_off = percentile(off.ms, 0.5);
     results.push_back(std::move(r));
@@ -143,17 +156,18 @@ int run(int argc, char** argv) {
 
   std::printf("native_tactics: batch %ld, %ld threads; prepare: median of %ld; latency: %ld interleaved runs each\n",
               batch, threads, prepares, runs);
-  std::printf("%-16s %10s %10s %10s %9s %9s %6s %6s %10s %10s %8s\n", "model", "cold ms", "warm ms", "off ms",
-              "cold/off", "warm/off", "tuned", "hits", "p50 on", "p50 off", "off/on");
+  std::printf("%-18s %10s %10s %10s %9s %9s %6s %6s %10s %10s %8s %9s\n", "model", "cold ms", "warm ms", "off ms",
+              "cold/off", "warm/off", "tuned", "hits", "p50 on", "p50 off", "off/on", "rel diff");
   for (const auto& r : results) {
     const double cold = percentile(r.cold_ms, 0.5), warm = percentile(r.warm_ms, 0.5), off = percentile(r.off_ms, 0.5);
-    std::printf("%-16s %10.1f %10.1f %10.1f %8.2fx %8.2fx %6lld %6lld %10.3f %10.3f %7.3fx\n", r.name.c_str(), cold,
-                warm, off, cold / off, warm / off, static_cast<long long>(r.cold.layers_tuned),
-                static_cast<long long>(r.warm.cache_hits), r.p50_on, r.p50_off, r.p50_off / r.p50_on);
+    std::printf("%-18s %10.1f %10.1f %10.1f %8.2fx %8.2fx %6lld %6lld %10.3f %10.3f %7.3fx %9.1e\n", r.name.c_str(),
+                cold, warm, off, cold / off, warm / off, static_cast<long long>(r.cold.layers_tuned),
+                static_cast<long long>(r.warm.cache_hits), r.p50_on, r.p50_off, r.p50_off / r.p50_on, r.max_diff);
   }
   std::printf(
       "tuned: Convs timed on the cold prepare (identical layers after the first hit the cache); hits: cache "
-      "hits on the warm prepare; off/on > 1: tactics made the model faster\n");
+      "hits on the warm prepare; off/on > 1: tactics made the model faster; rel diff: max |on - off| / max |off| of "
+      "the first output\n");
   return 0;
 }
 
