@@ -11,8 +11,10 @@
 // (+ residual) and the Conv writes that u8/s8 tensor itself.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -114,17 +116,37 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
   return out;
 }
 
-// Zeroes a buffer: timing runs must not meet denormals or NaNs left in fresh
-// memory, which slow some kernels down.
-memory zeroed(const memory::desc& md) {
-  memory m(md, cpu_engine());
-  std::memset(m.get_data_handle(), 0, md.get_size());
-  return m;
-}
+// Zeroed buffers the candidates of one layer share while they are timed:
+// they run one after another, so one buffer per role, as large as the
+// largest candidate needs, spares holding every tensor once per candidate
+// (vgg16's first layers: 12.8 MB each, half a dozen candidates). Zeroed:
+// timing runs must not meet denormals or NaNs left in fresh memory, which
+// slow some kernels down.
+class ConvScratch {
+ public:
+  enum Role { kInput, kSrc, kWeights, kBias, kDst, kUsualDst, kResidual, kRoles };
+  void need(Role role, const memory::desc& md) { bytes_[role] = std::max(bytes_[role], md.get_size()); }
+  void allocate() {
+    for (int r = 0; r < kRoles; ++r) {
+      const std::size_t bytes = (std::max<std::size_t>(bytes_[r], 1) + 63) / 64 * 64;
+      buffers_[r].reset(static_cast<char*>(std::aligned_alloc(64, bytes)));
+      if (!buffers_[r]) throw Error("native: out of memory for tactic timing buffers", ErrorKind::kRuntime);
+      std::memset(buffers_[r].get(), 0, bytes);
+    }
+  }
+  memory bind(Role role, const memory::desc& md) const { return memory(md, cpu_engine(), buffers_[role].get()); }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::size_t bytes_[kRoles] = {};
+  std::unique_ptr<char, Free> buffers_[kRoles];
+};
 
 // A candidate as ConvKernel::run() would execute it, from the layout the
-// layer is given (so a reorder the candidate needs is in its time), on
-// zeroed scratch buffers. A candidate whose output layout differs from
+// layer is given (so a reorder the candidate needs is in its time), on the
+// shared scratch buffers. A candidate whose output layout differs from
 // oneDNN's own pick (`usual_dst`) also pays a reorder of its output into
 // that layout: the layers after this one were planned for it, so the next
 // one would pay that reorder in its own time for a choice made here. Without
@@ -132,20 +154,21 @@ memory zeroed(const memory::desc& md) {
 // one's gain goes to the next one's reorder.
 std::function<void()> conv_runner(const dnnl::convolution_forward::primitive_desc& pd, const memory::desc& given,
                                   const memory::desc& usual_dst, const memory::desc& bias, const memory::desc& residual,
-                                  bool with_residual) {
+                                  bool with_residual, const std::shared_ptr<ConvScratch>& scratch) {
+  using S = ConvScratch;
   dnnl::convolution_forward prim(pd);
-  memory input = zeroed(given);
-  memory src = given == pd.src_desc() ? input : zeroed(pd.src_desc());
+  memory input = scratch->bind(S::kInput, given);
+  memory src = given == pd.src_desc() ? input : scratch->bind(S::kSrc, pd.src_desc());
   dnnl::reorder to_src = given == pd.src_desc() ? dnnl::reorder() : dnnl::reorder(input, src);
-  memory dst = zeroed(pd.dst_desc());
+  memory dst = scratch->bind(S::kDst, pd.dst_desc());
   const bool same = usual_dst == pd.dst_desc();
-  memory usual = same ? dst : zeroed(usual_dst);
+  memory usual = same ? dst : scratch->bind(S::kUsualDst, usual_dst);
   dnnl::reorder to_usual = same ? dnnl::reorder() : dnnl::reorder(dst, usual);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                       {DNNL_ARG_WEIGHTS, zeroed(pd.weights_desc())},
-                                       {DNNL_ARG_BIAS, zeroed(bias)},
+                                       {DNNL_ARG_WEIGHTS, scratch->bind(S::kWeights, pd.weights_desc())},
+                                       {DNNL_ARG_BIAS, scratch->bind(S::kBias, bias)},
                                        {DNNL_ARG_DST, dst}};
-  if (with_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = zeroed(residual);
+  if (with_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = scratch->bind(S::kResidual, residual);
   return [=]() mutable {
     if (to_src) to_src.execute(cpu_stream(), input, src);
     prim.execute(cpu_stream(), args);
@@ -239,8 +262,23 @@ class ConvKernel final : public Kernel {
     } else if (candidates.size() > 1) {
       std::vector<std::string> names;
       for (const auto& c : candidates) names.push_back(c.name);
+      std::shared_ptr<ConvScratch> scratch;
+      const memory::desc usual = candidates[0].pd.dst_desc();
       const auto choice = tuner_->choose(signature, names, [&](std::size_t i) {
-        return conv_runner(candidates[i].pd, given, candidates[0].pd.dst_desc(), b_md, residual_md_, wants_residual_);
+        if (!scratch) {  // first call: only a layer that is timed allocates
+          scratch = std::make_shared<ConvScratch>();
+          for (const auto& c : candidates) {
+            scratch->need(ConvScratch::kSrc, c.pd.src_desc());
+            scratch->need(ConvScratch::kWeights, c.pd.weights_desc());
+            scratch->need(ConvScratch::kDst, c.pd.dst_desc());
+          }
+          scratch->need(ConvScratch::kInput, given);
+          scratch->need(ConvScratch::kBias, b_md);
+          scratch->need(ConvScratch::kUsualDst, usual);
+          if (wants_residual_) scratch->need(ConvScratch::kResidual, residual_md_);
+          scratch->allocate();
+        }
+        return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, wants_residual_, scratch);
       });
       chosen = choice.index;
       tactic_note_ = " (tactic " + std::to_string(chosen + 1) + " of " + std::to_string(candidates.size()) +
