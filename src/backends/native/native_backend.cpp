@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "inferlab/error.h"
 #include "onednn_util.h"
+#include "tactic_cache.h"
 
 namespace inferlab {
 
@@ -75,6 +76,8 @@ class NativeBackend final : public Backend {
                                                                        "reference kernels for the rest)"},
             {"precisions", kPrecisions},
             {"cpu isa (oneDNN)", native::onednn_isa_name()},
+            {"tactics", "Conv implementations timed at prepare (bench --tactics on|off), choices cached in " +
+                            native::default_tactic_cache_path()},
             {"int8 dot products", native_support(Precision::kInt8)
                                       ? "VNNI (exact s32 sums)"
                                       : "no VNNI: 16-bit pair sums, so oneDNN halves int8 weights (7-bit effective)"}};
