@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "inferlab/profile.h"
 #include "inferlab/tensor.h"
 
 namespace inferlab {
@@ -68,6 +69,17 @@ class Session {
   /// Runs the model once. `inputs` follow the model's input order; `outputs`
   /// are pre-allocated by the caller with output_specs(). The only timed call.
   virtual void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) = 0;
+
+  /// Starts (true) or stops (false) the per-layer profile of the following
+  /// run() calls; starting clears what was collected. Call after prepare().
+  /// Returns false when this engine has no per-layer profile. Profiling adds
+  /// clock reads per layer, so it is never on while latency is measured.
+  virtual bool set_profiling(bool on) {
+    (void)on;
+    return false;
+  }
+  /// What was collected since set_profiling(true); empty when unsupported.
+  virtual SessionProfile profile() const { return {}; }
 
   /// What the timed region of run() contains, in words and as a category.
   virtual TimingBoundary timing_boundary() const = 0;

@@ -35,6 +35,7 @@ struct BenchOptions {
   std::map<std::string, Shape> shape_overrides;  ///< input name -> shape (batch included)
   std::string raw_latencies_path;                ///< CSV of every sample; empty: none
   double worker_timeout_s = 600;
+  std::int64_t profile_runs = 0;  ///< > 0: this many profiled runs after each measurement (`--profile`)
 };
 
 /// Progress lines for the user ("mobilenet_v2 x torch batch 1: 5.2 ms").

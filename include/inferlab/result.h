@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inferlab/environment.h"
+#include "inferlab/profile.h"
 #include "inferlab/stats.h"
 
 namespace inferlab {
@@ -81,6 +82,8 @@ struct BenchResult {
   bool sweep_best = false;                 ///< this row is the sweep's maximum-throughput point
   std::string sweep_stop;                  ///< why the sweep ended (on the best row)
   std::optional<AccuracyFields> accuracy;  ///< set by `inferlab accuracy`
+  std::optional<SessionProfile> profile;   ///< set by `bench --profile` where the backend has one
+  std::string profile_note;                ///< under --profile: why there is no profile, or where its trace is
 };
 
 nlohmann::json to_json(const LatencyStats& stats);

@@ -76,6 +76,19 @@ class RawLatencyWriter {
   std::unique_ptr<std::ofstream> out_;
 };
 
+// The worker wrote either a profile or why the backend has none.
+void read_profile(const std::string& path, BenchResult& r) {
+  std::ifstream in(path);
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  if (!in || doc.is_discarded() || !doc.is_object()) {
+    r.profile_note = "the worker wrote no readable profile (" + path + ")";
+  } else if (doc.contains("unavailable")) {
+    r.profile_note = doc.at("unavailable").get<std::string>();
+  } else {
+    r.profile = session_profile_from_json(doc);
+  }
+}
+
 struct ModelRun {
   const BenchOptions& options;
   const ResolvedModel& model;
@@ -106,8 +119,13 @@ struct ModelRun {
     const std::string stem = scratch + "/run-" + std::to_string(++sequence);
     spec.output_dump_path = stem + ".out.bin";
     if (raw.enabled()) spec.raw_latencies_path = stem + ".raw.csv";
+    if (options.profile_runs > 0) {
+      spec.profile_path = stem + ".profile.json";
+      spec.profile_runs = options.profile_runs;
+    }
     BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
     r.model = model.name;  // the user's name for it, whatever file the backend read
+    if (r.status == "ok" && options.profile_runs > 0) read_profile(spec.profile_path, r);
     if (r.status == "ok") raw.append(r, spec.raw_latencies_path);
     if (progress) progress(progress_line(r));
     results.push_back(r);

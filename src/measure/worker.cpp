@@ -1,5 +1,6 @@
 // The measuring side of a worker: load, prepare, validate-dump, warm up,
 // measure, read memory. Runs inside the child process.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -43,6 +44,21 @@ void dump_outputs(const std::string& path, const std::vector<Tensor>& outputs) {
   write_file_atomically(path, bytes);
 }
 
+// The per-layer profile comes from extra runs after the measurement, so the
+// profiler's clock reads never touch the measured latencies.
+void write_profile(Session& session, const WorkerSpec& spec, const std::vector<const Tensor*>& inputs,
+                   std::vector<Tensor*>& outputs) {
+  if (!session.set_profiling(true)) {
+    write_file_atomically(spec.profile_path,
+                          json{{"unavailable", spec.backend + " has no per-layer profile in inferlab"}}.dump());
+    return;
+  }
+  for (std::int64_t i = 0; i < std::max<std::int64_t>(spec.profile_runs, 1); ++i) session.run(inputs, outputs);
+  SessionProfile profile = session.profile();
+  session.set_profiling(false);
+  write_file_atomically(spec.profile_path, to_json(profile).dump());
+}
+
 }  // namespace
 
 json to_json(const WorkerSpec& s) {
@@ -73,7 +89,9 @@ json to_json(const WorkerSpec& s) {
                 {"target_ci_min_count", s.run.target_ci_min_count}}},
               {"output_dump_path", s.output_dump_path},
               {"raw_latencies_path", s.raw_latencies_path},
-              {"input_seed", s.input_seed}};
+              {"input_seed", s.input_seed},
+              {"profile_path", s.profile_path},
+              {"profile_runs", s.profile_runs}};
 }
 
 WorkerSpec worker_spec_from_json(const json& j) {
@@ -104,6 +122,8 @@ WorkerSpec worker_spec_from_json(const json& j) {
     s.output_dump_path = j.value("output_dump_path", "");
     s.raw_latencies_path = j.value("raw_latencies_path", "");
     s.input_seed = j.value("input_seed", std::uint64_t{20261124});
+    s.profile_path = j.value("profile_path", "");
+    s.profile_runs = j.value("profile_runs", std::int64_t{20});
     return s;
   } catch (const json::exception& e) {
     throw Error(std::string("malformed worker spec: ") + e.what(), ErrorKind::kRuntime);
@@ -189,6 +209,7 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
       result.power_w_avg = joules / (outcome.duration_ms / 1000.0);
       result.energy_mj_per_inference = joules * 1000.0 / static_cast<double>(result.count * spec.batch);
     }
+    if (!spec.profile_path.empty()) write_profile(*session, spec, input_ptrs, output_ptrs);
     result.status = "ok";
   } catch (const std::exception& e) {
     result.status = "failed";

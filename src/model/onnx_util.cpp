@@ -119,35 +119,12 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& what) {
   return out;
 }
 
-namespace {
-
-void check_parsed_model(const onnx::ModelProto& model, const std::string& origin);
-
-}  // namespace
-
-void parse_model_file(const std::string& path, onnx::ModelProto& model) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": is a directory, not an ONNX file");
-  if (std::filesystem::file_size(path, ec) == 0) throw Error(path + ": not a valid ONNX model (the file is empty)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open for reading");
-  // Parsing from the stream spares a second, whole-file copy of the bytes:
-  // native's VGG16 peak RSS fell from 1065 to 829 MB.
-  if (!model.ParseFromIstream(&in)) {
-    throw Error(path + ": not a valid ONNX model (protobuf parse failed; truncated or not ONNX)");
-  }
-  check_parsed_model(model, path);
-}
-
 void parse_model_bytes(const std::string& bytes, const std::string& origin, onnx::ModelProto& model) {
   if (!model.ParseFromString(bytes)) {
     throw Error(origin + ": not a valid ONNX model (protobuf parse failed; truncated or not ONNX)");
   }
   check_parsed_model(model, origin);
 }
-
-namespace {
 
 void check_parsed_model(const onnx::ModelProto& model, const std::string& origin) {
   // Protobuf accepts any prefix that ends on a field boundary, and arbitrary
@@ -160,7 +137,5 @@ void check_parsed_model(const onnx::ModelProto& model, const std::string& origin
     throw Error(origin + ": ONNX model has an empty graph (no nodes)");
   }
 }
-
-}  // namespace
 
 }  // namespace inferlab::onnx_util

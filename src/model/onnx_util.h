@@ -22,8 +22,13 @@ std::string read_whole_file(const std::string& path);
 /// int32, int8, uint8 or bool; raw_data or the typed fields). Throws Error naming `what` for other types, external
 /// data or a size mismatch.
 Tensor tensor_from_proto(const onnx::TensorProto& tensor, const std::string& what);
-/// Parses a file straight from disk (no whole-file string) and sanity-checks it.
+/// Parses a file straight from disk and sanity-checks it. Weights of 1 MB
+/// and more are read into strings of their exact size (no whole-file string,
+/// no growing buffer), so peak memory is the model's own size.
 void parse_model_file(const std::string& path, onnx::ModelProto& model);
+/// Throws Error naming `origin` when a parsed model lacks ir_version,
+/// opset_import or graph nodes (protobuf accepts truncated prefixes).
+void check_parsed_model(const onnx::ModelProto& model, const std::string& origin);
 /// Parses and sanity-checks a ModelProto; throws Error naming `origin`.
 void parse_model_bytes(const std::string& bytes, const std::string& origin, onnx::ModelProto& model);
 

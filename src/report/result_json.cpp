@@ -70,6 +70,26 @@ json to_json(const BenchResult& r) {
   } else {
     j["validation"] = nullptr;
   }
+  if (r.profile) {
+    // The summary per layer; the timeline goes to the Chrome trace file.
+    json layers = json::array();
+    const double per_run_ms = r.profile->layers_ms_per_run();
+    for (const auto& l : r.profile->layers) {
+      layers.push_back({{"name", l.name},
+                        {"op", l.op},
+                        {"implementation", l.implementation},
+                        {"fused", l.fused},
+                        {"ms_per_run", l.mean_ms()},
+                        {"share", per_run_ms > 0 ? l.mean_ms() / per_run_ms : 0.0}});
+    }
+    j["profile"] = json{{"runs", r.profile->runs},
+                        {"layers_ms_per_run", per_run_ms},
+                        {"note", r.profile->note},
+                        {"trace", r.profile_note},
+                        {"layers", layers}};
+  } else if (!r.profile_note.empty()) {
+    j["profile"] = json{{"unavailable", r.profile_note}};
+  }
   if (r.accuracy) {
     const AccuracyFields& a = *r.accuracy;
     // Flat, as CLI.md lists them; the loader's figures nested beside.

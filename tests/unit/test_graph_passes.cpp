@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -95,6 +97,34 @@ TEST(GraphPasses, LeaveGraphOutputsAndSharedProducersAlone) {
   EXPECT_EQ(std::count_if(g.node().begin(), g.node().end(), [](const auto& n) { return n.op_type() == "Identity"; }),
             1);
   model.check();
+}
+
+}  // namespace
+}  // namespace inferlab
+
+namespace inferlab {
+namespace {
+
+// Large weights skip protobuf's string parsing (read from the file at their
+// exact size); the model must come back byte for byte, and a file cut inside
+// such a weight must be refused, not read short.
+TEST(OnnxFile, LargeWeightsRoundTripAndTruncationIsRefused) {
+  using namespace test_onnx;
+  OnnxGraph model = build_test_model();
+  auto& g = *model.proto().mutable_graph();
+  add_initializer(g, "big_a", {3, 1 << 18}, 11);  // 3 MB: the deferred path
+  add_initializer(g, "big_b", {1 << 18}, 12);     // 1 MB exactly: deferred too
+  TempDir dir("inferlab-onnx-file");
+  const std::string path = dir.path() + "/big.onnx";
+  model.save(path);
+  const OnnxGraph back = OnnxGraph::load(path);
+  EXPECT_EQ(back.proto().SerializeAsString(), model.proto().SerializeAsString());
+
+  std::ifstream file(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), std::size_t{4} << 20);
+  write_file_atomically(dir.path() + "/cut.onnx", bytes.substr(0, bytes.size() - (1 << 19)));
+  EXPECT_THROW(OnnxGraph::load(dir.path() + "/cut.onnx"), Error);
 }
 
 }  // namespace

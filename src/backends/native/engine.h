@@ -36,6 +36,14 @@ struct StepInfo {
   std::int64_t runs = 0;
 };
 
+/// One step's execution in one profiled run (Engine::trace()).
+struct TraceEvent {
+  std::int32_t step = 0;  ///< index into steps()
+  std::int32_t run = 0;   ///< profiled run, from 0
+  double start_us = 0;    ///< from set_profiling(true)
+  double duration_us = 0;
+};
+
 /// Operators among `ops` that the engine has no kernel for (sorted, unique;
 /// other domains as "domain.op").
 std::vector<std::string> unsupported_ops(const std::vector<OpType>& ops);
@@ -75,8 +83,13 @@ class Engine {
   const TacticStats& tactic_stats() const { return tactic_stats_; }
 
   /// Times every step of every run() from now on (adds two clock reads per
-  /// step); steps() then carries the totals. Off by default.
+  /// step); steps() then carries the totals and trace() the timeline of the
+  /// first 20 profiled runs. Turning it on clears both. Off by default.
   void set_profiling(bool on);
+  /// The timeline recorded since set_profiling(true).
+  const std::vector<TraceEvent>& trace() const;
+  /// run() calls profiled since set_profiling(true).
+  std::int64_t profiled_runs() const;
 
   const MemoryPlan& memory_plan() const { return plan_; }
   const std::vector<PassReport>& pass_reports() const { return passes_; }

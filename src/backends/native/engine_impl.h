@@ -2,6 +2,7 @@
 // The engine's private state, shared by import (engine.cpp) and the run
 // loop (engine_run.cpp).
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -49,6 +50,12 @@ struct Engine::Impl {
   Tensor arena;
   std::vector<void*> pointer;  // per value, refreshed each run
   bool profiling = false;
+  // The profile's timeline: one event per step for the first kTraceRuns
+  // profiled runs (enough to see run-to-run variation without unbounded growth).
+  static constexpr std::int64_t kTraceRuns = 20;
+  std::vector<TraceEvent> trace;
+  std::int64_t profiled_runs = 0;
+  std::chrono::steady_clock::time_point profile_start;
 
   Impl(const onnx::GraphProto& g, int graph_opset) : graph(g), opset(graph_opset) {}
 

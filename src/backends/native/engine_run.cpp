@@ -57,7 +57,9 @@ void Engine::run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>&
     if (m.values[id].kind == Impl::Kind::kArena && m.values[id].root >= 0)
       m.pointer[id] = m.pointer[m.root_of(static_cast<int>(id))];
   }
-  for (auto& step : m.steps) {
+  const bool record = m.profiling && m.profiled_runs < Impl::kTraceRuns;
+  for (std::size_t index = 0; index < m.steps.size(); ++index) {
+    auto& step = m.steps[index];
     for (std::size_t k = 0; k < step.inputs.size(); ++k) {
       if (step.inputs[k] >= 0) step.in_views[k].data = m.pointer[step.inputs[k]];
     }
@@ -68,9 +70,16 @@ void Engine::run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>&
     }
     const auto start = std::chrono::steady_clock::now();
     step.kernel->run(step.in_views, step.out_views);
-    step.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const auto end = std::chrono::steady_clock::now();
+    step.total_ms += std::chrono::duration<double, std::milli>(end - start).count();
     ++step.runs;
+    if (record) {
+      using us = std::chrono::duration<double, std::micro>;
+      m.trace.push_back({static_cast<std::int32_t>(index), static_cast<std::int32_t>(m.profiled_runs),
+                         us(start - m.profile_start).count(), us(end - start).count()});
+    }
   }
+  if (m.profiling) ++m.profiled_runs;
   // Outputs that no step writes (a constant or an input passed through).
   for (std::size_t k = 0; k < m.graph_outputs.size(); ++k) {
     const auto& v = m.values[m.graph_outputs[k]];
@@ -95,8 +104,18 @@ std::vector<StepInfo> Engine::steps() const {
   return out;
 }
 
+const std::vector<TraceEvent>& Engine::trace() const {
+  static const std::vector<TraceEvent> none;
+  return impl_ ? impl_->trace : none;
+}
+std::int64_t Engine::profiled_runs() const { return impl_ ? impl_->profiled_runs : 0; }
+
 void Engine::set_profiling(bool on) {
+  if (!impl_) throw Error("native: set_profiling() before prepare()");
   impl_->profiling = on;
+  impl_->trace.clear();
+  impl_->profiled_runs = 0;
+  impl_->profile_start = std::chrono::steady_clock::now();
   for (auto& s : impl_->steps) {
     s.total_ms = 0;
     s.runs = 0;

@@ -1,5 +1,6 @@
 #include "opencv_backend.h"
 
+#include <chrono>
 #include <cstring>
 #include <sstream>
 
@@ -155,7 +156,9 @@ class OpenCvSession final : public Session {
         std::memcpy(blobs_[i].data, inputs[i]->data(), input_bytes_[i]);
         net_.setInput(blobs_[i], input_names_[i]);
       }
+      const auto start = std::chrono::steady_clock::now();
       net_.forward(outs_, output_names_);
+      if (profiling_) record_layer_times(start);
     } catch (const cv::Exception& e) {
       throw Error("opencv: forward failed for model '" + model_.name + "': " + first_line_of(e), ErrorKind::kRuntime);
     }
@@ -168,6 +171,48 @@ class OpenCvSession final : public Session {
       }
       std::memcpy(outputs[i]->data(), outs_[i].data, bytes);
     }
+  }
+
+  bool set_profiling(bool on) override {
+    profiling_ = on;
+    layer_ms_.clear();
+    events_.clear();
+    profiled_runs_ = 0;
+    profile_start_ = std::chrono::steady_clock::now();
+    if (on) {
+      // Layer ids run from 1 (0 is the network's input); names come in id order.
+      layer_names_ = net_.getLayerNames();
+      layer_types_.clear();
+      for (std::size_t i = 0; i < layer_names_.size(); ++i)
+        layer_types_.push_back(net_.getLayer(static_cast<int>(i + 1))->type);
+      layer_ms_.assign(layer_names_.size(), 0.0);
+    }
+    return true;
+  }
+
+  SessionProfile profile() const override {
+    SessionProfile p;
+    p.runs = profiled_runs_;
+    // Layers OpenCV fused into a neighbour report no time; they are left out.
+    std::vector<std::int32_t> index_of(layer_ms_.size(), -1);
+    std::size_t fused_away = 0;
+    for (std::size_t i = 0; i < layer_ms_.size(); ++i) {
+      if (layer_ms_[i] <= 0) {
+        ++fused_away;
+        continue;
+      }
+      index_of[i] = static_cast<std::int32_t>(p.layers.size());
+      p.layers.push_back({layer_names_[i], layer_types_[i], "opencv:" + layer_types_[i], "", layer_ms_[i], p.runs});
+    }
+    for (const auto& e : events_) {
+      if (index_of[static_cast<std::size_t>(e.layer)] >= 0)
+        p.events.push_back({index_of[static_cast<std::size_t>(e.layer)], e.run, e.start_us, e.duration_us});
+    }
+    p.note =
+        "opencv: Net::getPerfProfile per layer (durations only: the trace places layers back to back from the "
+        "start of forward, in layer order); " +
+        std::to_string(fused_away) + " layers fused into a neighbour report no time and are not listed";
+    return p;
   }
 
   TimingBoundary timing_boundary() const override { return TimingBoundary::kWithCopies; }
@@ -187,6 +232,31 @@ class OpenCvSession final : public Session {
   std::vector<std::string> output_names_;
   std::vector<cv::Mat> outs_;
   std::vector<TensorSpec> output_specs_;
+
+  // Profile: OpenCV keeps only the last forward's per-layer ticks, so each
+  // profiled run adds them up here.
+  void record_layer_times(std::chrono::steady_clock::time_point forward_start) {
+    std::vector<double> ticks;
+    net_.getPerfProfile(ticks);
+    const double ms_per_tick = 1000.0 / cv::getTickFrequency();
+    double start_us = std::chrono::duration<double, std::micro>(forward_start - profile_start_).count();
+    for (std::size_t i = 0; i < ticks.size() && i < layer_ms_.size(); ++i) {
+      const double ms = ticks[i] * ms_per_tick;
+      layer_ms_[i] += ms;
+      if (profiled_runs_ < kTraceRuns)
+        events_.push_back(
+            {static_cast<std::int32_t>(i), static_cast<std::int32_t>(profiled_runs_), start_us, ms * 1e3});
+      start_us += ms * 1e3;
+    }
+    ++profiled_runs_;
+  }
+  static constexpr std::int64_t kTraceRuns = 20;
+  bool profiling_ = false;
+  std::vector<std::string> layer_names_, layer_types_;
+  std::vector<double> layer_ms_;
+  std::vector<LayerEvent> events_;
+  std::int64_t profiled_runs_ = 0;
+  std::chrono::steady_clock::time_point profile_start_;
 };
 
 class OpenCvBackend final : public Backend {

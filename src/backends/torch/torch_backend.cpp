@@ -11,6 +11,7 @@
 #include <torch/version.h>
 
 #include "inferlab/error.h"
+#include "torch_op_profile.h"
 
 namespace inferlab {
 
@@ -234,7 +235,11 @@ class TorchSession final : public Session {
                                             torch::TensorOptions().dtype(input_types_[i])));
       }
       results_.clear();
-      collect_tensors(module_.forward(std::move(stack)), results_);
+      if (profiling_) {
+        op_profiler_.profile_run([&] { collect_tensors(module_.forward(std::move(stack)), results_); });
+      } else {
+        collect_tensors(module_.forward(std::move(stack)), results_);
+      }
       if (results_.size() != outputs.size()) {
         throw Error("torch: the model returned " + std::to_string(results_.size()) + " outputs, prepared for " +
                         std::to_string(outputs.size()),
@@ -258,6 +263,13 @@ class TorchSession final : public Session {
     }
   }
 
+  bool set_profiling(bool on) override {
+    profiling_ = on;
+    op_profiler_.reset();
+    return true;
+  }
+  SessionProfile profile() const override { return op_profiler_.profile(); }
+
   TimingBoundary timing_boundary() const override { return TimingBoundary::kWithCopies; }
   std::string timed_region_description() const override {
     return "inputs wrapped zero-copy with torch::from_blob, Module::forward under c10::InferenceMode (" + graph_form_ +
@@ -275,6 +287,8 @@ class TorchSession final : public Session {
   std::vector<std::size_t> input_bytes_;
   std::vector<TensorSpec> output_specs_;
   std::vector<at::Tensor> results_;
+  bool profiling_ = false;
+  torch_backend::OpProfiler op_profiler_;
 };
 
 class TorchBackend final : public Backend {

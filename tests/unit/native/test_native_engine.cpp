@@ -293,5 +293,45 @@ TEST(NativeEngine, UnsupportedOpsAreNamed) {
   EXPECT_FALSE(native->supports({"h", ModelFormat::kOnnx, "", {}, {}}, Precision::kInt8).supported);
 }
 
+// `bench --profile` reads profiles through the backend contract: both engines
+// that have one must give every layer, every run, and a timeline in order.
+TEST(SessionProfile, NativeAndOpenCvProfileEveryLayerOfEveryRun) {
+  TempDir dir("inferlab-native");
+  const std::string path = dir.path() + "/m.onnx";
+  build_test_model().save(path);
+  Tensor input(DType::kFloat32, {1, 3, 8, 8});
+  fill_seeded_uniform(input, 42);
+  for (const std::string name : {"native", "opencv"}) {
+    auto backend = create_backend(name);
+    auto session =
+        backend->load({"m", ModelFormat::kOnnx, path, {{"input", DType::kFloat32, {1, 3, 8, 8}, ""}}, {}}, {});
+    session->prepare({{1, 3, 8, 8}});
+    Tensor out(DType::kFloat32, {1, 5});
+    std::vector<Tensor*> outs{&out};
+    session->run({&input}, outs);  // not profiled
+    ASSERT_TRUE(session->set_profiling(true)) << name;
+    const int runs = 25;
+    for (int i = 0; i < runs; ++i) session->run({&input}, outs);
+    const SessionProfile p = session->profile();
+    EXPECT_EQ(p.runs, runs) << name;
+    ASSERT_FALSE(p.layers.empty()) << name;
+    for (const auto& layer : p.layers) {
+      EXPECT_EQ(layer.runs, runs) << name << " " << layer.name;
+      EXPECT_GT(layer.total_ms, 0.0) << name << " " << layer.name;
+      EXPECT_FALSE(layer.implementation.empty()) << name << " " << layer.name;
+    }
+    // The timeline keeps the first 20 runs; within a run, layers never overlap.
+    EXPECT_EQ(p.events.size(), p.layers.size() * 20) << name;
+    for (std::size_t i = 1; i < p.events.size(); ++i) {
+      const auto& a = p.events[i - 1];
+      const auto& b = p.events[i];
+      EXPECT_LE(a.start_us + a.duration_us, b.start_us + 1e-3) << name << " event " << i;
+    }
+    ASSERT_TRUE(session->set_profiling(false));
+    session->run({&input}, outs);
+    EXPECT_EQ(session->profile().runs, 0) << name << ": turning it off clears it";
+  }
+}
+
 }  // namespace
 }  // namespace inferlab::native

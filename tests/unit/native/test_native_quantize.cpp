@@ -167,6 +167,32 @@ TEST(NativeDequantize, PerTensorAndPerAxis) {
   EXPECT_EQ(values_of<float>(run_native(per_axis, {&q})[0]), (std::vector<float>{-64, 0, 63.5F, 4, 6, 8}));
 }
 
+// Per-axis parameters on an axis the tensor does not have, or whose length
+// differs from the scale's, are refused at prepare with the node named.
+TEST(NativeDequantize, PerAxisParametersOnAnUnusableAxisAreRefused) {
+  const Tensor q = tensor_of(DType::kInt8, {2, 3}, std::vector<std::int8_t>{-128, 0, 127, 1, 2, 3});
+  const auto out_of_range =
+      qdq_node("DequantizeLinear", onnx::TensorProto::INT8, {2, 3}, {0.5F, 2.0F}, onnx::TensorProto::INT8,
+               std::vector<std::int8_t>{0, 0}, onnx::TensorProto::FLOAT, 2);
+  try {
+    run_native(out_of_range, {&q});
+    FAIL() << "axis 2 of a rank-2 tensor was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("axis 2 is out of range for rank 2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("DequantizeLinear"), std::string::npos) << e.what();
+  }
+  // Two scales along axis 1, which has three channels.
+  const auto wrong_length =
+      qdq_node("DequantizeLinear", onnx::TensorProto::INT8, {2, 3}, {0.5F, 2.0F}, onnx::TensorProto::INT8,
+               std::vector<std::int8_t>{0, 0}, onnx::TensorProto::FLOAT, 1);
+  try {
+    run_native(wrong_length, {&q});
+    FAIL() << "2 scales along an axis of 3 were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the scale has 2 values but axis 1"), std::string::npos) << e.what();
+  }
+}
+
 TEST(NativeDequantize, ConstantWeightsAreFoldedAtPrepare) {
   // y = x + DQ(W_q): the DequantizeLinear runs once, at prepare, not per run.
   auto m = empty_model();
