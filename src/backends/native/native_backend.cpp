@@ -36,7 +36,8 @@ constexpr const char* kPrecisions =
 
 class NativeSession final : public Session {
  public:
-  NativeSession(const std::string& path, int threads, bool tactics) : engine_(path), threads_(threads) {
+  NativeSession(const std::string& path, int threads, bool tactics)
+      : engine_(path), threads_(threads), tactics_(tactics) {
     engine_.set_tactics(tactics);
   }
   void prepare(const std::vector<Shape>& input_shapes) override {
@@ -68,13 +69,23 @@ class NativeSession final : public Session {
   }
   TimingBoundary timing_boundary() const override { return TimingBoundary::kComputeOnly; }
   std::string timed_region_description() const override {
+    // Which kernels ran depends on tactic selection: results say whether it was on.
+    std::string tactics = "tactic selection off (oneDNN's first pick)";
+    if (tactics_) {
+      const auto& t = engine_.tactic_stats();
+      tactics = "tactic selection on (" + std::to_string(t.layers_tuned) + " layers timed, ";
+      tactics += std::to_string(t.cache_hits);
+      tactics += " from the cache)";
+    }
     return "every kernel of the prepared graph reading the caller's input tensors and writing the caller's output "
-           "tensors in place (no copies in or out); intermediates live in one pre-planned arena";
+           "tensors in place (no copies in or out); intermediates live in one pre-planned arena; " +
+           tactics;
   }
 
  private:
   native::Engine engine_;
   int threads_;
+  bool tactics_;
 };
 
 class NativeBackend final : public Backend {
