@@ -52,6 +52,15 @@ def main(out_dir):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(out_dir, "dynamic_hw.onnx"))
+    # LRN: OpenCV runs it, the native engine has no kernel for it.
+    lrn = helper.make_node("LRN", ["input"], ["output"], size=3)
+    graph = helper.make_graph(
+        [lrn], "lrn",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 8, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out_dir, "lrn.onnx"))
     print("fixtures in", out_dir)
 
 
