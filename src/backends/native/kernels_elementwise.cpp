@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "kernel.h"
+#include "onednn_context.h"
+#include "onednn_util.h"
 
 namespace inferlab::native {
 
@@ -163,6 +165,48 @@ class UnaryKernel final : public Kernel {
   std::int64_t count_ = 0;
 };
 
+// Gelu (ONNX opset 20's op, which rewrite_gelu() makes of torch's five-node
+// export) as one oneDNN eltwise: vectorised, where Erf alone was a scalar loop.
+class GeluKernel final : public Kernel {
+ public:
+  explicit GeluKernel(const onnx::NodeProto& node) : node_(node) {}
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    if (in.empty() || in[0].dtype != DType::kFloat32)
+      throw Error(node_prefix(node_) + "expects a float32 input", ErrorKind::kUnsupported);
+    // Debian's ONNX (opset <= 18) rejects opset-20 models at load, so only
+    // rewrite_gelu()'s nodes get here: the exact (erf) form.
+    const std::string approximate = Attributes(node_).s("approximate", "none");
+    if (approximate != "none")
+      throw Error(node_prefix(node_) + "approximate '" + approximate + "' is not supported (only 'none')",
+                  ErrorKind::kUnsupported);
+    // Element by element, so the buffer is one flat vector in any layout.
+    const std::int64_t count = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4)
+                                                        : shape_element_count(in[0].shape);
+    const dnnl::memory::desc flat({count}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf, flat, 0.0F,
+                                     0.0F);
+    pd_ = dnnl::eltwise_forward::primitive_desc(desc, cpu_engine());
+    prim_ = dnnl::eltwise_forward(pd_);
+    src_ = dnnl::memory(flat, cpu_engine(), nullptr);
+    dst_ = dnnl::memory(flat, cpu_engine(), nullptr);
+    return {{DType::kFloat32, in[0].shape, in[0].layout}};
+  }
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    src_.set_data_handle(in[0].data);
+    dst_.set_data_handle(out[0].data);
+    prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return impl_name(pd_); }
+
+ private:
+  const onnx::NodeProto& node_;
+  dnnl::eltwise_forward::primitive_desc pd_;
+  dnnl::eltwise_forward prim_;
+  dnnl::memory src_, dst_;
+};
+
 // Clip: bounds from attributes (opset < 11) or constant inputs (opset >= 11).
 class ClipKernel final : public Kernel {
  public:
@@ -252,6 +296,7 @@ void register_elementwise_kernels(std::map<std::string, KernelFactory>& r) {
   unary("Neg", [](float x) { return -x; });
   unary("Abs", [](float x) { return std::abs(x); });
   r["Clip"] = [](const onnx::NodeProto& n, int) { return std::make_unique<ClipKernel>(n); };
+  r["Gelu"] = [](const onnx::NodeProto& n, int) { return std::make_unique<GeluKernel>(n); };
 }
 
 }  // namespace inferlab::native

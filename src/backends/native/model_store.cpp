@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine.h"
+#include "gelu_rewrite.h"
 #include "model/onnx_util.h"
 
 namespace inferlab::native {
@@ -13,6 +14,9 @@ ModelStore::ModelStore(std::string path) : path_(std::move(path)), graph_(OnnxGr
 
 void ModelStore::load() {
   passes_ = run_graph_passes(graph_);
+  if (const int gelus = rewrite_gelu(*graph_.proto().mutable_graph()); gelus > 0) {
+    passes_.push_back({"native-gelu", gelus * 4, {std::to_string(gelus) + " x Div/Erf/Add/Mul/Mul -> Gelu"}});
+  }
   if (const auto missing = unsupported_ops(graph_); !missing.empty()) {
     std::string list;
     for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
