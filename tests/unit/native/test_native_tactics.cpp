@@ -237,8 +237,12 @@ TEST_F(NativeTactics, CachedTacticThatNoLongerExistsIsTimedAgain) {
   write_cache(lines);
   TacticStats stats;
   run(true, &stats);
-  EXPECT_EQ(stats.layers_tuned, 1);
-  EXPECT_EQ(stats.cache_hits, 2);
+  // The stale layer is timed again. Usually the other two are hits, but
+  // under load the re-timed layer may pick another output layout, which
+  // changes the next layer's signature (it is keyed by its given layout).
+  EXPECT_GE(stats.layers_tuned, 1);
+  EXPECT_GE(stats.cache_hits, 1);
+  EXPECT_EQ(stats.layers_tuned + stats.cache_hits, 3);
   EXPECT_EQ(read_file(cache_).find("no-such-impl"), std::string::npos) << "the stale entry is overwritten";
 }
 
