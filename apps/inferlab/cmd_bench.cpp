@@ -1,4 +1,5 @@
 // `inferlab bench`: the same models on several backends side by side.
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -7,8 +8,11 @@
 #include "bench_flags.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "inferlab/dataset.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
+#include "inferlab/optimizer.h"
+#include "inferlab/quantize.h"
 #include "inferlab/report.h"
 
 namespace inferlab::cli {
@@ -24,6 +28,8 @@ struct BenchFlags {
   SweepSettings sweep;
   std::string out_dir, json_path, csv_path, md_path, raw_path;
   bool quiet = false;
+  std::string calib, calibrator = "entropy";
+  std::size_t calib_count = 256;
   bool profile = false;
   std::int64_t profile_runs = 20;
   std::string trace_dir;
@@ -105,8 +111,49 @@ void write_profiles(std::vector<BenchResult>& results, const std::string& trace_
   }
 }
 
+// `--precision int8 --calib DATASET`: each model's ONNX file quantized to the
+// optimizer's QDQ form (calibration only: no accuracy gate, no sensitivity
+// runs) into `dir`, for the int8 rows of backends that read ONNX.
+void make_int8_models(const BenchFlags& flags, BenchOptions& options, const std::string& dir) {
+  if (flags.calib.empty()) return;
+  if (std::find(options.precisions.begin(), options.precisions.end(), "int8") == options.precisions.end())
+    throw Error("--calib " + flags.calib + ": only used with --precision int8");
+  if (flags.calib_count < 1) throw Error("--calib-count: must be >= 1");
+  const Calibrator calibrator = calibrator_from_name(flags.calibrator);
+  // Opened once here so a bad name is reported under the flag the user typed.
+  try {
+    open_dataset(flags.calib);
+  } catch (const Error& e) {
+    std::string message = e.what();
+    if (message.rfind("--dataset ", 0) == 0) message.replace(0, 9, "--calib");
+    throw Error(message, e.kind());
+  }
+  options.int8_onnx_form = "INT8 QDQ ONNX made by inferlab optimize (" + flags.calibrator + " calibration on " +
+                           flags.calib + ", " + std::to_string(flags.calib_count) + " samples)";
+  for (const auto& model : options.models) {
+    if (!model.paths.count(ModelFormat::kOnnx))
+      throw Error(model.argument + ": --calib quantizes an ONNX file and this model has none");
+    OptimizeOptions o;
+    o.model = model;
+    o.output_path = dir + "/" + model.name + ".int8.onnx";
+    o.int8 = true;
+    o.calib_dataset = flags.calib;
+    o.calib_count = flags.calib_count;
+    o.calibrator = calibrator;
+    o.backends.clear();
+    o.measure_latency = false;
+    o.measure_sensitivity = false;
+    o.threads = options.threads;
+    if (!flags.quiet) std::cerr << model.name << ": quantizing to INT8 (" << options.int8_onnx_form << ")\n";
+    run_optimize(o, nullptr);
+    options.int8_onnx_paths[model.name] = o.output_path;
+  }
+}
+
 int run_bench_verb(const BenchFlags& flags) {
   BenchOptions options = to_options(flags);
+  TempDir int8_dir("inferlab-bench-int8");
+  make_int8_models(flags, options, int8_dir.path());
   // Every output location is checked before the first measurement, so an
   // unwritable path never costs a finished sweep.
   std::string json_path = flags.json_path, csv_path = flags.csv_path, md_path = flags.md_path;
@@ -182,6 +229,12 @@ void add_bench(CLI::App& app, int* exit_code) {
   sub->add_option("--md", flags->md_path, "Write Markdown here");
   sub->add_option("--raw-latencies", flags->raw_path, "Stream every latency sample to this CSV file");
   sub->add_flag("--quiet", flags->quiet, "No progress lines on stderr");
+  sub->add_option("--calib", flags->calib,
+                  "With --precision int8: quantize each ONNX model to QDQ INT8 first, calibrated on this dataset "
+                  "(digits, folder:DIR, imagenet:DIR)");
+  sub->add_option("--calib-count", flags->calib_count, "Calibration samples for --calib")->capture_default_str();
+  sub->add_option("--calibrator", flags->calibrator, "For --calib: minmax | percentile | entropy")
+      ->capture_default_str();
   sub->add_flag("--profile", flags->profile,
                 "After each measurement, profile extra runs per layer: print each layer's time, share and kernel, "
                 "and write a Chrome trace");

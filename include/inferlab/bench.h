@@ -35,6 +35,10 @@ struct BenchOptions {
   std::map<std::string, Shape> shape_overrides;  ///< input name -> shape (batch included)
   std::string raw_latencies_path;                ///< CSV of every sample; empty: none
   double worker_timeout_s = 600;
+  /// Model name -> a QDQ INT8 ONNX file (made by `bench --calib`): int8 rows of
+  /// backends that read ONNX run it instead of the model's own ONNX file.
+  std::map<std::string, std::string> int8_onnx_paths;
+  std::string int8_onnx_form;     ///< how those files were made, shown as their model form
   std::int64_t profile_runs = 0;  ///< > 0: this many profiled runs after each measurement (`--profile`)
 };
 

@@ -39,6 +39,7 @@ struct OptimizeOptions {
   std::optional<double> max_top1_drop_pts;  ///< the budget, in percentage points
   std::size_t eval_limit = 0;               ///< first N evaluation samples; 0: all
   std::size_t sensitivity_samples = 64;     ///< samples for the per-layer sensitivity (SQNR) runs
+  bool measure_sensitivity = true;          ///< false: skip the SQNR runs (only without a budget)
   std::vector<std::string> backends{"opencv", "torch", "native"};  ///< measured before and after
   std::string calib_backend = "native";  ///< runs the FP32 model for calibration and sensitivity
   int threads = 1;

@@ -307,7 +307,15 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
       for (const auto& precision_text : options.precisions) {
         Pair pair{backend->name(), precision_text, model.source_for(backend->format()),
                   describe_model_form(model, backend->format()), SupportAnswer::yes()};
-        pair.support = model_support(*backend, model, precision_text);
+        const auto int8_file = options.int8_onnx_paths.find(model.name);
+        if (precision_text == "int8" && backend->format() == ModelFormat::kOnnx &&
+            int8_file != options.int8_onnx_paths.end()) {
+          pair.source.path = int8_file->second;
+          pair.model_form = options.int8_onnx_form;
+          pair.support = backend->supports(pair.source, Precision::kInt8);
+        } else {
+          pair.support = model_support(*backend, model, precision_text);
+        }
         if (!pair.support.supported)
           reasons += (reasons.empty() ? "" : "; ") + pair.backend + ": " + pair.support.reason;
         pairs.push_back(std::move(pair));

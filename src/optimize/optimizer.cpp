@@ -180,10 +180,11 @@ OnnxGraph quantize_int8(const OnnxGraph& graph, const Dataset& calib, const Data
   ranges.activations = calibrate_activations(graph, activation_inputs(graph, {}), data, o.calibrator, o.percentile,
                                              o.calib_backend, o.threads);
   OnnxGraph result = quantized(graph, ranges, report);
+  report.steps.push_back("int8 (" + calibrator_name(o.calibrator) + ")");
+  if (!o.measure_sensitivity && !o.max_top1_drop_pts) return result;
   progress("per-layer sensitivity on " + std::to_string(std::min(o.sensitivity_samples, samples)) + " samples");
   report.sensitivity = measure_sensitivity(graph, ranges, report.quantized_layers, data, o.sensitivity_samples,
                                            o.calib_backend, o.threads);
-  report.steps.push_back("int8 (" + calibrator_name(o.calibrator) + ")");
   if (!eval || !o.max_top1_drop_pts) return result;
   for (std::size_t next = 0;; ++next) {
     result.save(candidate.paths.at(ModelFormat::kOnnx));

@@ -163,7 +163,9 @@ class NativeBackend final : public Backend {
   // without VNNI it runs, but oneDNN's int8 kernels then halve the weights.
   SupportAnswer supports_int8(const ModelSource& model) const {
     if (model.path.empty())
-      return SupportAnswer::no("native runs int8 only from a QDQ model file (`inferlab optimize --int8`)");
+      return SupportAnswer::no(
+          "native runs int8 only from a QDQ model file (`inferlab optimize --int8`, or `bench --precision int8 "
+          "--calib DATASET`)");
     auto answer = supports(model, Precision::kFp32);
     if (!answer.supported) return answer;
     try {
@@ -175,7 +177,7 @@ class NativeBackend final : public Backend {
     }
     return SupportAnswer::no(
         "this model has no QuantizeLinear/DequantizeLinear: native runs int8 only from a QDQ "
-        "model (`inferlab optimize --int8`); it does not quantize on its own");
+        "model (`inferlab optimize --int8`, or `bench --precision int8 --calib DATASET` to quantize first)");
   }
 
   std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) override {
