@@ -85,15 +85,15 @@ void write_profiles(std::vector<BenchResult>& results, const std::string& trace_
   for (auto& r : results) {
     const std::string title = r.model + " " + r.backend + " " + r.precision + " batch " + std::to_string(r.batch);
     if (!r.profile) {
-      if (!r.profile_note.empty())
-        std::cout << "\nno per-layer profile for " << title << ": " << r.profile_note << '\n';
+      if (!r.profile_unavailable.empty())
+        std::cout << "\nno per-layer profile for " << title << ": " << r.profile_unavailable << '\n';
       continue;
     }
     const std::string path = trace_dir + "/trace-" +
                              file_safe(r.model + "-" + r.backend + "-" + r.precision + "-b" + std::to_string(r.batch)) +
                              ".json";
     write_file_atomically(path, chrome_trace(*r.profile, title).dump() + "\n");
-    r.profile_note = path;
+    r.profile_trace_path = path;
     // The profiler's own cost shows as the gap between the profiled runs and
     // the measured ones; say it, so nobody reads an inflated profile as truth.
     std::string cost;

@@ -83,7 +83,8 @@ struct BenchResult {
   std::string sweep_stop;                  ///< why the sweep ended (on the best row)
   std::optional<AccuracyFields> accuracy;  ///< set by `inferlab accuracy`
   std::optional<SessionProfile> profile;   ///< set by `bench --profile` where the backend has one
-  std::string profile_note;                ///< under --profile: why there is no profile, or where its trace is
+  std::string profile_unavailable;         ///< under --profile: why this row has no profile
+  std::string profile_trace_path;          ///< under --profile: the Chrome trace written for this row
 };
 
 nlohmann::json to_json(const LatencyStats& stats);

@@ -81,9 +81,9 @@ void read_profile(const std::string& path, BenchResult& r) {
   std::ifstream in(path);
   nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
   if (!in || doc.is_discarded() || !doc.is_object()) {
-    r.profile_note = "the worker wrote no readable profile (" + path + ")";
+    r.profile_unavailable = "the worker wrote no readable profile (" + path + ")";
   } else if (doc.contains("unavailable")) {
-    r.profile_note = doc.at("unavailable").get<std::string>();
+    r.profile_unavailable = doc.at("unavailable").get<std::string>();
   } else {
     r.profile = session_profile_from_json(doc);
   }

@@ -85,10 +85,10 @@ json to_json(const BenchResult& r) {
     j["profile"] = json{{"runs", r.profile->runs},
                         {"layers_ms_per_run", per_run_ms},
                         {"note", r.profile->note},
-                        {"trace", r.profile_note},
+                        {"trace", r.profile_trace_path},
                         {"layers", layers}};
-  } else if (!r.profile_note.empty()) {
-    j["profile"] = json{{"unavailable", r.profile_note}};
+  } else if (!r.profile_unavailable.empty()) {
+    j["profile"] = json{{"unavailable", r.profile_unavailable}};
   }
   if (r.accuracy) {
     const AccuracyFields& a = *r.accuracy;

@@ -70,7 +70,7 @@ TEST(Profile, ChromeTraceHasOneCompleteEventPerLayerRun) {
 TEST(Profile, BenchResultJsonCarriesTheSummaryWithoutTheTimeline) {
   BenchResult r;
   r.profile = two_layer_profile();
-  r.profile_note = "out/trace.json";
+  r.profile_trace_path = "out/trace.json";
   const nlohmann::json j = to_json(r);
   ASSERT_TRUE(j.contains("profile"));
   EXPECT_EQ(j["profile"]["trace"], "out/trace.json");
@@ -79,8 +79,8 @@ TEST(Profile, BenchResultJsonCarriesTheSummaryWithoutTheTimeline) {
   EXPECT_FALSE(j["profile"].contains("events"));
 
   BenchResult none;
-  none.profile_note = "torch has no per-layer profile in inferlab";
-  EXPECT_EQ(to_json(none)["profile"]["unavailable"], none.profile_note);
+  none.profile_unavailable = "torch has no per-layer profile in inferlab";
+  EXPECT_EQ(to_json(none)["profile"]["unavailable"], none.profile_unavailable);
   EXPECT_FALSE(to_json(BenchResult{}).contains("profile")) << "no key unless --profile asked";
 }
 
