@@ -1,14 +1,13 @@
 // `inferlab bench`: the same models on several backends side by side.
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "bench_flags.h"
 #include "cli_util.h"
 #include "commands.h"
-#include "inferlab/dataset.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/optimizer.h"
@@ -66,17 +65,20 @@ BenchOptions to_options(const BenchFlags& flags) {
   if (!(options.sweep.min_improvement >= 0)) throw Error("--min-improvement: must be >= 0");
   if (!(options.sweep.max_memory_mb >= 0)) throw Error("--max-memory-mb: must be >= 0");
   options.raw_latencies_path = flags.raw_path;
+  if (!flags.calib.empty()) {
+    if (std::find(options.precisions.begin(), options.precisions.end(), "int8") == options.precisions.end())
+      throw Error("--calib " + flags.calib + ": only used with --precision int8");
+    if (flags.calib_count < 1) throw Error("--calib-count: must be >= 1");
+    calibrator_from_name(flags.calibrator);  // an unknown name fails before any work
+    for (const auto& model : options.models) {
+      if (!model.paths.count(ModelFormat::kOnnx))
+        throw Error(model.argument + ": --calib quantizes an ONNX file and this model has none");
+    }
+  }
   if (flags.profile_runs < 1) throw Error("--profile-runs: must be >= 1");
   if (!flags.profile && !flags.trace_dir.empty()) throw Error("--trace-dir: needs --profile");
   options.profile_runs = flags.profile ? flags.profile_runs : 0;
   return options;
-}
-
-std::string file_safe(std::string text) {
-  for (char& c : text) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
-  }
-  return text;
 }
 
 // Prints each profiled row's per-layer table and writes its Chrome trace;
@@ -89,9 +91,9 @@ void write_profiles(std::vector<BenchResult>& results, const std::string& trace_
         std::cout << "\nno per-layer profile for " << title << ": " << r.profile_unavailable << '\n';
       continue;
     }
-    const std::string path = trace_dir + "/trace-" +
-                             file_safe(r.model + "-" + r.backend + "-" + r.precision + "-b" + std::to_string(r.batch)) +
-                             ".json";
+    const std::string path =
+        trace_dir + "/trace-" +
+        file_safe_name(r.model + "-" + r.backend + "-" + r.precision + "-b" + std::to_string(r.batch)) + ".json";
     write_file_atomically(path, chrome_trace(*r.profile, title).dump() + "\n");
     r.profile_trace_path = path;
     // The profiler's own cost shows as the gap between the profiled runs and
@@ -115,45 +117,28 @@ void write_profiles(std::vector<BenchResult>& results, const std::string& trace_
 // optimizer's QDQ form (calibration only: no accuracy gate, no sensitivity
 // runs) into `dir`, for the int8 rows of backends that read ONNX.
 void make_int8_models(const BenchFlags& flags, BenchOptions& options, const std::string& dir) {
-  if (flags.calib.empty()) return;
-  if (std::find(options.precisions.begin(), options.precisions.end(), "int8") == options.precisions.end())
-    throw Error("--calib " + flags.calib + ": only used with --precision int8");
-  if (flags.calib_count < 1) throw Error("--calib-count: must be >= 1");
-  const Calibrator calibrator = calibrator_from_name(flags.calibrator);
-  // Opened once here so a bad name is reported under the flag the user typed.
-  try {
-    open_dataset(flags.calib);
-  } catch (const Error& e) {
-    std::string message = e.what();
-    if (message.rfind("--dataset ", 0) == 0) message.replace(0, 9, "--calib");
-    throw Error(message, e.kind());
-  }
   options.int8_onnx_form = "INT8 QDQ ONNX made by inferlab optimize (" + flags.calibrator + " calibration on " +
                            flags.calib + ", " + std::to_string(flags.calib_count) + " samples)";
   for (const auto& model : options.models) {
-    if (!model.paths.count(ModelFormat::kOnnx))
-      throw Error(model.argument + ": --calib quantizes an ONNX file and this model has none");
     OptimizeOptions o;
     o.model = model;
     o.output_path = dir + "/" + model.name + ".int8.onnx";
     o.int8 = true;
     o.calib_dataset = flags.calib;
     o.calib_count = flags.calib_count;
-    o.calibrator = calibrator;
+    o.calibrator = calibrator_from_name(flags.calibrator);
     o.backends.clear();
     o.measure_latency = false;
     o.measure_sensitivity = false;
     o.threads = options.threads;
-    if (!flags.quiet) std::cerr << model.name << ": quantizing to INT8 (" << options.int8_onnx_form << ")\n";
     run_optimize(o, nullptr);
     options.int8_onnx_paths[model.name] = o.output_path;
+    if (!flags.quiet) std::cerr << model.name << ": quantized to " << options.int8_onnx_form << "\n";
   }
 }
 
 int run_bench_verb(const BenchFlags& flags) {
   BenchOptions options = to_options(flags);
-  TempDir int8_dir("inferlab-bench-int8");
-  make_int8_models(flags, options, int8_dir.path());
   // Every output location is checked before the first measurement, so an
   // unwritable path never costs a finished sweep.
   std::string json_path = flags.json_path, csv_path = flags.csv_path, md_path = flags.md_path;
@@ -173,6 +158,13 @@ int run_bench_verb(const BenchFlags& flags) {
                                 : !flags.out_dir.empty() ? flags.out_dir
                                                          : ".";
   if (flags.profile) ensure_writable_directory(trace_dir, "--trace-dir");
+
+  // Quantizing takes a while: only after every output location is known good.
+  std::optional<TempDir> int8_dir;
+  if (!flags.calib.empty()) {
+    int8_dir.emplace("inferlab-bench-int8");
+    make_int8_models(flags, options, int8_dir->path());
+  }
 
   Environment env = environment_with_engines(options.threads);
   ProgressFn progress;

@@ -53,10 +53,11 @@ std::string digits_png_path();
 /// Opens a dataset from its command-line form:
 ///   `digits` or `digits:test` (1000 held-out digits), `digits:train` (4000),
 ///   `digits:all` (5000); `imagenet:DIR`; `folder:DIR`.
-/// Throws Error (kBadInput) with one line naming the dataset and the problem:
-/// a missing path, a folder without images, a label file naming missing files.
+/// Throws Error (kBadInput) with one line starting "`flag` `spec`: " (the
+/// command-line flag that named it, e.g. "--calib") and the problem: a
+/// missing path, a folder without images, a label file naming missing files.
 /// Files are checked to exist here; decoding happens later (decode()).
-std::unique_ptr<Dataset> open_dataset(const std::string& spec);
+std::unique_ptr<Dataset> open_dataset(const std::string& spec, const std::string& flag = "--dataset");
 
 /// The digits split shared with models/digits_cnn.py: per class, in class
 /// order, a Fisher-Yates shuffle of the class's 500 cell indices driven by

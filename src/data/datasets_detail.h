@@ -13,8 +13,8 @@ namespace inferlab::data_detail {
 /// BGR, alpha is dropped). Empty when the file cannot be read or decoded.
 Image decode_image_file(const std::string& path);
 
-std::unique_ptr<Dataset> open_digits(const std::string& part, const std::string& spec);
-std::unique_ptr<Dataset> open_imagenet(const std::string& dir, const std::string& spec);
-std::unique_ptr<Dataset> open_folder(const std::string& dir, const std::string& spec);
+std::unique_ptr<Dataset> open_digits(const std::string& part, const std::string& where);
+std::unique_ptr<Dataset> open_imagenet(const std::string& dir, const std::string& where);
+std::unique_ptr<Dataset> open_folder(const std::string& dir, const std::string& where);
 
 }  // namespace inferlab::data_detail

@@ -83,24 +83,23 @@ std::vector<std::size_t> digits_split(const std::string& part) {
 
 namespace data_detail {
 
-std::unique_ptr<Dataset> open_digits(const std::string& part, const std::string& spec) {
+std::unique_ptr<Dataset> open_digits(const std::string& part, const std::string& where) {
   std::vector<std::size_t> cells;
   try {
     cells = digits_split(part);
   } catch (const Error& e) {
-    throw Error("--dataset " + spec + ": unknown digits part '" + part + "' (expected train, test or all)");
+    throw Error(where + ": unknown digits part '" + part + "' (expected train, test or all)");
   }
   const std::string path = digits_png_path();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    throw Error("--dataset " + spec + ": " + path +
-                " not found (install Debian's opencv-doc or set INFERLAB_DIGITS_PNG)");
+    throw Error(where + ": " + path + " not found (install Debian's opencv-doc or set INFERLAB_DIGITS_PNG)");
   }
   Image grid = decode_image_file(path);
-  if (grid.empty()) throw Error("--dataset " + spec + ": " + path + ": cannot decode the image");
+  if (grid.empty()) throw Error(where + ": " + path + ": cannot decode the image");
   if (grid.channels != 1 || grid.width != kGridColumns * kCellPixels || grid.height != kGridRows * kCellPixels) {
-    throw Error("--dataset " + spec + ": " + path + ": expected a 2000x1000 gray image, got " +
-                std::to_string(grid.width) + "x" + std::to_string(grid.height) + "x" + std::to_string(grid.channels));
+    throw Error(where + ": " + path + ": expected a 2000x1000 gray image, got " + std::to_string(grid.width) + "x" +
+                std::to_string(grid.height) + "x" + std::to_string(grid.channels));
   }
   return std::make_unique<DigitsDataset>("digits:" + part, std::move(grid), std::move(cells));
 }

@@ -37,14 +37,14 @@ class FolderDataset final : public Dataset {
 
 namespace data_detail {
 
-std::unique_ptr<Dataset> open_folder(const std::string& dir, const std::string& spec) {
+std::unique_ptr<Dataset> open_folder(const std::string& dir, const std::string& where) {
   std::vector<fs::path> class_dirs;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->is_directory() && it->path().filename().string().front() != '.') class_dirs.push_back(it->path());
   }
-  if (ec) throw Error("--dataset " + spec + ": " + dir + ": " + ec.message());
-  if (class_dirs.empty()) throw Error("--dataset " + spec + ": " + dir + " has no class sub-folders");
+  if (ec) throw Error(where + ": " + dir + ": " + ec.message());
+  if (class_dirs.empty()) throw Error(where + ": " + dir + " has no class sub-folders");
   std::sort(class_dirs.begin(), class_dirs.end());
 
   std::vector<std::string> classes;
@@ -60,8 +60,8 @@ std::unique_ptr<Dataset> open_folder(const std::string& dir, const std::string& 
     for (auto& image : images) files.emplace_back(std::move(image), label);
   }
   if (files.empty()) {
-    throw Error("--dataset " + spec + ": no images in the " + std::to_string(classes.size()) + " class folders of " +
-                dir + " (.jpg, .jpeg, .png, ...)");
+    throw Error(where + ": no images in the " + std::to_string(classes.size()) + " class folders of " + dir +
+                " (.jpg, .jpeg, .png, ...)");
   }
   return std::make_unique<FolderDataset>("folder:" + dir, std::move(classes), std::move(files));
 }

@@ -64,9 +64,9 @@ std::string trimmed(std::string text) {
   return text.substr(begin);
 }
 
-std::vector<Entry> read_val_txt(const fs::path& path, const std::string& spec) {
+std::vector<Entry> read_val_txt(const fs::path& path, const std::string& where) {
   std::ifstream in(path);
-  if (!in) throw Error("--dataset " + spec + ": " + path.string() + ": cannot read");
+  if (!in) throw Error(where + ": " + path.string() + ": cannot read");
   std::vector<Entry> entries;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -76,7 +76,7 @@ std::vector<Entry> read_val_txt(const fs::path& path, const std::string& spec) {
     Entry entry;
     std::string extra;
     if (!(fields >> entry.file >> entry.label) || (fields >> extra) || entry.label < 0) {
-      throw Error("--dataset " + spec + ": " + path.string() + " line " + std::to_string(number) +
+      throw Error(where + ": " + path.string() + " line " + std::to_string(number) +
                   ": expected 'FILENAME CLASS-INDEX', got '" + line + "'");
     }
     entries.push_back(std::move(entry));
@@ -84,10 +84,10 @@ std::vector<Entry> read_val_txt(const fs::path& path, const std::string& spec) {
   return entries;
 }
 
-std::vector<std::string> read_synsets(const fs::path& path, const std::string& spec,
+std::vector<std::string> read_synsets(const fs::path& path, const std::string& where,
                                       std::map<std::string, int>& index_of) {
   std::ifstream in(path);
-  if (!in) throw Error("--dataset " + spec + ": " + path.string() + ": cannot read");
+  if (!in) throw Error(where + ": " + path.string() + ": cannot read");
   std::vector<std::string> names;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -98,8 +98,8 @@ std::vector<std::string> read_synsets(const fs::path& path, const std::string& s
     std::string words = space == std::string::npos ? synset : line.substr(space + 1);
     words = words.substr(0, words.find(','));
     if (!index_of.emplace(synset, static_cast<int>(names.size())).second) {
-      throw Error("--dataset " + spec + ": " + path.string() + " line " + std::to_string(number) + ": synset " +
-                  synset + " listed twice");
+      throw Error(where + ": " + path.string() + " line " + std::to_string(number) + ": synset " + synset +
+                  " listed twice");
     }
     names.push_back(words);
   }
@@ -107,9 +107,9 @@ std::vector<std::string> read_synsets(const fs::path& path, const std::string& s
 }
 
 std::vector<Entry> read_loc_solution(const fs::path& path, const std::map<std::string, int>& index_of,
-                                     const fs::path& image_dir, const std::string& spec) {
+                                     const fs::path& image_dir, const std::string& where) {
   std::ifstream in(path);
-  if (!in) throw Error("--dataset " + spec + ": " + path.string() + ": cannot read");
+  if (!in) throw Error(where + ": " + path.string() + ": cannot read");
   std::vector<Entry> entries;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -117,7 +117,7 @@ std::vector<Entry> read_loc_solution(const fs::path& path, const std::map<std::s
     if (line.empty() || (number == 1 && line.rfind("ImageId", 0) == 0)) continue;
     const auto comma = line.find(',');
     if (comma == std::string::npos) {
-      throw Error("--dataset " + spec + ": " + path.string() + " line " + std::to_string(number) +
+      throw Error(where + ": " + path.string() + " line " + std::to_string(number) +
                   ": expected 'ImageId,PredictionString'");
     }
     const std::string image_id = line.substr(0, comma);
@@ -126,8 +126,8 @@ std::vector<Entry> read_loc_solution(const fs::path& path, const std::map<std::s
     prediction >> synset;
     const auto found = index_of.find(synset);
     if (found == index_of.end()) {
-      throw Error("--dataset " + spec + ": " + path.string() + " line " + std::to_string(number) + ": synset '" +
-                  synset + "' is not in LOC_synset_mapping.txt");
+      throw Error(where + ": " + path.string() + " line " + std::to_string(number) + ": synset '" + synset +
+                  "' is not in LOC_synset_mapping.txt");
     }
     // The CSV names images without extension; the archive stores .JPEG.
     std::string file = image_id + ".JPEG";
@@ -142,33 +142,33 @@ std::vector<Entry> read_loc_solution(const fs::path& path, const std::map<std::s
 
 namespace data_detail {
 
-std::unique_ptr<Dataset> open_imagenet(const std::string& dir, const std::string& spec) {
+std::unique_ptr<Dataset> open_imagenet(const std::string& dir, const std::string& where) {
   bool any_image = false;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end && !any_image; it.increment(ec)) {
     any_image = it->is_regular_file() && has_image_extension(it->path().string());
   }
-  if (!any_image) throw Error("--dataset " + spec + ": " + dir + " contains no images (.jpg, .jpeg, .png, ...)");
+  if (!any_image) throw Error(where + ": " + dir + " contains no images (.jpg, .jpeg, .png, ...)");
 
   std::vector<Entry> entries;
   std::vector<std::string> classes;
   std::string label_file;
   if (const fs::path val_txt = find_upwards(dir, "val.txt"); !val_txt.empty()) {
-    entries = read_val_txt(val_txt, spec);
+    entries = read_val_txt(val_txt, where);
     label_file = val_txt.string();
   } else {
     const fs::path solution = find_upwards(dir, "LOC_val_solution.csv");
     const fs::path mapping = find_upwards(dir, "LOC_synset_mapping.txt");
     if (solution.empty() || mapping.empty()) {
-      throw Error("--dataset " + spec + ": no ground truth found: expected val.txt, or LOC_val_solution.csv with " +
+      throw Error(where + ": no ground truth found: expected val.txt, or LOC_val_solution.csv with " +
                   "LOC_synset_mapping.txt, in " + dir + " or a parent folder");
     }
     std::map<std::string, int> index_of;
-    classes = read_synsets(mapping, spec, index_of);
-    entries = read_loc_solution(solution, index_of, dir, spec);
+    classes = read_synsets(mapping, where, index_of);
+    entries = read_loc_solution(solution, index_of, dir, where);
     label_file = solution.string();
   }
-  if (entries.empty()) throw Error("--dataset " + spec + ": " + label_file + " lists no images");
+  if (entries.empty()) throw Error(where + ": " + label_file + " lists no images");
 
   std::size_t missing = 0;
   std::string first_missing;
@@ -179,7 +179,7 @@ std::unique_ptr<Dataset> open_imagenet(const std::string& dir, const std::string
     }
   }
   if (missing > 0) {
-    throw Error("--dataset " + spec + ": " + label_file + " names " + std::to_string(missing) + " of " +
+    throw Error(where + ": " + label_file + " names " + std::to_string(missing) + " of " +
                 std::to_string(entries.size()) + " files that are not in " + dir + " (first: " + first_missing + ")");
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.file < b.file; });

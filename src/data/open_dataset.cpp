@@ -26,19 +26,20 @@ bool has_image_extension(const std::string& path) {
   return std::any_of(std::begin(kExtensions), std::end(kExtensions), [&](const char* e) { return ext == e; });
 }
 
-std::unique_ptr<Dataset> open_dataset(const std::string& spec) {
+std::unique_ptr<Dataset> open_dataset(const std::string& spec, const std::string& flag) {
+  const std::string where = flag + " " + spec;
   const auto colon = spec.find(':');
   const std::string kind = spec.substr(0, colon);
   const std::string rest = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
-  if (kind == "digits") return data_detail::open_digits(rest.empty() ? "test" : rest, spec);
+  if (kind == "digits") return data_detail::open_digits(rest.empty() ? "test" : rest, where);
   if (kind == "imagenet" || kind == "folder") {
-    if (rest.empty()) throw Error("--dataset " + spec + ": give a directory, e.g. " + kind + ":/data/" + kind);
+    if (rest.empty()) throw Error(where + ": give a directory, e.g. " + kind + ":/data/" + kind);
     std::error_code ec;
-    if (!std::filesystem::exists(rest, ec)) throw Error("--dataset " + spec + ": " + rest + ": no such directory");
-    if (!std::filesystem::is_directory(rest, ec)) throw Error("--dataset " + spec + ": " + rest + ": not a directory");
-    return kind == "imagenet" ? data_detail::open_imagenet(rest, spec) : data_detail::open_folder(rest, spec);
+    if (!std::filesystem::exists(rest, ec)) throw Error(where + ": " + rest + ": no such directory");
+    if (!std::filesystem::is_directory(rest, ec)) throw Error(where + ": " + rest + ": not a directory");
+    return kind == "imagenet" ? data_detail::open_imagenet(rest, where) : data_detail::open_folder(rest, where);
   }
-  throw Error("--dataset " + spec + ": unknown dataset (expected digits, digits:train, imagenet:DIR or folder:DIR)");
+  throw Error(where + ": unknown dataset (expected digits, digits:train, imagenet:DIR or folder:DIR)");
 }
 
 namespace data_detail {

@@ -225,7 +225,7 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
   // Every dataset opens (and matches the model's input) before any work.
   const Preprocess preprocess = preprocess_of(o.model);
   std::unique_ptr<Dataset> calib, eval;
-  if (o.int8) calib = open_dataset(o.calib_dataset);
+  if (o.int8) calib = open_dataset(o.calib_dataset, "--calib");
   if (!o.eval_dataset.empty()) {
     AccuracyOptions a;
     a.model = o.model;
