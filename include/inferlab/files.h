@@ -23,6 +23,14 @@ void ensure_writable_directory(const std::string& dir, const std::string& flag);
 /// any long work starts. Throws Error "--flag PATH: <why>".
 void ensure_writable_file_path(const std::string& path, const std::string& flag);
 
+/// `text` with every character other than letters, digits, '-', '_' and '.'
+/// replaced by '_', for file names built from model and backend names.
+std::string file_safe_name(std::string text);
+
+/// inferlab's per-user cache: $XDG_CACHE_HOME/inferlab, else
+/// ~/.cache/inferlab, else (no HOME) the relative .cache/inferlab. Not created.
+std::string user_cache_directory();
+
 /// A private temporary directory, removed with its contents on destruction.
 /// Not copyable.
 class TempDir {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -93,6 +94,20 @@ TempDir::TempDir(const std::string& prefix) {
 TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);  // best effort: a leftover temp dir must not turn into an error
+}
+
+std::string file_safe_name(std::string text) {
+  for (char& c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  return text;
+}
+
+std::string user_cache_directory() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/inferlab";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/inferlab";
+  // No HOME (a bare container): a relative folder is the only guess left.
+  return ".cache/inferlab";
 }
 
 }  // namespace inferlab

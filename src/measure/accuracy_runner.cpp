@@ -12,6 +12,7 @@
 #include "inferlab/bench.h"
 #include "inferlab/contact_sheet.h"
 #include "inferlab/error.h"
+#include "inferlab/files.h"
 #include "inferlab/registry.h"
 #include "inferlab/stats.h"
 
@@ -42,13 +43,6 @@ void check_classes(const Dataset& dataset, int classes, const std::string& model
                   model_name + " outputs only " + std::to_string(classes) + " scores per sample");
     }
   }
-}
-
-std::string file_safe(std::string text) {
-  for (char& c : text) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
-  }
-  return text;
 }
 
 struct RowOutcome {
@@ -134,9 +128,10 @@ class AccuracyRun {
     a.inference_samples_per_s = run_ms > 0 ? samples * 1000.0 / run_ms : 0;
     a.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
     if (!options_.failures_dir.empty()) {
-      a.contact_sheet = (std::filesystem::path(options_.failures_dir) /
-                         file_safe(options_.model.name + "." + row.backend + "." + row.precision + ".failures.png"))
-                            .string();
+      a.contact_sheet =
+          (std::filesystem::path(options_.failures_dir) /
+           file_safe_name(options_.model.name + "." + row.backend + "." + row.precision + ".failures.png"))
+              .string();
       write_contact_sheet(failures, dataset_.class_names(),
                           options_.model.name + " on " + label + ": first " + std::to_string(failures.size()) + " of " +
                               std::to_string(wrong) + " misclassified (" + dataset_.name() + ")",

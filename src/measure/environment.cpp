@@ -63,14 +63,17 @@ std::string read_file(const char* path) {
   return out.str();
 }
 
-void capture_cpu(Environment& env) {
-  const std::string cpuinfo = read_file("/proc/cpuinfo");
+std::string cpu_model_from(const std::string& cpuinfo) {
   // x86 says "model name"; many Arm kernels only give "Hardware" or "Model".
   for (const char* key : {"model name", "Model", "Hardware"}) {
-    env.cpu_model = cpuinfo_value(cpuinfo, key);
-    if (!env.cpu_model.empty()) break;
+    if (std::string model = cpuinfo_value(cpuinfo, key); !model.empty()) return model;
   }
-  if (env.cpu_model.empty()) env.cpu_model = kUnknown;
+  return kUnknown;
+}
+
+void capture_cpu(Environment& env) {
+  const std::string cpuinfo = read_file("/proc/cpuinfo");
+  env.cpu_model = cpu_model_from(cpuinfo);
 
   std::string flags = cpuinfo_value(cpuinfo, "flags");
   if (flags.empty()) flags = cpuinfo_value(cpuinfo, "Features");
@@ -151,6 +154,8 @@ std::string git_revision() {
 }
 
 }  // namespace
+
+std::string cpu_model_name() { return cpu_model_from(read_file("/proc/cpuinfo")); }
 
 std::string iso8601_utc_now() {
   const std::time_t now = std::time(nullptr);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inferlab/error.h"
+#include "inferlab/files.h"
 #include "inferlab/onnx_model.h"
 #include "model/sha256.h"
 
@@ -329,15 +330,8 @@ ModelSource ResolvedModel::source_for(ModelFormat format) const {
 
 std::string model_directory(const std::string& override_dir) {
   if (!override_dir.empty()) return override_dir;
-  auto env = [](const char* name) -> std::string {
-    const char* value = std::getenv(name);
-    return value != nullptr ? value : "";
-  };
-  if (std::string dir = env("INFERLAB_MODEL_DIR"); !dir.empty()) return dir;
-  if (std::string cache = env("XDG_CACHE_HOME"); !cache.empty()) return (fs::path(cache) / "inferlab/models").string();
-  if (std::string home = env("HOME"); !home.empty()) return (fs::path(home) / ".cache/inferlab/models").string();
-  // No HOME (a bare container): a relative folder is the only guess left.
-  return ".cache/inferlab/models";
+  if (const char* dir = std::getenv("INFERLAB_MODEL_DIR"); dir && *dir) return dir;
+  return user_cache_directory() + "/models";
 }
 
 std::vector<std::string> zoo_model_names(const std::string& zoo) {

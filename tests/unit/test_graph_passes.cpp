@@ -11,8 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -120,8 +118,7 @@ TEST(OnnxFile, LargeWeightsRoundTripAndTruncationIsRefused) {
   const OnnxGraph back = OnnxGraph::load(path);
   EXPECT_EQ(back.proto().SerializeAsString(), model.proto().SerializeAsString());
 
-  std::ifstream file(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_file(path);
   ASSERT_GT(bytes.size(), std::size_t{4} << 20);
   write_file_atomically(dir.path() + "/cut.onnx", bytes.substr(0, bytes.size() - (1 << 19)));
   EXPECT_THROW(OnnxGraph::load(dir.path() + "/cut.onnx"), Error);

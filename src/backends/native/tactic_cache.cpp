@@ -4,13 +4,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "inferlab/environment.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "onednn_util.h"
@@ -37,36 +37,20 @@ std::vector<std::string> split_tabs(const std::string& line) {
   }
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) != 0) continue;
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) break;
-    std::string name = line.substr(colon + 1);
-    name.erase(0, name.find_first_not_of(" \t"));
-    return name;
-  }
-  return "unknown";
-}
-
 void warn(const std::string& message) { std::cerr << "inferlab: warning: " << message << '\n'; }
 
 }  // namespace
 
 std::string default_tactic_cache_path() {
   if (const char* p = std::getenv("INFERLAB_TACTIC_CACHE"); p && *p) return p;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/inferlab/tactics.tsv";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/inferlab/tactics.tsv";
-  return "/tmp/inferlab-tactics.tsv";
+  return user_cache_directory() + "/tactics.tsv";
 }
 
 std::string tactic_machine_key() {
   const dnnl_version_t* v = dnnl_version();
   // Tabs and newlines would break the line format; CPU names have none, but
   // the file must stay parseable whatever /proc says.
-  std::string cpu = cpu_model();
+  std::string cpu = cpu_model_name();
   for (char& c : cpu) {
     if (c == '\t' || c == '\n' || c == '\r') c = ' ';
   }
