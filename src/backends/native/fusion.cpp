@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "graph_index.h"
+
 namespace inferlab::native {
 
 namespace {
@@ -44,29 +46,14 @@ class Initializers {
 
 std::string input_or_empty(const onnx::NodeProto& node, int k) { return k < node.input_size() ? node.input(k) : ""; }
 
-using Readers = std::unordered_map<std::string, std::vector<const onnx::NodeProto*>>;
-
-void plan_int8_convs(const onnx::GraphProto& graph, const Readers& readers, const std::set<std::string>& outputs,
-                     FusionPlan& plan) {
+void plan_int8_convs(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
   const Initializers inits(graph);
-  std::unordered_map<std::string, const onnx::NodeProto*> producer;
-  for (const auto& node : graph.node()) {
-    for (const auto& o : node.output()) producer[o] = &node;
-  }
-  auto produced_by = [&](const std::string& value, const char* op) -> const onnx::NodeProto* {
-    auto it = producer.find(value);
-    return it != producer.end() && it->second->op_type() == op ? it->second : nullptr;
-  };
-  auto only_reader_is = [&](const std::string& value, const onnx::NodeProto* node) {
-    auto it = readers.find(value);
-    return it != readers.end() && it->second.size() == 1 && it->second[0] == node && !outputs.count(value);
-  };
   for (const auto& conv : graph.node()) {
     if (conv.op_type() != "Conv" || conv.input_size() < 2) continue;
-    const auto* dq_x = produced_by(conv.input(0), "DequantizeLinear");
-    const auto* dq_w = produced_by(conv.input(1), "DequantizeLinear");
+    const auto* dq_x = index.producer(conv.input(0), "DequantizeLinear");
+    const auto* dq_w = index.producer(conv.input(1), "DequantizeLinear");
     if (!dq_x || !dq_w || dq_x->input_size() < 2 || dq_w->input_size() < 2) continue;
-    const auto* q = produced_by(dq_x->input(0), "QuantizeLinear");
+    const auto* q = index.producer(dq_x->input(0), "QuantizeLinear");
     if (!q || q->input_size() < 2) continue;
     // Activations: Q and DQ share one scalar scale; both zero points are 0.
     const std::string s_x = dq_x->input(1);
@@ -98,24 +85,21 @@ void plan_int8_convs(const onnx::GraphProto& graph, const Readers& readers, cons
     plan.int8_by_conv[&conv] = {
         {q->output(0), s_x, input_or_empty(*dq_x, 2), dq_w->input(0), dq_w->input(1), input_or_empty(*dq_w, 2), bias},
         ""};
-    if (only_reader_is(dq_x->output(0), &conv)) plan.absorbed.insert(dq_x);
-    if (only_reader_is(dq_w->output(0), &conv)) plan.absorbed.insert(dq_w);
+    if (index.only_reader(dq_x->output(0)) == &conv) plan.absorbed.insert(dq_x);
+    if (index.only_reader(dq_w->output(0)) == &conv) plan.absorbed.insert(dq_w);
   }
 }
 
 // An int8 Conv whose (activated) result only a per-tensor, zero-point-0
 // QuantizeLinear reads writes that Q's u8/s8 output itself: the next int8
 // Conv reads it as is, and the float result is never stored.
-void plan_requantization(const onnx::GraphProto& graph, const Readers& readers, const std::set<std::string>& outputs,
-                         FusionPlan& plan) {
+void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
   const Initializers inits(graph);
   for (auto& [conv, int8] : plan.int8_by_conv) {
     auto fused = plan.by_conv.find(conv);
     const std::string result = fused == plan.by_conv.end() ? conv->output(0) : fused->second.output;
-    auto it = readers.find(result);
-    if (it == readers.end() || it->second.size() != 1 || outputs.count(result)) continue;
-    const auto* q = it->second[0];
-    if (q->op_type() != "QuantizeLinear" || q->input_size() < 2) continue;
+    const auto* q = index.only_reader(result, "QuantizeLinear");
+    if (!q || q->input_size() < 2) continue;
     const auto* scale = inits.find(q->input(1));
     if (!scale || !inits.is_float(q->input(1)) || Initializers::count(*scale) != 1) continue;
     const std::string zp = input_or_empty(*q, 2);
@@ -130,36 +114,18 @@ void plan_requantization(const onnx::GraphProto& graph, const Readers& readers, 
 }  // namespace
 
 FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
-  std::set<std::string> graph_outputs;
-  for (const auto& o : graph.output()) graph_outputs.insert(o.name());
-  Readers readers;
-  for (const auto& node : graph.node()) {
-    for (const auto& in : node.input()) {
-      if (!in.empty()) readers[in].push_back(&node);
-    }
-  }
-  auto only_reader = [&](const std::string& value) -> const onnx::NodeProto* {
-    auto it = readers.find(value);
-    return it != readers.end() && it->second.size() == 1 && !graph_outputs.count(value) ? it->second[0] : nullptr;
-  };
-
+  const GraphIndex index(graph);
   // The residual must exist when the Conv runs: a graph input, an
   // initializer, or the output of a node listed before the Conv.
-  std::unordered_map<std::string, int> position;
-  for (int i = 0; i < graph.node_size(); ++i) {
-    for (const auto& o : graph.node(i).output()) position[o] = i;
-  }
   auto produced_before = [&](const std::string& value, const onnx::NodeProto& conv) {
-    auto it = position.find(value);
-    if (it == position.end()) return true;
-    return it->second < position[conv.output(0)];
+    return index.position(value) < index.position(conv.output(0));
   };
 
   FusionPlan plan;
-  if (int8) plan_int8_convs(graph, readers, graph_outputs, plan);
+  if (int8) plan_int8_convs(graph, index, plan);
   for (const auto& conv : graph.node()) {
-    if (conv.op_type() != "Conv" || graph_outputs.count(conv.output(0))) continue;
-    const auto& users = readers[conv.output(0)];
+    if (conv.op_type() != "Conv" || index.is_graph_output(conv.output(0))) continue;
+    const auto& users = index.readers(conv.output(0));
     if (users.size() == 1) {
       const auto* act = users[0];
       if (act->op_type() == "Relu" || act->op_type() == "Clip" || act->op_type() == "Sigmoid") {
@@ -171,7 +137,7 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
         if (!produced_before(other, conv)) continue;
         Fusion fusion{"Add", nullptr, act->output(0), other};
         plan.absorbed.insert(act);
-        if (const auto* relu = only_reader(act->output(0)); relu && relu->op_type() == "Relu") {
+        if (const auto* relu = index.only_reader(act->output(0), "Relu")) {
           fusion = {"Add+Relu", nullptr, relu->output(0), other};
           plan.absorbed.insert(relu);
         }
@@ -184,7 +150,7 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
     for (int k = 0; k < 2; ++k) {
       const auto* sigmoid = users[k];
       const auto* mul = users[1 - k];
-      if (sigmoid->op_type() != "Sigmoid" || mul->op_type() != "Mul" || only_reader(sigmoid->output(0)) != mul) {
+      if (sigmoid->op_type() != "Sigmoid" || mul->op_type() != "Mul" || index.only_reader(sigmoid->output(0)) != mul) {
         continue;
       }
       const bool pair = (mul->input(0) == conv.output(0) && mul->input(1) == sigmoid->output(0)) ||
@@ -196,7 +162,7 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
       break;
     }
   }
-  if (int8) plan_requantization(graph, readers, graph_outputs, plan);
+  if (int8) plan_requantization(graph, index, plan);
   return plan;
 }
 

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "graph_index.h"
 #include "optimize/graph_edit.h"
 
 namespace inferlab::native {
@@ -16,51 +17,6 @@ namespace inferlab::native {
 using namespace graph_edit;
 
 namespace {
-
-class GraphIndex {
- public:
-  explicit GraphIndex(const onnx::GraphProto& graph) : graph_(graph) {
-    for (const auto& n : graph.node()) {
-      for (const auto& o : n.output()) producer_[o] = &n;
-      for (const auto& i : n.input()) readers_[i].push_back(&n);
-      if (n.op_type() == "Constant") constant_node_[n.output(0)] = &n;
-    }
-    for (const auto& o : graph.output()) graph_outputs_.insert(o.name());
-  }
-  const onnx::NodeProto* producer(const std::string& value, const char* op) const {
-    auto it = producer_.find(value);
-    return it != producer_.end() && it->second->op_type() == op && is_default_domain(*it->second) ? it->second
-                                                                                                  : nullptr;
-  }
-  // The one node reading `value`, when `value` is not a graph output.
-  const onnx::NodeProto* only_reader(const std::string& value, const char* op) const {
-    if (graph_outputs_.count(value)) return nullptr;
-    auto it = readers_.find(value);
-    if (it == readers_.end() || it->second.size() != 1) return nullptr;
-    const auto* n = it->second[0];
-    return n->op_type() == op && is_default_domain(*n) ? n : nullptr;
-  }
-  // A float scalar constant (initializer or Constant node) named `value`.
-  std::optional<float> scalar(const std::string& value) const {
-    std::vector<float> values;
-    if (const auto* t = find_initializer(graph_, value)) {
-      if (read_floats(*t, values) && values.size() == 1) return values[0];
-      return std::nullopt;
-    }
-    auto it = constant_node_.find(value);
-    if (it == constant_node_.end()) return std::nullopt;
-    for (const auto& a : it->second->attribute()) {
-      if (a.name() == "value" && a.has_t() && read_floats(a.t(), values) && values.size() == 1) return values[0];
-    }
-    return std::nullopt;
-  }
-
- private:
-  const onnx::GraphProto& graph_;
-  std::unordered_map<std::string, const onnx::NodeProto*> producer_, constant_node_;
-  std::unordered_map<std::string, std::vector<const onnx::NodeProto*>> readers_;
-  std::set<std::string> graph_outputs_;
-};
 
 bool near(std::optional<float> value, double expected) {
   return value && std::abs(*value - expected) <= 1e-5 * std::abs(expected);
@@ -88,19 +44,19 @@ int rewrite_gelu(onnx::GraphProto& graph) {
     for (const auto& erf : graph.node()) {
       if (erf.op_type() != "Erf" || !is_default_domain(erf) || erf.input_size() != 1) continue;
       const auto* div = index.producer(erf.input(0), "Div");
-      if (!div || div->input_size() != 2 || !near(index.scalar(div->input(1)), std::sqrt(2.0))) continue;
+      if (!div || div->input_size() != 2 || !near(index.float_scalar(div->input(1)), std::sqrt(2.0))) continue;
       if (!index.only_reader(div->output(0), "Erf")) continue;
       const std::string& x = div->input(0);
       const auto* add = index.only_reader(erf.output(0), "Add");
       if (!add) continue;
       const auto one = other_input(*add, erf.output(0));
-      if (!one || !near(index.scalar(*one), 1.0)) continue;
+      if (!one || !near(index.float_scalar(*one), 1.0)) continue;
       const auto* mul = index.only_reader(add->output(0), "Mul");
       if (!mul || other_input(*mul, add->output(0)) != x) continue;
       const auto* half_mul = index.only_reader(mul->output(0), "Mul");
       if (!half_mul) continue;
       const auto half = other_input(*half_mul, mul->output(0));
-      if (!half || !near(index.scalar(*half), 0.5)) continue;
+      if (!half || !near(index.float_scalar(*half), 0.5)) continue;
       matches.push_back({div, {div, &erf, add, mul, half_mul}, x, half_mul->output(0), node_label(*half_mul)});
     }
   }
