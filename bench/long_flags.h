@@ -1,5 +1,7 @@
 #pragma once
-// "--name N" pairs for the bench programs' command lines.
+// The bench programs' command lines: "--name N" pairs, and a main() that
+// turns an exception into one line and exit 2.
+#include <exception>
 #include <iostream>
 #include <map>
 #include <string>
@@ -34,6 +36,17 @@ inline bool parse_long_flags(int argc, char** argv, int first, std::map<std::str
     }
   }
   return true;
+}
+
+/// Runs `run` and turns any exception into "program: message" on stderr and
+/// exit 2, so every bench program fails the same way on bad input.
+inline int main_reporting_errors(const char* program, int (*run)(int, char**), int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << program << ": " << e.what() << '\n';
+    return 2;
+  }
 }
 
 }  // namespace inferlab::bench

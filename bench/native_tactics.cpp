@@ -173,11 +173,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "native_tactics: " << e.what() << '\n';
-    return 2;
-  }
-}
+int main(int argc, char** argv) { return inferlab::bench::main_reporting_errors("native_tactics", run, argc, argv); }

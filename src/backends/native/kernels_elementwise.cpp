@@ -193,10 +193,7 @@ class GeluKernel final : public Kernel {
     return {{DType::kFloat32, in[0].shape, in[0].layout}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    src_.set_data_handle(in[0].data);
-    dst_.set_data_handle(out[0].data);
-    prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
-    cpu_stream().wait();
+    execute_src_dst(prim_, src_, dst_, in[0], out[0]);
   }
   std::string implementation() const override { return impl_name(pd_); }
 

@@ -187,10 +187,7 @@ class PoolKernel final : public Kernel {
     return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    src_.set_data_handle(in[0].data);
-    dst_.set_data_handle(out[0].data);
-    prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
-    cpu_stream().wait();
+    execute_src_dst(prim_, src_, dst_, in[0], out[0]);
   }
   std::string implementation() const override { return impl_name(pd_); }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "onednn_context.h"
+
 namespace inferlab::native {
 
 using dnnl::memory;
@@ -123,6 +125,14 @@ std::string onednn_isa_name() {
     default:
       return "other";
   }
+}
+
+void execute_src_dst(const dnnl::primitive& prim, dnnl::memory& src, dnnl::memory& dst, const View& in,
+                     const View& out) {
+  src.set_data_handle(in.data);
+  dst.set_data_handle(out.data);
+  prim.execute(cpu_stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+  cpu_stream().wait();
 }
 
 }  // namespace inferlab::native

@@ -37,6 +37,11 @@ std::string impl_name(const dnnl::primitive_desc_base& pd);
 /// "aBcd8b" (nChw8c); "other" for non-blocked formats (Winograd, any).
 std::string layout_name(const dnnl::memory::desc& md);
 
+/// Runs a one-input, one-output primitive (pooling, eltwise) on a step's
+/// views: points `src` and `dst` at them, executes, waits for the stream.
+void execute_src_dst(const dnnl::primitive& prim, dnnl::memory& src, dnnl::memory& dst, const View& in,
+                     const View& out);
+
 /// The ISA oneDNN dispatches to on this CPU, e.g. "avx2", "avx512_core_vnni".
 std::string onednn_isa_name();
 
