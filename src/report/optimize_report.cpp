@@ -5,16 +5,14 @@
 #include <sstream>
 
 #include "inferlab/optimizer.h"
+#include "table_grid.h"
 
 namespace inferlab {
 
 namespace {
 
-std::string fixed(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
+using report_detail::fixed;
+using report_detail::text_table;
 
 std::string percent(const std::optional<double>& fraction) {
   return fraction ? fixed(*fraction * 100.0, 2) + "%" : "-";
@@ -27,24 +25,6 @@ std::string brief(const std::string& text) {
 }
 
 std::string db(double value) { return std::isfinite(value) ? fixed(value, 1) : (value > 0 ? "inf" : "-inf"); }
-
-// Left-aligned first column, right-aligned rest, two spaces apart.
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()), 0);
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  std::ostringstream out;
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      const std::string pad(width[c] - row[c].size(), ' ');
-      out << (c == 0 ? row[c] + pad : "  " + pad + row[c]);
-    }
-    out << '\n';
-  }
-  return out.str();
-}
 
 nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
 
@@ -65,14 +45,14 @@ std::string render_optimize_report(const OptimizeReport& r) {
   }
   out << '\n';
   const auto ratio = [](double a, double b) { return b > 0 ? fixed(a / b, 3) + "x" : std::string("-"); };
-  out << table({{"", "before", "after", "after/before"},
-                {"file size (bytes)", std::to_string(r.size_bytes_before), std::to_string(r.size_bytes_after),
-                 ratio(static_cast<double>(r.size_bytes_after), static_cast<double>(r.size_bytes_before))},
-                {"FLOPs per sample", std::to_string(r.flops_before), std::to_string(r.flops_after),
-                 ratio(static_cast<double>(r.flops_after), static_cast<double>(r.flops_before))},
-                {"parameters", std::to_string(r.parameters_before), std::to_string(r.parameters_after),
-                 ratio(static_cast<double>(r.parameters_after), static_cast<double>(r.parameters_before))},
-                {"weight sparsity", "", fixed(r.weight_sparsity_after * 100.0, 1) + "%", ""}});
+  out << text_table({{"", "before", "after", "after/before"},
+                     {"file size (bytes)", std::to_string(r.size_bytes_before), std::to_string(r.size_bytes_after),
+                      ratio(static_cast<double>(r.size_bytes_after), static_cast<double>(r.size_bytes_before))},
+                     {"FLOPs per sample", std::to_string(r.flops_before), std::to_string(r.flops_after),
+                      ratio(static_cast<double>(r.flops_after), static_cast<double>(r.flops_before))},
+                     {"parameters", std::to_string(r.parameters_before), std::to_string(r.parameters_after),
+                      ratio(static_cast<double>(r.parameters_after), static_cast<double>(r.parameters_before))},
+                     {"weight sparsity", "", fixed(r.weight_sparsity_after * 100.0, 1) + "%", ""}});
   if (!r.calibration.empty()) out << "\ncalibration: " << r.calibration << '\n';
   if (!r.accuracy.empty()) {
     out << '\n';
@@ -83,7 +63,7 @@ std::string render_optimize_report(const OptimizeReport& r) {
                       a.top1_drop_pts ? fixed(*a.top1_drop_pts, 2) : "-", percent(a.top5_before), percent(a.top5_after),
                       a.status == "ok" ? a.execution : brief(a.status + ": " + a.reason)});
     }
-    out << table(rows);
+    out << text_table(rows);
   }
   if (!r.latency.empty()) {
     out << '\n';
@@ -92,7 +72,7 @@ std::string render_optimize_report(const OptimizeReport& r) {
       rows.push_back({l.backend, l.model, l.status == "ok" && l.latency ? fixed(l.latency->p50_ms, 3) : "-",
                       l.status == "ok" ? l.model_format : brief(l.status + ": " + l.reason)});
     }
-    out << table(rows);
+    out << text_table(rows);
   }
   if (!r.sensitivity.empty()) {
     out << '\n';
@@ -101,7 +81,7 @@ std::string render_optimize_report(const OptimizeReport& r) {
     for (const auto& s : r.sensitivity) {
       rows.push_back({s.node, s.op, db(s.weight_sqnr_db), db(s.output_sqnr_db), s.kept_fp32 ? "fp32 (gate)" : "int8"});
     }
-    out << table(rows);
+    out << text_table(rows);
   }
   for (const auto& l : r.left_in_fp32) out << "fp32: " << l << '\n';
   if (r.budget_held) {

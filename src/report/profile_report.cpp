@@ -1,12 +1,11 @@
 // Per-layer profiles: JSON for the trip from the worker, the text table
 // `bench --profile` prints, and the Chrome trace.
 #include <algorithm>
-#include <cstdio>
 #include <map>
-#include <sstream>
 
 #include "inferlab/error.h"
 #include "inferlab/profile.h"
+#include "table_grid.h"
 
 namespace inferlab {
 
@@ -14,20 +13,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
-
-std::string pad_right(std::string text, std::size_t width) {
-  if (text.size() < width) text.append(width - text.size(), ' ');
-  return text;
-}
-
-std::string pad_left(const std::string& text, std::size_t width) {
-  return text.size() < width ? std::string(width - text.size(), ' ') + text : text;
-}
+using report_detail::fixed;
+using report_detail::text_table;
 
 }  // namespace
 
@@ -76,24 +63,14 @@ SessionProfile session_profile_from_json(const json& j) {
 }
 
 std::string render_profile_text(const SessionProfile& p) {
-  std::ostringstream out;
   const double per_run_ms = p.layers_ms_per_run();
-  std::size_t name_width = 5, impl_width = 14;
-  for (const auto& l : p.layers) {
-    name_width = std::max(name_width, std::min<std::size_t>(l.name.size(), 48));
-    impl_width = std::max(impl_width, std::min<std::size_t>(l.implementation.size(), 40));
-  }
-  out << pad_right("#", 5) << pad_right("layer", name_width + 2) << pad_left("ms/run", 9) << pad_left("share", 8)
-      << "  "
-      << "implementation\n";
+  auto share = [&](double ms) { return fixed(per_run_ms > 0 ? 100.0 * ms / per_run_ms : 0, 1) + "%"; };
+  std::vector<std::vector<std::string>> rows{{"#", "layer", "ms/run", "share", "implementation"}};
   for (std::size_t i = 0; i < p.layers.size(); ++i) {
     const auto& l = p.layers[i];
     std::string name = l.name.size() > 48 ? l.name.substr(0, 45) + "..." : l.name;
     if (!l.fused.empty()) name += " +" + l.fused;
-    const double share = per_run_ms > 0 ? 100.0 * l.mean_ms() / per_run_ms : 0;
-    out << pad_right(std::to_string(i), 5) << pad_right(name, name_width + 2)
-        << pad_left(format("%.4f", l.mean_ms()), 9) << pad_left(format("%.1f%%", share), 8) << "  " << l.implementation
-        << '\n';
+    rows.push_back({std::to_string(i), name, fixed(l.mean_ms(), 4), share(l.mean_ms()), l.implementation});
   }
   // Totals per op type, largest first, as benchmark_app's per-type counters.
   std::map<std::string, std::pair<double, int>> by_op;
@@ -104,17 +81,17 @@ std::string render_profile_text(const SessionProfile& p) {
   }
   std::vector<std::pair<std::string, std::pair<double, int>>> ops(by_op.begin(), by_op.end());
   std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
-  out << "\nby op type:\n";
+  std::vector<std::vector<std::string>> op_rows;
   for (const auto& [op, totals] : ops) {
-    const double share = per_run_ms > 0 ? 100.0 * totals.first / per_run_ms : 0;
-    out << "  " << pad_right(op, 22) << pad_left(format("%.4f", totals.first), 9) << " ms"
-        << pad_left(format("%.1f%%", share), 8) << "  (" << totals.second
-        << (totals.second == 1 ? " layer)\n" : " layers)\n");
+    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "(" + to_string().
+    std::string count = "(";
+    count.append(std::to_string(totals.second)).append(totals.second == 1 ? " layer)" : " layers)");
+    op_rows.push_back({"  " + op, fixed(totals.first, 4) + " ms", share(totals.first), count});
   }
-  out << "layers' sum " << format("%.4f", per_run_ms) << " ms per run over " << p.runs << " profiled runs";
-  if (!p.note.empty()) out << "; " << p.note;
-  out << '\n';
-  return out.str();
+  std::string out = text_table(rows, "llrrl") + "\nby op type:\n" + text_table(op_rows, "lrrl");
+  out += "layers' sum " + fixed(per_run_ms, 4) + " ms per run over " + std::to_string(p.runs) + " profiled runs";
+  if (!p.note.empty()) out += "; " + p.note;
+  return out + '\n';
 }
 
 json chrome_trace(const SessionProfile& p, const std::string& title) {

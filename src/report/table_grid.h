@@ -18,6 +18,29 @@ inline std::string fixed(double value, int decimals) {
   return buffer;
 }
 
+// Rows as aligned text, columns two spaces apart: column c is left-aligned
+// where align[c] == 'l', else right-aligned; columns past `align` are
+// right-aligned, except that an empty `align` leaves the first one left.
+// A left-aligned last column is not padded (no trailing blanks).
+inline std::string text_table(const std::vector<std::vector<std::string>>& rows, const std::string& align = "l") {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()), 0);
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(width[c] - row[c].size(), ' ');
+      const bool left = c < align.size() && align[c] == 'l';
+      if (c > 0) out += "  ";
+      out += left ? row[c] + (c + 1 == row.size() ? "" : pad) : pad + row[c];
+    }
+    out += '\n';
+  }
+  return out;
+}
+
 struct Grid {
   std::vector<std::string> models;   // row order: first appearance
   std::vector<std::string> columns;  // backend, or backend:precision when several precisions
