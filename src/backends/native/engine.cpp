@@ -79,11 +79,16 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   for (const auto& o : graph.output()) output_names.insert(o.name());
 
   const FusionPlan fusions = plan_fusions(graph, int8_kernels_);
-  // What a node's kernel reads: an int8 Conv reads past the Q/DQ nodes.
+  // What a node's kernel reads: an int8 Conv reads past the Q/DQ nodes; a
+  // MatMul that absorbed its bias Add reads the bias third, as Gemm reads C.
   auto inputs_of = [&](const onnx::NodeProto& node) {
     auto it = fusions.int8_by_conv.find(&node);
-    return it == fusions.int8_by_conv.end() ? std::vector<std::string>(node.input().begin(), node.input().end())
-                                            : it->second.inputs;
+    std::vector<std::string> names = it == fusions.int8_by_conv.end()
+                                         ? std::vector<std::string>(node.input().begin(), node.input().end())
+                                         : it->second.inputs;
+    auto fused = fusions.by_node.find(&node);
+    if (fused != fusions.by_node.end() && !fused->second.bias.empty()) names.push_back(fused->second.bias);
+    return names;
   };
 
   // Weights are freed as soon as their last reader has prepared (Conv and
@@ -158,8 +163,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     if (fusions.absorbed.count(&node)) continue;
     std::vector<int> ins, outs;
     for (const auto& name : inputs_of(node)) ins.push_back(name.empty() ? -1 : m.value(name));
-    const auto fusion = fusions.by_conv.find(&node);
-    const Fusion* fused = fusion == fusions.by_conv.end() ? nullptr : &fusion->second;
+    const auto fusion = fusions.by_node.find(&node);
+    const Fusion* fused = fusion == fusions.by_node.end() ? nullptr : &fusion->second;
     const auto int8 = fusions.int8_by_conv.find(&node);
     const bool requantized = int8 != fusions.int8_by_conv.end() && !int8->second.output.empty();
     for (int k = 0; k < node.output_size(); ++k) {
@@ -189,10 +194,10 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
         }
       }
       if (!fused->residual.empty()) ins.push_back(m.value(fused->residual));  // the post-op's operand, last
-      if (!fuse_conv_activation(*step.kernel, fused->op, lo, hi)) {
+      if (!fused->op.empty() && !step.kernel->fuse_epilogue(fused->op, lo, hi)) {
         throw Error("native: cannot fuse " + fused->op + " into " + node_prefix(node));
       }
-      step.fused = fused->op;
+      step.fused = fused->bias.empty() ? fused->op : fused->op.empty() ? "Bias" : "Bias+" + fused->op;
     }
     std::vector<InputDesc> descs;
     bool all_constant = !ins.empty();

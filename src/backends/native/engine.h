@@ -30,7 +30,7 @@ struct StepInfo {
   std::string node;            ///< op and name
   std::string op;              ///< op type
   std::string implementation;  ///< e.g. "onednn:jit:avx2" or "reference"
-  std::string fused;           ///< fused activation op, empty if none
+  std::string fused;           ///< fused epilogue ("Relu", "Add+Relu", "Bias+Gelu", ...), empty if none
   Shape output_shape;
   double total_ms = 0;  ///< summed over profiled runs (0 unless profiling is on)
   std::int64_t runs = 0;

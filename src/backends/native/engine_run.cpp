@@ -130,6 +130,7 @@ const std::map<std::string, KernelFactory>& kernel_registry() {
     register_reduce_kernels(r);
     register_onednn_kernels(r);
     register_conv_kernels(r);
+    register_matmul_kernels(r);
     register_quantize_kernels(r);
     return r;
   }();

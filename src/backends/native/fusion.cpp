@@ -1,4 +1,5 @@
-// Pattern matching for Conv + activation fusion over the ONNX node list.
+// Pattern matching for Conv, Gemm and MatMul epilogue fusion (and the int8
+// Conv's QDQ pattern) over the ONNX node list.
 #include "fusion.h"
 
 #include <algorithm>
@@ -96,8 +97,8 @@ void plan_int8_convs(const onnx::GraphProto& graph, const GraphIndex& index, Fus
 void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
   const Initializers inits(graph);
   for (auto& [conv, int8] : plan.int8_by_conv) {
-    auto fused = plan.by_conv.find(conv);
-    const std::string result = fused == plan.by_conv.end() ? conv->output(0) : fused->second.output;
+    auto fused = plan.by_node.find(conv);
+    const std::string result = fused == plan.by_node.end() ? conv->output(0) : fused->second.output;
     const auto* q = index.only_reader(result, "QuantizeLinear");
     if (!q || q->input_size() < 2) continue;
     const auto* scale = inits.find(q->input(1));
@@ -111,56 +112,100 @@ void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index,
   }
 }
 
+// MatMul(x, W) + b with W a 2-D float initializer and b a float
+// initializer of W's N values (shape [N], [1, N], ...): torch's export of
+// nn.Linear on 3-D input. The Add becomes the matmul's bias.
+const onnx::NodeProto* bias_add(const onnx::NodeProto& matmul, const GraphIndex& index, const Initializers& inits,
+                                std::string& bias) {
+  if (matmul.input_size() != 2) return nullptr;
+  const auto* w = inits.find(matmul.input(1));
+  if (!w || !inits.is_float(matmul.input(1)) || w->dims_size() != 2) return nullptr;
+  const auto* add = index.only_reader(matmul.output(0), "Add");
+  if (!add || add->input_size() != 2) return nullptr;
+  const std::string& other = add->input(0) == matmul.output(0) ? add->input(1) : add->input(0);
+  const auto* b = inits.find(other);
+  if (!b || !inits.is_float(other) || Initializers::count(*b) != w->dims(1) || b->dims_size() == 0 ||
+      b->dims(b->dims_size() - 1) != w->dims(1)) {
+    return nullptr;
+  }
+  bias = other;
+  return add;
+}
+
+// The epilogue after `head` (the value `producer` or its fused bias Add
+// writes): one activation, SiLU's Sigmoid + Mul pair, or a residual Add of
+// a value computed before `producer`, with an optional Relu after it.
+bool plan_epilogue(const onnx::NodeProto& producer, const std::string& head, const GraphIndex& index, Fusion& fusion,
+                   std::set<const onnx::NodeProto*>& absorbed) {
+  static const std::set<std::string> activations{"Relu", "Clip", "Sigmoid", "Gelu", "HardSwish"};
+  if (index.is_graph_output(head)) return false;
+  const auto& users = index.readers(head);
+  if (users.size() == 1) {
+    const auto* act = users[0];
+    if (activations.count(act->op_type())) {
+      fusion.op = act->op_type();
+      fusion.activation = act;
+      fusion.output = act->output(0);
+      absorbed.insert(act);
+      return true;
+    }
+    if (act->op_type() != "Add" || act->input_size() != 2 || act->input(0) == act->input(1)) return false;
+    // Residual: the result plus a value that exists when the producer runs
+    // (a graph input, an initializer, or a node listed before it).
+    const std::string& other = act->input(0) == head ? act->input(1) : act->input(0);
+    if (index.position(other) >= index.position(producer.output(0))) return false;
+    fusion.op = "Add";
+    fusion.output = act->output(0);
+    fusion.residual = other;
+    absorbed.insert(act);
+    if (const auto* relu = index.only_reader(act->output(0), "Relu")) {
+      fusion.op = "Add+Relu";
+      fusion.output = relu->output(0);
+      absorbed.insert(relu);
+    }
+    return true;
+  }
+  // Swish: Sigmoid(head) read only by a Mul that also reads head.
+  if (users.size() != 2) return false;
+  for (int k = 0; k < 2; ++k) {
+    const auto* sigmoid = users[k];
+    const auto* mul = users[1 - k];
+    if (sigmoid->op_type() != "Sigmoid" || mul->op_type() != "Mul" || index.only_reader(sigmoid->output(0)) != mul) {
+      continue;
+    }
+    const bool pair = (mul->input(0) == head && mul->input(1) == sigmoid->output(0)) ||
+                      (mul->input(1) == head && mul->input(0) == sigmoid->output(0));
+    if (!pair) continue;
+    fusion.op = "Swish";
+    fusion.activation = sigmoid;
+    fusion.output = mul->output(0);
+    absorbed.insert(sigmoid);
+    absorbed.insert(mul);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
   const GraphIndex index(graph);
-  // The residual must exist when the Conv runs: a graph input, an
-  // initializer, or the output of a node listed before the Conv.
-  auto produced_before = [&](const std::string& value, const onnx::NodeProto& conv) {
-    return index.position(value) < index.position(conv.output(0));
-  };
-
+  const Initializers inits(graph);
   FusionPlan plan;
   if (int8) plan_int8_convs(graph, index, plan);
-  for (const auto& conv : graph.node()) {
-    if (conv.op_type() != "Conv" || index.is_graph_output(conv.output(0))) continue;
-    const auto& users = index.readers(conv.output(0));
-    if (users.size() == 1) {
-      const auto* act = users[0];
-      if (act->op_type() == "Relu" || act->op_type() == "Clip" || act->op_type() == "Sigmoid") {
-        plan.by_conv[&conv] = {act->op_type(), act, act->output(0), ""};
-        plan.absorbed.insert(act);
-      } else if (act->op_type() == "Add" && act->input_size() == 2 && act->input(0) != act->input(1)) {
-        // Residual: the Conv's result plus a value computed earlier.
-        const std::string& other = act->input(0) == conv.output(0) ? act->input(1) : act->input(0);
-        if (!produced_before(other, conv)) continue;
-        Fusion fusion{"Add", nullptr, act->output(0), other};
-        plan.absorbed.insert(act);
-        if (const auto* relu = index.only_reader(act->output(0), "Relu")) {
-          fusion = {"Add+Relu", nullptr, relu->output(0), other};
-          plan.absorbed.insert(relu);
-        }
-        plan.by_conv[&conv] = fusion;
+  for (const auto& node : graph.node()) {
+    const std::string& op = node.op_type();
+    if (op != "Conv" && op != "Gemm" && op != "MatMul") continue;
+    Fusion fusion;
+    std::string head = node.output(0);
+    if (op == "MatMul" && !index.is_graph_output(head)) {
+      if (const auto* add = bias_add(node, index, inits, fusion.bias)) {
+        plan.absorbed.insert(add);
+        head = fusion.output = add->output(0);
       }
-      continue;
     }
-    // Swish: Sigmoid(c) read only by a Mul that also reads c.
-    if (users.size() != 2) continue;
-    for (int k = 0; k < 2; ++k) {
-      const auto* sigmoid = users[k];
-      const auto* mul = users[1 - k];
-      if (sigmoid->op_type() != "Sigmoid" || mul->op_type() != "Mul" || index.only_reader(sigmoid->output(0)) != mul) {
-        continue;
-      }
-      const bool pair = (mul->input(0) == conv.output(0) && mul->input(1) == sigmoid->output(0)) ||
-                        (mul->input(1) == conv.output(0) && mul->input(0) == sigmoid->output(0));
-      if (!pair) continue;
-      plan.by_conv[&conv] = {"Swish", sigmoid, mul->output(0), ""};
-      plan.absorbed.insert(sigmoid);
-      plan.absorbed.insert(mul);
-      break;
-    }
+    const bool with_epilogue = plan_epilogue(node, head, index, fusion, plan.absorbed);
+    if (with_epilogue || !fusion.bias.empty()) plan.by_node[&node] = fusion;
   }
   if (int8) plan_requantization(graph, index, plan);
   return plan;

@@ -1,8 +1,10 @@
 #pragma once
-// Which nodes the engine fuses into the Conv before them, as oneDNN
-// post-ops: Relu, Clip (ReLU6), Sigmoid, SiLU/Swish (x * sigmoid(x), the
-// Sigmoid + Mul pair EfficientNet exports), and a residual Add with an
-// optional Relu after it (ResNet's and MobileNetV2's skip connections).
+// Which nodes the engine fuses into the Conv, Gemm or MatMul before them,
+// as oneDNN post-ops: Relu, Clip (ReLU6), Sigmoid, Gelu (rewrite_gelu()'s),
+// HardSwish, SiLU/Swish (x * sigmoid(x), the Sigmoid + Mul pair EfficientNet
+// exports), and a residual Add with an optional Relu after it (ResNet's and
+// MobileNetV2's skip connections, Swin's MLP). A MatMul by constant 2-D
+// weights also takes the bias Add after it (nn.Linear on 3-D input).
 
 #ifndef ONNX_ML
 #define ONNX_ML 1
@@ -16,12 +18,15 @@
 
 namespace inferlab::native {
 
-/// One Conv's fused epilogue.
+/// One Conv's, Gemm's or MatMul's fused epilogue.
 struct Fusion {
-  std::string op;                               ///< "Relu", "Clip", "Sigmoid", "Swish", "Add" or "Add+Relu"
+  /// "Relu", "Clip", "Sigmoid", "Gelu", "HardSwish", "Swish", "Add" or
+  /// "Add+Relu" (see parse_epilogue()); empty for a MatMul's bias alone.
+  std::string op;
   const onnx::NodeProto* activation = nullptr;  ///< Clip's node (for its bounds); the Sigmoid for Swish
-  std::string output;                           ///< the value the fused Conv now writes
+  std::string output;                           ///< the value the fused node now writes
   std::string residual;                         ///< for "Add": the other operand, added as a oneDNN binary post-op
+  std::string bias;                             ///< MatMul only: the initializer its absorbed Add added
 };
 
 /// A Conv fed by the optimizer's QDQ pattern, run as one int8 convolution:
@@ -36,13 +41,13 @@ struct Int8Conv {
 };
 
 struct FusionPlan {
-  std::unordered_map<const onnx::NodeProto*, Fusion> by_conv;
+  std::unordered_map<const onnx::NodeProto*, Fusion> by_node;  ///< by the Conv, Gemm or MatMul fused into
   std::unordered_map<const onnx::NodeProto*, Int8Conv> int8_by_conv;
   std::set<const onnx::NodeProto*> absorbed;  ///< nodes that no longer run on their own
 };
 
-/// Finds fusable patterns; a Conv output that is a graph output, or read by
-/// anything beyond the pattern, is never fused. With `int8`, QDQ Convs whose
+/// Finds fusable patterns; a value that is a graph output, or read by
+/// anything beyond the pattern, is never fused away. With `int8`, QDQ Convs whose
 /// scales are constants and zero points constant zeros become Int8Convs; a
 /// DequantizeLinear the Conv was its only reader of is absorbed.
 FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8 = true);

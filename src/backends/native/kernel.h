@@ -112,6 +112,11 @@ class Kernel {
   /// Null (the default) keeps the implementation it picks without timing.
   /// The tuner is valid during that prepare() only.
   virtual void set_tuner(Tuner* /*tuner*/) {}
+  /// Fuses the epilogue `op` that fusion.h planned after this node (an
+  /// activation, Clip with bounds `lo`, `hi`, or a residual Add whose operand
+  /// the engine passes as the last input) as oneDNN post-ops. Called before
+  /// prepare(); false (the default) when the kernel cannot.
+  virtual bool fuse_epilogue(const std::string& /*op*/, float /*lo*/, float /*hi*/) { return false; }
 };
 
 /// Attribute access with ONNX defaults.
@@ -163,6 +168,7 @@ void register_shape_kernels(std::map<std::string, KernelFactory>& registry);
 void register_reduce_kernels(std::map<std::string, KernelFactory>& registry);
 void register_onednn_kernels(std::map<std::string, KernelFactory>& registry);
 void register_conv_kernels(std::map<std::string, KernelFactory>& registry);
+void register_matmul_kernels(std::map<std::string, KernelFactory>& registry);
 void register_quantize_kernels(std::map<std::string, KernelFactory>& registry);
 
 /// A kernel converting float16 bits to float32 (`to_half` false) or float32
@@ -172,11 +178,6 @@ std::unique_ptr<Kernel> make_float16_conversion_kernel(bool to_half);
 /// `t` as float32 when it holds float16, else `t` itself. The engine computes
 /// in float32: float16 weights and constants are widened once, at load.
 Tensor widen_float16(Tensor t);
-
-/// Fuses `op` (Relu, Clip with bounds, Sigmoid) into a Conv kernel as a
-/// oneDNN post-op; false when `conv` is not a Conv kernel or `op` has no form.
-/// Must be called before the kernel's prepare().
-bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float hi);
 
 /// The int8 Conv of a QDQ pattern (kernels_conv.cpp); its inputs are
 /// [q, x_scale, x_zero_point, W_q, w_scale, w_zero_point, bias] (+ residual).

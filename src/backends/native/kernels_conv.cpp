@@ -18,6 +18,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "epilogue.h"
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
@@ -204,7 +205,7 @@ class ConvKernel final : public Kernel {
 
     auto& eng = cpu_engine();
     // int8 with {s_y, zp_y} after the bias (residual last): requantized output.
-    const std::size_t operands = in.size() - (wants_residual_ ? 1 : 0);
+    const std::size_t operands = in.size() - (epilogue_.residual ? 1 : 0);
     requantized_ = int8_ && operands == 9;
     out_type_ = requantized_ ? (in[8].constant ? in[8].dtype : DType::kUInt8) : DType::kFloat32;
     const dt src_type = to_onednn(in[0].dtype), w_type = int8_ ? dt::s8 : dt::f32;
@@ -218,21 +219,20 @@ class ConvKernel final : public Kernel {
       attr.set_output_scales(scales.size() == 1 ? 0 : 1 << 1, scales);
     }
     dnnl::post_ops ops;
-    if (wants_residual_) {
+    if (epilogue_.residual) {
       // The residual is the last input; its layout is whatever produced it.
       const InputDesc& r = in.back();
       if (r.shape != y) throw Error(node_prefix(node_) + "the fused residual's shape differs from the output");
       residual_md_ = physical_desc(r);
-      ops.append_binary(dnnl::algorithm::binary_add, residual_md_);
       residual_ = memory(residual_md_, eng, nullptr);
     }
     // Requantizing divides the final value by s_y (the activation's scale
     // argument, or a linear step) and oneDNN rounds to nearest even and
     // saturates into u8/s8, as QuantizeLinear does.
     const float to_q = requantized_ ? 1.0F / requant_scale(in) : 1.0F;
-    if (post_op_) ops.append_eltwise(to_q, post_op_algorithm_, post_alpha_, post_beta_);
-    if (requantized_ && !post_op_) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
-    if (wants_residual_ || post_op_ || requantized_) attr.set_post_ops(ops);
+    append_epilogue(epilogue_, residual_md_, to_q, ops);
+    if (requantized_ && !epilogue_.eltwise) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
+    if (ops.len() > 0) attr.set_post_ops(ops);
     // src and dst layouts: `any` lets oneDNN choose for these shapes
     // (blocked, e.g. nChw8c, or nhwc for int8); tactics also try fixed ones.
     // The engine keeps whatever is chosen between layers.
@@ -248,7 +248,7 @@ class ConvKernel final : public Kernel {
                      dtype_name(in[0].dtype) + " " + layout_name(given) + " w=" + shape_to_string(w) +
                      " g=" + std::to_string(groups) + " s=" + join(strides) + " d=" + join(dilations) +
                      " pl=" + join(pad_l) + " pr=" + join(pad_r) + " post=" + (fused_op_.empty() ? "none" : fused_op_) +
-                     (wants_residual_ ? " res=" + layout_name(residual_md_) : "") + " out=" + dtype_name(out_type_) +
+                     (epilogue_.residual ? " res=" + layout_name(residual_md_) : "") + " out=" + dtype_name(out_type_) +
                      " scales=" + std::to_string(scales.size())
                : "";
     const std::string cached = tuner_ ? tuner_->cached_tactic(signature) : "";
@@ -275,10 +275,10 @@ class ConvKernel final : public Kernel {
           scratch->need(ConvScratch::kInput, given);
           scratch->need(ConvScratch::kBias, b_md);
           scratch->need(ConvScratch::kUsualDst, usual);
-          if (wants_residual_) scratch->need(ConvScratch::kResidual, residual_md_);
+          if (epilogue_.residual) scratch->need(ConvScratch::kResidual, residual_md_);
           scratch->allocate();
         }
-        return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, wants_residual_, scratch);
+        return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, epilogue_.residual, scratch);
       });
       chosen = choice.index;
       tactic_note_ = " (tactic " + std::to_string(chosen + 1) + " of " + std::to_string(candidates.size()) +
@@ -322,7 +322,7 @@ class ConvKernel final : public Kernel {
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   bool reads_input_at_run(std::size_t index) const override {
-    return index == 0 || (wants_residual_ && index + 1 == input_count_);
+    return index == 0 || (epilogue_.residual && index + 1 == input_count_);
   }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
@@ -350,33 +350,9 @@ class ConvKernel final : public Kernel {
   }
   void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
-  /// Fuses an activation that follows this Conv (called by the importer
-  /// before prepare). False when the activation has no oneDNN eltwise form.
-  bool fuse_activation(const std::string& op, float lo, float hi) {
+  bool fuse_epilogue(const std::string& op, float lo, float hi) override {
     fused_op_ = op;
-    if (op == "Add" || op == "Add+Relu") {
-      wants_residual_ = true;
-      if (op == "Add") return true;
-    }
-    if (op == "Relu" || op == "Add+Relu") {
-      post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
-      post_alpha_ = post_beta_ = 0.0F;
-    } else if (op == "Clip") {
-      post_op_algorithm_ = dnnl::algorithm::eltwise_clip;
-      post_alpha_ = lo;
-      post_beta_ = hi;
-    } else if (op == "Sigmoid") {
-      post_op_algorithm_ = dnnl::algorithm::eltwise_logistic;
-      post_alpha_ = post_beta_ = 0.0F;
-    } else if (op == "Swish") {
-      post_op_algorithm_ = dnnl::algorithm::eltwise_swish;  // x * sigmoid(alpha * x)
-      post_alpha_ = 1.0F;
-      post_beta_ = 0.0F;
-    } else {
-      return false;
-    }
-    post_op_ = true;
-    return true;
+    return parse_epilogue(op, lo, hi, epilogue_);
   }
 
  private:
@@ -434,13 +410,10 @@ class ConvKernel final : public Kernel {
   dnnl::convolution_forward prim_;
   memory weights_, bias_, input_, src_, dst_;
   dnnl::reorder input_reorder_;
-  bool post_op_ = false;
-  bool wants_residual_ = false;
+  Epilogue epilogue_;  // fused activation and residual
   std::size_t input_count_ = 0;
   memory residual_;
   memory::desc residual_md_;
-  dnnl::algorithm post_op_algorithm_ = dnnl::algorithm::eltwise_relu;
-  float post_alpha_ = 0, post_beta_ = 0;
   std::string fused_op_;        // for the tactic signature
   Tuner* tuner_ = nullptr;      // set for the next prepare() when tactics are on
   std::string tactic_note_;     // which tactic ran, for the profile
@@ -451,11 +424,6 @@ class ConvKernel final : public Kernel {
 
 std::unique_ptr<Kernel> make_int8_conv_kernel(const onnx::NodeProto& node) {
   return std::make_unique<ConvKernel>(node, true);
-}
-
-bool fuse_conv_activation(Kernel& conv, const std::string& op, float lo, float hi) {
-  auto* c = dynamic_cast<ConvKernel*>(&conv);
-  return c != nullptr && c->fuse_activation(op, lo, hi);
 }
 
 void register_conv_kernels(std::map<std::string, KernelFactory>& r) {

@@ -165,11 +165,13 @@ class UnaryKernel final : public Kernel {
   std::int64_t count_ = 0;
 };
 
-// Gelu (ONNX opset 20's op, which rewrite_gelu() makes of torch's five-node
-// export) as one oneDNN eltwise: vectorised, where Erf alone was a scalar loop.
-class GeluKernel final : public Kernel {
+// Activations as one oneDNN eltwise, vectorised: Gelu (ONNX opset 20's op,
+// which rewrite_gelu() makes of torch's five-node export, where Erf alone
+// was a scalar loop) and HardSwish (x * max(0, min(1, x / 6 + 1 / 2)),
+// oneDNN 2.6's fixed hardswish).
+class EltwiseKernel final : public Kernel {
  public:
-  explicit GeluKernel(const onnx::NodeProto& node) : node_(node) {}
+  EltwiseKernel(const onnx::NodeProto& node, dnnl::algorithm algorithm) : node_(node), algorithm_(algorithm) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.empty() || in[0].dtype != DType::kFloat32)
@@ -177,15 +179,14 @@ class GeluKernel final : public Kernel {
     // Debian's ONNX (opset <= 18) rejects opset-20 models at load, so only
     // rewrite_gelu()'s nodes get here: the exact (erf) form.
     const std::string approximate = Attributes(node_).s("approximate", "none");
-    if (approximate != "none")
+    if (algorithm_ == dnnl::algorithm::eltwise_gelu_erf && approximate != "none")
       throw Error(node_prefix(node_) + "approximate '" + approximate + "' is not supported (only 'none')",
                   ErrorKind::kUnsupported);
     // Element by element, so the buffer is one flat vector in any layout.
     const std::int64_t count = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4)
                                                         : shape_element_count(in[0].shape);
     const dnnl::memory::desc flat({count}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
-    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf, flat, 0.0F,
-                                     0.0F);
+    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm_, flat, 0.0F, 0.0F);
     pd_ = dnnl::eltwise_forward::primitive_desc(desc, cpu_engine());
     prim_ = dnnl::eltwise_forward(pd_);
     src_ = dnnl::memory(flat, cpu_engine(), nullptr);
@@ -199,6 +200,7 @@ class GeluKernel final : public Kernel {
 
  private:
   const onnx::NodeProto& node_;
+  dnnl::algorithm algorithm_;
   dnnl::eltwise_forward::primitive_desc pd_;
   dnnl::eltwise_forward prim_;
   dnnl::memory src_, dst_;
@@ -293,7 +295,12 @@ void register_elementwise_kernels(std::map<std::string, KernelFactory>& r) {
   unary("Neg", [](float x) { return -x; });
   unary("Abs", [](float x) { return std::abs(x); });
   r["Clip"] = [](const onnx::NodeProto& n, int) { return std::make_unique<ClipKernel>(n); };
-  r["Gelu"] = [](const onnx::NodeProto& n, int) { return std::make_unique<GeluKernel>(n); };
+  r["Gelu"] = [](const onnx::NodeProto& n, int) {
+    return std::make_unique<EltwiseKernel>(n, dnnl::algorithm::eltwise_gelu_erf);
+  };
+  r["HardSwish"] = [](const onnx::NodeProto& n, int) {
+    return std::make_unique<EltwiseKernel>(n, dnnl::algorithm::eltwise_hardswish);
+  };
 }
 
 }  // namespace inferlab::native

@@ -1,0 +1,221 @@
+// Gemm and MatMul on oneDNN's matmul primitive, with the epilogue fusion.h
+// plans after them (bias Add, activation, residual Add) as post-ops.
+#include <algorithm>
+#include <unordered_map>
+
+#include "epilogue.h"
+#include "kernel.h"
+#include "onednn_context.h"
+#include "onednn_util.h"
+
+namespace inferlab::native {
+
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+// Gemm and MatMul on the matmul primitive. Gemm: Y = alpha * A' B' + beta * C
+// with C a constant vector (bias). MatMul: batched with broadcast batch dims;
+// a constant 2-D B takes the fast weights path (A flattened to 2-D), and the
+// bias Add fusion.h absorbs after it arrives as a third input, like Gemm's C.
+// A fused epilogue (activation, residual Add) runs as oneDNN post-ops.
+class MatMulKernel final : public Kernel {
+ public:
+  MatMulKernel(const onnx::NodeProto& node, bool gemm) : node_(node), gemm_(gemm) {}
+
+  bool fuse_epilogue(const std::string& op, float lo, float hi) override {
+    return parse_epilogue(op, lo, hi, epilogue_);
+  }
+
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    auto& eng = cpu_engine();
+    for (const auto& d : in) {
+      if (d.dtype != DType::kFloat32)
+        throw Error(node_prefix(node_) + dtype_name(d.dtype) + " operands are not supported (float32 is)",
+                    ErrorKind::kUnsupported);
+    }
+    input_count_ = in.size();
+    // Operands before the residual: A, B and, when present, C (or the bias).
+    const std::size_t operands = in.size() - (epilogue_.residual ? 1 : 0);
+    Shape a = in.at(0).shape, b = in.at(1).shape;
+    bool trans_a = false, trans_b = false;
+    float alpha = 1.0F, beta = 1.0F;
+    if (gemm_) {
+      Attributes at(node_);
+      trans_a = at.i("transA", 0) != 0;
+      trans_b = at.i("transB", 0) != 0;
+      alpha = at.f("alpha", 1.0F);
+      beta = at.f("beta", 1.0F);
+      if (a.size() != 2 || b.size() != 2)
+        throw Error(node_prefix(node_) + "Gemm inputs other than 2-D are not supported", ErrorKind::kUnsupported);
+    }
+    if (a.size() < 2 || b.size() < 2)
+      throw Error(node_prefix(node_) + "1-D MatMul operands are not supported", ErrorKind::kUnsupported);
+    const std::int64_t m = trans_a ? a[a.size() - 1] : a[a.size() - 2];
+    const std::int64_t k = trans_a ? a[a.size() - 2] : a[a.size() - 1];
+    const std::int64_t kb = trans_b ? b[b.size() - 1] : b[b.size() - 2];
+    const std::int64_t n = trans_b ? b[b.size() - 2] : b[b.size() - 1];
+    if (k != kb)
+      throw Error(node_prefix(node_) + "inner dimensions differ: " + shape_to_string(a) + " x " + shape_to_string(b));
+
+    Shape y;
+    memory::desc a_md, b_md, y_md;
+    weights_constant_ = in[1].constant != nullptr && b.size() == 2;
+    if (weights_constant_) {
+      // Fold every leading dim of A into M: one 2-D product against constant weights.
+      const std::int64_t rows = shape_element_count(a) / (m * k) * m;
+      y = a;
+      y.back() = n;
+      if (trans_a) y[y.size() - 2] = m;
+      a_md = memory::desc({rows, k}, dt::f32, trans_a ? tag::ba : tag::ab);
+      // The weights are read where they are (transposed or not): a reordered
+      // copy would double the memory of FC-heavy models (VGG16's 411 MB layer).
+      b_md = memory::desc({k, n}, dt::f32, trans_b ? tag::ba : tag::ab);
+      y_md = memory::desc({rows, n}, dt::f32, tag::ab);
+    } else {
+      // Equal ranks, batch dims broadcast by oneDNN.
+      const std::size_t rank = std::max(a.size(), b.size());
+      while (a.size() < rank) a.insert(a.begin(), 1);
+      while (b.size() < rank) b.insert(b.begin(), 1);
+      y.assign(rank, 0);
+      for (std::size_t d = 0; d + 2 < rank; ++d) {
+        if (a[d] != b[d] && a[d] != 1 && b[d] != 1) throw Error(node_prefix(node_) + "batch dims do not broadcast");
+        y[d] = std::max(a[d], b[d]);
+      }
+      y[rank - 2] = m;
+      y[rank - 1] = n;
+      if (trans_a || trans_b)
+        throw Error(node_prefix(node_) + "transposed runtime operands are not supported", ErrorKind::kUnsupported);
+      a_md = memory::desc(to_dims(a), dt::f32, plain_tag(rank));
+      b_md = memory::desc(to_dims(b), dt::f32, plain_tag(rank));
+      y_md = memory::desc(to_dims(y), dt::f32, plain_tag(rank));
+    }
+    dnnl::primitive_attr attr;
+    if (alpha != 1.0F) attr.set_output_scales(0, {alpha});
+    memory::desc bias_md;
+    std::vector<float> bias;
+    const bool with_bias = operands > 2 && (!gemm_ || !node_.input(2).empty());
+    if (with_bias) {
+      // The bias is added to every row: only the 2-D (constant weights) form has rows.
+      if (!in[2].constant || shape_element_count(in[2].shape) != n || (!gemm_ && !weights_constant_)) {
+        throw Error(node_prefix(node_) + "a C other than a constant vector of N values is not supported",
+                    ErrorKind::kUnsupported);
+      }
+      bias.assign(in[2].constant->data_as<float>(), in[2].constant->data_as<float>() + n);
+      for (auto& v : bias) v *= beta;
+      // With alpha folded into the output scale, the bias must be pre-divided.
+      if (alpha != 1.0F) {
+        for (auto& v : bias) v /= alpha;
+      }
+      bias_md = memory::desc({1, n}, dt::f32, tag::ab);
+    }
+    Shape out_shape = y;
+    if (epilogue_.residual && in.back().shape != y) {
+      // A residual that broadcasts (Swin's attention adds its position bias
+      // to q k^T so) is no post-op operand: the Add runs as a oneDNN binary
+      // after the product, the epilogue's activation as its post-op.
+      const Shape& r = in.back().shape;
+      out_shape = broadcast_shapes(y, r, node_prefix(node_));
+      const bool into_product = out_shape == y;
+      if (!into_product && out_shape != r)
+        throw Error(node_prefix(node_) + "a residual Add that broadcasts both operands is not supported",
+                    ErrorKind::kUnsupported);
+      auto padded = [&](const Shape& s) {
+        Shape p(out_shape.size() - s.size(), 1);
+        p.insert(p.end(), s.begin(), s.end());
+        return memory::desc(to_dims(p), dt::f32, plain_tag(p.size()));
+      };
+      const memory::desc big = padded(out_shape), small = padded(into_product ? r : y);
+      dnnl::primitive_attr binary_attr;
+      dnnl::post_ops binary_ops;
+      Epilogue activation = epilogue_;
+      activation.residual = false;
+      append_epilogue(activation, {}, 1.0F, binary_ops);
+      if (binary_ops.len() > 0) binary_attr.set_post_ops(binary_ops);
+      binary_ = dnnl::binary(dnnl::binary::primitive_desc(
+          dnnl::binary::desc(dnnl::algorithm::binary_add, big, small, big), binary_attr, eng));
+      // The product is written to the output and the residual added in
+      // place, or, when the residual is the larger, to a private buffer.
+      if (!into_product) product_ = memory(y_md, eng);
+      residual_is_larger_ = !into_product;
+      binary_big_ = memory(big, eng, nullptr);
+      binary_small_ = memory(small, eng, nullptr);
+      binary_dst_ = memory(big, eng, nullptr);
+    } else if (epilogue_.residual) {
+      // The residual is plain (this kernel takes plain inputs only) and has
+      // the output's shape, so it reads as the product's own dst layout.
+      residual_ = memory(y_md, eng, nullptr);
+    }
+    dnnl::post_ops ops;
+    if (!binary_) append_epilogue(epilogue_, y_md, 1.0F, ops);
+    if (ops.len() > 0) attr.set_post_ops(ops);
+    dnnl::matmul::desc desc =
+        bias.empty() ? dnnl::matmul::desc(a_md, b_md, y_md) : dnnl::matmul::desc(a_md, b_md, bias_md, y_md);
+    pd_ = dnnl::matmul::primitive_desc(desc, attr, eng);
+    prim_ = dnnl::matmul(pd_);
+    if (weights_constant_) {
+      weights_ = memory(pd_.weights_desc(), eng, const_cast<void*>(in[1].constant->data()));
+    } else {
+      weights_ = memory(pd_.weights_desc(), eng, nullptr);
+    }
+    if (!bias.empty()) {
+      bias_ = memory(bias_md, eng);
+      std::copy(bias.begin(), bias.end(), static_cast<float*>(bias_.get_data_handle()));
+    }
+    src_ = memory(pd_.src_desc(), eng, nullptr);
+    dst_ = memory(pd_.dst_desc(), eng, nullptr);
+    return {{DType::kFloat32, out_shape, Layout()}};
+  }
+
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    src_.set_data_handle(in[0].data);
+    if (!weights_constant_) weights_.set_data_handle(in[1].data);
+    dst_.set_data_handle(product_ ? product_.get_data_handle() : out[0].data);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}};
+    if (bias_) args.emplace(DNNL_ARG_BIAS, bias_);
+    if (residual_) {
+      residual_.set_data_handle(in.back().data);
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_);
+    }
+    prim_.execute(cpu_stream(), args);
+    if (binary_) {
+      binary_big_.set_data_handle(residual_is_larger_ ? in.back().data : out[0].data);
+      binary_small_.set_data_handle(residual_is_larger_ ? dst_.get_data_handle() : in.back().data);
+      binary_dst_.set_data_handle(out[0].data);
+      binary_.execute(cpu_stream(),
+                      {{DNNL_ARG_SRC_0, binary_big_}, {DNNL_ARG_SRC_1, binary_small_}, {DNNL_ARG_DST, binary_dst_}});
+    }
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return impl_name(pd_); }
+  // A and B are read in place every run (constant B included), and so is a
+  // fused residual; C (or the bias) was copied.
+  bool reads_input_at_run(std::size_t index) const override {
+    return index < 2 || (epilogue_.residual && index + 1 == input_count_);
+  }
+
+ private:
+  const onnx::NodeProto& node_;
+  bool gemm_;
+  bool weights_constant_ = false;
+  Epilogue epilogue_;
+  std::size_t input_count_ = 0;
+  dnnl::matmul::primitive_desc pd_;
+  dnnl::matmul prim_;
+  memory weights_, bias_, src_, dst_, residual_;
+  // A broadcast residual: its Add, and the product's buffer when the residual is the larger.
+  dnnl::binary binary_;
+  memory binary_big_, binary_small_, binary_dst_, product_;
+  bool residual_is_larger_ = false;
+};
+
+}  // namespace
+
+void register_matmul_kernels(std::map<std::string, KernelFactory>& r) {
+  r["Gemm"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MatMulKernel>(n, true); };
+  r["MatMul"] = [](const onnx::NodeProto& n, int) { return std::make_unique<MatMulKernel>(n, false); };
+}
+
+}  // namespace inferlab::native
