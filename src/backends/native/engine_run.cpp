@@ -131,6 +131,7 @@ const std::map<std::string, KernelFactory>& kernel_registry() {
     register_onednn_kernels(r);
     register_conv_kernels(r);
     register_matmul_kernels(r);
+    register_layernorm_kernels(r);
     register_quantize_kernels(r);
     return r;
   }();

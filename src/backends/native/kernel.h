@@ -169,6 +169,7 @@ void register_reduce_kernels(std::map<std::string, KernelFactory>& registry);
 void register_onednn_kernels(std::map<std::string, KernelFactory>& registry);
 void register_conv_kernels(std::map<std::string, KernelFactory>& registry);
 void register_matmul_kernels(std::map<std::string, KernelFactory>& registry);
+void register_layernorm_kernels(std::map<std::string, KernelFactory>& registry);
 void register_quantize_kernels(std::map<std::string, KernelFactory>& registry);
 
 /// A kernel converting float16 bits to float32 (`to_half` false) or float32
