@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "gelu_rewrite.h"
+#include "layernorm_rewrite.h"
 #include "model/onnx_util.h"
 
 namespace inferlab::native {
@@ -16,6 +17,14 @@ void ModelStore::load() {
   passes_ = run_graph_passes(graph_);
   if (const int gelus = rewrite_gelu(*graph_.proto().mutable_graph()); gelus > 0) {
     passes_.push_back({"native-gelu", gelus * 4, {std::to_string(gelus) + " x Div/Erf/Add/Mul/Mul -> Gelu"}});
+  }
+  const int nodes_before = graph_.proto().graph().node_size();
+  if (const int norms = rewrite_layernorm(*graph_.proto().mutable_graph()); norms > 0) {
+    const int removed = nodes_before - graph_.proto().graph().node_size();
+    passes_.push_back({"native-layernorm",
+                       removed,
+                       {std::to_string(norms) + " x ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div(/Mul/Add) -> "
+                                                "LayerNormalization"}});
   }
   if (const auto missing = unsupported_ops(graph_); !missing.empty()) {
     std::string list;
