@@ -82,12 +82,18 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   // What a node's kernel reads: an int8 Conv reads past the Q/DQ nodes; a
   // MatMul that absorbed its bias Add reads the bias third, as Gemm reads C.
   auto inputs_of = [&](const onnx::NodeProto& node) {
-    auto it = fusions.int8_by_conv.find(&node);
-    std::vector<std::string> names = it == fusions.int8_by_conv.end()
-                                         ? std::vector<std::string>(node.input().begin(), node.input().end())
-                                         : it->second.inputs;
+    auto it = fusions.int8_by_node.find(&node);
+    const bool int8 = it != fusions.int8_by_node.end();
+    std::vector<std::string> names =
+        int8 ? it->second.inputs : std::vector<std::string>(node.input().begin(), node.input().end());
     auto fused = fusions.by_node.find(&node);
-    if (fused != fusions.by_node.end() && !fused->second.bias.empty()) names.push_back(fused->second.bias);
+    if (fused != fusions.by_node.end() && !fused->second.bias.empty()) {
+      if (int8) {
+        names[6] = fused->second.bias;  // the int8 layer's bias position
+      } else {
+        names.push_back(fused->second.bias);
+      }
+    }
     return names;
   };
 
@@ -165,8 +171,8 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     for (const auto& name : inputs_of(node)) ins.push_back(name.empty() ? -1 : m.value(name));
     const auto fusion = fusions.by_node.find(&node);
     const Fusion* fused = fusion == fusions.by_node.end() ? nullptr : &fusion->second;
-    const auto int8 = fusions.int8_by_conv.find(&node);
-    const bool requantized = int8 != fusions.int8_by_conv.end() && !int8->second.output.empty();
+    const auto int8 = fusions.int8_by_node.find(&node);
+    const bool requantized = int8 != fusions.int8_by_node.end() && !int8->second.output.empty();
     for (int k = 0; k < node.output_size(); ++k) {
       // A fused Conv writes the activation's output (or the Q after it) directly.
       outs.push_back(m.value(k == 0 && requantized ? int8->second.output
@@ -176,8 +182,9 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     if (node.op_type() == "Constant") continue;  // defined above
     Impl::Step step;
     step.node = &node;
-    step.kernel =
-        fusions.int8_by_conv.count(&node) ? make_int8_conv_kernel(node) : registry.at(node.op_type())(node, m.opset);
+    step.kernel = int8 == fusions.int8_by_node.end() ? registry.at(node.op_type())(node, m.opset)
+                  : node.op_type() == "Conv"         ? make_int8_conv_kernel(node)
+                                                     : make_int8_matmul_kernel(node);
     if (fused) {
       const onnx::NodeProto* act = fused->activation;
       float lo = -INFINITY, hi = INFINITY;

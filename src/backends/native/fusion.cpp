@@ -47,12 +47,40 @@ class Initializers {
 
 std::string input_or_empty(const onnx::NodeProto& node, int k) { return k < node.input_size() ? node.input(k) : ""; }
 
-void plan_int8_convs(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
+// The output-channel axis of a layer's weights and the weight rank it needs:
+// Conv [O, I, kh, kw] axis 0; Gemm [K, N] axis 1, or [N, K] axis 0 with
+// transB; MatMul [K, N] axis 1. 0 when the layer has no int8 form.
+int weight_rank(const onnx::NodeProto& node, std::int64_t& out_axis) {
+  if (node.op_type() == "Conv") {
+    out_axis = 0;
+    return 4;
+  }
+  if (node.op_type() == "MatMul" && node.input_size() == 2) {
+    out_axis = 1;
+    return 2;
+  }
+  if (node.op_type() != "Gemm") return 0;
+  // alpha and beta other than 1 and a transposed A have no int8 form here.
+  for (const auto& a : node.attribute()) {
+    if ((a.name() == "alpha" || a.name() == "beta") && a.f() != 1.0F) return 0;
+    if (a.name() == "transA" && a.i() != 0) return 0;
+    if (a.name() == "transB") out_axis = a.i() != 0 ? 0 : 1;
+  }
+  if (std::none_of(node.attribute().begin(), node.attribute().end(),
+                   [](const onnx::AttributeProto& a) { return a.name() == "transB"; })) {
+    out_axis = 1;
+  }
+  return 2;
+}
+
+void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
   const Initializers inits(graph);
-  for (const auto& conv : graph.node()) {
-    if (conv.op_type() != "Conv" || conv.input_size() < 2) continue;
-    const auto* dq_x = index.producer(conv.input(0), "DequantizeLinear");
-    const auto* dq_w = index.producer(conv.input(1), "DequantizeLinear");
+  for (const auto& layer : graph.node()) {
+    std::int64_t out_axis = 0;
+    const int rank = weight_rank(layer, out_axis);
+    if (rank == 0 || layer.input_size() < 2) continue;
+    const auto* dq_x = index.producer(layer.input(0), "DequantizeLinear");
+    const auto* dq_w = index.producer(layer.input(1), "DequantizeLinear");
     if (!dq_x || !dq_w || dq_x->input_size() < 2 || dq_w->input_size() < 2) continue;
     const auto* q = index.producer(dq_x->input(0), "QuantizeLinear");
     if (!q || q->input_size() < 2) continue;
@@ -68,26 +96,26 @@ void plan_int8_convs(const onnx::GraphProto& graph, const GraphIndex& index, Fus
     if (!inits.zero_point_is_zero(input_or_empty(*q, 2)) || !inits.zero_point_is_zero(input_or_empty(*dq_x, 2))) {
       continue;
     }
-    // Weights: an int8 initializer, per-tensor or per output channel (axis 0).
+    // Weights: an int8 initializer, per-tensor or per output channel.
     const auto* w_q = inits.find(dq_w->input(0));
     const auto* w_scale = inits.find(dq_w->input(1));
-    if (!w_q || w_q->data_type() != onnx::TensorProto::INT8 || w_q->dims_size() != 4 || !w_scale ||
+    if (!w_q || w_q->data_type() != onnx::TensorProto::INT8 || w_q->dims_size() != rank || !w_scale ||
         !inits.is_float(dq_w->input(1)) || !inits.zero_point_is_zero(input_or_empty(*dq_w, 2))) {
       continue;
     }
     std::int64_t axis = 1;
     for (const auto& a : dq_w->attribute()) {
-      if (a.name() == "axis") axis = a.i();
+      if (a.name() == "axis") axis = a.i() < 0 ? a.i() + rank : a.i();
     }
     const std::int64_t channels = Initializers::count(*w_scale);
-    if (channels != 1 && !(channels == w_q->dims(0) && (axis == 0 || axis == -4))) continue;
-    const std::string bias = input_or_empty(conv, 2);
+    if (channels != 1 && !(channels == w_q->dims(static_cast<int>(out_axis)) && axis == out_axis)) continue;
+    const std::string bias = layer.op_type() == "MatMul" ? "" : input_or_empty(layer, 2);
     if (!bias.empty() && !inits.is_float(bias)) continue;
-    plan.int8_by_conv[&conv] = {
+    plan.int8_by_node[&layer] = {
         {q->output(0), s_x, input_or_empty(*dq_x, 2), dq_w->input(0), dq_w->input(1), input_or_empty(*dq_w, 2), bias},
         ""};
-    if (index.only_reader(dq_x->output(0)) == &conv) plan.absorbed.insert(dq_x);
-    if (index.only_reader(dq_w->output(0)) == &conv) plan.absorbed.insert(dq_w);
+    if (index.only_reader(dq_x->output(0)) == &layer) plan.absorbed.insert(dq_x);
+    if (index.only_reader(dq_w->output(0)) == &layer) plan.absorbed.insert(dq_w);
   }
 }
 
@@ -96,7 +124,8 @@ void plan_int8_convs(const onnx::GraphProto& graph, const GraphIndex& index, Fus
 // Conv reads it as is, and the float result is never stored.
 void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
   const Initializers inits(graph);
-  for (auto& [conv, int8] : plan.int8_by_conv) {
+  for (auto& [conv, int8] : plan.int8_by_node) {
+    if (conv->op_type() != "Conv") continue;
     auto fused = plan.by_node.find(conv);
     const std::string result = fused == plan.by_node.end() ? conv->output(0) : fused->second.output;
     const auto* q = index.only_reader(result, "QuantizeLinear");
@@ -116,10 +145,13 @@ void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index,
 // initializer of W's N values (shape [N], [1, N], ...): torch's export of
 // nn.Linear on 3-D input. The Add becomes the matmul's bias.
 const onnx::NodeProto* bias_add(const onnx::NodeProto& matmul, const GraphIndex& index, const Initializers& inits,
-                                std::string& bias) {
+                                const FusionPlan& plan, std::string& bias) {
   if (matmul.input_size() != 2) return nullptr;
-  const auto* w = inits.find(matmul.input(1));
-  if (!w || !inits.is_float(matmul.input(1)) || w->dims_size() != 2) return nullptr;
+  // An int8 MatMul's weights are its W_q (the int8 plan's fourth input).
+  const auto int8 = plan.int8_by_node.find(&matmul);
+  const std::string weights = int8 == plan.int8_by_node.end() ? matmul.input(1) : int8->second.inputs[3];
+  const auto* w = inits.find(weights);
+  if (!w || (int8 == plan.int8_by_node.end() && !inits.is_float(weights)) || w->dims_size() != 2) return nullptr;
   const auto* add = index.only_reader(matmul.output(0), "Add");
   if (!add || add->input_size() != 2) return nullptr;
   const std::string& other = add->input(0) == matmul.output(0) ? add->input(1) : add->input(0);
@@ -192,14 +224,14 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
   const GraphIndex index(graph);
   const Initializers inits(graph);
   FusionPlan plan;
-  if (int8) plan_int8_convs(graph, index, plan);
+  if (int8) plan_int8_layers(graph, index, plan);
   for (const auto& node : graph.node()) {
     const std::string& op = node.op_type();
     if (op != "Conv" && op != "Gemm" && op != "MatMul") continue;
     Fusion fusion;
     std::string head = node.output(0);
     if (op == "MatMul" && !index.is_graph_output(head)) {
-      if (const auto* add = bias_add(node, index, inits, fusion.bias)) {
+      if (const auto* add = bias_add(node, index, inits, plan, fusion.bias)) {
         plan.absorbed.insert(add);
         head = fusion.output = add->output(0);
       }

@@ -29,11 +29,14 @@ struct Fusion {
   std::string bias;                             ///< MatMul only: the initializer its absorbed Add added
 };
 
-/// A Conv fed by the optimizer's QDQ pattern, run as one int8 convolution:
-/// Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w, 0, axis 0), bias).
-struct Int8Conv {
+/// A Conv, Gemm or MatMul fed by the optimizer's QDQ pattern, run as one
+/// int8 primitive: Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w, 0, axis 0), bias),
+/// and likewise for Gemm and MatMul with constant 2-D weights quantized per
+/// tensor or per output column.
+struct Int8Layer {
   /// The kernel's inputs: {Q output, s_x, zp_x, W_q, s_w, zp_w, bias} ("" when
-  /// absent), then {s_y, zp_y} when the result is requantized.
+  /// absent; a MatMul's is the bias Add fused after it), then {s_y, zp_y}
+  /// when the result is requantized (Conv only).
   std::vector<std::string> inputs;
   /// Non-empty: the Conv writes this QuantizeLinear output (u8/s8) instead of
   /// a float result; that Q is absorbed.
@@ -42,13 +45,13 @@ struct Int8Conv {
 
 struct FusionPlan {
   std::unordered_map<const onnx::NodeProto*, Fusion> by_node;  ///< by the Conv, Gemm or MatMul fused into
-  std::unordered_map<const onnx::NodeProto*, Int8Conv> int8_by_conv;
+  std::unordered_map<const onnx::NodeProto*, Int8Layer> int8_by_node;
   std::set<const onnx::NodeProto*> absorbed;  ///< nodes that no longer run on their own
 };
 
 /// Finds fusable patterns; a value that is a graph output, or read by
 /// anything beyond the pattern, is never fused away. With `int8`, QDQ Convs whose
-/// scales are constants and zero points constant zeros become Int8Convs; a
+/// scales are constants and zero points constant zeros become Int8Layers; a
 /// DequantizeLinear the Conv was its only reader of is absorbed.
 FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8 = true);
 

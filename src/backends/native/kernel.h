@@ -184,6 +184,11 @@ Tensor widen_float16(Tensor t);
 /// [q, x_scale, x_zero_point, W_q, w_scale, w_zero_point, bias] (+ residual).
 std::unique_ptr<Kernel> make_int8_conv_kernel(const onnx::NodeProto& conv);
 
+/// The int8 Gemm or MatMul of a QDQ pattern with constant 2-D weights
+/// (kernels_matmul_int8.cpp); inputs as make_int8_conv_kernel()'s, the bias
+/// being Gemm's C or the bias Add fused after a MatMul; float32 output.
+std::unique_ptr<Kernel> make_int8_matmul_kernel(const onnx::NodeProto& node);
+
 /// A kernel converting its input to layout `to` (empty: plain); the engine
 /// inserts these where a kernel needs another layout than it is given.
 std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to);

@@ -32,15 +32,6 @@ using dnnl::memory;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
-// Every element of a constant is zero; an absent optional input (no
-// constant, no shape) counts as zero too, as ONNX defines.
-bool all_zero(const InputDesc& d) {
-  if (!d.constant) return d.shape.empty();
-  const auto* bytes = static_cast<const unsigned char*>(d.constant->data());
-  const std::size_t n = static_cast<std::size_t>(d.constant->element_count()) * dtype_size_bytes(d.dtype);
-  return std::all_of(bytes, bytes + n, [](unsigned char b) { return b == 0; });
-}
-
 std::string join(const std::vector<std::int64_t>& values) {
   std::string text;
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -215,7 +206,7 @@ class ConvKernel final : public Kernel {
     dnnl::primitive_attr attr;
     std::vector<float> scales(1, 1.0F);
     if (int8_) {
-      scales = output_scales(in, w[0]);
+      scales = int8_output_scales(in, w[0], node_prefix(node_));
       attr.set_output_scales(scales.size() == 1 ? 0 : 1 << 1, scales);
     }
     dnnl::post_ops ops;
@@ -380,26 +371,10 @@ class ConvKernel final : public Kernel {
   }
 
   float requant_scale(const std::vector<InputDesc>& in) const {
-    if (!in[7].constant || in[7].constant->element_count() != 1 || !all_zero(in[8]))
+    if (!in[7].constant || in[7].constant->element_count() != 1 || !constant_all_zero(in[8]))
       throw Error(node_prefix(node_) + "int8: the output's scale must be a constant and its zero point 0",
                   ErrorKind::kUnsupported);
     return in[7].constant->data_as<float>()[0];
-  }
-
-  // s_x * s_w[oc]: one value (per-tensor weights) or one per output channel.
-  std::vector<float> output_scales(const std::vector<InputDesc>& in, std::int64_t channels) const {
-    const InputDesc &sx = in[1], &sw = in[4];
-    if (!sx.constant || sx.constant->element_count() != 1 || !sw.constant)
-      throw Error(node_prefix(node_) + "int8: scales must be constants", ErrorKind::kUnsupported);
-    if (!all_zero(in[2]) || !all_zero(in[5]))
-      throw Error(node_prefix(node_) + "int8: zero points must be 0 (symmetric quantization)", ErrorKind::kUnsupported);
-    const std::int64_t n = sw.constant->element_count();
-    if (n != 1 && n != channels)
-      throw Error(node_prefix(node_) + "int8: weight scales must be per-tensor or per output channel");
-    std::vector<float> scales(static_cast<std::size_t>(n));
-    for (std::int64_t o = 0; o < n; ++o)
-      scales[o] = sx.constant->data_as<float>()[0] * sw.constant->data_as<float>()[o];
-    return scales;
   }
 
   const onnx::NodeProto& node_;

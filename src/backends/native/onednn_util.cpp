@@ -135,4 +135,25 @@ void execute_src_dst(const dnnl::primitive& prim, dnnl::memory& src, dnnl::memor
   cpu_stream().wait();
 }
 
+bool constant_all_zero(const InputDesc& d) {
+  if (!d.constant) return d.shape.empty();
+  const auto* bytes = static_cast<const unsigned char*>(d.constant->data());
+  const std::size_t n = static_cast<std::size_t>(d.constant->element_count()) * dtype_size_bytes(d.dtype);
+  return std::all_of(bytes, bytes + n, [](unsigned char b) { return b == 0; });
+}
+
+std::vector<float> int8_output_scales(const std::vector<InputDesc>& in, std::int64_t channels,
+                                      const std::string& prefix) {
+  const InputDesc &sx = in[1], &sw = in[4];
+  if (!sx.constant || sx.constant->element_count() != 1 || !sw.constant)
+    throw Error(prefix + "int8: scales must be constants", ErrorKind::kUnsupported);
+  if (!constant_all_zero(in[2]) || !constant_all_zero(in[5]))
+    throw Error(prefix + "int8: zero points must be 0 (symmetric quantization)", ErrorKind::kUnsupported);
+  const std::int64_t n = sw.constant->element_count();
+  if (n != 1 && n != channels) throw Error(prefix + "int8: weight scales must be per-tensor or per output channel");
+  std::vector<float> scales(static_cast<std::size_t>(n));
+  for (std::int64_t o = 0; o < n; ++o) scales[o] = sx.constant->data_as<float>()[0] * sw.constant->data_as<float>()[o];
+  return scales;
+}
+
 }  // namespace inferlab::native

@@ -42,6 +42,17 @@ std::string layout_name(const dnnl::memory::desc& md);
 void execute_src_dst(const dnnl::primitive& prim, dnnl::memory& src, dnnl::memory& dst, const View& in,
                      const View& out);
 
+/// Every element of a constant is zero; an absent optional input (no
+/// constant, no shape) counts as zero too, as ONNX defines.
+bool constant_all_zero(const InputDesc& d);
+
+/// The output scales of an int8 layer whose inputs are [q, s_x, zp_x, W_q,
+/// s_w, zp_w, ...]: s_x * s_w, one value (per-tensor weights) or one per
+/// output channel (`channels`). Throws Error, message starting with
+/// `prefix`, for non-constant scales, non-zero zero points or another count.
+std::vector<float> int8_output_scales(const std::vector<InputDesc>& in, std::int64_t channels,
+                                      const std::string& prefix);
+
 /// The ISA oneDNN dispatches to on this CPU, e.g. "avx2", "avx512_core_vnni".
 std::string onednn_isa_name();
 

@@ -1,0 +1,140 @@
+// The int8 Gemm and MatMul: the optimizer's QDQ pattern around a Gemm (with
+// C and a fused Relu) or a MatMul (with its bias Add) runs as one integer
+// matmul whose values equal the dequantized float computation.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../onnx_builder.h"
+#include "backends/native/engine.h"
+#include "inferlab/files.h"
+
+namespace inferlab::native {
+namespace {
+
+using namespace test_onnx;
+
+template <typename T>
+void initializer(onnx::GraphProto& g, const std::string& name, int elem_type, const std::vector<std::int64_t>& dims,
+                 const std::vector<T>& v) {
+  auto* t = g.add_initializer();
+  t->set_name(name);
+  t->set_data_type(elem_type);
+  for (auto d : dims) t->add_dims(d);
+  t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
+}
+
+constexpr int kK = 8, kN = 4;
+constexpr float kScaleX = 0.05F;
+
+// Even int8 weights: a CPU without VNNI halves int8 weights inside oneDNN,
+// which is exact only for even values, so the comparison below can be exact.
+std::vector<std::int8_t> weights_q() {
+  std::vector<std::int8_t> w(kK * kN);
+  for (int i = 0; i < kK * kN; ++i) w[i] = static_cast<std::int8_t>(((i * 37) % 61 - 30) * 2);
+  return w;
+}
+std::vector<float> weight_scales() { return {0.01F, 0.02F, 0.005F, 0.03F}; }
+std::vector<float> bias() { return {0.5F, -0.25F, 1.0F, -2.0F}; }
+
+// x -> Q(s_x, int8 zero point 0) -> DQ, and W_q -> DQ(s_w, axis 1): the layer's two float inputs.
+void qdq_operands(onnx::GraphProto& g) {
+  initializer<float>(g, "s_x", onnx::TensorProto::FLOAT, {}, {kScaleX});
+  initializer<std::int8_t>(g, "zp_x", onnx::TensorProto::INT8, {}, {0});
+  initializer<std::int8_t>(g, "w_q", onnx::TensorProto::INT8, {kK, kN}, weights_q());
+  initializer<float>(g, "s_w", onnx::TensorProto::FLOAT, {kN}, weight_scales());
+  initializer<std::int8_t>(g, "zp_w", onnx::TensorProto::INT8, {kN}, std::vector<std::int8_t>(kN, 0));
+  initializer<float>(g, "b", onnx::TensorProto::FLOAT, {kN}, bias());
+  add_node(g, "QuantizeLinear", {"x", "s_x", "zp_x"}, {"x_q"});
+  add_node(g, "DequantizeLinear", {"x_q", "s_x", "zp_x"}, {"x_dq"});
+  add_int_attribute(add_node(g, "DequantizeLinear", {"w_q", "s_w", "zp_w"}, {"w"}), "axis", {1}, false);
+}
+
+struct Ran {
+  std::vector<float> x, y;
+  std::vector<std::string> ops;
+};
+
+Ran run(const onnx::ModelProto& model, const Shape& x_shape) {
+  TempDir dir("inferlab-native-int8-matmul");
+  const std::string path = dir.path() + "/m.onnx";
+  write_file_atomically(path, model.SerializeAsString());
+  Engine engine(path);
+  engine.prepare({x_shape});
+  Tensor x(DType::kFloat32, x_shape);
+  Ran r;
+  for (std::int64_t i = 0; i < shape_element_count(x_shape); ++i) {
+    x.data_as<float>()[i] = 3.0F * std::sin(0.9F * static_cast<float>(i));
+    r.x.push_back(x.data_as<float>()[i]);
+  }
+  std::vector<Tensor> outs;
+  for (const auto& spec : engine.output_specs()) outs.emplace_back(spec.dtype, spec.shape);
+  std::vector<Tensor*> ptrs{&outs[0]};
+  engine.run({&x}, ptrs);
+  r.y.assign(outs[0].data_as<float>(), outs[0].data_as<float>() + shape_element_count(outs[0].shape()));
+  for (const auto& s : engine.steps()) r.ops.push_back(s.op + (s.fused.empty() ? "" : "+" + s.fused));
+  return r;
+}
+
+// The QDQ model's own float semantics: dequantized x times dequantized W, plus the bias.
+std::vector<float> reference(const std::vector<float>& x, bool relu) {
+  const auto w = weights_q();
+  const auto sw = weight_scales();
+  const auto b = bias();
+  const std::size_t rows = x.size() / kK;
+  std::vector<float> y(rows * kN);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (int n = 0; n < kN; ++n) {
+      double sum = b[n];
+      for (int k = 0; k < kK; ++k) {
+        const float q = std::clamp(std::nearbyint(x[r * kK + k] / kScaleX), -128.0F, 127.0F);
+        sum += static_cast<double>(q * kScaleX) * (w[k * kN + n] * sw[n]);
+      }
+      y[r * kN + n] = relu ? std::max(0.0F, static_cast<float>(sum)) : static_cast<float>(sum);
+    }
+  }
+  return y;
+}
+
+void expect_near(const std::vector<float>& got, const std::vector<float>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5F * std::max(1.0F, std::abs(want[i])));
+}
+
+TEST(NativeInt8MatMul, QdqGemmWithBiasAndReluRunsAsOneIntegerGemm) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("gemm");
+  set_value_info(g.add_input(), "x", {2, kK});
+  set_value_info(g.add_output(), "y", {2, kN});
+  qdq_operands(g);
+  add_node(g, "Gemm", {"x_dq", "w", "b"}, {"fc"});
+  add_node(g, "Relu", {"fc"}, {"y"});
+  const Ran r = run(m, {2, kK});
+  EXPECT_EQ(r.ops, (std::vector<std::string>{"QuantizeLinear", "Gemm+Relu"}));
+  expect_near(r.y, reference(r.x, true));
+}
+
+TEST(NativeInt8MatMul, QdqMatMulTakesItsBiasAdd) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("matmul");
+  set_value_info(g.add_input(), "x", {2, 3, kK});
+  set_value_info(g.add_output(), "y", {2, 3, kN});
+  qdq_operands(g);
+  add_node(g, "MatMul", {"x_dq", "w"}, {"mm"});
+  add_node(g, "Add", {"mm", "b"}, {"y"});
+  const Ran r = run(m, {2, 3, kK});
+  EXPECT_EQ(r.ops, (std::vector<std::string>{"QuantizeLinear", "MatMul+Bias"}));
+  expect_near(r.y, reference(r.x, false));
+}
+
+}  // namespace
+}  // namespace inferlab::native
