@@ -303,7 +303,7 @@ class ConvKernel final : public Kernel {
     } else if (tuner_) {
       for (const auto& c : candidates) names.push_back(c.name);
       if (offer_xnnpack)
-        xnnpack = try_xnnpack(xnnpack_conv_params(x, w, groups, strides, dilations, pad_l, pad_r), in[wi],
+        xnnpack = try_xnnpack(xnnpack_conv_params(x, w, y, groups, strides, dilations, pad_l, pad_r), in[wi],
                               has_bias ? &in[bi] : nullptr);
       if (xnnpack) names.push_back(kXnnpackConvTactic);
     }

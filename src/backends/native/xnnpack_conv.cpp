@@ -7,6 +7,7 @@
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -72,6 +73,19 @@ class XnnpackConvImpl final : public XnnpackConv {
  public:
   explicit XnnpackConvImpl(const XnnpackConvParams& p) : p_(p), pool_(pool_for(omp_get_max_threads())) {
     initialize_once();
+    // XNNPACK computes the output size itself and takes unsigned padding: a
+    // mismatch here would have it write outside the output buffer.
+    auto out = [](std::int64_t in, std::int64_t pads, std::int64_t k, std::int64_t d, std::int64_t s) {
+      return (in + pads - (k - 1) * d - 1) / s + 1;
+    };
+    if (std::min({p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.kernel_h, p.kernel_w, p.groups}) < 1 ||
+        std::min({p.pad_top, p.pad_left, p.pad_bottom, p.pad_right}) < 0 ||
+        out(p.in_height, p.pad_top + p.pad_bottom, p.kernel_h, p.dilation_h, p.stride_h) != p.out_height ||
+        out(p.in_width, p.pad_left + p.pad_right, p.kernel_w, p.dilation_w, p.stride_w) != p.out_width)
+      throw Error(
+          "native: XNNPACK's convolution would compute another output size than the Conv's (or its "
+          "strides, dilations, kernel or groups are not positive)",
+          ErrorKind::kUnsupported);
     const std::int64_t gi = p.in_channels / p.groups, go = p.out_channels / p.groups;
     const std::int64_t area = p.kernel_h * p.kernel_w;
     // ONNX's OIHW is [groups, go, gi, kh, kw]; XNNPACK (without

@@ -4,6 +4,7 @@
 // xnnpack_conv_absent.cpp, whose xnnpack_built() says no and whose factory
 // throws: the Conv kernel then never lists the candidate, without an #ifdef.
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -24,7 +25,7 @@ std::string xnnpack_status();
 /// One 2-D convolution, ONNX's attributes with explicit padding.
 struct XnnpackConvParams {
   std::int64_t batch = 1, in_channels = 0, in_height = 0, in_width = 0;
-  std::int64_t out_channels = 0, groups = 1;
+  std::int64_t out_channels = 0, out_height = 0, out_width = 0, groups = 1;
   std::int64_t kernel_h = 1, kernel_w = 1;
   std::int64_t stride_h = 1, stride_w = 1;
   std::int64_t dilation_h = 1, dilation_w = 1;
@@ -36,10 +37,14 @@ struct XnnpackConvParams {
 };
 
 /// The params of an ONNX Conv: x [N, C, H, W], weights' shape [O, C/groups,
-/// kH, kW], ONNX strides and dilations, padding at the start and end of H, W.
+/// kH, kW], y [N, O, OH, OW], ONNX strides and dilations, padding at the
+/// start and end of H, W. A negative end padding (oneDNN's exact form, see
+/// spatial_padding()) becomes 0: XNNPACK rounds the output size down, so the
+/// rows it then leaves unread are the ones oneDNN's negative padding drops.
 /// Weights, bias and the output bounds are left for the caller to set.
 inline XnnpackConvParams xnnpack_conv_params(const std::vector<std::int64_t>& x, const std::vector<std::int64_t>& w,
-                                             std::int64_t groups, const std::vector<std::int64_t>& strides,
+                                             const std::vector<std::int64_t>& y, std::int64_t groups,
+                                             const std::vector<std::int64_t>& strides,
                                              const std::vector<std::int64_t>& dilations,
                                              const std::vector<std::int64_t>& pad_begin,
                                              const std::vector<std::int64_t>& pad_end) {
@@ -49,6 +54,8 @@ inline XnnpackConvParams xnnpack_conv_params(const std::vector<std::int64_t>& x,
   p.in_height = x[2];
   p.in_width = x[3];
   p.out_channels = w[0];
+  p.out_height = y[2];
+  p.out_width = y[3];
   p.groups = groups;
   p.kernel_h = w[2];
   p.kernel_w = w[3];
@@ -58,8 +65,8 @@ inline XnnpackConvParams xnnpack_conv_params(const std::vector<std::int64_t>& x,
   p.dilation_w = dilations[1];
   p.pad_top = pad_begin[0];
   p.pad_left = pad_begin[1];
-  p.pad_bottom = pad_end[0];
-  p.pad_right = pad_end[1];
+  p.pad_bottom = std::max<std::int64_t>(pad_end[0], 0);
+  p.pad_right = std::max<std::int64_t>(pad_end[1], 0);
   return p;
 }
 

@@ -142,6 +142,7 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want)
 
 const std::vector<ConvCase> kCases{
     {"3x3_pad1_stride2", {2, 8, 13, 11}, 16, 1, 3, 2, 1, {1, 1, 1, 1}, ""},
+    {"3x3_stride2_negative_end_pad", {2, 3, 16, 15}, 8, 1, 3, 2, 1, {0, 0, 0, 0}, ""},
     {"3x3_asymmetric_pads", {2, 5, 9, 9}, 7, 1, 3, 1, 1, {0, 1, 2, 1}, ""},
     {"depthwise_3x3", {2, 16, 10, 10}, 16, 16, 3, 1, 1, {1, 1, 1, 1}, ""},
     {"depthwise_3x3_stride2_relu", {2, 24, 15, 15}, 24, 24, 3, 2, 1, {1, 1, 1, 1}, "Relu"},
@@ -172,8 +173,13 @@ TEST_F(NativeXnnpack, OperatorMatchesOneDnnConv) {
       const auto want = onednn_output(write_conv_model(dir_.path(), c), c.x);
       const Shape w = weight_shape(c), y = output_shape(c);
       const auto weights = seeded(shape_element_count(w), 11), bias = seeded(c.out_channels, 12);
-      XnnpackConvParams p = xnnpack_conv_params(c.x, w, c.groups, {c.stride, c.stride}, {c.dilation, c.dilation},
-                                                {c.pads[0], c.pads[1]}, {c.pads[2], c.pads[3]});
+      // The end padding in oneDNN's exact form, as the Conv kernel has it
+      // (spatial_padding()): smaller than ONNX's, or negative.
+      auto exact_end = [&](int axis) {
+        return (y[2 + axis] - 1) * c.stride + (c.kernel - 1) * c.dilation + 1 - c.x[2 + axis] - c.pads[axis];
+      };
+      XnnpackConvParams p = xnnpack_conv_params(c.x, w, y, c.groups, {c.stride, c.stride}, {c.dilation, c.dilation},
+                                                {c.pads[0], c.pads[1]}, {exact_end(0), exact_end(1)});
       p.weights = weights.data();
       p.bias = c.bias ? bias.data() : nullptr;
       if (c.activation == "Relu") p.output_min = 0;
@@ -204,9 +210,15 @@ TEST_F(NativeXnnpack, OperatorMatchesOneDnnConv) {
 
 TEST_F(NativeXnnpack, RejectedParametersThrow) {
   const std::vector<float> weights(8 * 3 * 3 * 3, 0.5F);
-  XnnpackConvParams p = xnnpack_conv_params({1, 3, 8, 8}, {8, 3, 3, 3}, 1, {0, 1}, {1, 1}, {1, 1}, {1, 1});
+  XnnpackConvParams p =
+      xnnpack_conv_params({1, 3, 8, 8}, {8, 3, 3, 3}, {1, 8, 8, 8}, 1, {1, 1}, {1, 1}, {1, 1}, {1, 1});
   p.weights = weights.data();
+  EXPECT_NO_THROW(make_xnnpack_conv(p));
+  p.stride_w = 0;
   EXPECT_THROW(make_xnnpack_conv(p), Error) << "stride 0";
+  p.stride_w = 1;
+  p.out_height = 9;
+  EXPECT_THROW(make_xnnpack_conv(p), Error) << "XNNPACK would write 8 rows where 9 are expected";
 }
 
 // input [2,16,12,12] -> Conv 3x3 (32) + Relu -> depthwise 3x3 stride 2 +
