@@ -79,12 +79,13 @@ class XnnpackConvImpl final : public XnnpackConv {
       return (in + pads - (k - 1) * d - 1) / s + 1;
     };
     if (std::min({p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.kernel_h, p.kernel_w, p.groups}) < 1 ||
-        std::min({p.pad_top, p.pad_left, p.pad_bottom, p.pad_right}) < 0 ||
+        std::min({p.pad_top, p.pad_left, p.pad_bottom, p.pad_right}) < 0 || p.in_channels % p.groups != 0 ||
+        p.out_channels % p.groups != 0 ||
         out(p.in_height, p.pad_top + p.pad_bottom, p.kernel_h, p.dilation_h, p.stride_h) != p.out_height ||
         out(p.in_width, p.pad_left + p.pad_right, p.kernel_w, p.dilation_w, p.stride_w) != p.out_width)
       throw Error(
           "native: XNNPACK's convolution would compute another output size than the Conv's (or its "
-          "strides, dilations, kernel or groups are not positive)",
+          "strides, dilations, kernel or groups are not positive, or the groups do not divide the channels)",
           ErrorKind::kUnsupported);
     const std::int64_t gi = p.in_channels / p.groups, go = p.out_channels / p.groups;
     const std::int64_t area = p.kernel_h * p.kernel_w;

@@ -77,7 +77,9 @@ class XnnpackConv {
  public:
   virtual ~XnnpackConv() = default;
   /// Convolves `in` (nhwc, the params' shape) into `out` (nhwc). Both may
-  /// change between calls. Throws Error when XNNPACK reports a failure.
+  /// change between calls. XNNPACK documents that it may read (never write)
+  /// up to XNN_EXTRA_BYTES (16) past `in`. Throws Error when XNNPACK reports
+  /// a failure.
   virtual void run(const float* in, float* out) = 0;
 };
 

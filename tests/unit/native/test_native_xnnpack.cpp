@@ -219,6 +219,9 @@ TEST_F(NativeXnnpack, RejectedParametersThrow) {
   p.stride_w = 1;
   p.out_height = 9;
   EXPECT_THROW(make_xnnpack_conv(p), Error) << "XNNPACK would write 8 rows where 9 are expected";
+  p.out_height = 8;
+  p.groups = 2;
+  EXPECT_THROW(make_xnnpack_conv(p), Error) << "2 groups do not divide 3 input channels";
 }
 
 // input [2,16,12,12] -> Conv 3x3 (32) + Relu -> depthwise 3x3 stride 2 +
