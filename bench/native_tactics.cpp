@@ -57,6 +57,7 @@ struct ModelResult {
   inferlab::native::TacticStats cold, warm;
   double p50_on = 0, p50_off = 0;
   double max_diff = 0;  // first output, tactics on vs off, relative to max |off|
+  int xnnpack = 0;      // Convs that run XNNPACK with tactics on
 };
 
 // A fresh engine's prepare (a new session's, loading is not timed), with
@@ -118,6 +119,7 @@ int run(int argc, char** argv) {
     off.engine->set_tactics(false);
     on.engine->prepare({shape});  // from the cache the last cold prepare wrote
     off.engine->prepare({shape});
+    for (const auto& step : on.engine->steps()) r.xnnpack += step.implementation.rfind("xnnpack", 0) == 0;
     for (auto* t : {&on, &off}) {
       for (const auto& spec : t->engine->output_specs()) t->outputs.emplace_back(spec.dtype, spec.shape);
     }
@@ -156,17 +158,19 @@ int run(int argc, char** argv) {
 
   std::printf("native_tactics: batch %ld, %ld threads; prepare: median of %ld; latency: %ld interleaved runs each\n",
               batch, threads, prepares, runs);
-  std::printf("%-18s %10s %10s %10s %9s %9s %6s %6s %10s %10s %8s %9s\n", "model", "cold ms", "warm ms", "off ms",
-              "cold/off", "warm/off", "tuned", "hits", "p50 on", "p50 off", "off/on", "rel diff");
+  std::printf("%-18s %10s %10s %10s %9s %9s %6s %6s %7s %10s %10s %8s %9s\n", "model", "cold ms", "warm ms", "off ms",
+              "cold/off", "warm/off", "tuned", "hits", "xnnpack", "p50 on", "p50 off", "off/on", "rel diff");
   for (const auto& r : results) {
     const double cold = percentile(r.cold_ms, 0.5), warm = percentile(r.warm_ms, 0.5), off = percentile(r.off_ms, 0.5);
-    std::printf("%-18s %10.1f %10.1f %10.1f %8.2fx %8.2fx %6lld %6lld %10.3f %10.3f %7.3fx %9.1e\n", r.name.c_str(),
+    std::printf("%-18s %10.1f %10.1f %10.1f %8.2fx %8.2fx %6lld %6lld %7d %10.3f %10.3f %7.3fx %9.1e\n", r.name.c_str(),
                 cold, warm, off, cold / off, warm / off, static_cast<long long>(r.cold.layers_tuned),
-                static_cast<long long>(r.warm.cache_hits), r.p50_on, r.p50_off, r.p50_off / r.p50_on, r.max_diff);
+                static_cast<long long>(r.warm.cache_hits), r.xnnpack, r.p50_on, r.p50_off, r.p50_off / r.p50_on,
+                r.max_diff);
   }
   std::printf(
       "tuned: Convs timed on the cold prepare (identical layers after the first hit the cache); hits: cache "
-      "hits on the warm prepare; off/on > 1: tactics made the model faster; rel diff: max |on - off| / max |off| of "
+      "hits on the warm prepare; xnnpack: Convs that chose XNNPACK's; off/on > 1: tactics made the model faster; rel "
+      "diff: max |on - off| / max |off| of "
       "the first output\n");
   return 0;
 }

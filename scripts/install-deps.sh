@@ -13,8 +13,10 @@ packages=(
   libopencv-dev libtorch-dev libopenblas0
   # ONNX graph layer
   libonnx-dev libprotobuf-dev protobuf-compiler
-  # kernel libraries for the native backend
-  libdnnl-dev
+  # kernel libraries for the native backend: oneDNN, and XNNPACK with the
+  # thread pool it runs on for the native engine's XNNPACK Conv tactic
+  # (INFERLAB_WITH_XNNPACK; AUTO builds without it when these are missing)
+  libdnnl-dev libxnnpack-dev libpthreadpool-dev
   # the ONNX backend node tests (inferlab conformance --suite onnx-node)
   libonnx-testdata
   # CLI, JSON, logging, tests, benchmarks

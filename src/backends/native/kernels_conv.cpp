@@ -1,6 +1,8 @@
 // Conv on oneDNN's convolution primitive, float32 or int8, with fused
 // activation and residual post-ops. Layouts are oneDNN's choice for the
 // actual shapes (format_tag::any); weights are reordered once at prepare.
+// With tactics on, XNNPACK's float32 nhwc convolution (xnnpack_conv.h) is
+// timed beside oneDNN's implementations where its epilogue fits.
 //
 // The int8 form runs the QDQ pattern the optimizer emits,
 //   Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w[oc], 0, axis=0), bias),
@@ -16,13 +18,17 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "epilogue.h"
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
 #include "tactics.h"
+#include "xnnpack_conv.h"
 
 namespace inferlab::native {
 
@@ -120,7 +126,8 @@ class ConvScratch {
   void need(Role role, const memory::desc& md) { bytes_[role] = std::max(bytes_[role], md.get_size()); }
   void allocate() {
     for (int r = 0; r < kRoles; ++r) {
-      const std::size_t bytes = (std::max<std::size_t>(bytes_[r], 1) + 63) / 64 * 64;
+      // 64 bytes of slack past every buffer: XNNPACK may read past its input.
+      const std::size_t bytes = (std::max<std::size_t>(bytes_[r], 1) + 63) / 64 * 64 + 64;
       buffers_[r].reset(static_cast<char*>(std::aligned_alloc(64, bytes)));
       if (!buffers_[r]) throw Error("native: out of memory for tactic timing buffers", ErrorKind::kRuntime);
       std::memset(buffers_[r].get(), 0, bytes);
@@ -143,30 +150,59 @@ class ConvScratch {
 // that layout: the layers after this one were planned for it, so the next
 // one would pay that reorder in its own time for a choice made here. Without
 // the charge, layers choose nhwc and blocked layouts alternately and each
-// one's gain goes to the next one's reorder.
+// one's gain goes to the next one's reorder. `bind` makes the convolution
+// itself, given its src and dst.
+memory::desc nhwc_like(const memory::desc& md) { return memory::desc(md.dims(), dt::f32, tag::nhwc); }
+
+using ComputeBinder = std::function<std::function<void()>(const memory& src, const memory& dst)>;
+std::function<void()> charged_runner(const memory::desc& src_md, const memory::desc& dst_md, const memory::desc& given,
+                                     const memory::desc& usual_dst, const std::shared_ptr<ConvScratch>& scratch,
+                                     const ComputeBinder& bind, bool copy_input = false) {
+  using S = ConvScratch;
+  memory input = scratch->bind(S::kInput, given);
+  const bool in_place = given == src_md && !copy_input;
+  memory src = in_place ? input : scratch->bind(S::kSrc, src_md);
+  dnnl::reorder to_src = in_place ? dnnl::reorder() : dnnl::reorder(input, src);
+  memory dst = scratch->bind(S::kDst, dst_md);
+  const bool same = usual_dst == dst_md;
+  memory usual = same ? dst : scratch->bind(S::kUsualDst, usual_dst);
+  dnnl::reorder to_usual = same ? dnnl::reorder() : dnnl::reorder(dst, usual);
+  std::function<void()> compute = bind(src, dst);
+  return [=]() mutable {
+    if (to_src) to_src.execute(cpu_stream(), input, src);
+    cpu_stream().wait();  // XNNPACK does not wait for oneDNN's stream
+    compute();
+    if (to_usual) to_usual.execute(cpu_stream(), dst, usual);
+    cpu_stream().wait();
+  };
+}
+
 std::function<void()> conv_runner(const dnnl::convolution_forward::primitive_desc& pd, const memory::desc& given,
                                   const memory::desc& usual_dst, const memory::desc& bias, const memory::desc& residual,
                                   bool with_residual, const std::shared_ptr<ConvScratch>& scratch) {
   using S = ConvScratch;
-  dnnl::convolution_forward prim(pd);
-  memory input = scratch->bind(S::kInput, given);
-  memory src = given == pd.src_desc() ? input : scratch->bind(S::kSrc, pd.src_desc());
-  dnnl::reorder to_src = given == pd.src_desc() ? dnnl::reorder() : dnnl::reorder(input, src);
-  memory dst = scratch->bind(S::kDst, pd.dst_desc());
-  const bool same = usual_dst == pd.dst_desc();
-  memory usual = same ? dst : scratch->bind(S::kUsualDst, usual_dst);
-  dnnl::reorder to_usual = same ? dnnl::reorder() : dnnl::reorder(dst, usual);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                       {DNNL_ARG_WEIGHTS, scratch->bind(S::kWeights, pd.weights_desc())},
-                                       {DNNL_ARG_BIAS, scratch->bind(S::kBias, bias)},
-                                       {DNNL_ARG_DST, dst}};
-  if (with_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = scratch->bind(S::kResidual, residual);
-  return [=]() mutable {
-    if (to_src) to_src.execute(cpu_stream(), input, src);
-    prim.execute(cpu_stream(), args);
-    if (to_usual) to_usual.execute(cpu_stream(), dst, usual);
-    cpu_stream().wait();
-  };
+  return charged_runner(pd.src_desc(), pd.dst_desc(), given, usual_dst, scratch, [&](memory src, memory dst) {
+    dnnl::convolution_forward prim(pd);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_WEIGHTS, scratch->bind(S::kWeights, pd.weights_desc())},
+                                         {DNNL_ARG_BIAS, scratch->bind(S::kBias, bias)},
+                                         {DNNL_ARG_DST, dst}};
+    if (with_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = scratch->bind(S::kResidual, residual);
+    return std::function<void()>([=] { prim.execute(cpu_stream(), args); });
+  });
+}
+
+std::function<void()> xnnpack_runner(const std::shared_ptr<XnnpackConv>& conv, const memory::desc& given,
+                                     const memory::desc& usual_dst, const std::shared_ptr<ConvScratch>& scratch) {
+  // As run() does, XNNPACK reads a padded private copy of its input.
+  return charged_runner(
+      nhwc_like(given), nhwc_like(usual_dst), given, usual_dst, scratch,
+      [&](memory src, memory dst) {
+        return std::function<void()>([conv, s = src.get_data_handle(), d = dst.get_data_handle()] {
+          conv->run(static_cast<const float*>(s), static_cast<float*>(d));
+        });
+      },
+      /*copy_input=*/true);
 }
 
 class ConvKernel final : public Kernel {
@@ -243,16 +279,33 @@ class ConvKernel final : public Kernel {
                      " scales=" + std::to_string(scales.size())
                : "";
     const std::string cached = tuner_ ? tuner_->cached_tactic(signature) : "";
-    auto candidates = conv_candidates(desc_for, attr, tuner_ != nullptr, int8_, cached);
+    // XNNPACK's convolution fits float32 Convs whose fused activation is a
+    // clamp (none, Relu, Clip): it has no other epilogue and no residual.
+    const bool has_bias = in.size() > bi && !node_input(bi).empty();
+    const bool offer_xnnpack = tuner_ && !int8_ && xnnpack_built() && !epilogue_.residual &&
+                               (!has_bias || in[bi].constant) &&
+                               (fused_op_.empty() || fused_op_ == "Relu" || fused_op_ == "Clip");
+    // A cached XNNPACK choice needs only oneDNN's first pick listed (index 0
+    // of the names, and the layout the timing charged against).
+    const bool all = tuner_ != nullptr && !(offer_xnnpack && cached == kXnnpackConvTactic);
+    auto candidates = conv_candidates(desc_for, attr, all, int8_, cached);
     tactic_note_.clear();
+    xnnpack_.reset();
     std::size_t chosen = 0;
+    std::vector<std::string> names;
+    std::shared_ptr<XnnpackConv> xnnpack;
     if (!cached.empty() && candidates.back().name == cached) {
       chosen = candidates.size() - 1;
       tuner_->count_hit();
       tactic_note_ = " (tactic " + std::to_string(chosen + 1) + ", cached)";
-    } else if (candidates.size() > 1) {
-      std::vector<std::string> names;
+    } else if (tuner_) {
       for (const auto& c : candidates) names.push_back(c.name);
+      if (offer_xnnpack)
+        xnnpack = try_xnnpack(xnnpack_conv_params(x, w, y, groups, strides, dilations, pad_l, pad_r), in[wi],
+                              has_bias ? &in[bi] : nullptr);
+      if (xnnpack) names.push_back(kXnnpackConvTactic);
+    }
+    if (names.size() > 1) {
       std::shared_ptr<ConvScratch> scratch;
       const memory::desc usual = candidates[0].pd.dst_desc();
       const auto choice = tuner_->choose(signature, names, [&](std::size_t i) {
@@ -263,19 +316,31 @@ class ConvKernel final : public Kernel {
             scratch->need(ConvScratch::kWeights, c.pd.weights_desc());
             scratch->need(ConvScratch::kDst, c.pd.dst_desc());
           }
+          if (xnnpack) scratch->need(ConvScratch::kSrc, nhwc_like(given));
+          if (xnnpack) scratch->need(ConvScratch::kDst, nhwc_like(usual));
           scratch->need(ConvScratch::kInput, given);
           scratch->need(ConvScratch::kBias, b_md);
           scratch->need(ConvScratch::kUsualDst, usual);
           if (epilogue_.residual) scratch->need(ConvScratch::kResidual, residual_md_);
           scratch->allocate();
         }
+        if (i == candidates.size()) return xnnpack_runner(xnnpack, given, usual, scratch);
         return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, epilogue_.residual, scratch);
       });
       chosen = choice.index;
-      tactic_note_ = " (tactic " + std::to_string(chosen + 1) + " of " + std::to_string(candidates.size()) +
+      tactic_note_ = " (tactic " + std::to_string(chosen + 1) + " of " + std::to_string(names.size()) +
                      (choice.from_cache ? ", cached)" : ", timed)");
     }
-    tuner_ = nullptr;  // valid for this prepare() only
+    tuner_ = nullptr;                   // valid for this prepare() only
+    if (chosen == candidates.size()) {  // XNNPACK packed its own weights: none of oneDNN's are kept
+      xnnpack_ = xnnpack;
+      tactic_layouts_ = "acdb>acdb";
+      pd_ = {};
+      prim_ = {};
+      weights_ = bias_ = memory();
+      bind_input(given, nhwc_like(given), /*padded_copy=*/true);
+      return {{out_type_, y, layout_of(nhwc_like(candidates[0].pd.dst_desc()), y, out_type_)}};
+    }
     tactic_layouts_ = candidates[chosen].layouts;
     pd_ = candidates[chosen].pd;
     prim_ = dnnl::convolution_forward(pd_);
@@ -299,15 +364,7 @@ class ConvKernel final : public Kernel {
       std::fill(b, b + w[0], 0.0F);
     }
     cpu_stream().wait();
-    input_ = memory(given, eng, nullptr);
-    if (given != pd_.src_desc()) {
-      // The layer before left another layout: convert into a private buffer.
-      src_ = memory(pd_.src_desc(), eng);
-      input_reorder_ = dnnl::reorder(input_, src_);
-    } else {
-      src_ = input_;
-      input_reorder_ = dnnl::reorder();
-    }
+    bind_input(given, pd_.src_desc());
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
     return {{out_type_, y, layout_of(pd_.dst_desc(), y, out_type_)}};
   }
@@ -319,6 +376,11 @@ class ConvKernel final : public Kernel {
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     input_.set_data_handle(in[0].data);
     if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
+    if (xnnpack_) {
+      cpu_stream().wait();
+      xnnpack_->run(static_cast<const float*>(src_.get_data_handle()), out[0].f());
+      return;
+    }
     dst_.set_data_handle(out[0].data);
     if (residual_) {
       residual_.set_data_handle(in.back().data);
@@ -336,8 +398,8 @@ class ConvKernel final : public Kernel {
   std::string implementation() const override {
     // A reorder before the convolution is part of this step's time: say so.
     // With tactics: "onednn:jit:avx2 acdb>acdb +src reorder (tactic 3 of 5, timed)".
-    return impl_name(pd_) + (tactic_note_.empty() ? "" : " " + tactic_layouts_) +
-           (input_reorder_ ? " +src reorder" : "") + tactic_note_;
+    return (xnnpack_ ? std::string("xnnpack:f32") : impl_name(pd_)) +
+           (tactic_note_.empty() ? "" : " " + tactic_layouts_) + (input_reorder_ ? " +src reorder" : "") + tactic_note_;
   }
   void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
@@ -347,6 +409,41 @@ class ConvKernel final : public Kernel {
   }
 
  private:
+  // Where run() finds its source: the input itself when it already has the
+  // layout `src` wants, else a private buffer the input is reordered into
+  // (the layer before left another layout).
+  // XNNPACK (`padded_copy`) always reads a private copy with slack past its
+  // end: it may read past its input, and the arena's or the caller's tensor
+  // promises no such slack.
+  void bind_input(const memory::desc& given, const memory::desc& src, bool padded_copy = false) {
+    input_ = memory(given, cpu_engine(), nullptr);
+    if (padded_copy) {
+      padded_src_.assign((src.get_size() + kXnnpackInputSlackBytes) / sizeof(float) + 1, 0.0F);
+      src_ = memory(src, cpu_engine(), padded_src_.data());
+      input_reorder_ = dnnl::reorder(input_, src_);
+    } else if (given != src) {
+      src_ = memory(src, cpu_engine());
+      input_reorder_ = dnnl::reorder(input_, src_);
+    } else {
+      src_ = input_;
+      input_reorder_ = dnnl::reorder();
+    }
+  }
+
+  // XNNPACK's operator for this Conv, or null when XNNPACK rejects it: that
+  // is no reason to fail the model, oneDNN's candidates still run.
+  std::shared_ptr<XnnpackConv> try_xnnpack(XnnpackConvParams p, const InputDesc& w, const InputDesc* bias) const {
+    p.weights = w.constant->data_as<float>();
+    p.bias = bias ? bias->constant->data_as<float>() : nullptr;
+    if (fused_op_ == "Relu") p.output_min = 0.0F;
+    if (fused_op_ == "Clip") std::tie(p.output_min, p.output_max) = std::pair(epilogue_.alpha, epilogue_.beta);
+    try {
+      return make_xnnpack_conv(p);
+    } catch (const Error&) {
+      return nullptr;
+    }
+  }
+
   // The node's input name at a kernel input position (int8: the Q/DQ inputs
   // the importer substituted have no node name; only the bias matters here).
   std::string node_input(std::size_t index) const {
@@ -389,10 +486,12 @@ class ConvKernel final : public Kernel {
   std::size_t input_count_ = 0;
   memory residual_;
   memory::desc residual_md_;
-  std::string fused_op_;        // for the tactic signature
-  Tuner* tuner_ = nullptr;      // set for the next prepare() when tactics are on
-  std::string tactic_note_;     // which tactic ran, for the profile
-  std::string tactic_layouts_;  // its src>dst layouts
+  std::string fused_op_;                  // for the tactic signature
+  Tuner* tuner_ = nullptr;                // set for the next prepare() when tactics are on
+  std::string tactic_note_;               // which tactic ran, for the profile
+  std::string tactic_layouts_;            // its src>dst layouts
+  std::shared_ptr<XnnpackConv> xnnpack_;  // the XNNPACK tactic when chosen, else null
+  std::vector<float> padded_src_;         // its input's copy, with slack
 };
 
 }  // namespace

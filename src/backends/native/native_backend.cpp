@@ -13,6 +13,7 @@
 #include "inferlab/graph_passes.h"
 #include "onednn_util.h"
 #include "tactic_cache.h"
+#include "xnnpack_conv.h"
 
 namespace inferlab {
 
@@ -107,6 +108,7 @@ class NativeBackend final : public Backend {
             {"cpu isa (oneDNN)", native::onednn_isa_name()},
             {"tactics", "Conv implementations timed at prepare (bench --tactics on|off), choices cached in " +
                             native::default_tactic_cache_path()},
+            {"xnnpack (Conv tactic)", native::xnnpack_status()},
             {"int8 dot products", native_support(Precision::kInt8)
                                       ? "VNNI (exact s32 sums)"
                                       : "no VNNI: 16-bit pair sums, so oneDNN halves int8 weights (7-bit effective)"}};
