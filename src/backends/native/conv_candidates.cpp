@@ -1,0 +1,169 @@
+// oneDNN's Conv candidates and the runners that time them (conv_candidates.h).
+#include "conv_candidates.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+
+#include "inferlab/error.h"
+#include "onednn_context.h"
+#include "onednn_util.h"
+
+namespace inferlab::native {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+namespace {
+
+// An implementation's family without its ISA suffix ("jit:avx2" -> "jit"):
+// oneDNN lists a family's ISAs newest first, and the older ones (sse41 on
+// an AVX2 CPU) are never faster on the same layouts, so only the first is kept.
+std::string family(const std::string& impl) {
+  const auto colon = impl.rfind(':');
+  if (colon == std::string::npos) return impl;
+  const std::string isa = impl.substr(colon + 1);
+  return isa.rfind("sse", 0) == 0 || isa.rfind("avx", 0) == 0 || isa.rfind("amx", 0) == 0 ? impl.substr(0, colon)
+                                                                                          : impl;
+}
+
+}  // namespace
+
+// The convolutions that fit: first oneDNN's own first choice with layouts
+// it picks (what runs when tactics are off), then with `all`, every other
+// implementation oneDNN offers for src/dst layouts of its choice, nhwc and
+// (float32) nchw. oneDNN's reference implementations ("ref:any") are left
+// out: they are there for correctness, many times slower than any jit or
+// gemm kernel, and would only cost timing. Listing stops at a candidate
+// named `wanted` (the cached tactic): a prepare that finds its tactics in
+// the cache creates no more descriptors than one without tactics when
+// oneDNN's own pick won.
+std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution_forward::desc(tag)>& desc_for,
+                                           const dnnl::primitive_attr& attr, bool all, bool int8,
+                                           const std::string& wanted) {
+  std::vector<ConvCandidate> out;
+  std::set<std::string> seen;
+  auto add = [&](const dnnl::convolution_forward::primitive_desc& pd) {
+    const std::string impl = pd.impl_info_str();
+    const std::string layouts = layout_name(pd.src_desc()) + ">" + layout_name(pd.dst_desc());
+    if (!out.empty() && (impl.rfind("ref", 0) == 0 || !seen.insert(family(impl) + " " + layouts).second)) return;
+    // A plain nchw output (only gemm kernels write one) is kept only when
+    // oneDNN's own pick writes it too: a later Conv that adds this tensor as
+    // its fused residual must then write nchw itself, which only its slow
+    // gemm kernel can (efficientnet_b0: 3.4 ms instead of 0.26 for one
+    // layer), a cost the timing of this layer cannot see.
+    if (!out.empty() && layouts.substr(layouts.find('>') + 1) == "abcd" && layout_name(out[0].pd.dst_desc()) != "abcd")
+      return;
+    if (out.empty()) seen.insert(family(impl) + " " + layouts);
+    // The iterator's descriptor moves on with next_impl(): keep a copy.
+    dnnl_primitive_desc_t copy = nullptr;
+    dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&copy, pd.get()), "could not clone a primitive descriptor");
+    out.push_back({dnnl::convolution_forward::primitive_desc(copy), layouts, impl + " " + layouts});
+  };
+  auto& eng = cpu_engine();
+  add(dnnl::convolution_forward::primitive_desc(desc_for(tag::any), attr, eng));
+  if (!all || out.back().name == wanted) return out;
+  std::vector<tag> layouts{tag::any, tag::nhwc};
+  // oneDNN 2.6 has only its reference int8 convolution for nchw.
+  if (!int8) layouts.push_back(tag::nchw);
+  for (tag layout : layouts) {
+    dnnl::convolution_forward::primitive_desc pd(desc_for(layout), attr, eng, /*allow_empty=*/true);
+    if (!pd) continue;
+    do {
+      add(pd);
+      if (out.back().name == wanted) return out;
+    } while (pd.next_impl());
+  }
+  return out;
+}
+
+// Zeroed buffers the candidates of one layer share while they are timed:
+// they run one after another, so one buffer per role, as large as the
+// largest candidate needs, spares holding every tensor once per candidate
+// (vgg16's first layers: 12.8 MB each, half a dozen candidates). Zeroed:
+// timing runs must not meet denormals or NaNs left in fresh memory, which
+// slow some kernels down.
+void ConvScratch::allocate() {
+  for (int r = 0; r < kRoles; ++r) {
+    // 64 bytes of slack past every buffer: XNNPACK may read past its input.
+    const std::size_t bytes = (std::max<std::size_t>(bytes_[r], 1) + 63) / 64 * 64 + 64;
+    buffers_[r].reset(static_cast<char*>(std::aligned_alloc(64, bytes)));
+    if (!buffers_[r]) throw Error("native: out of memory for tactic timing buffers", ErrorKind::kRuntime);
+    std::memset(buffers_[r].get(), 0, bytes);
+  }
+}
+
+memory ConvScratch::bind(Role role, const memory::desc& md) const {
+  return memory(md, cpu_engine(), buffers_[role].get());
+}
+
+memory::desc nhwc_like(const memory::desc& md) { return memory::desc(md.dims(), dt::f32, tag::nhwc); }
+
+namespace {
+
+// A candidate as ConvKernel::run() would execute it, from the layout the
+// layer is given (so a reorder the candidate needs is in its time), on the
+// shared scratch buffers. A candidate whose output layout differs from
+// oneDNN's own pick (`usual_dst`) also pays a reorder of its output into
+// that layout: the layers after this one were planned for it, so the next
+// one would pay that reorder in its own time for a choice made here. Without
+// the charge, layers choose nhwc and blocked layouts alternately and each
+// one's gain goes to the next one's reorder. `bind` makes the convolution
+// itself, given its src and dst.
+using ComputeBinder = std::function<std::function<void()>(const memory& src, const memory& dst)>;
+std::function<void()> charged_runner(const memory::desc& src_md, const memory::desc& dst_md, const memory::desc& given,
+                                     const memory::desc& usual_dst, const std::shared_ptr<ConvScratch>& scratch,
+                                     const ComputeBinder& bind, bool copy_input = false) {
+  using S = ConvScratch;
+  memory input = scratch->bind(S::kInput, given);
+  const bool in_place = given == src_md && !copy_input;
+  memory src = in_place ? input : scratch->bind(S::kSrc, src_md);
+  dnnl::reorder to_src = in_place ? dnnl::reorder() : dnnl::reorder(input, src);
+  memory dst = scratch->bind(S::kDst, dst_md);
+  const bool same = usual_dst == dst_md;
+  memory usual = same ? dst : scratch->bind(S::kUsualDst, usual_dst);
+  dnnl::reorder to_usual = same ? dnnl::reorder() : dnnl::reorder(dst, usual);
+  std::function<void()> compute = bind(src, dst);
+  return [=]() mutable {
+    if (to_src) to_src.execute(cpu_stream(), input, src);
+    cpu_stream().wait();  // XNNPACK does not wait for oneDNN's stream
+    compute();
+    if (to_usual) to_usual.execute(cpu_stream(), dst, usual);
+    cpu_stream().wait();
+  };
+}
+
+}  // namespace
+
+std::function<void()> conv_runner(const dnnl::convolution_forward::primitive_desc& pd, const memory::desc& given,
+                                  const memory::desc& usual_dst, const memory::desc& bias, const memory::desc& residual,
+                                  bool with_residual, const std::shared_ptr<ConvScratch>& scratch) {
+  using S = ConvScratch;
+  return charged_runner(pd.src_desc(), pd.dst_desc(), given, usual_dst, scratch, [&](memory src, memory dst) {
+    dnnl::convolution_forward prim(pd);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_WEIGHTS, scratch->bind(S::kWeights, pd.weights_desc())},
+                                         {DNNL_ARG_BIAS, scratch->bind(S::kBias, bias)},
+                                         {DNNL_ARG_DST, dst}};
+    if (with_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = scratch->bind(S::kResidual, residual);
+    return std::function<void()>([=] { prim.execute(cpu_stream(), args); });
+  });
+}
+
+std::function<void()> xnnpack_runner(const std::shared_ptr<XnnpackConv>& conv, const memory::desc& given,
+                                     const memory::desc& usual_dst, const std::shared_ptr<ConvScratch>& scratch) {
+  // As run() does, XNNPACK reads a padded private copy of its input.
+  return charged_runner(
+      nhwc_like(given), nhwc_like(usual_dst), given, usual_dst, scratch,
+      [&](memory src, memory dst) {
+        return std::function<void()>([conv, s = src.get_data_handle(), d = dst.get_data_handle()] {
+          conv->run(static_cast<const float*>(s), static_cast<float*>(d));
+        });
+      },
+      /*copy_input=*/true);
+}
+
+}  // namespace inferlab::native
