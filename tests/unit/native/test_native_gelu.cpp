@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "../onnx_builder.h"
-#include "backends/native/engine.h"
-#include "inferlab/files.h"
+#include "optimize/graph_edit.h"
+#include "run_engine.h"
 
 namespace inferlab::native {
 namespace {
@@ -16,10 +16,7 @@ namespace {
 using namespace test_onnx;
 
 void scalar(onnx::GraphProto& g, const std::string& name, float value) {
-  auto* t = g.add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(&value), sizeof value));
+  graph_edit::add_float_initializer(g, name, {}, {value});
 }
 
 // x [2, 8] -> torch's GELU export -> y; `half` is the last Mul's constant
@@ -53,22 +50,11 @@ struct Ran {
 };
 
 Ran run(const onnx::ModelProto& model) {
-  TempDir dir("inferlab-native-gelu");
-  const std::string path = dir.path() + "/m.onnx";
-  write_file_atomically(path, model.SerializeAsString());
-  Engine engine(path);
-  engine.prepare({{2, 8}});
-  Tensor x(DType::kFloat32, {2, 8});
-  for (int i = 0; i < 16; ++i) x.data_as<float>()[i] = -4.0F + 0.5F * static_cast<float>(i);
-  std::vector<Tensor> outs;
-  for (const auto& spec : engine.output_specs()) outs.emplace_back(spec.dtype, spec.shape);
-  std::vector<Tensor*> ptrs;
-  for (auto& t : outs) ptrs.push_back(&t);
-  engine.run({&x}, ptrs);
-  Ran r;
-  r.y.assign(outs[0].data_as<float>(), outs[0].data_as<float>() + 16);
-  for (const auto& s : engine.steps()) r.ops.push_back(s.op);
-  return r;
+  std::vector<float> x(16);
+  for (int i = 0; i < 16; ++i) x[i] = -4.0F + 0.5F * static_cast<float>(i);
+  const Tensor input = test::float_tensor({2, 8}, x);
+  const auto ran = test::run_engine(model, {&input});
+  return {ran.floats(), ran.ops()};
 }
 
 float gelu(float x) { return 0.5F * x * (1.0F + std::erf(x / std::sqrt(2.0F))); }

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "../onnx_builder.h"
-#include "backends/native/engine.h"
-#include "inferlab/files.h"
+#include "optimize/graph_edit.h"
+#include "run_engine.h"
 
 namespace inferlab::native {
 namespace {
@@ -20,11 +20,7 @@ using namespace test_onnx;
 template <typename T>
 void initializer(onnx::GraphProto& g, const std::string& name, int elem_type, const std::vector<std::int64_t>& dims,
                  const std::vector<T>& v) {
-  auto* t = g.add_initializer();
-  t->set_name(name);
-  t->set_data_type(elem_type);
-  for (auto d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
+  graph_edit::add_raw_initializer(g, name, elem_type, dims, test::raw_bytes(v));
 }
 
 constexpr int kK = 8, kN = 4;
@@ -59,23 +55,13 @@ struct Ran {
 };
 
 Ran run(const onnx::ModelProto& model, const Shape& x_shape) {
-  TempDir dir("inferlab-native-int8-matmul");
-  const std::string path = dir.path() + "/m.onnx";
-  write_file_atomically(path, model.SerializeAsString());
-  Engine engine(path);
-  engine.prepare({x_shape});
-  Tensor x(DType::kFloat32, x_shape);
   Ran r;
-  for (std::int64_t i = 0; i < shape_element_count(x_shape); ++i) {
-    x.data_as<float>()[i] = 3.0F * std::sin(0.9F * static_cast<float>(i));
-    r.x.push_back(x.data_as<float>()[i]);
-  }
-  std::vector<Tensor> outs;
-  for (const auto& spec : engine.output_specs()) outs.emplace_back(spec.dtype, spec.shape);
-  std::vector<Tensor*> ptrs{&outs[0]};
-  engine.run({&x}, ptrs);
-  r.y.assign(outs[0].data_as<float>(), outs[0].data_as<float>() + shape_element_count(outs[0].shape()));
-  for (const auto& s : engine.steps()) r.ops.push_back(s.op + (s.fused.empty() ? "" : "+" + s.fused));
+  for (std::int64_t i = 0; i < shape_element_count(x_shape); ++i)
+    r.x.push_back(3.0F * std::sin(0.9F * static_cast<float>(i)));
+  const Tensor x = test::float_tensor(x_shape, r.x);
+  const auto ran = test::run_engine(model, {&x});
+  r.y = ran.floats();
+  r.ops = ran.ops(/*with_fused=*/true);
   return r;
 }
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "../onnx_builder.h"
-#include "backends/native/engine.h"
-#include "inferlab/files.h"
+#include "optimize/graph_edit.h"
+#include "run_engine.h"
 
 namespace inferlab::native {
 namespace {
@@ -21,19 +21,12 @@ constexpr int kRows = 6, kWidth = 8;  // x is [2, 3, 8]
 
 void floats(onnx::GraphProto& g, const std::string& name, const std::vector<std::int64_t>& dims,
             const std::vector<float>& v) {
-  auto* t = g.add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  for (auto d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+  graph_edit::add_float_initializer(g, name, dims, v);
 }
 
 void ints(onnx::GraphProto& g, const std::string& name, const std::vector<std::int64_t>& v) {
-  auto* t = g.add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::INT64);
-  t->add_dims(static_cast<std::int64_t>(v.size()));
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(std::int64_t)));
+  graph_edit::add_raw_initializer(g, name, onnx::TensorProto::INT64, {static_cast<std::int64_t>(v.size())},
+                                  test::raw_bytes(v));
 }
 
 std::vector<float> gamma_values() {
@@ -111,24 +104,13 @@ struct Ran {
 };
 
 Ran run(const onnx::ModelProto& model) {
-  TempDir dir("inferlab-native-layernorm");
-  const std::string path = dir.path() + "/m.onnx";
-  write_file_atomically(path, model.SerializeAsString());
-  Engine engine(path);
-  engine.prepare({{2, 3, kWidth}});
-  Tensor x(DType::kFloat32, {2, 3, kWidth});
   Ran r;
-  for (int i = 0; i < kRows * kWidth; ++i) {
-    x.data_as<float>()[i] = std::sin(0.7F * static_cast<float>(i)) * static_cast<float>(1 + i % 5);
-    r.x.push_back(x.data_as<float>()[i]);
-  }
-  std::vector<Tensor> outs;
-  for (const auto& spec : engine.output_specs()) outs.emplace_back(spec.dtype, spec.shape);
-  std::vector<Tensor*> ptrs;
-  for (auto& t : outs) ptrs.push_back(&t);
-  engine.run({&x}, ptrs);
-  r.y.assign(outs[0].data_as<float>(), outs[0].data_as<float>() + kRows * kWidth);
-  for (const auto& s : engine.steps()) r.ops.push_back(s.op);
+  for (int i = 0; i < kRows * kWidth; ++i)
+    r.x.push_back(std::sin(0.7F * static_cast<float>(i)) * static_cast<float>(1 + i % 5));
+  const Tensor x = test::float_tensor({2, 3, kWidth}, r.x);
+  const auto ran = test::run_engine(model, {&x});
+  r.y = ran.floats();
+  r.ops = ran.ops();
   return r;
 }
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "../onnx_builder.h"
-#include "backends/native/engine.h"
-#include "inferlab/files.h"
+#include "optimize/graph_edit.h"
+#include "run_engine.h"
 
 namespace inferlab::native {
 namespace {
@@ -26,11 +26,7 @@ std::vector<float> values(std::size_t n, std::uint64_t seed) {
 
 void constant(onnx::GraphProto& g, const std::string& name, const std::vector<std::int64_t>& dims,
               const std::vector<float>& v) {
-  auto* t = g.add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  for (auto d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+  graph_edit::add_float_initializer(g, name, dims, v);
 }
 
 // torch's five-node GELU export of `x` into `y` (rewrite_gelu() makes it one Gelu).
@@ -53,29 +49,15 @@ struct Ran {
 
 Ran run(const onnx::ModelProto& model, const std::vector<Shape>& shapes,
         const std::vector<std::vector<float>>& inputs) {
-  TempDir dir("inferlab-native-matmul");
-  const std::string path = dir.path() + "/m.onnx";
-  write_file_atomically(path, model.SerializeAsString());
-  Engine engine(path);
-  engine.prepare(shapes);
-  std::vector<Tensor> ins, outs;
-  for (std::size_t i = 0; i < shapes.size(); ++i) {
-    ins.emplace_back(DType::kFloat32, shapes[i]);
-    std::copy(inputs[i].begin(), inputs[i].end(), ins.back().data_as<float>());
-  }
-  for (const auto& spec : engine.output_specs()) outs.emplace_back(spec.dtype, spec.shape);
+  std::vector<Tensor> ins;
+  for (std::size_t i = 0; i < shapes.size(); ++i) ins.push_back(test::float_tensor(shapes[i], inputs[i]));
   std::vector<const Tensor*> in_ptrs;
-  std::vector<Tensor*> out_ptrs;
-  for (auto& t : ins) in_ptrs.push_back(&t);
-  for (auto& t : outs) out_ptrs.push_back(&t);
-  engine.run(in_ptrs, out_ptrs);
+  for (const auto& t : ins) in_ptrs.push_back(&t);
+  const auto ran = test::run_engine(model, in_ptrs);
   Ran r;
-  for (const auto& t : outs)
-    r.outputs.emplace_back(t.data_as<float>(), t.data_as<float>() + shape_element_count(t.shape()));
-  for (const auto& s : engine.steps()) {
-    r.ops.push_back(s.op);
-    r.fused.push_back(s.fused);
-  }
+  for (std::size_t k = 0; k < ran.outputs.size(); ++k) r.outputs.push_back(ran.floats(k));
+  r.ops = ran.ops();
+  for (const auto& s : ran.steps) r.fused.push_back(s.fused);
   return r;
 }
 
