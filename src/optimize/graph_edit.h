@@ -225,6 +225,23 @@ inline onnx::NodeProto make_node(const std::string& op, const std::string& name,
   return n;
 }
 
+/// Rebuilds `graph`'s node list in order: a node in `replacement` gives way
+/// to its replacement, a node in `removed` (and not replaced) goes, the rest
+/// stay. The pointers are into the current list, which this invalidates.
+inline void replace_nodes(onnx::GraphProto& graph,
+                          const std::unordered_map<const onnx::NodeProto*, onnx::NodeProto>& replacement,
+                          const std::set<const onnx::NodeProto*>& removed) {
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (const auto& n : graph.node()) {
+    if (auto it = replacement.find(&n); it != replacement.end()) {
+      *kept.Add() = it->second;
+    } else if (!removed.count(&n)) {
+      *kept.Add() = n;
+    }
+  }
+  graph.mutable_node()->Swap(&kept);
+}
+
 /// Cast(`input`, to=`to`) -> `output`, named `name`.
 inline onnx::NodeProto make_cast(const std::string& name, const std::string& input, const std::string& output, int to) {
   onnx::NodeProto cast = make_node("Cast", name, {input}, output);

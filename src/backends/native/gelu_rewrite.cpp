@@ -22,14 +22,6 @@ bool near(std::optional<float> value, double expected) {
   return value && std::abs(*value - expected) <= 1e-5 * std::abs(expected);
 }
 
-// The other input of a two-input node, when one of them is `known`.
-std::optional<std::string> other_input(const onnx::NodeProto& node, const std::string& known) {
-  if (node.input_size() != 2) return std::nullopt;
-  if (node.input(0) == known) return node.input(1);
-  if (node.input(1) == known) return node.input(0);
-  return std::nullopt;
-}
-
 }  // namespace
 
 int rewrite_gelu(onnx::GraphProto& graph) {
@@ -49,14 +41,12 @@ int rewrite_gelu(onnx::GraphProto& graph) {
       const std::string& x = div->input(0);
       const auto* add = index.only_reader(erf.output(0), "Add");
       if (!add) continue;
-      const auto one = other_input(*add, erf.output(0));
-      if (!one || !near(index.float_scalar(*one), 1.0)) continue;
+      if (!near(index.float_scalar(other_input(*add, erf.output(0))), 1.0)) continue;
       const auto* mul = index.only_reader(add->output(0), "Mul");
       if (!mul || other_input(*mul, add->output(0)) != x) continue;
       const auto* half_mul = index.only_reader(mul->output(0), "Mul");
       if (!half_mul) continue;
-      const auto half = other_input(*half_mul, mul->output(0));
-      if (!half || !near(index.float_scalar(*half), 0.5)) continue;
+      if (!near(index.float_scalar(other_input(*half_mul, mul->output(0))), 0.5)) continue;
       matches.push_back({div, {div, &erf, add, mul, half_mul}, x, half_mul->output(0), node_label(*half_mul)});
     }
   }
@@ -64,20 +54,12 @@ int rewrite_gelu(onnx::GraphProto& graph) {
   // Rebuild the node list: each match's Gelu takes its Div's place (x exists
   // there), and the five nodes go.
   std::set<const onnx::NodeProto*> removed;
-  std::unordered_map<const onnx::NodeProto*, const Match*> at_div;
+  std::unordered_map<const onnx::NodeProto*, onnx::NodeProto> replacement;
   for (const auto& m : matches) {
     removed.insert(m.nodes.begin(), m.nodes.end());
-    at_div[m.div] = &m;
+    replacement.emplace(m.div, make_node("Gelu", "Gelu(" + m.name + ")", {m.x}, m.y));
   }
-  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
-  for (const auto& n : graph.node()) {
-    if (auto it = at_div.find(&n); it != at_div.end()) {
-      *kept.Add() = make_node("Gelu", "Gelu(" + it->second->name + ")", {it->second->x}, it->second->y);
-    } else if (!removed.count(&n)) {
-      *kept.Add() = n;
-    }
-  }
-  graph.mutable_node()->Swap(&kept);
+  replace_nodes(graph, replacement, removed);
   return static_cast<int>(matches.size());
 }
 

@@ -12,6 +12,12 @@ bool is(const onnx::NodeProto* node, const char* op) {
 
 }  // namespace
 
+std::string other_input(const onnx::NodeProto& node, const std::string& known) {
+  if (node.input_size() != 2) return "";
+  if (node.input(0) == known) return node.input(1);
+  return node.input(1) == known ? node.input(0) : "";
+}
+
 GraphIndex::GraphIndex(const onnx::GraphProto& graph) : graph_(graph) {
   for (int i = 0; i < graph.node_size(); ++i) {
     const auto& n = graph.node(i);

@@ -16,6 +16,10 @@
 
 namespace inferlab::native {
 
+/// The other input of a two-input `node` when one of them is `known`; ""
+/// when `node` has not two inputs or `known` is neither.
+std::string other_input(const onnx::NodeProto& node, const std::string& known);
+
 class GraphIndex {
  public:
   explicit GraphIndex(const onnx::GraphProto& graph);

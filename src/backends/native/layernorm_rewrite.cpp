@@ -4,7 +4,6 @@
 #include "layernorm_rewrite.h"
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "graph_index.h"
+#include "model/onnx_util.h"
 #include "optimize/graph_edit.h"
 
 namespace inferlab::native {
@@ -23,14 +23,9 @@ namespace {
 std::optional<std::vector<std::int64_t>> int64_initializer(const onnx::GraphProto& graph, const std::string& name) {
   const auto* t = find_initializer(graph, name);
   if (!t || t->data_type() != onnx::TensorProto::INT64) return std::nullopt;
-  std::vector<std::int64_t> v;
-  if (t->has_raw_data()) {
-    v.resize(t->raw_data().size() / sizeof(std::int64_t));
-    std::memcpy(v.data(), t->raw_data().data(), v.size() * sizeof(std::int64_t));
-  } else {
-    v.assign(t->int64_data().begin(), t->int64_data().end());
-  }
-  return v;
+  const Tensor values = onnx_util::tensor_from_proto(*t, "native: initializer '" + name + "'");
+  return std::vector<std::int64_t>(values.data_as<std::int64_t>(),
+                                   values.data_as<std::int64_t>() + values.element_count());
 }
 
 // ReduceMean over the last axis only, keeping it (opset < 18: axes attribute).
@@ -72,12 +67,6 @@ std::optional<Binary> binary(const onnx::GraphProto& graph, const GraphIndex& in
     return Binary{reshape_out->output(0), {reshape_left, n, node, reshape_out}, c};
   }
   return std::nullopt;
-}
-
-// The other input of a two-input `node`, when one of them is `known`.
-std::string other_input(const onnx::NodeProto& node, const std::string& known) {
-  if (node.input_size() != 2) return "";
-  return node.input(0) == known ? node.input(1) : node.input(1) == known ? node.input(0) : "";
 }
 
 // A float initializer that is one vector of `c` values (c = its last dim
@@ -193,15 +182,7 @@ int rewrite_layernorm(onnx::GraphProto& graph) {
     set_float_attribute(ln, "epsilon", m.epsilon);
     replacement.emplace(m.first, std::move(ln));
   }
-  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
-  for (const auto& n : graph.node()) {
-    if (auto it = replacement.find(&n); it != replacement.end()) {
-      *kept.Add() = it->second;
-    } else if (!removed.count(&n)) {
-      *kept.Add() = n;
-    }
-  }
-  graph.mutable_node()->Swap(&kept);
+  replace_nodes(graph, replacement, removed);
   return static_cast<int>(matches.size());
 }
 
