@@ -144,11 +144,9 @@ std::function<void()> conv_runner(const dnnl::convolution_forward::primitive_des
   using S = ConvScratch;
   return charged_runner(pd.src_desc(), pd.dst_desc(), given, usual_dst, scratch, [&](memory src, memory dst) {
     dnnl::convolution_forward prim(pd);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                         {DNNL_ARG_WEIGHTS, scratch->bind(S::kWeights, pd.weights_desc())},
-                                         {DNNL_ARG_BIAS, scratch->bind(S::kBias, bias)},
-                                         {DNNL_ARG_DST, dst}};
-    if (with_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = scratch->bind(S::kResidual, residual);
+    const auto args =
+        weighted_layer_args(src, scratch->bind(S::kWeights, pd.weights_desc()), scratch->bind(S::kBias, bias), dst,
+                            with_residual ? scratch->bind(S::kResidual, residual) : memory());
     return std::function<void()>([=] { prim.execute(cpu_stream(), args); });
   });
 }

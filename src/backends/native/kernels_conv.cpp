@@ -209,6 +209,7 @@ class ConvKernel final : public Kernel {
     cpu_stream().wait();
     bind_input(given, pd_.src_desc());
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
+    args_ = weighted_layer_args(src_, weights_, bias_, dst_, residual_);
     return {{out_type_, y, layout_of(pd_.dst_desc(), y, out_type_)}};
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
@@ -225,17 +226,8 @@ class ConvKernel final : public Kernel {
       return;
     }
     dst_.set_data_handle(out[0].data);
-    if (residual_) {
-      residual_.set_data_handle(in.back().data);
-      prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
-                                   {DNNL_ARG_WEIGHTS, weights_},
-                                   {DNNL_ARG_BIAS, bias_},
-                                   {DNNL_ARG_DST, dst_},
-                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_}});
-    } else {
-      prim_.execute(cpu_stream(),
-                    {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}});
-    }
+    if (residual_) residual_.set_data_handle(in.back().data);
+    prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
   }
   std::string implementation() const override {
@@ -329,6 +321,7 @@ class ConvKernel final : public Kernel {
   std::size_t input_count_ = 0;
   memory residual_;
   memory::desc residual_md_;
+  std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
   std::string fused_op_;                  // for the tactic signature
   Tuner* tuner_ = nullptr;                // set for the next prepare() when tactics are on
   std::string tactic_note_;               // which tactic ran, for the profile

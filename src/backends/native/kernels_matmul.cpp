@@ -166,6 +166,7 @@ class MatMulKernel final : public Kernel {
     }
     src_ = memory(pd_.src_desc(), eng, nullptr);
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
+    args_ = weighted_layer_args(src_, weights_, bias_, dst_, residual_);
     return {{DType::kFloat32, out_shape, Layout()}};
   }
 
@@ -173,13 +174,8 @@ class MatMulKernel final : public Kernel {
     src_.set_data_handle(in[0].data);
     if (!weights_constant_) weights_.set_data_handle(in[1].data);
     dst_.set_data_handle(product_ ? product_.get_data_handle() : out[0].data);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}};
-    if (bias_) args.emplace(DNNL_ARG_BIAS, bias_);
-    if (residual_) {
-      residual_.set_data_handle(in.back().data);
-      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_);
-    }
-    prim_.execute(cpu_stream(), args);
+    if (residual_) residual_.set_data_handle(in.back().data);
+    prim_.execute(cpu_stream(), args_);
     if (binary_) {
       binary_big_.set_data_handle(residual_is_larger_ ? in.back().data : out[0].data);
       binary_small_.set_data_handle(residual_is_larger_ ? dst_.get_data_handle() : in.back().data);
@@ -205,6 +201,7 @@ class MatMulKernel final : public Kernel {
   dnnl::matmul::primitive_desc pd_;
   dnnl::matmul prim_;
   memory weights_, bias_, src_, dst_, residual_;
+  std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
   // A broadcast residual: its Add, and the product's buffer when the residual is the larger.
   dnnl::binary binary_;
   memory binary_big_, binary_small_, binary_dst_, product_;

@@ -88,19 +88,15 @@ class Int8MatMulKernel final : public Kernel {
     src_ = memory(pd_.src_desc(), cpu_engine(), nullptr);
     weights_ = memory(pd_.weights_desc(), cpu_engine(), const_cast<void*>(in[3].constant->data()));
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
+    args_ = weighted_layer_args(src_, weights_, bias_, dst_, residual_);
     return {{DType::kFloat32, y, Layout()}};
   }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     src_.set_data_handle(in[0].data);
     dst_.set_data_handle(out[0].data);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}};
-    if (bias_) args.emplace(DNNL_ARG_BIAS, bias_);
-    if (residual_) {
-      residual_.set_data_handle(in.back().data);
-      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_);
-    }
-    prim_.execute(cpu_stream(), args);
+    if (residual_) residual_.set_data_handle(in.back().data);
+    prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
   }
   std::string implementation() const override { return impl_name(pd_); }
@@ -117,6 +113,7 @@ class Int8MatMulKernel final : public Kernel {
   dnnl::matmul::primitive_desc pd_;
   dnnl::matmul prim_;
   memory src_, weights_, bias_, dst_, residual_;
+  std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
 };
 
 }  // namespace

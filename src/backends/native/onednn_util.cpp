@@ -135,6 +135,14 @@ void execute_src_dst(const dnnl::primitive& prim, dnnl::memory& src, dnnl::memor
   cpu_stream().wait();
 }
 
+std::unordered_map<int, memory> weighted_layer_args(const memory& src, const memory& weights, const memory& bias,
+                                                    const memory& dst, const memory& residual) {
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, bias);
+  if (residual) args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual);
+  return args;
+}
+
 bool constant_all_zero(const InputDesc& d) {
   if (!d.constant) return d.shape.empty();
   const auto* bytes = static_cast<const unsigned char*>(d.constant->data());

@@ -3,6 +3,7 @@
 // the engine's names for the layouts oneDNN picks.
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -41,6 +42,14 @@ std::string layout_name(const dnnl::memory::desc& md);
 /// views: points `src` and `dst` at them, executes, waits for the stream.
 void execute_src_dst(const dnnl::primitive& prim, dnnl::memory& src, dnnl::memory& dst, const View& in,
                      const View& out);
+
+/// The execute() arguments of a convolution or matmul: src, weights and
+/// dst, plus bias and the first post-op's binary operand (a fused residual)
+/// when those memories are non-empty. Built once at prepare(): the map holds
+/// handles to the same memories, so run() only moves their data handles.
+std::unordered_map<int, dnnl::memory> weighted_layer_args(const dnnl::memory& src, const dnnl::memory& weights,
+                                                          const dnnl::memory& bias, const dnnl::memory& dst,
+                                                          const dnnl::memory& residual);
 
 /// Every element of a constant is zero; an absent optional input (no
 /// constant, no shape) counts as zero too, as ONNX defines.
