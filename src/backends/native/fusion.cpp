@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "graph_index.h"
+#include "optimize/graph_edit.h"
 
 namespace inferlab::native {
 
@@ -61,15 +62,12 @@ int weight_rank(const onnx::NodeProto& node, std::int64_t& out_axis) {
   }
   if (node.op_type() != "Gemm") return 0;
   // alpha and beta other than 1 and a transposed A have no int8 form here.
-  for (const auto& a : node.attribute()) {
-    if ((a.name() == "alpha" || a.name() == "beta") && a.f() != 1.0F) return 0;
-    if (a.name() == "transA" && a.i() != 0) return 0;
-    if (a.name() == "transB") out_axis = a.i() != 0 ? 0 : 1;
+  using graph_edit::float_attribute, graph_edit::int_attribute;
+  if (float_attribute(node, "alpha", 1.0F) != 1.0F || float_attribute(node, "beta", 1.0F) != 1.0F ||
+      int_attribute(node, "transA", 0) != 0) {
+    return 0;
   }
-  if (std::none_of(node.attribute().begin(), node.attribute().end(),
-                   [](const onnx::AttributeProto& a) { return a.name() == "transB"; })) {
-    out_axis = 1;
-  }
+  out_axis = int_attribute(node, "transB", 0) != 0 ? 0 : 1;
   return 2;
 }
 
