@@ -1,15 +1,20 @@
 # The two README commands. Each does all of its own set-up on a fresh Debian
 # bookworm machine: packages (scripts/install-deps.sh), build, models.
-#   make run    prepare the zoo and bench it on opencv, torch and native -> out/bench/,
-#               then digits_cnn's accuracy on the held-out digits -> out/accuracy/
+#   make run    prepare the zoo and bench it on opencv, torch, onnxruntime and native
+#               -> out/bench/, then digits_cnn's accuracy on the held-out digits -> out/accuracy/
 #   make test   the same set-up, then the whole CTest suite
 # ZOO=paper make run benches all six models of the reference study.
+# INFERLAB_WITH_ONNXRUNTIME=OFF make ... builds without ONNX Runtime (and
+# fetches nothing from the npm registry); AUTO/ON also work as for cmake.
 
 BUILD ?= build
 ZOO ?= quick
 OUT ?= out/bench
 JOBS ?= $(shell nproc)
 INFERLAB := $(BUILD)/inferlab
+INFERLAB_WITH_ONNXRUNTIME ?= AUTO
+export INFERLAB_WITH_ONNXRUNTIME
+BACKENDS := opencv,torch,$(if $(filter OFF off,$(INFERLAB_WITH_ONNXRUNTIME)),,onnxruntime,)native
 
 QUICK_MODELS := mobilenet_v2 squeezenet1_1
 PAPER_MODELS := resnet152 mobilenet_v2 squeezenet1_1 efficientnet_b0 vgg16 swin_t
@@ -27,7 +32,7 @@ deps:
 	bash scripts/install-deps.sh
 
 configure: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFERLAB_WITH_ONNXRUNTIME=$(INFERLAB_WITH_ONNXRUNTIME)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -38,9 +43,9 @@ models: build
 
 run: models
 	$(INFERLAB) info
-	$(INFERLAB) bench $(ZOO_MODELS) --backends opencv,torch,native --batch 1,sweep $(RUN_RULES) --out $(OUT)
+	$(INFERLAB) bench $(ZOO_MODELS) --backends $(BACKENDS) --batch 1,sweep $(RUN_RULES) --out $(OUT)
 	mkdir -p out/accuracy
-	$(INFERLAB) accuracy digits_cnn --dataset digits --backends opencv,torch --failures out/accuracy \
+	$(INFERLAB) accuracy digits_cnn --dataset digits --backends $(BACKENDS) --failures out/accuracy \
 	  --json out/accuracy/digits_cnn.json --md out/accuracy/digits_cnn.md
 
 test: build

@@ -8,7 +8,30 @@
 
 namespace inferlab::cli {
 
+void EngineFlags::add_to(CLI::App& sub) {
+  sub.add_option("--ort-opt", ort_opt,
+                 "onnxruntime graph optimization level: all (default), extended, basic or disable");
+  sub.add_option("--ort-spinning", ort_spinning,
+                 "on | off: whether onnxruntime's idle intra-op threads spin (default off; docs/onnxruntime.md)");
+}
+
+std::map<std::string, std::string> EngineFlags::engine_options() const {
+  std::map<std::string, std::string> options;
+  if (!ort_opt.empty()) {
+    if (ort_opt != "all" && ort_opt != "extended" && ort_opt != "basic" && ort_opt != "disable")
+      throw Error("--ort-opt " + ort_opt + ": expected all, extended, basic or disable");
+    options["onnxruntime.graph_optimization"] = ort_opt;
+  }
+  if (!ort_spinning.empty()) {
+    if (ort_spinning != "on" && ort_spinning != "off")
+      throw Error("--ort-spinning " + ort_spinning + ": expected on or off");
+    options["onnxruntime.spinning"] = ort_spinning;
+  }
+  return options;
+}
+
 void ModelBackendFlags::add_to(CLI::App& sub) {
+  engine.add_to(sub);
   sub.add_option("MODEL", models, "Model paths (.onnx, TorchScript .pt) or prepared model names")->required();
   sub.add_option("--backends", backends, "Comma list of backends; the first is the reference by default")
       ->capture_default_str();
@@ -36,6 +59,7 @@ void ModelBackendFlags::fill(BenchOptions& options) const {
   options.threads = threads == kThreadsNotGiven ? default_thread_count() : threads;
   if (tactics != "on" && tactics != "off") throw Error("--tactics " + tactics + ": expected on or off");
   options.tactic_selection = tactics == "on";
+  options.engine_options = engine.engine_options();
   options.backends = split_list(backends);
   if (options.backends.empty()) throw Error("--backends: give at least one backend");
   for (const auto& name : options.backends) create_backend(name);  // unknown names fail here, before any work
@@ -53,7 +77,23 @@ void ModelBackendFlags::fill(BenchOptions& options) const {
   options.worker_timeout_s = timeout_s;
   options.shape_overrides = parse_shapes(shapes);
   const std::string dir = model_directory(model_dir);
-  for (const auto& argument : models) options.models.push_back(resolve_model(argument, dir));
+  for (const auto& argument : models) {
+    options.models.push_back(resolve_model(argument, dir));
+    declare_inputs_from_shapes(options.models.back(), options.shape_overrides);
+  }
+}
+
+void declare_inputs_from_shapes(ResolvedModel& model, const std::map<std::string, Shape>& shapes) {
+  // A bare TorchScript file carries no input declaration; --shape is then the
+  // declaration. Positional inputs cannot be ordered from named flags, so one.
+  if (!model.inputs.empty() || shapes.empty()) return;
+  if (shapes.size() > 1) {
+    throw Error(model.argument +
+                ": a bare TorchScript file declares no input order, so --shape can name one input "
+                "only; for several, add it with `inferlab models add NAME --onnx F --torchscript F`");
+  }
+  const auto& [name, shape] = *shapes.begin();
+  model.inputs.push_back(TensorSpec{name.empty() ? "input" : name, DType::kFloat32, shape, {}});
 }
 
 }  // namespace inferlab::cli

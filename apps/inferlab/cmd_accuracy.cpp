@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "bench_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "inferlab/accuracy.h"
@@ -23,6 +24,7 @@ struct AccuracyFlags {
   std::int64_t batch = 16;
   int threads = -1;  // -1: the online CPUs
   int loader_threads = 1;
+  EngineFlags engine;
   std::int64_t limit = 0;
   // Preprocessing overrides; unset keeps the manifest's (or the derived default).
   std::optional<int> resize, crop;
@@ -110,6 +112,7 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   if (f.limit < 0) throw Error("--limit " + std::to_string(f.limit) + ": must be >= 0 (0: all samples)");
   options.threads = f.threads == -1 ? default_thread_count() : f.threads;
   options.loader_threads = f.loader_threads;
+  options.engine_options = f.engine.engine_options();
   options.batch = f.batch;
   options.limit = static_cast<std::size_t>(f.limit);
   options.backends = split_list(f.backends);
@@ -199,6 +202,7 @@ void add_accuracy(CLI::App& app, int* exit_code) {
   sub->add_option("--reference", f->reference, "Backend whose top-1 the others are compared with (default: the first)");
   sub->add_option("--batch", f->batch, "Samples per inference call")->capture_default_str();
   sub->add_option("--threads", f->threads, "Engine intra-op threads (default: the online CPUs)");
+  f->engine.add_to(*sub);
   sub->add_option("--loader-threads", f->loader_threads, "Decode/preprocess threads")->capture_default_str();
   sub->add_option("--limit", f->limit, "Use only the first N samples (0: all)")->capture_default_str();
   sub->add_option("--failures", f->failures_dir,

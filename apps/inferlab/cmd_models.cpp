@@ -12,6 +12,7 @@
 #include "inferlab/error.h"
 #include "inferlab/onnx_graph.h"
 #include "inferlab/zoo.h"
+#include "models_add.h"
 
 #include <nlohmann/json.hpp>
 
@@ -159,6 +160,8 @@ void add_models(CLI::App& app, int* exit_code) {
   show->add_option("MODEL", *argument, "Path or prepared model name")->required();
   show->add_option("--dir", *dir, "Model directory");
   show->callback([=] { *exit_code = run_show(*argument, *dir); });
+
+  add_models_add(*models, exit_code);
 }
 
 }  // namespace inferlab::cli

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,14 +24,15 @@ struct AccuracyOptions {
   std::string dataset;                ///< command-line form, e.g. "digits" or "folder:/data/pets"
   std::vector<std::string> backends;  ///< in order
   std::vector<std::string> precisions{"fp32"};
-  std::string reference;                   ///< backend for agreement; empty: the first non-null backend
-  Preprocess preprocess;                   ///< applied identically for every backend
-  std::int64_t batch = 16;                 ///< samples per Session::run()
-  int threads = 1;                         ///< engine intra-op threads
-  int loader_threads = 1;                  ///< decode/preprocess threads
-  std::size_t limit = 0;                   ///< first N samples only; 0: all
-  std::string failures_dir;                ///< where contact sheets go; empty: none written
-  std::size_t contact_sheet_samples = 32;  ///< misclassified samples per sheet
+  std::string reference;                              ///< backend for agreement; empty: the first non-null backend
+  Preprocess preprocess;                              ///< applied identically for every backend
+  std::int64_t batch = 16;                            ///< samples per Session::run()
+  int threads = 1;                                    ///< engine intra-op threads
+  std::map<std::string, std::string> engine_options;  ///< SessionOptions::engine_options
+  int loader_threads = 1;                             ///< decode/preprocess threads
+  std::size_t limit = 0;                              ///< first N samples only; 0: all
+  std::string failures_dir;                           ///< where contact sheets go; empty: none written
+  std::size_t contact_sheet_samples = 32;             ///< misclassified samples per sheet
 };
 
 /// Progress of one row: samples done of the total, and the row's label ("opencv fp32").

@@ -48,6 +48,11 @@ struct SessionOptions {
   /// on-disk timing cache (`native`: docs/native.md). Off: the engine's
   /// default choice, nothing timed. Backends without such a choice ignore it.
   bool tactic_selection = true;
+  /// Engine-specific settings, keyed "<backend>.<setting>"; each backend reads
+  /// its own keys, rejects an unknown key of its own with Error, and ignores
+  /// the others. Known: "onnxruntime.graph_optimization" (all | extended |
+  /// basic | disable), "onnxruntime.spinning" (on | off).
+  std::map<std::string, std::string> engine_options;
 };
 
 /// What run() contains, stated in every result (CLI.md "timing_boundary").

@@ -25,7 +25,8 @@ struct BenchOptions {
   std::vector<std::int64_t> batches{1};  ///< fixed batches, measured first (may be empty with batch_sweep)
   bool batch_sweep = false;              ///< then an offline sweep for maximum throughput
   int threads = 1;
-  bool tactic_selection = true;  ///< SessionOptions::tactic_selection for every session
+  bool tactic_selection = true;                       ///< SessionOptions::tactic_selection for every session
+  std::map<std::string, std::string> engine_options;  ///< SessionOptions::engine_options for every session
   std::string scenario = "single-stream";
   RunSettings run;
   SweepSettings sweep;

@@ -5,6 +5,7 @@
 /// memory figures and a crashing engine cannot take the sweep down.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ struct WorkerSpec {
   std::string precision = "fp32";
   std::int64_t batch = 1;
   int threads = 1;
-  bool tactic_selection = true;  ///< SessionOptions::tactic_selection
+  bool tactic_selection = true;                       ///< SessionOptions::tactic_selection
+  std::map<std::string, std::string> engine_options;  ///< SessionOptions::engine_options
   std::string scenario = "single-stream";
   std::vector<Shape> input_shapes;  ///< batch already substituted
   RunSettings run;

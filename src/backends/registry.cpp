@@ -15,6 +15,9 @@
 #if defined(INFERLAB_HAVE_NATIVE)
 #include "native/native_backend.h"
 #endif
+#if defined(INFERLAB_HAVE_ONNXRUNTIME)
+#include "onnxruntime/onnxruntime_backend.h"
+#endif
 
 #ifndef INFERLAB_OPENCV_STATUS
 #define INFERLAB_OPENCV_STATUS "left out: not configured"
@@ -61,10 +64,14 @@ const Registration kRegistrations[] = {
 #else
     {"native", nullptr, INFERLAB_NATIVE_STATUS},
 #endif
-    {"null", &make_null_backend, "built"},
-    // No adapter source exists for these yet; their status still says what
-    // configure found, so `inferlab info` can tell the user what is missing.
+#if defined(INFERLAB_HAVE_ONNXRUNTIME)
+    {"onnxruntime", &make_onnxruntime_backend, INFERLAB_ONNXRUNTIME_STATUS},
+#else
     {"onnxruntime", nullptr, INFERLAB_ONNXRUNTIME_STATUS},
+#endif
+    {"null", &make_null_backend, "built"},
+    // No adapter source exists for this yet; its status still says what
+    // configure found, so `inferlab info` can tell the user what is missing.
     {"tensorrt", nullptr, INFERLAB_TENSORRT_STATUS},
 };
 

@@ -61,6 +61,7 @@ class AccuracyRun {
     SessionOptions session_options;
     session_options.precision = precision_from_name(precision);
     session_options.intra_op_threads = options_.threads;
+    session_options.engine_options = options_.engine_options;
     auto session = backend.load(options_.model.source_for(backend.format()), session_options);
     session->prepare(input_shapes_for(options_.model, options_.batch, {}));
     row.threading = backend.threading_description(options_.threads);

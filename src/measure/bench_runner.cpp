@@ -14,6 +14,7 @@
 #include "inferlab/files.h"
 #include "inferlab/registry.h"
 #include "inferlab/worker.h"
+#include "onnx_retry.h"
 
 namespace inferlab {
 
@@ -97,6 +98,8 @@ struct ModelRun {
   const ProgressFn& progress;
   std::vector<BenchResult>& results;
   std::map<std::size_t, std::string> dump_of_row;  // row index -> output dump
+  bool cleaned_tried = false;
+  std::optional<CleanedOnnx> cleaned;  // the cleaned copy of a bare ONNX file, made at its first failure
 
   WorkerSpec spec_for(const Pair& pair, std::int64_t batch, const std::string& scenario) const {
     WorkerSpec spec;
@@ -107,6 +110,7 @@ struct ModelRun {
     spec.batch = batch;
     spec.threads = options.threads;
     spec.tactic_selection = options.tactic_selection;
+    spec.engine_options = options.engine_options;
     spec.scenario = scenario;
     spec.run = options.run;
     return spec;
@@ -124,6 +128,7 @@ struct ModelRun {
       spec.profile_runs = options.profile_runs;
     }
     BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
+    if (r.status == "failed" && may_retry_cleaned(pair)) r = retry_cleaned(spec, r);
     r.model = model.name;  // the user's name for it, whatever file the backend read
     if (r.status == "ok" && options.profile_runs > 0) read_profile(spec.profile_path, r);
     if (r.status == "ok") raw.append(r, spec.raw_latencies_path);
@@ -131,6 +136,66 @@ struct ModelRun {
     results.push_back(r);
     dump_of_row[results.size() - 1] = spec.output_dump_path;
     return r;
+  }
+
+  // Only the user's bare ONNX files are retried: prepared models were
+  // cleaned when exported, and an int8 file from --calib is inferlab's own.
+  bool may_retry_cleaned(const Pair& pair) const {
+    return !model.manifest && pair.source.format == ModelFormat::kOnnx &&
+           pair.source.path == model.source_for(ModelFormat::kOnnx).path;
+  }
+
+  BenchResult retry_cleaned(WorkerSpec spec, const BenchResult& failed) {
+    if (!cleaned_tried) {
+      cleaned_tried = true;
+      cleaned = clean_onnx_copy(spec.model.path, scratch + "/" + file_safe_name(model.name) + ".cleaned.onnx");
+    }
+    if (!cleaned) return failed;
+    const std::string original_path = spec.model.path;
+    spec.model.path = cleaned->path;
+    spec.model_form = "ONNX cleaned by inferlab's graph passes (" + cleaned->changes +
+                      ") because the original failed: " + failed.reason;
+    BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
+    if (r.status != "ok") {
+      BenchResult still_failed = failed;
+      still_failed.reason += " (a copy cleaned by inferlab's graph passes failed too: " + r.reason + ")";
+      return still_failed;
+    }
+    r.model_form += "; " + cleaned_agreement(spec, original_path);
+    return r;
+  }
+
+  // The cleaned copy against the original on another backend that reads
+  // both, so a user can see that the passes changed no result.
+  std::string cleaned_agreement(const WorkerSpec& cleaned_spec, const std::string& original_path) {
+    for (const auto& name : options.backends) {
+      if (name == cleaned_spec.backend || name == "null" || create_backend(name)->format() != ModelFormat::kOnnx)
+        continue;
+      WorkerSpec original = cleaned_spec;
+      original.backend = name;
+      original.run.warmup_count = 0;
+      original.run.warmup_min_duration_ms = 0;
+      original.run.min_count = 1;
+      original.run.min_duration_ms = 0;
+      original.run.target_ci = 0;
+      original.raw_latencies_path.clear();
+      original.profile_path.clear();
+      original.model.path = original_path;
+      original.output_dump_path = scratch + "/agreement-original.bin";
+      WorkerSpec copy = original;
+      copy.model.path = cleaned_spec.model.path;
+      copy.output_dump_path = scratch + "/agreement-cleaned.bin";
+      const BenchResult a = measure_in_child_process(original, scratch, options.worker_timeout_s);
+      const BenchResult b = measure_in_child_process(copy, scratch, options.worker_timeout_s);
+      if (a.status != "ok" || b.status != "ok") continue;
+      const ValidationResult v = compare_outputs(read_dump(original.output_dump_path), read_dump(copy.output_dump_path),
+                                                 name, options.tolerance, options.min_cosine);
+      std::ostringstream out;
+      out << "on " << name << " the cleaned copy's outputs differ from the original's by max |diff| " << v.max_abs_diff
+          << " (cosine " << v.cosine << ")";
+      return out.str();
+    }
+    return "no other requested backend ran both files, so the copy was not compared with the original";
   }
 
   void unsupported_row(const Pair& pair, std::int64_t batch, const std::string& scenario) {
@@ -340,7 +405,7 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
   RawLatencyWriter raw(options.raw_latencies_path);
   std::vector<BenchResult> results;
   for (std::size_t m = 0; m < options.models.size(); ++m) {
-    ModelRun run{options, options.models[m], scratch.path(), raw, progress, results, {}};
+    ModelRun run{options, options.models[m], scratch.path(), raw, progress, results, {}, false, std::nullopt};
     for (auto batch : options.batches) {
       for (const auto& pair : plan[m]) {
         if (pair.support.supported) {

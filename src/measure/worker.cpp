@@ -77,6 +77,7 @@ json to_json(const WorkerSpec& s) {
               {"batch", s.batch},
               {"threads", s.threads},
               {"tactic_selection", s.tactic_selection},
+              {"engine_options", s.engine_options},
               {"scenario", s.scenario},
               {"input_shapes", s.input_shapes},
               {"run",
@@ -109,6 +110,7 @@ WorkerSpec worker_spec_from_json(const json& j) {
     s.batch = j.at("batch");
     s.threads = j.at("threads");
     s.tactic_selection = j.value("tactic_selection", true);
+    s.engine_options = j.value("engine_options", std::map<std::string, std::string>{});
     s.scenario = j.at("scenario");
     s.input_shapes = j.at("input_shapes").get<std::vector<Shape>>();
     const json& r = j.at("run");
@@ -157,6 +159,7 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
     options.precision = precision_from_name(spec.precision);
     options.intra_op_threads = spec.threads;
     options.tactic_selection = spec.tactic_selection;
+    options.engine_options = spec.engine_options;
     std::unique_ptr<Session> session = backend->load(spec.model, options);
     session->prepare(spec.input_shapes);
     result.timing_boundary = timing_boundary_name(session->timing_boundary());
