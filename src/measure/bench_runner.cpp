@@ -138,10 +138,13 @@ struct ModelRun {
     return r;
   }
 
-  // Only the user's bare ONNX files are retried: prepared models were
-  // cleaned when exported, and an int8 file from --calib is inferlab's own.
+  // Only the user's ONNX files are retried (bare, or added with `models
+  // add`): the zoo's were cleaned when exported, and an int8 file from
+  // --calib is inferlab's own.
   bool may_retry_cleaned(const Pair& pair) const {
-    return !model.manifest && pair.source.format == ModelFormat::kOnnx &&
+    const bool users = !model.manifest || std::find(model.manifest->zoos.begin(), model.manifest->zoos.end(), "user") !=
+                                              model.manifest->zoos.end();
+    return users && pair.source.format == ModelFormat::kOnnx &&
            pair.source.path == model.source_for(ModelFormat::kOnnx).path;
   }
 

@@ -27,6 +27,9 @@ def main():
         assert v.get("within_tolerance", True), f"{key}: max |diff| {v['max_abs_diff']} beyond tolerance"
     missing = [(m, b) for m in models for b in backends if (m, b) not in seen]
     assert not missing, f"no rows for {missing}"
+    for r in rows:
+        if "cleaned by inferlab's graph passes" in r.get("model_form", ""):
+            print(f"note: {r['model']} x {r['backend']} ran {r['model_form']}")
     print(f"ok: {len(rows)} rows, {len(models)} model(s) x {len(backends)} backends, all agreeing with {reference}")
 
 

@@ -15,8 +15,8 @@ rm -rf "$work" && mkdir -p "$work"
   --quiet --json "$work/int8.json"
 /usr/bin/python3 - "$work/fp32.json" "$work/int8.json" <<'PY'
 import json, sys
-fp32 = {r["backend"]: r["accuracy"]["top1"] for r in json.load(open(sys.argv[1]))["results"]}
-int8 = {r["backend"]: r["accuracy"]["top1"] for r in json.load(open(sys.argv[2]))["results"]}
+fp32 = {r["backend"]: r["top1"] for r in json.load(open(sys.argv[1]))["results"]}
+int8 = {r["backend"]: r["top1"] for r in json.load(open(sys.argv[2]))["results"]}
 for backend in ("onnxruntime", "native"):
     drop = (fp32[backend] - int8[backend]) * 100
     print(f"{backend}: fp32 {fp32[backend]*100:.2f}%, int8 {int8[backend]*100:.2f}%, drop {drop:.2f} pt")

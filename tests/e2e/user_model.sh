@@ -18,6 +18,16 @@ test -f "$work/models/user_net/manifest.json"
 "$cli" bench user_net --model-dir "$work/models" --backends onnxruntime,native,torch,opencv "${fast[@]}" \
   --json "$work/named.json"
 /usr/bin/python3 "$here/check_engines.py" "$work/named.json" user_net onnxruntime,native,torch,opencv
+# A plain torch.onnx.export keeps Identity nodes that OpenCV 4.6 rejects: its
+# row ran a copy cleaned by inferlab's graph passes, says so, and names its
+# max |diff| against the original on another engine.
+/usr/bin/python3 - "$work/named.json" <<'PY'
+import json, sys
+rows = {r["backend"]: r for r in json.load(open(sys.argv[1]))["results"]}
+form = rows["opencv"]["model_form"]
+assert "cleaned by inferlab's graph passes" in form and "Identity" in form, form
+assert "max |diff|" in form and "on onnxruntime" in form, form
+PY
 
 # The README's bare-TorchScript example: --shape declares the input.
 "$cli" bench "$work/export/user_net.pt" --backends torch --shape input=1x3x224x224 "${fast[@]}" \

@@ -52,6 +52,12 @@ DType from_ort_type(ONNXTensorElementDataType type) {
   }
 }
 
+// ORT's NOT_IMPLEMENTED (no kernel for an op, attribute or type) is the
+// engine saying "unsupported"; anything else is a failure.
+ErrorKind kind_of(const Ort::Exception& e) {
+  return e.GetOrtErrorCode() == ORT_NOT_IMPLEMENTED ? ErrorKind::kUnsupported : ErrorKind::kRuntime;
+}
+
 const Ort::MemoryInfo& cpu_memory() {
   static const Ort::MemoryInfo info = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   return info;
@@ -112,7 +118,8 @@ class OrtSession final : public Session {
     warm_inputs_.clear();
     input_dtypes_.clear();
     for (std::size_t i = 0; i < input_shapes.size(); ++i) {
-      if (input_shapes[i].empty() || !shape_is_static(input_shapes[i])) {
+      // An empty shape is a scalar (rank 0), which ONNX models may take.
+      if (!shape_is_static(input_shapes[i])) {
         throw Error("onnxruntime: input shape " + shape_to_string(input_shapes[i]) + " must be fully known");
       }
       const DType dtype = from_ort_type(input_types_[i]);
@@ -130,9 +137,14 @@ class OrtSession final : public Session {
         if (warm == 0) record_output_specs(results);
       }
     } catch (const Ort::Exception& e) {
-      throw Error("onnxruntime: model '" + model_.name + "' rejected input shape " + shape_to_string(input_shapes[0]) +
-                      ": " + first_line(e.what()),
-                  ErrorKind::kRuntime);
+      // prepare() knows the input shapes, not their values: a model that
+      // reads parameters (scales, sizes, depths) from its inputs cannot run
+      // on the zeros used here, and needs those parameters as constants.
+      throw Error(
+          "onnxruntime: model '" + model_.name + "' did not run on zero-valued inputs of shape " +
+              (input_shapes.empty() ? std::string("(none)") : shape_to_string(input_shapes[0])) +
+              " at prepare (inputs that are parameters must be constants in the model): " + first_line(e.what()),
+          e.GetOrtErrorCode() == ORT_RUNTIME_EXCEPTION ? ErrorKind::kRuntime : ErrorKind::kUnsupported);
     }
     inputs_.clear();
     outputs_.clear();
@@ -167,8 +179,17 @@ class OrtSession final : public Session {
       session.Run(run_options_, input_name_ptrs_.data(), in, inputs.size(), output_name_ptrs_.data(), out,
                   outputs.size());
     } catch (const Ort::Exception& e) {
-      throw Error("onnxruntime: run failed for model '" + model_.name + "': " + first_line(e.what()),
-                  ErrorKind::kRuntime);
+      const std::string message = first_line(e.what());
+      // Output shapes are fixed at prepare (the backend contract); an output
+      // whose shape follows the input values (NonZero, Unique, ...) breaks that.
+      if (message.find("invalid dimensions for output") != std::string::npos) {
+        throw Error("onnxruntime: model '" + model_.name +
+                        "' has an output whose shape depends on the input values, not only on their shapes; "
+                        "inferlab fixes output shapes at prepare (" +
+                        message + ")",
+                    ErrorKind::kUnsupported);
+      }
+      throw Error("onnxruntime: run failed for model '" + model_.name + "': " + message, kind_of(e));
     }
   }
 
@@ -327,7 +348,7 @@ class OrtBackend final : public Backend {
       Ort::Session session(ort::process_env(), model.path.c_str(), ort::make_session_options(settings));
       return std::make_unique<OrtSession>(model, std::move(settings), std::move(session));
     } catch (const Ort::Exception& e) {
-      throw Error("onnxruntime: cannot load '" + model.path + "': " + first_line(e.what()), ErrorKind::kRuntime);
+      throw Error("onnxruntime: cannot load '" + model.path + "': " + first_line(e.what()), kind_of(e));
     }
   }
 
