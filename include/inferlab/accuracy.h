@@ -25,6 +25,7 @@ struct AccuracyOptions {
   std::vector<std::string> precisions{"fp32"};
   std::string reference;                   ///< backend for agreement; empty: the first non-null backend
   Preprocess preprocess;                   ///< applied identically for every backend
+  std::string preprocess_source;           ///< where `preprocess` came from (model_metadata.h), for the results
   std::int64_t batch = 16;                 ///< samples per Session::run()
   int threads = 1;                         ///< engine intra-op threads
   int loader_threads = 1;                  ///< decode/preprocess threads
