@@ -7,10 +7,10 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <thread>
 
+#include "commands.h"
 #include "inferlab/error.h"
 #include "inferlab/live_json.h"
 
@@ -24,20 +24,6 @@ std::atomic<bool> g_stop_signal{false};
 
 void on_switch_signal(int) { g_switch_signals.fetch_add(1); }
 void on_stop_signal(int) { g_stop_signal.store(true); }
-
-// `live` switches backend on SIGUSR1, whose default action ends the process.
-// main() comes too late to catch one sent right after start: the shared
-// libraries' static initialisers (libtorch registering its operators) run for
-// about a second before it. A function in the executable's .preinit_array runs
-// before every one of them, right after the dynamic loader has mapped and
-// relocated the libraries; glibc passes it argc and argv. The atomics above
-// are constant-initialised, so the handlers may run this early.
-void install_live_handlers_first(int argc, char** argv, char** /*envp*/) {
-  if (argc > 1 && std::strcmp(argv[1], "live") == 0) install_live_signal_handlers();
-}
-
-__attribute__((section(".preinit_array"), used)) void (*preinit_live_handlers)(int, char**,
-                                                                               char**) = &install_live_handlers_first;
 
 // Raw, non-echoing keyboard input for the TUI, restored on every exit path.
 class RawTerminal {
