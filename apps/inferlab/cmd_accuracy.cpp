@@ -11,6 +11,7 @@
 #include "inferlab/backend.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
+#include "inferlab/model_metadata.h"
 #include "inferlab/registry.h"
 #include "inferlab/report.h"
 
@@ -48,10 +49,14 @@ std::vector<float> parse_floats(const std::string& text, const std::string& flag
   return values;
 }
 
-Preprocess preprocessing_for(const ResolvedModel& model, const AccuracyFlags& f) {
-  if (model.inputs.empty()) throw Error(model.argument + ": the model declares no input");
-  Preprocess p = model.manifest && model.manifest->preprocess ? *model.manifest->preprocess
-                                                              : default_preprocess_for(model.inputs[0], model.name);
+bool any_override(const AccuracyFlags& f) {
+  return f.resize || f.crop || f.scale || !f.channels.empty() || !f.mean.empty() || !f.std.empty();
+}
+
+ModelPreprocess preprocessing_for(const ResolvedModel& model, const AccuracyFlags& f) {
+  ModelPreprocess declared = preprocess_of_model(model);
+  if (any_override(f)) declared.source += ", with command-line overrides";
+  Preprocess& p = declared.preprocess;
   if (f.resize) {
     if (*f.resize < 0) throw Error("--resize " + std::to_string(*f.resize) + ": must be >= 0");
     p.resize_shorter_px = *f.resize;
@@ -82,7 +87,7 @@ Preprocess preprocessing_for(const ResolvedModel& model, const AccuracyFlags& f)
   for (float s : p.std) {
     if (!(s > 0)) throw Error("--std: values must be > 0");
   }
-  return p;
+  return declared;
 }
 
 // A one-line bar redrawn in place; only when stderr is a terminal, so CI logs
@@ -128,7 +133,9 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   options.reference = f.reference;
   options.dataset = f.dataset;
   options.model = resolve_model(f.model, model_directory(f.model_dir));
-  options.preprocess = preprocessing_for(options.model, f);
+  const ModelPreprocess preprocess = preprocessing_for(options.model, f);
+  options.preprocess = preprocess.preprocess;
+  options.preprocess_source = preprocess.source;
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
   if (!f.md_path.empty()) ensure_writable_file_path(f.md_path, "--md");
   if (!f.failures_dir.empty()) ensure_writable_directory(f.failures_dir, "--failures");
@@ -141,7 +148,15 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   if (!f.quiet) {
     std::cerr << "inferlab accuracy: " << options.model.name << " on " << options.dataset << ", batch " << options.batch
               << ", " << options.threads << " engine thread(s), " << options.loader_threads
-              << " loader thread(s); preprocessing: " << options.preprocess.describe() << '\n';
+              << " loader thread(s); preprocessing (" << preprocess.source << "): " << options.preprocess.describe()
+              << '\n';
+  }
+  // Even with --quiet: a guess that is wrong makes every figure wrong with
+  // no other sign (an optimized file without metadata scored 10% that way).
+  if (preprocess.source.rfind(kPreprocessGuessed, 0) == 0) {
+    std::cerr << "inferlab accuracy: note: " << options.model.argument
+              << " declares no preprocessing (no manifest, no inferlab metadata); " << kPreprocessGuessed << ": "
+              << options.preprocess.describe() << " (override with --resize --crop --scale --mean --std --channels)\n";
   }
   ProgressBar bar(!f.quiet && isatty(STDERR_FILENO));
   std::vector<BenchResult> results =

@@ -209,6 +209,13 @@ int run_compare(const LiveFlags& f) {
   }
   std::printf("\n%s", comparison_table(rows).c_str());
   if (!f.json_path.empty()) write_file_atomically(f.json_path, document_with({{"runs", runs}}).dump(2) + "\n");
+  // A comparison missing a row compares nothing: scripts must see it fail
+  // (CLI.md: 1, the run finished but a check failed).
+  const std::size_t failed = backends.size() - rows.size();
+  if (failed > 0) {
+    std::fprintf(stderr, "inferlab live: %zu of %zu compared runs failed (reasons above)\n", failed, backends.size());
+    return 1;
+  }
   return 0;
 }
 

@@ -18,6 +18,7 @@ void add_unavailable(CLI::App& app, const char* verb, const char* what) {
 }  // namespace
 
 void add_live(CLI::App& app, int*) { add_unavailable(app, "live", "Real-time rPPG demonstrator (needs OpenCV)"); }
+void install_live_signal_handlers() {}  // no `live` verb, no handlers to install
 void add_rppg_eval(CLI::App& app, int*) {
   add_unavailable(app, "rppg-eval", "rPPG accuracy evaluation (needs OpenCV)");
 }

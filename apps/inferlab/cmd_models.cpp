@@ -112,6 +112,19 @@ int run_show(const std::string& argument, const std::string& dir_flag) {
               << "\n  FLOPs per sample: " << model.manifest->flops_per_sample
               << "\n  weights: " << model.manifest->weights << '\n';
   }
+  if (!model.inputs.empty()) {
+    try {
+      const ModelPreprocess p = preprocess_of_model(model);
+      std::cout << "  preprocessing (" << p.source << "): " << p.preprocess.describe() << '\n';
+    } catch (const Error&) {
+      std::cout << "  preprocessing: none (the input is not an image)\n";
+    }
+  }
+  const ModelMetadata& m = model.file_metadata;
+  if (!m.source_model.empty())
+    std::cout << "  made from: " << m.source_model << " (sha256 " << m.source_sha256 << ")\n";
+  if (!m.optimization.empty()) std::cout << "  optimization: " << m.optimization << '\n';
+  if (!m.labels.empty()) std::cout << "  labels: " << m.labels.size() << " (first: " << m.labels.front() << ")\n";
   if (auto it = model.paths.find(ModelFormat::kOnnx); it != model.paths.end()) {
     const GraphSummary summary = OnnxGraph::load(it->second).summarize();
     std::printf("  onnx: opset %lld, %lld nodes, %lld parameters (%.2f MB), file %.2f MB, producer %s\n",

@@ -16,4 +16,9 @@ void add_optimize(CLI::App& app, int* exit_code);
 void add_live(CLI::App& app, int* exit_code);
 void add_rppg_eval(CLI::App& app, int* exit_code);
 
+/// Installs `live`'s SIGUSR1 (switch backend) and SIGINT / SIGTERM (stop)
+/// handlers; idempotent, async-signal-safe state only, so main.cpp may call
+/// it before any static initialiser. A no-op in builds without `live`.
+void install_live_signal_handlers();
+
 }  // namespace inferlab::cli

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "commands.h"
 #include "inferlab/error.h"
 #include "inferlab/live_json.h"
 

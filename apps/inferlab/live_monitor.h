@@ -14,9 +14,6 @@ enum class MonitorMode { kTui, kPlain, kNone };
 /// Parses --monitor; throws Error naming the flag.
 MonitorMode monitor_mode_from_name(const std::string& name);
 
-/// Installs the SIGUSR1 / SIGINT / SIGTERM handlers (idempotent).
-void install_live_signal_handlers();
-
 /// Runs until the pipeline finishes; returns when every stage has ended.
 /// A tui request without a terminal falls back to plain (and says so).
 void run_monitor(LivePipeline& pipeline, MonitorMode mode);

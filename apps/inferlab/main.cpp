@@ -1,10 +1,40 @@
 // inferlab's entry point: the only place that turns errors into exit codes
 // (CLI.md: 0 success, 1 a check failed, 2 bad usage or bad input).
+#include <sys/prctl.h>
+
 #include <csignal>
+#include <cstring>
 #include <iostream>
 
 #include "commands.h"
 #include "inferlab/error.h"
+
+namespace {
+
+// Runs before every shared library's static initialisers (libtorch's take
+// about a second), right after the dynamic loader's relocation: functions in
+// the executable's .preinit_array get argc, argv and envp from glibc. `live`
+// switches backend on SIGUSR1, whose default action ends the process, so its
+// handler goes in here; then SIGUSR1 is unblocked if the launcher
+// (launcher.cpp) blocked it, and a signal that arrived while the libraries
+// loaded is delivered to the handler now.
+void take_signals_early(int argc, char** argv, char** envp) {
+  if (argc > 1 && std::strcmp(argv[1], "live") == 0) inferlab::cli::install_live_signal_handlers();
+  for (char** e = envp; e && *e; ++e) {
+    if (std::strcmp(*e, "INFERLAB_LAUNCHER_BLOCKED_SIGUSR1=1") != 0) continue;
+    // Started through build/inferlab: keep that name for ps, top and pkill.
+    prctl(PR_SET_NAME, "inferlab", 0, 0, 0);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_UNBLOCK, &usr1, nullptr);
+  }
+}
+
+__attribute__((section(".preinit_array"), used)) void (*preinit_take_signals_early)(int, char**,
+                                                                                    char**) = &take_signals_early;
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // A closed pipe (`inferlab bench ... | head`) must end with an error, not a signal.

@@ -24,10 +24,11 @@ struct AccuracyOptions {
   std::string dataset;                ///< command-line form, e.g. "digits" or "folder:/data/pets"
   std::vector<std::string> backends;  ///< in order
   std::vector<std::string> precisions{"fp32"};
-  std::string reference;                              ///< backend for agreement; empty: the first non-null backend
-  Preprocess preprocess;                              ///< applied identically for every backend
-  std::int64_t batch = 16;                            ///< samples per Session::run()
-  int threads = 1;                                    ///< engine intra-op threads
+  std::string reference;          ///< backend for agreement; empty: the first non-null backend
+  Preprocess preprocess;          ///< applied identically for every backend
+  std::string preprocess_source;  ///< where `preprocess` came from (model_metadata.h), for the results
+  std::int64_t batch = 16;        ///< samples per Session::run()
+  int threads = 1;                ///< engine intra-op threads
   std::map<std::string, std::string> engine_options;  ///< SessionOptions::engine_options
   int loader_threads = 1;                             ///< decode/preprocess threads
   std::size_t limit = 0;                              ///< first N samples only; 0: all

@@ -18,8 +18,9 @@ struct OnnxSummary {
   std::int64_t opset = 0;            ///< default-domain opset version
   std::int64_t parameter_count = 0;  ///< elements in all initializers
   std::int64_t node_count = 0;
-  std::map<std::string, std::int64_t> op_counts;  ///< op type -> nodes
-  std::string producer;                           ///< producer_name + version
+  std::map<std::string, std::int64_t> op_counts;      ///< op type -> nodes
+  std::string producer;                               ///< producer_name + version
+  std::map<std::string, std::string> metadata_props;  ///< the model's metadata_props (key -> value)
 };
 
 /// Parses `path` as an ONNX ModelProto. Throws Error (kBadInput) naming the

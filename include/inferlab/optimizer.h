@@ -82,6 +82,7 @@ struct OptimizeReport {
   std::optional<double> max_top1_drop_pts;
   std::optional<bool> budget_held;  ///< null without a budget
   std::string calibration;          ///< e.g. "entropy over 512 samples of digits:train on native"
+  std::string preprocess_source;    ///< where calibration/accuracy preprocessing came from (model_metadata.h)
   std::vector<std::string> notes;
 };
 

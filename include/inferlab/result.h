@@ -44,6 +44,8 @@ struct LoaderResult {
 /// Accuracy of one backend x precision on a labelled dataset (`inferlab accuracy`).
 struct AccuracyFields {
   std::string dataset;                   ///< e.g. "digits:test"
+  std::string preprocess;                ///< Preprocess::describe() of what every sample went through
+  std::string preprocess_source;         ///< "manifest" | "file metadata" | "guessed from input shape" (or overridden)
   std::int64_t samples = 0;              ///< samples evaluated
   std::int64_t corrupt_skipped = 0;      ///< samples skipped because they would not decode
   double top1 = 0;                       ///< fraction in [0, 1]

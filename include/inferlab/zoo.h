@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "inferlab/backend.h"
+#include "inferlab/model_metadata.h"
 #include "inferlab/preprocess.h"
 
 namespace inferlab {
@@ -29,6 +30,7 @@ struct ModelManifest {
   std::string source;                    ///< e.g. "torchvision 0.14.1 mobilenet_v2"
   std::vector<std::string> zoos;         ///< zoos this model belongs to
   std::optional<Preprocess> preprocess;  ///< the manifest's "preprocess", when declared
+  std::vector<std::string> labels;       ///< the manifest's "labels" (class names by output index), if any
 
   /// Absolute path of the file for `format`; empty when the model has none.
   std::string path_for(ModelFormat format) const;
@@ -56,6 +58,7 @@ struct ResolvedModel {
   std::vector<TensorSpec> outputs;
   std::optional<ModelManifest> manifest;  ///< set for prepared reference models
   std::string sha256_onnx;                ///< hash of the ONNX file if any (environment record)
+  ModelMetadata file_metadata;            ///< what a bare ONNX file carries in its metadata_props (empty: none)
 
   /// The ModelSource a backend reading `format` gets; path empty when this model has no such file.
   ModelSource source_for(ModelFormat format) const;

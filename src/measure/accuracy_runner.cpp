@@ -118,6 +118,8 @@ class AccuracyRun {
     const LoaderStats stats = loader.stats();
     AccuracyFields a;
     a.dataset = dataset_.name();
+    a.preprocess = options_.preprocess.describe();
+    a.preprocess_source = options_.preprocess_source;
     a.samples = samples;
     a.corrupt_skipped = static_cast<std::int64_t>(stats.corrupt);
     a.top1 = static_cast<double>(top1) / samples;

@@ -44,6 +44,7 @@ OnnxSummary inspect_onnx_file(const std::string& path) {
     const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
     ++summary.op_counts[default_domain ? node.op_type() : node.domain() + "." + node.op_type()];
   }
+  for (const auto& entry : model.metadata_props()) summary.metadata_props[entry.key()] = entry.value();
   summary.producer = model.producer_name();
   if (!model.producer_version().empty()) {
     summary.producer += (summary.producer.empty() ? "" : " ") + model.producer_version();

@@ -22,7 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kManifestSchema = "inferlab.model/1";
-constexpr const char* kPrepareHint = "run: inferlab models prepare --zoo quick";
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -124,6 +123,7 @@ ManifestDocument read_manifest_document(const std::string& manifest_dir) {
   m.torchscript_form = optional_field<std::string>(json, "torchscript_form", "", file);
   m.source = optional_field<std::string>(json, "source", "", file);
   m.zoos = optional_field<std::vector<std::string>>(json, "zoos", {}, file);
+  m.labels = optional_field<std::vector<std::string>>(json, "labels", {}, file);
   if (auto it = json.find("preprocess"); it != json.end() && !it->is_null()) {
     m.preprocess = preprocess_from_json(*it, file);
   }
@@ -282,6 +282,13 @@ ResolvedModel resolve_file(const std::string& argument, const fs::path& path) {
     model.inputs = std::move(summary.inputs);
     model.outputs = std::move(summary.outputs);
     model.sha256_onnx = sha256_file_hex(absolute);
+    // Files inferlab wrote carry their preprocessing and provenance; a
+    // prepared model's own file is described by its manifest instead.
+    model.file_metadata = model_metadata_from_props(summary.metadata_props, absolute);
+    if (auto manifest = sibling_manifest(absolute, ModelFormat::kOnnx)) {
+      model.name = manifest->name;
+      model.manifest = std::move(manifest);
+    }
     return model;
   }
   if (extension == ".pt") {
@@ -299,6 +306,18 @@ ResolvedModel resolve_file(const std::string& argument, const fs::path& path) {
   }
   throw Error(argument + ": unsupported model file extension '" + path.extension().string() +
               "' (expected .onnx or a TorchScript .pt)");
+}
+
+// The command that prepares `name`: its own zoo's, so `rppg_net` is not sent
+// to the quick zoo, which would never contain it.
+std::string prepare_hint(const std::string& name) {
+  for (const char* zoo : {"quick", "digits", "rppg", "paper"}) {
+    const auto names = zoo_model_names(zoo);
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      return std::string("run: inferlab models prepare --zoo ") + zoo;
+    }
+  }
+  return "a reference model needs: inferlab models prepare --zoo quick|paper|digits|rppg";
 }
 
 bool looks_like_path(const std::string& argument) {
@@ -376,8 +395,8 @@ ResolvedModel resolve_model(const std::string& argument, const std::string& mode
   }
   const fs::path prepared = fs::path(model_dir) / argument;
   if (path_exists(prepared / "manifest.json")) return resolve_prepared(argument, prepared);
-  throw Error("model '" + argument + "' is neither a file nor a prepared model in " + model_dir + " (" + kPrepareHint +
-              ")");
+  throw Error("model '" + argument + "' is neither a file nor a prepared model in " + model_dir + " (" +
+              prepare_hint(argument) + ")");
 }
 
 }  // namespace inferlab

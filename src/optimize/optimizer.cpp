@@ -8,12 +8,14 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #include "inferlab/accuracy.h"
 #include "inferlab/bench.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/fp16.h"
+#include "inferlab/model_metadata.h"
 #include "inferlab/pruning.h"
 #include "inferlab/registry.h"
 #include "optimize/int8_calibration.h"
@@ -52,10 +54,24 @@ void check_options(const OptimizeOptions& o) {
   ensure_writable_file_path(o.output_path, "-o");
 }
 
-Preprocess preprocess_of(const ResolvedModel& model) {
-  if (model.inputs.empty()) throw Error(model.argument + ": the model declares no input", ErrorKind::kBadInput);
-  return model.manifest && model.manifest->preprocess ? *model.manifest->preprocess
-                                                      : default_preprocess_for(model.inputs[0], model.name);
+Preprocess preprocess_of(const ResolvedModel& model) { return preprocess_of_model(model).preprocess; }
+
+// What the output file says was done to it (its inferlab.optimization).
+std::string optimization_description(const OptimizeOptions& o) {
+  const auto number = [](double value) {
+    std::ostringstream out;
+    out << value;  // 0.3, not to_string's 0.300000
+    return out.str();
+  };
+  std::string text = "inferlab optimize: graph passes";
+  if (o.prune_channel_fraction) text += ", prune-channels " + number(*o.prune_channel_fraction);
+  if (o.prune_sparsity) text += ", prune " + number(*o.prune_sparsity);
+  if (o.fp16) text += o.fp16_io ? ", fp16 (fp16 inputs/outputs)" : ", fp16";
+  if (o.int8) {
+    text.append(", int8 QDQ (").append(calibrator_name(o.calibrator)).append(" calibration on ");
+    text.append(o.calib_dataset).append(")");
+  }
+  return text;
 }
 
 std::int64_t file_size_bytes(const std::string& path) {
@@ -65,13 +81,15 @@ std::int64_t file_size_bytes(const std::string& path) {
 }
 
 // The optimized file as a model of its own: ONNX only, same interface.
-ResolvedModel optimized_model(const ResolvedModel& original, const std::string& path, const std::string& suffix) {
+ResolvedModel optimized_model(const ResolvedModel& original, const std::string& path, const std::string& suffix,
+                              const ModelMetadata& metadata) {
   ResolvedModel m;
   m.name = original.name + "." + suffix;
   m.argument = path;
   m.paths[ModelFormat::kOnnx] = path;
   m.inputs = original.inputs;
   m.outputs = original.outputs;
+  m.file_metadata = metadata;
   return m;
 }
 
@@ -217,13 +235,25 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
 
   OnnxGraph graph = OnnxGraph::load(input_path);
   graph.check();
+  // Written into the graph before any pass, so every file made from it
+  // (gate candidates included) is fed like the original without a manifest.
+  const ModelMetadata metadata = metadata_for_derived_file(o.model, optimization_description(o));
+  write_model_metadata(graph, metadata);
   const GraphSummary before = graph.summarize();
   report.size_bytes_before = file_size_bytes(input_path);
   report.flops_before = before.flops_per_sample;
   report.parameters_before = before.parameter_count;
 
   // Every dataset opens (and matches the model's input) before any work.
-  const Preprocess preprocess = preprocess_of(o.model);
+  const ModelPreprocess declared = preprocess_of_model(o.model);
+  const Preprocess& preprocess = declared.preprocess;
+  report.preprocess_source = declared.source;
+  if (declared.guessed() && (o.int8 || !o.eval_dataset.empty())) {
+    report.notes.push_back(o.model.argument + " declares no preprocessing; calibration and accuracy used one " +
+                           kPreprocessGuessed + " (" + preprocess.describe() +
+                           "), and the output records none: prepare the model with a manifest to declare it");
+    progress("note: " + report.notes.back());
+  }
   std::unique_ptr<Dataset> calib, eval;
   if (o.int8) calib = open_dataset(o.calib_dataset, "--calib");
   if (!o.eval_dataset.empty()) {
@@ -260,7 +290,7 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
   const std::string suffix = o.int8 ? "int8" : o.fp16 ? "fp16" : "pruned";
   TempDir scratch("inferlab-optimize");
   const std::string candidate_path = scratch.path() + "/" + o.model.name + "." + suffix + ".onnx";
-  const ResolvedModel candidate = optimized_model(o.model, candidate_path, suffix);
+  const ResolvedModel candidate = optimized_model(o.model, candidate_path, suffix, metadata);
 
   std::vector<BenchResult> accuracy_before;
   if (eval) {
@@ -298,6 +328,8 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
     }
   }
   // Written last, so a failure above leaves no half-made output behind.
+  // The metadata again: a pass that rebuilt the ModelProto must not drop it.
+  write_model_metadata(result, metadata);
   result.save(o.output_path);
   return report;
 }

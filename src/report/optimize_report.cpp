@@ -108,6 +108,7 @@ nlohmann::json to_json(const OptimizeReport& r) {
   j["parameters"] = {{"before", r.parameters_before}, {"after", r.parameters_after}};
   j["weight_sparsity"] = r.weight_sparsity_after;
   j["calibration"] = r.calibration.empty() ? nlohmann::json() : nlohmann::json(r.calibration);
+  j["preprocess_source"] = r.preprocess_source;
   j["accuracy"] = nlohmann::json::array();
   for (const auto& a : r.accuracy) {
     j["accuracy"].push_back({{"backend", a.backend},

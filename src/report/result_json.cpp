@@ -94,6 +94,8 @@ json to_json(const BenchResult& r) {
     const AccuracyFields& a = *r.accuracy;
     // Flat, as CLI.md lists them; the loader's figures nested beside.
     j["dataset"] = a.dataset;
+    j["preprocess"] = a.preprocess;
+    j["preprocess_source"] = a.preprocess_source;
     j["samples"] = a.samples;
     j["top1"] = a.top1;
     j["top5"] = a.top5;
@@ -111,6 +113,34 @@ json to_json(const BenchResult& r) {
   }
   return j;
 }
+
+namespace {
+
+// The per-layer summary to_json() writes (the timeline went to the Chrome
+// trace, so events stay empty; total_ms is ms_per_run x runs again).
+void read_profile_summary(const json& p, BenchResult& r) {
+  if (auto it = p.find("unavailable"); it != p.end()) {
+    r.profile_unavailable = it->get<std::string>();
+    return;
+  }
+  SessionProfile profile;
+  profile.runs = get_or<std::int64_t>(p, "runs", 0);
+  profile.note = get_or<std::string>(p, "note", "");
+  for (const auto& l : p.at("layers")) {
+    LayerProfile layer;
+    layer.name = l.at("name").get<std::string>();
+    layer.op = get_or<std::string>(l, "op", "");
+    layer.implementation = get_or<std::string>(l, "implementation", "");
+    layer.fused = get_or<std::string>(l, "fused", "");
+    layer.runs = profile.runs;
+    layer.total_ms = get_or<double>(l, "ms_per_run", 0.0) * static_cast<double>(profile.runs);
+    profile.layers.push_back(std::move(layer));
+  }
+  r.profile = std::move(profile);
+  r.profile_trace_path = get_or<std::string>(p, "trace", "");
+}
+
+}  // namespace
 
 BenchResult bench_result_from_json(const json& j) {
   try {
@@ -168,10 +198,13 @@ BenchResult bench_result_from_json(const json& j) {
     r.power_note = get_or<std::string>(j, "power_note", "");
     r.sweep_best = get_or<bool>(j, "sweep_best", false);
     r.sweep_stop = get_or<std::string>(j, "sweep_stop", "");
+    if (auto it = j.find("profile"); it != j.end() && it->is_object()) read_profile_summary(*it, r);
     if (j.contains("dataset") && j.contains("top1")) {
       AccuracyFields a;
       a.dataset = j.at("dataset").get<std::string>();
       a.samples = get_or<std::int64_t>(j, "samples", 0);
+      a.preprocess = get_or<std::string>(j, "preprocess", "");
+      a.preprocess_source = get_or<std::string>(j, "preprocess_source", "");
       a.top1 = get_or<double>(j, "top1", 0.0);
       a.top5 = get_or<double>(j, "top5", 0.0);
       if (auto it = j.find("agreement_top1"); it != j.end() && it->is_number()) a.agreement_top1 = it->get<double>();

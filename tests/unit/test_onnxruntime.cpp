@@ -1,7 +1,9 @@
 // The onnxruntime adapter: what it refuses and why, a real prepared model
 // against libtorch, engine options, and its per-layer profile (the adapter's
 // own parser on a hand-made document, and ORT's real profiler output).
-// Built only where the adapter is (tests/unit/CMakeLists.txt).
+// Built only where the adapter is (tests/unit/CMakeLists.txt). The suite
+// OnnxRuntimeRunsPrepared needs the quick zoo: it runs in the
+// unit_backends_run_prepared_models test, after the zoo's preparation.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -55,7 +57,7 @@ TEST(OnnxRuntimeBackend, IsCompiledInAndDescribesItself) {
   EXPECT_NE(info.at("providers (compiled in)").find("CPUExecutionProvider"), std::string::npos);
 }
 
-TEST(OnnxRuntimeBackend, RefusesWhatItCannotRunWithAReason) {
+TEST(OnnxRuntimeRunsPrepared, RefusesWhatItCannotRunWithAReason) {
   auto backend = create_backend("onnxruntime");
   const ModelSource fp32 = prepared_source("squeezenet1_1", ModelFormat::kOnnx);
   ModelSource torchscript = fp32;
@@ -71,7 +73,7 @@ TEST(OnnxRuntimeBackend, RefusesWhatItCannotRunWithAReason) {
   EXPECT_THROW(backend->load(missing, SessionOptions{}), Error);
 }
 
-TEST(OnnxRuntimeBackend, AgreesWithTorchOnPreparedModels) {
+TEST(OnnxRuntimeRunsPrepared, AgreesWithTorchOnPreparedModels) {
   for (const std::string name : {"squeezenet1_1", "mobilenet_v2"}) {
     SessionOptions options;
     options.intra_op_threads = 2;
@@ -82,7 +84,7 @@ TEST(OnnxRuntimeBackend, AgreesWithTorchOnPreparedModels) {
   }
 }
 
-TEST(OnnxRuntimeBackend, OptimizationLevelsAgreeAndBadOptionsAreRefused) {
+TEST(OnnxRuntimeRunsPrepared, OptimizationLevelsAgreeAndBadOptionsAreRefused) {
   const ModelSource model = prepared_source("squeezenet1_1", ModelFormat::kOnnx);
   SessionOptions all;
   SessionOptions none;
@@ -101,7 +103,7 @@ TEST(OnnxRuntimeBackend, OptimizationLevelsAgreeAndBadOptionsAreRefused) {
   EXPECT_THROW(create_backend("onnxruntime")->load(model, bad_key), Error);
 }
 
-TEST(OnnxRuntimeBackend, ProfilesEachNodeOfRealRuns) {
+TEST(OnnxRuntimeRunsPrepared, ProfilesEachNodeOfRealRuns) {
   const ModelSource model = prepared_source("squeezenet1_1", ModelFormat::kOnnx);
   Session* session = nullptr;
   run_once("onnxruntime", model, SessionOptions{}, &session);

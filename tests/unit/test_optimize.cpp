@@ -1,5 +1,5 @@
 // The optimizer's model rewrites: float16 bits, FP16 conversion (run on the
-// real OpenCV DNN engine against the FP32 model), the calibrators on
+// native engine against the FP32 model; OpenCV DNN 4.6 refuses FLOAT16), the calibrators on
 // distributions whose answer is known, and the QDQ rewrite's structure.
 #ifndef ONNX_ML
 #define ONNX_ML 1
@@ -171,6 +171,31 @@ TEST(Quantize, QdqStructurePerChannelWeights) {
   EXPECT_GE(int8_initializers, 2);
   EXPECT_EQ(initializer(g, "w"), nullptr);
   EXPECT_NO_THROW(g.check());
+}
+
+// The structure above is only worth something if the graph computes the same
+// function: run the QDQ model on native (int8 Conv and Gemm kernels) against
+// the FP32 model it came from.
+TEST(Quantize, QdqModelRunsOnNativeCloseToFp32) {
+  if (!backend_compiled_in("native")) GTEST_SKIP() << "the native backend is not built";
+  OnnxGraph fp32 = build_test_model();
+  run_graph_passes(fp32);
+  OnnxGraph qdq = fp32;
+  quantize_qdq(qdq, ranges_for(qdq));
+  const auto reference = run_on_backend("native", fp32);
+  const auto quantized = run_on_backend("native", qdq);
+  ASSERT_EQ(reference.size(), quantized.size());
+  double max_abs = 0, max_ref = 0, dot = 0, ref_norm = 0, q_norm = 0;
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    max_abs = std::max<double>(max_abs, std::fabs(reference[i] - quantized[i]));
+    max_ref = std::max<double>(max_ref, std::fabs(reference[i]));
+    dot += double(reference[i]) * quantized[i];
+    ref_norm += double(reference[i]) * reference[i];
+    q_norm += double(quantized[i]) * quantized[i];
+  }
+  EXPECT_GT(max_abs, 0.0) << "int8 arithmetic must change the result a little";
+  EXPECT_LT(max_abs, 0.05 * std::max(1.0, max_ref));
+  EXPECT_GT(dot / std::sqrt(ref_norm * q_norm), 0.999);
 }
 
 TEST(Quantize, KeptNodesAndMissingRanges) {

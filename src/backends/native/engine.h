@@ -68,9 +68,9 @@ class Engine {
   /// Runs the prepared graph; inputs/outputs must match prepare()'s shapes.
   void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs);
 
-  /// Whether QDQ Convs run as int8 convolutions (default) or as written
-  /// (QuantizeLinear, DequantizeLinear, float32 Conv). Takes effect at the
-  /// next prepare().
+  /// Whether QDQ Convs, Gemms and MatMuls run as oneDNN int8 primitives
+  /// (default) or as written (QuantizeLinear, DequantizeLinear, float32 op).
+  /// Takes effect at the next prepare().
   void set_int8_kernels(bool on) { int8_kernels_ = on; }
 
   /// Whether prepare() times the implementations that fit each Conv on the

@@ -50,9 +50,9 @@ struct FusionPlan {
 };
 
 /// Finds fusable patterns; a value that is a graph output, or read by
-/// anything beyond the pattern, is never fused away. With `int8`, QDQ Convs whose
-/// scales are constants and zero points constant zeros become Int8Layers; a
-/// DequantizeLinear the Conv was its only reader of is absorbed.
+/// anything beyond the pattern, is never fused away. With `int8`, QDQ Convs,
+/// Gemms and MatMuls whose scales are constants and zero points constant zeros
+/// become Int8Layers; a DequantizeLinear the layer was its only reader of is absorbed.
 FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8 = true);
 
 }  // namespace inferlab::native

@@ -32,8 +32,9 @@ bool native_support(Precision precision) {
 constexpr const char* kPrecisions =
     "fp32; fp16 models (float16 weights, Cast to/from FLOAT16) run with fp32 arithmetic on this CPU (no native fp16 "
     "arithmetic), weights rounded to fp16 (widened at load; Cast to FLOAT16 rounds; float16 graph inputs/outputs "
-    "are real float16); QDQ int8 models run each Conv(DQ(Q(x)), DQ(W_q)) as a oneDNN int8 convolution (u8/s8 x s8 "
-    "-> s32, per-channel output scales), other Q/DQ as written";
+    "are real float16); QDQ int8 models run each Conv, Gemm and MatMul of the form op(DQ(Q(x)), DQ(W_q)) as a "
+    "oneDNN int8 primitive (convolution or matmul; u8/s8 x s8 -> s32, per-channel output scales), other Q/DQ as "
+    "written";
 
 class NativeSession final : public Session {
  public:
