@@ -15,5 +15,7 @@ void add_conformance(CLI::App& app, int* exit_code);
 void add_optimize(CLI::App& app, int* exit_code);
 void add_live(CLI::App& app, int* exit_code);
 void add_rppg_eval(CLI::App& app, int* exit_code);
+void add_results(CLI::App& app, int* exit_code);
+void add_compare(CLI::App& app, int* exit_code);
 
 }  // namespace inferlab::cli

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "inferlab/error.h"
+#include "store_flags.h"
 
 int main(int argc, char** argv) {
   // A closed pipe (`inferlab bench ... | head`) must end with an error, not a signal.
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
   inferlab::cli::add_optimize(app, &exit_code);
   inferlab::cli::add_live(app, &exit_code);
   inferlab::cli::add_rppg_eval(app, &exit_code);
+  inferlab::cli::add_results(app, &exit_code);
+  inferlab::cli::add_compare(app, &exit_code);
+  inferlab::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
