@@ -70,8 +70,10 @@ struct RowComparison {
 
 /// Settings of a comparison.
 struct CompareSettings {
-  double threshold = 0.05;  ///< relative change that matters (0.05 = 5%)
-  double alpha = 0.01;      ///< significance level of each test
+  /// Change that matters, as a ratio either way: 0.05 = 5% slower (or 5%
+  /// less throughput: base/new - 1); 1.0 = twice as slow or half the throughput.
+  double threshold = 0.05;
+  double alpha = 0.01;  ///< significance level of each test
 };
 
 /// The whole comparison.

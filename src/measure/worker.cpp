@@ -89,6 +89,7 @@ json to_json(const WorkerSpec& s) {
                 {"target_ci_min_count", s.run.target_ci_min_count}}},
               {"output_dump_path", s.output_dump_path},
               {"raw_latencies_path", s.raw_latencies_path},
+              {"samples_path", s.samples_path},
               {"input_seed", s.input_seed},
               {"profile_path", s.profile_path},
               {"profile_runs", s.profile_runs}};

@@ -29,10 +29,17 @@ std::string number(double v, const char* format = "%.4g") {
   return text;
 }
 
+// The threshold is a ratio either way round: 100% means twice the latency
+// or half the throughput, so "higher is better" figures can reach it too.
+double ratio_change(const FigureChange& f) {
+  if (!(f.base > 0 && f.next > 0)) return std::abs(f.change);
+  return std::max(f.next / f.base, f.base / f.next) - 1.0;
+}
+
 Verdict decide(const FigureChange& f, double threshold) {
   if (f.test.empty()) return Verdict::kNotTested;
   if (!f.significant) return Verdict::kNoSignificantChange;
-  if (std::abs(f.change) <= threshold) return Verdict::kWithinThreshold;
+  if (ratio_change(f) <= threshold) return Verdict::kWithinThreshold;
   const bool worse = f.higher_is_better ? f.change < 0 : f.change > 0;
   return worse ? Verdict::kRegression : Verdict::kImprovement;
 }

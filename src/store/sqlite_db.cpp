@@ -122,6 +122,31 @@ std::vector<float> Statement::column_floats(int index) const {
   return values;
 }
 
+Binder& Binder::operator<<(std::int64_t value) {
+  statement_.bind(next_++, value);
+  return *this;
+}
+Binder& Binder::operator<<(double value) {
+  statement_.bind(next_++, value);
+  return *this;
+}
+Binder& Binder::operator<<(const std::string& value) {
+  statement_.bind(next_++, value);
+  return *this;
+}
+Binder& Binder::operator<<(const std::optional<double>& value) {
+  statement_.bind_optional(next_++, value);
+  return *this;
+}
+Binder& Binder::operator<<(std::nullptr_t) {
+  statement_.bind_null(next_++);
+  return *this;
+}
+Binder& Binder::blob(const void* data, std::size_t bytes) {
+  statement_.bind_blob(next_++, data, bytes);
+  return *this;
+}
+
 Transaction::Transaction(SqliteDb& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
 
 Transaction::~Transaction() {

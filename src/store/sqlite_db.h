@@ -47,6 +47,22 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+/// Binds a statement's parameters in order: `Binder(s) << a << b`.
+class Binder {
+ public:
+  explicit Binder(Statement& statement) : statement_(statement) {}
+  Binder& operator<<(std::int64_t value);
+  Binder& operator<<(double value);
+  Binder& operator<<(const std::string& value);
+  Binder& operator<<(const std::optional<double>& value);  ///< NULL when empty
+  Binder& operator<<(std::nullptr_t);                      ///< NULL
+  Binder& blob(const void* data, std::size_t bytes);       ///< NULL when empty
+
+ private:
+  Statement& statement_;
+  int next_ = 1;
+};
+
 /// One connection. Not thread-safe (one per thread).
 class SqliteDb {
  public:

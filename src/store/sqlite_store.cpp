@@ -160,12 +160,12 @@ class SqliteStore final : public ResultStore {
     Statement del(db_, "DELETE FROM results WHERE run_id = ? AND row_index = ?");
     del.bind(1, run_id).bind(2, static_cast<std::int64_t>(row_index));
     Statement s(db_, insert);
-    int i = 1;
-    s.bind(i++, run_id).bind(i++, static_cast<std::int64_t>(row_index));
-    bind_result(s, i, r);
-    s.bind(i++, run_id);
-    s.bind_blob(i++, r.latency_samples_ms.data(), r.latency_samples_ms.size() * sizeof(float));
-    s.bind(i++, to_json(r).dump());
+    Binder b(s);
+    b << run_id << static_cast<std::int64_t>(row_index);
+    bind_result(b, r);
+    b << run_id;
+    b.blob(r.latency_samples_ms.data(), r.latency_samples_ms.size() * sizeof(float));
+    b << to_json(r).dump();
     Transaction t(db_);
     del.run();
     s.run();
@@ -260,32 +260,30 @@ class SqliteStore final : public ResultStore {
     for (auto& r : runs) r.tags = by_run[r.run.id];
   }
 
-  static void bind_result(Statement& s, int& i, const BenchResult& r) {
-    s.bind(i++, r.model).bind(i++, r.model_sha256).bind(i++, r.backend).bind(i++, r.backend_version);
-    s.bind(i++, r.precision).bind(i++, r.batch).bind(i++, r.scenario).bind(i++, std::int64_t{r.threads});
-    s.bind(i++, r.status).bind(i++, r.reason).bind(i++, std::int64_t{r.valid ? 1 : 0}).bind(i++, r.invalid_reason);
-    s.bind(i++, r.stop_reason).bind(i++, r.count).bind(i++, r.duration_ms);
-    const LatencyStats* l = r.latency ? &*r.latency : nullptr;
-    for (double v : {l ? l->mean_ms : 0, l ? l->stddev_ms : 0, l ? l->min_ms : 0, l ? l->p50_ms : 0, l ? l->p90_ms : 0,
-                     l ? l->p95_ms : 0, l ? l->p99_ms : 0, l ? l->p999_ms : 0, l ? l->max_ms : 0,
-                     l ? l->ci95_p50_lo_ms : 0, l ? l->ci95_p50_hi_ms : 0}) {
-      if (l) {
-        s.bind(i++, v);
-      } else {
-        s.bind_null(i++);
-      }
+  static std::optional<double> maybe(bool present, double value) {
+    return present ? std::optional<double>(value) : std::nullopt;
+  }
+
+  // In result_columns() order.
+  static void bind_result(Binder& b, const BenchResult& r) {
+    b << r.model << r.model_sha256 << r.backend << r.backend_version << r.precision << r.batch << r.scenario
+      << std::int64_t{r.threads} << r.status << r.reason << std::int64_t{r.valid ? 1 : 0} << r.invalid_reason
+      << r.stop_reason << r.count << r.duration_ms;
+    const bool l = r.latency.has_value();
+    const LatencyStats s = r.latency.value_or(LatencyStats{});
+    for (double v : {s.mean_ms, s.stddev_ms, s.min_ms, s.p50_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms,
+                     s.ci95_p50_lo_ms, s.ci95_p50_hi_ms}) {
+      b << maybe(l, v);
     }
-    s.bind(i++, r.throughput_per_s);
-    s.bind_optional(i++, r.memory ? std::optional<double>(r.memory->peak_rss_mb) : std::nullopt);
-    s.bind_optional(i++, r.memory ? std::optional<double>(r.memory->load_delta_mb) : std::nullopt);
-    s.bind_optional(i++, r.memory ? std::optional<double>(r.memory->run_delta_mb) : std::nullopt);
-    s.bind_optional(i++, r.power_w_avg).bind_optional(i++, r.energy_mj_per_inference);
-    const AccuracyFields* a = r.accuracy ? &*r.accuracy : nullptr;
-    if (a) {
-      s.bind(i++, a->dataset).bind(i++, a->samples).bind(i++, a->top1).bind(i++, a->top5);
-      s.bind_optional(i++, a->agreement_top1);
+    const bool m = r.memory.has_value();
+    const MemoryResult mem = r.memory.value_or(MemoryResult{});
+    b << r.throughput_per_s << maybe(m, mem.peak_rss_mb) << maybe(m, mem.load_delta_mb) << maybe(m, mem.run_delta_mb)
+      << r.power_w_avg << r.energy_mj_per_inference;
+    if (r.accuracy) {
+      const AccuracyFields& a = *r.accuracy;
+      b << a.dataset << a.samples << a.top1 << a.top5 << a.agreement_top1;
     } else {
-      for (int k = 0; k < 5; ++k) s.bind_null(i++);
+      b << nullptr << nullptr << nullptr << nullptr << nullptr;
     }
   }
 

@@ -20,7 +20,8 @@ def conv(name, inp, out, cin, cout, rng, inits, nodes):
     w = (rng.standard_normal((cout, cin, 3, 3)) * (1.0 / np.sqrt(cin * 9))).astype(np.float32)
     b = np.zeros(cout, dtype=np.float32)
     inits += [numpy_helper.from_array(w, name + "_w"), numpy_helper.from_array(b, name + "_b")]
-    nodes.append(helper.make_node("Conv", [inp, name + "_w", name + "_b"], [name + "_c"], pads=[1, 1, 1, 1]))
+    nodes.append(helper.make_node("Conv", [inp, name + "_w", name + "_b"], [name + "_c"], kernel_shape=[3, 3],
+                                  pads=[1, 1, 1, 1]))
     nodes.append(helper.make_node("Relu", [name + "_c"], [out]))
 
 

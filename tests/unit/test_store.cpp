@@ -104,7 +104,9 @@ TEST(Store, RecordsRunsAndRowsAndReadsThemBack) {
   int lines = 0;
   while (std::getline(jsonl, line)) {
     auto doc = nlohmann::json::parse(line);
-    if (lines == 0) EXPECT_EQ(doc.at("schema"), "inferlab.bench-stream/1");
+    if (lines == 0) {
+      EXPECT_EQ(doc.at("schema"), "inferlab.bench-stream/1");
+    }
     ++lines;
   }
   EXPECT_EQ(lines, 4);
