@@ -19,6 +19,7 @@ struct CompareFlags {
   StoreFlags store;
   std::string base, next, threshold = "5%", json_path;
   double alpha = 0.01;
+  bool gate_tail = false;
 };
 
 double parse_threshold(const std::string& text) {
@@ -101,6 +102,7 @@ int run_compare(const CompareFlags& f) {
   settings.threshold = parse_threshold(f.threshold);
   if (!(f.alpha > 0 && f.alpha < 1)) throw Error("--alpha " + std::to_string(f.alpha) + ": must be in (0, 1)");
   settings.alpha = f.alpha;
+  settings.gate_tail = f.gate_tail;
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
   SideLoader loader(f.store);
   const auto base = loader.load(f.base, "BASE");
@@ -132,6 +134,9 @@ void add_compare(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   sub->add_option("--alpha", f->alpha, "Significance level of each test")->capture_default_str();
   sub->add_option("--json", f->json_path, "Write the comparison as JSON");
+  sub->add_flag("--gate-tail", f->gate_tail,
+                "Let p99 and throughput regressions fail the comparison too (they follow stalls from other "
+                "processes; the median does not)");
   f->store.add_to(*sub, false);
   sub->callback([=] { *exit_code = run_compare(*f); });
 }

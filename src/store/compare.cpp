@@ -133,7 +133,8 @@ RowComparison compare_row(const BenchResult& b, const BenchResult& n, const Comp
   }
   for (auto& f : row.figures) {
     f.verdict = decide(f, s.threshold);
-    if (f.verdict == Verdict::kRegression) row.regression = true;
+    f.gating = s.gate_tail || (f.name != "p99_ms" && f.name != "throughput_per_s");
+    if (f.verdict == Verdict::kRegression && f.gating) row.regression = true;
   }
   return row;
 }
@@ -182,7 +183,8 @@ nlohmann::json to_json(const CompareReport& report) {
                          {"higher_is_better", f.higher_is_better},
                          {"test", f.test},
                          {"significant", f.significant},
-                         {"verdict", verdict_name(f.verdict)}});
+                         {"verdict", verdict_name(f.verdict)},
+                         {"gating", f.gating}});
     }
     rows.push_back({{"model", r.model},
                     {"backend", r.backend},
@@ -214,8 +216,9 @@ std::string render_compare_text(const CompareReport& report) {
     if (!r.status_change.empty()) out << "  status: " << r.status_change << '\n';
     for (const auto& f : r.figures) {
       char line[200];
-      std::snprintf(line, sizeof line, "  %-17s %10.4g -> %-10.4g %+7.1f%%  %-22s", f.name.c_str(), f.base, f.next,
-                    f.change * 100, verdict_name(f.verdict).c_str());
+      const std::string verdict = verdict_name(f.verdict) + (f.gating ? "" : " (shown)");
+      std::snprintf(line, sizeof line, "  %-17s %10.4g -> %-10.4g %+7.1f%%  %-30s", f.name.c_str(), f.base, f.next,
+                    f.change * 100, verdict.c_str());
       out << line << (f.test.empty() ? "" : "(" + f.test + ")") << '\n';
     }
     regressions += r.regression ? 1 : 0;
@@ -225,6 +228,7 @@ std::string render_compare_text(const CompareReport& report) {
   out << (report.regression ? "REGRESSION" : "no significant regression") << ": " << regressions << " of "
       << report.rows.size() << " configurations regressed (threshold " << number(report.settings.threshold * 100)
       << "%, alpha " << number(report.settings.alpha) << ")\n";
+  if (!report.settings.gate_tail) out << "p99 and throughput are shown, not gating (--gate-tail makes them gate)\n";
   return out.str();
 }
 
