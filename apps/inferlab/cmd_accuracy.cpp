@@ -12,8 +12,10 @@
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/model_metadata.h"
+#include "inferlab/recording.h"
 #include "inferlab/registry.h"
 #include "inferlab/report.h"
+#include "store_flags.h"
 
 namespace inferlab::cli {
 
@@ -22,6 +24,7 @@ namespace {
 struct AccuracyFlags {
   std::string model, dataset, backends = "opencv,torch", precision = "fp32", reference, model_dir;
   std::string json_path, md_path, failures_dir;
+  StoreFlags store;
   std::int64_t batch = 16;
   int threads = -1;  // -1: the online CPUs
   int loader_threads = 1;
@@ -143,6 +146,7 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   // Opened and checked before any engine loads, so every bad input is
   // reported first; run_accuracy() reuses it.
   const auto dataset = open_checked_dataset(options);
+  std::unique_ptr<ResultStore> store = f.store.open_for_recording();
 
   Environment env = environment_with_engines(options.threads);
   if (!f.quiet) {
@@ -162,6 +166,13 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   std::vector<BenchResult> results =
       run_accuracy(options, *dataset,
                    [&](const std::string& row, std::size_t done, std::size_t total) { bar.update(row, done, total); });
+
+  // Accuracy rows run in this process and finish together: recorded as one run.
+  RunRecorder recorder(std::move(store), make_run_record("accuracy", command_line(), env, nullptr), "");
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    results[i].model_sha256 = options.model.sha256_onnx;
+    recorder.record(i, results[i]);
+  }
 
   const BenchTables tables = build_accuracy_tables(results);
   std::cout << render_text(tables);
@@ -194,6 +205,7 @@ int run_accuracy_verb(const AccuracyFlags& f) {
     write_file_atomically(f.md_path, render_markdown(tables, env));
     std::cout << "wrote " << f.md_path << '\n';
   }
+  if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
   const bool any_ok =
       std::any_of(results.begin(), results.end(), [](const BenchResult& r) { return r.status == "ok"; });
   if (!any_ok)
@@ -234,6 +246,7 @@ void add_accuracy(CLI::App& app, int* exit_code) {
   sub->add_option("--md", f->md_path, "Write Markdown here");
   sub->add_option("--model-dir", f->model_dir, "Where prepared models live");
   sub->add_flag("--quiet", f->quiet, "No progress on stderr");
+  f->store.add_to(*sub, true);
   sub->callback([=] { *exit_code = run_accuracy_verb(*f); });
 }
 

@@ -12,7 +12,9 @@
 #include "inferlab/files.h"
 #include "inferlab/optimizer.h"
 #include "inferlab/quantize.h"
+#include "inferlab/recording.h"
 #include "inferlab/report.h"
+#include "store_flags.h"
 
 namespace inferlab::cli {
 
@@ -25,7 +27,8 @@ struct BenchFlags {
   std::string scenario = "single-stream";
   RunSettings run;
   SweepSettings sweep;
-  std::string out_dir, json_path, csv_path, md_path, raw_path;
+  std::string out_dir, json_path, csv_path, md_path, raw_path, jsonl_path;
+  StoreFlags store;
   bool quiet = false;
   std::string calib, calibrator = "entropy";
   std::size_t calib_count = 256;
@@ -142,12 +145,15 @@ int run_bench_verb(const BenchFlags& flags) {
   // Every output location is checked before the first measurement, so an
   // unwritable path never costs a finished sweep.
   std::string json_path = flags.json_path, csv_path = flags.csv_path, md_path = flags.md_path;
+  std::string jsonl_path = flags.jsonl_path;
   if (!flags.out_dir.empty()) {
     ensure_writable_directory(flags.out_dir, "--out");
     if (json_path.empty()) json_path = flags.out_dir + "/bench.json";
     if (csv_path.empty()) csv_path = flags.out_dir + "/bench.csv";
     if (md_path.empty()) md_path = flags.out_dir + "/bench.md";
+    if (jsonl_path.empty()) jsonl_path = flags.out_dir + "/bench.jsonl";
   }
+  if (!jsonl_path.empty()) ensure_writable_file_path(jsonl_path, "--jsonl");
   if (!json_path.empty()) ensure_writable_file_path(json_path, "--json");
   if (!csv_path.empty()) ensure_writable_file_path(csv_path, "--csv");
   if (!md_path.empty()) ensure_writable_file_path(md_path, "--md");
@@ -159,6 +165,10 @@ int run_bench_verb(const BenchFlags& flags) {
                                                          : ".";
   if (flags.profile) ensure_writable_directory(trace_dir, "--trace-dir");
 
+  // The store is opened (created, migrated, checked writable) before any
+  // work, so a bad --store fails fast and leaves everything else untouched.
+  std::unique_ptr<ResultStore> store = flags.store.open_for_recording();
+
   // Quantizing takes a while: only after every output location is known good.
   std::optional<TempDir> int8_dir;
   if (!flags.calib.empty()) {
@@ -169,7 +179,11 @@ int run_bench_verb(const BenchFlags& flags) {
   Environment env = environment_with_engines(options.threads);
   ProgressFn progress;
   if (!flags.quiet) progress = [](const std::string& line) { std::cerr << line << '\n'; };
-  std::vector<BenchResult> results = run_bench(options, progress);
+  // Rows reach the store and the JSONL stream as each configuration finishes.
+  RunRecorder recorder(std::move(store), make_run_record("bench", command_line(), env, run_rules_json(options.run)),
+                       jsonl_path);
+  std::vector<BenchResult> results =
+      run_bench(options, progress, [&](std::size_t index, const BenchResult& row) { recorder.record(index, row); });
 
   if (flags.profile) write_profiles(results, trace_dir);
   BenchTables tables = build_bench_tables(results);
@@ -180,9 +194,10 @@ int run_bench_verb(const BenchFlags& flags) {
   if (!json_path.empty()) write_file_atomically(json_path, doc.dump(2) + "\n");
   if (!csv_path.empty()) write_file_atomically(csv_path, render_csv(results));
   if (!md_path.empty()) write_file_atomically(md_path, render_markdown(tables, env));
-  for (const auto& path : {json_path, csv_path, md_path}) {
+  for (const auto& path : {json_path, csv_path, md_path, jsonl_path}) {
     if (!path.empty()) std::cout << "wrote " << path << '\n';
   }
+  if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
   return 0;
 }
 
@@ -220,6 +235,10 @@ void add_bench(CLI::App& app, int* exit_code) {
   sub->add_option("--csv", flags->csv_path, "Write CSV here");
   sub->add_option("--md", flags->md_path, "Write Markdown here");
   sub->add_option("--raw-latencies", flags->raw_path, "Stream every latency sample to this CSV file");
+  sub->add_option(
+      "--jsonl", flags->jsonl_path,
+      "Stream each result row to this JSON Lines file as it finishes (default with --out: DIR/bench.jsonl)");
+  flags->store.add_to(*sub, true);
   sub->add_flag("--quiet", flags->quiet, "No progress lines on stderr");
   sub->add_option("--calib", flags->calib,
                   "With --precision int8: quantize each ONNX model to QDQ INT8 first, calibrated on this dataset "

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "inferlab/error.h"
+#include "store_flags.h"
 
 namespace {
 
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
   inferlab::cli::add_optimize(app, &exit_code);
   inferlab::cli::add_live(app, &exit_code);
   inferlab::cli::add_rppg_eval(app, &exit_code);
+  inferlab::cli::add_results(app, &exit_code);
+  inferlab::cli::add_compare(app, &exit_code);
+  inferlab::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -43,6 +43,13 @@ struct BenchOptions {
   std::int64_t profile_runs = 0;  ///< > 0: this many profiled runs after each measurement (`--profile`)
 };
 
+/// Receives each result row as soon as its configuration finishes (`row_index`
+/// is its index in run_bench()'s return value), and again for rows that the
+/// reference validation or the batch sweep completes later; a later call for
+/// the same index replaces the earlier row. Called on run_bench()'s thread;
+/// an exception it throws ends run_bench() with that exception.
+using RowSink = std::function<void(std::size_t row_index, const BenchResult& row)>;
+
 /// Progress lines for the user ("mobilenet_v2 x torch batch 1: 5.2 ms").
 using ProgressFn = std::function<void(const std::string& line)>;
 
@@ -64,7 +71,7 @@ SupportAnswer model_support(const Backend& backend, const ResolvedModel& model, 
 /// their reason; the sweep continues past them. Throws Error (kBadInput) only
 /// for problems found before any measurement (e.g. no requested backend can
 /// run a model at all).
-std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress);
+std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress, const RowSink& on_row = {});
 
 /// The backend whose outputs are the reference: `reference`, else the first
 /// requested backend other than null.

@@ -79,6 +79,15 @@ struct BenchResult {
   std::string model_format;     ///< "onnx" | "torchscript" | "none"
   std::string model_form;       ///< e.g. "frozen TorchScript (optimize_for_inference)"
   std::string stop_reason;
+  /// LoadGen's validity verdict: false when --max-duration-ms stopped the run
+  /// before --min-count and --min-duration-ms were met; `invalid_reason` says how.
+  bool valid = true;
+  std::string invalid_reason;
+  std::string model_sha256;  ///< sha256 (hex) of the model's ONNX file; empty when unknown
+  /// Raw latencies in ms, evenly strided down to at most kMaxKeptLatencySamples
+  /// (stats.h) so a store row stays small; for `compare`'s rank test. Not part
+  /// of the JSON document (empty unless the bench orchestrator filled it).
+  std::vector<float> latency_samples_ms;
   std::string threading;                   ///< how the engine was configured
   std::string power_note;                  ///< e.g. "n/a: no powercap/hwmon sensor"
   bool sweep_best = false;                 ///< this row is the sweep's maximum-throughput point

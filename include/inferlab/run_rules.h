@@ -43,6 +43,11 @@ using SampleSink = std::function<void(std::int64_t index, double latency_ms)>;
 RunOutcome run_measured(const RunSettings& settings, const std::function<void()>& iteration,
                         const SampleSink& sink = {});
 
+/// LoadGen's validity rule: empty when the run met its minimums (or stopped
+/// on the CI target), else why not, naming the flags, e.g. "--max-duration-ms
+/// 100 stopped it at 12 samples / 100 ms, before --min-count 50".
+std::string run_validity_problem(const RunSettings& settings, const RunOutcome& outcome);
+
 /// Validates settings; throws Error naming the field that is wrong.
 void validate_run_settings(const RunSettings& settings);
 

@@ -32,6 +32,19 @@ std::pair<double, double> median_ci95_sorted(const std::vector<double>& sorted);
 /// deviation (0 for n = 1). Throws Error on an empty sample.
 LatencyStats compute_latency_stats(std::vector<double> latencies_ms);
 
+/// How many raw latencies a result keeps for later statistical comparison
+/// (about 16 KiB as float32): enough for a rank test to see a few-percent shift.
+constexpr std::size_t kMaxKeptLatencySamples = 4096;
+
+/// At most `max_count` of `latencies_ms`, evenly strided over the whole run
+/// (so slow drift during the run stays represented), as float32.
+std::vector<float> strided_samples(const std::vector<double>& latencies_ms, std::size_t max_count);
+
+/// The distribution-free 95% CI of quantile `q` in (0, 1) of an ascending-sorted
+/// sample: order statistics around n*q at +-1.96 binomial standard deviations
+/// (normal approximation), clamped to the sample. Throws Error on an empty sample.
+std::pair<double, double> quantile_ci95_sorted(const std::vector<double>& sorted, double q);
+
 /// Relative half-width of the median's CI: (hi - lo) / 2 / p50. Infinity when
 /// the median is 0.
 double relative_ci_half_width(const LatencyStats& stats);

@@ -32,6 +32,7 @@ struct WorkerSpec {
   RunSettings run;
   std::string output_dump_path;    ///< where to write the outputs of the seeded input (float32, raw)
   std::string raw_latencies_path;  ///< empty: do not stream samples
+  std::string samples_path;        ///< empty: none; else strided_samples() written here as float32 after the run
   std::uint64_t input_seed = 20261124;
   std::string profile_path;        ///< empty: no profile; else a SessionProfile JSON is written here
   std::int64_t profile_runs = 20;  ///< profiled runs after the measurement (when profile_path is set)

@@ -44,6 +44,15 @@ std::vector<float> read_dump(const std::string& path) {
   return values;
 }
 
+std::vector<float> read_samples(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return {};
+  const std::string bytes = read_file(path);
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  return values;
+}
+
 std::string progress_line(const BenchResult& r) {
   std::string line =
       "  " + r.model + " x " + r.backend + " " + r.precision + " batch " + std::to_string(r.batch) + ": ";
@@ -96,6 +105,7 @@ struct ModelRun {
   const std::string& scratch;
   RawLatencyWriter& raw;
   const ProgressFn& progress;
+  const RowSink& on_row;
   std::vector<BenchResult>& results;
   std::map<std::size_t, std::string> dump_of_row;  // row index -> output dump
   bool cleaned_tried = false;
@@ -122,6 +132,7 @@ struct ModelRun {
     spec.input_shapes = input_shapes_for(model, batch, options.shape_overrides);
     const std::string stem = scratch + "/run-" + std::to_string(++sequence);
     spec.output_dump_path = stem + ".out.bin";
+    spec.samples_path = stem + ".samples.f32";
     if (raw.enabled()) spec.raw_latencies_path = stem + ".raw.csv";
     if (options.profile_runs > 0) {
       spec.profile_path = stem + ".profile.json";
@@ -130,10 +141,13 @@ struct ModelRun {
     BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
     if (r.status == "failed" && may_retry_cleaned(pair)) r = retry_cleaned(spec, r);
     r.model = model.name;  // the user's name for it, whatever file the backend read
+    r.model_sha256 = model.sha256_onnx;
     if (r.status == "ok" && options.profile_runs > 0) read_profile(spec.profile_path, r);
     if (r.status == "ok") raw.append(r, spec.raw_latencies_path);
+    if (r.status == "ok") r.latency_samples_ms = read_samples(spec.samples_path);
     if (progress) progress(progress_line(r));
     results.push_back(r);
+    if (on_row) on_row(results.size() - 1, results.back());
     dump_of_row[results.size() - 1] = spec.output_dump_path;
     return r;
   }
@@ -206,8 +220,10 @@ struct ModelRun {
     r.model = model.name;
     r.status = "unsupported";
     r.reason = pair.support.reason;
+    r.model_sha256 = model.sha256_onnx;
     if (progress) progress(progress_line(r));
     results.push_back(r);
+    if (on_row) on_row(results.size() - 1, results.back());
   }
 
   void sweep(const std::vector<Pair>& pairs) {
@@ -359,7 +375,7 @@ SupportAnswer model_support(const Backend& backend, const ResolvedModel& model, 
   return backend.supports(model.source_for(backend.format()), precision_from_name(precision));
 }
 
-std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress) {
+std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress, const RowSink& on_row) {
   if (options.backends.empty()) throw Error("--backends: give at least one backend");
   validate_run_settings(options.run);
   std::vector<std::unique_ptr<Backend>> backends;
@@ -408,7 +424,8 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
   RawLatencyWriter raw(options.raw_latencies_path);
   std::vector<BenchResult> results;
   for (std::size_t m = 0; m < options.models.size(); ++m) {
-    ModelRun run{options, options.models[m], scratch.path(), raw, progress, results, {}, false, std::nullopt};
+    const std::size_t first_row = results.size();
+    ModelRun run{options, options.models[m], scratch.path(), raw, progress, on_row, results, {}, false, std::nullopt};
     for (auto batch : options.batches) {
       for (const auto& pair : plan[m]) {
         if (pair.support.supported) {
@@ -420,6 +437,11 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
     }
     if (options.batch_sweep) run.sweep(plan[m]);
     run.validate();
+    // Validation and the sweep's best point arrive only now: the sink gets
+    // this model's rows again, complete.
+    if (on_row) {
+      for (std::size_t i = first_row; i < results.size(); ++i) on_row(i, results[i]);
+    }
   }
   return results;
 }

@@ -88,6 +88,19 @@ std::string stop_reason_name(StopReason reason) {
   return "minimums-met";
 }
 
+std::string run_validity_problem(const RunSettings& settings, const RunOutcome& outcome) {
+  if (outcome.stop_reason != StopReason::kMaxDuration) return "";
+  const auto count = static_cast<std::int64_t>(outcome.latencies_ms.size());
+  std::string missed;
+  if (count < settings.min_count) missed = "--min-count " + std::to_string(settings.min_count);
+  if (outcome.duration_ms < settings.min_duration_ms)
+    missed +=
+        (missed.empty() ? "" : " and ") + std::string("--min-duration-ms ") + format_number(settings.min_duration_ms);
+  if (missed.empty()) return "";  // the cap and the minimums fell on the same sample
+  return "--max-duration-ms " + format_number(settings.max_duration_ms) + " stopped it at " + std::to_string(count) +
+         " samples / " + format_number(outcome.duration_ms) + " ms, before " + missed;
+}
+
 void validate_run_settings(const RunSettings& s) {
   // Negated comparisons so that NaN fails them as well.
   if (s.warmup_count < 0) throw Error("--warmup must be >= 0, got " + std::to_string(s.warmup_count));

@@ -121,6 +121,27 @@ LatencyStats compute_latency_stats(std::vector<double> latencies_ms) {
   return s;
 }
 
+std::vector<float> strided_samples(const std::vector<double>& latencies_ms, std::size_t max_count) {
+  const std::size_t n = latencies_ms.size();
+  const std::size_t kept = std::min(n, max_count);
+  std::vector<float> out;
+  out.reserve(kept);
+  // Index i * n / kept spans the whole run evenly; integer arithmetic keeps it exact.
+  for (std::size_t i = 0; i < kept; ++i) out.push_back(static_cast<float>(latencies_ms[i * n / kept]));
+  return out;
+}
+
+std::pair<double, double> quantile_ci95_sorted(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) throw Error("quantile CI of an empty sample");
+  if (!(q > 0 && q < 1)) throw Error("quantile CI: q must be in (0, 1)");
+  const double n = static_cast<double>(sorted.size());
+  const double half = 1.959964 * std::sqrt(n * q * (1 - q));
+  // 1-based ranks floor(nq - half) and ceil(nq + half) + 1, as 0-based indices.
+  const double lo_rank = std::floor(n * q - half), hi_rank = std::ceil(n * q + half) + 1;
+  const auto clamp = [&](double rank) { return static_cast<std::size_t>(std::clamp(rank, 1.0, n)) - 1; };
+  return {sorted[clamp(lo_rank)], sorted[clamp(hi_rank)]};
+}
+
 double relative_ci_half_width(const LatencyStats& stats) {
   if (stats.p50_ms == 0) return std::numeric_limits<double>::infinity();
   return (stats.ci95_p50_hi_ms - stats.ci95_p50_lo_ms) / 2.0 / std::abs(stats.p50_ms);

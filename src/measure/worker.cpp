@@ -90,6 +90,7 @@ json to_json(const WorkerSpec& s) {
                 {"target_ci_min_count", s.run.target_ci_min_count}}},
               {"output_dump_path", s.output_dump_path},
               {"raw_latencies_path", s.raw_latencies_path},
+              {"samples_path", s.samples_path},
               {"input_seed", s.input_seed},
               {"profile_path", s.profile_path},
               {"profile_runs", s.profile_runs}};
@@ -123,6 +124,7 @@ WorkerSpec worker_spec_from_json(const json& j) {
     s.run.target_ci_min_count = r.at("target_ci_min_count");
     s.output_dump_path = j.value("output_dump_path", "");
     s.raw_latencies_path = j.value("raw_latencies_path", "");
+    s.samples_path = j.value("samples_path", "");
     s.input_seed = j.value("input_seed", std::uint64_t{20261124});
     s.profile_path = j.value("profile_path", "");
     s.profile_runs = j.value("profile_runs", std::int64_t{20});
@@ -201,6 +203,13 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
     result.count = static_cast<std::int64_t>(outcome.latencies_ms.size());
     result.duration_ms = outcome.duration_ms;
     result.stop_reason = stop_reason_name(outcome.stop_reason);
+    result.invalid_reason = run_validity_problem(spec.run, outcome);
+    result.valid = result.invalid_reason.empty();
+    if (!spec.samples_path.empty()) {
+      const std::vector<float> kept = strided_samples(outcome.latencies_ms, kMaxKeptLatencySamples);
+      write_file_atomically(spec.samples_path,
+                            std::string(reinterpret_cast<const char*>(kept.data()), kept.size() * sizeof(float)));
+    }
     result.latency = compute_latency_stats(std::move(outcome.latencies_ms));
     result.throughput_per_s =
         outcome.duration_ms > 0 ? static_cast<double>(result.count * spec.batch) * 1000.0 / outcome.duration_ms : 0;

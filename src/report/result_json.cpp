@@ -51,6 +51,9 @@ json to_json(const BenchResult& r) {
          {"model_format", r.model_format},
          {"model_form", r.model_form},
          {"stop_reason", r.stop_reason},
+         {"valid", r.valid},
+         {"invalid_reason", r.invalid_reason},
+         {"model_sha256", r.model_sha256},
          {"threading", r.threading},
          {"power_note", r.power_note},
          {"sweep_best", r.sweep_best},
@@ -194,6 +197,9 @@ BenchResult bench_result_from_json(const json& j) {
     r.model_format = get_or<std::string>(j, "model_format", "");
     r.model_form = get_or<std::string>(j, "model_form", "");
     r.stop_reason = get_or<std::string>(j, "stop_reason", "");
+    r.valid = get_or<bool>(j, "valid", true);
+    r.invalid_reason = get_or<std::string>(j, "invalid_reason", "");
+    r.model_sha256 = get_or<std::string>(j, "model_sha256", "");
     r.threading = get_or<std::string>(j, "threading", "");
     r.power_note = get_or<std::string>(j, "power_note", "");
     r.sweep_best = get_or<bool>(j, "sweep_best", false);

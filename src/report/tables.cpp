@@ -27,6 +27,14 @@ std::string validation_mark(const BenchResult& r, Footnotes& notes) {
   return " !" + notes.mark(text.str());
 }
 
+// LoadGen's validity verdict: a run cut by --max-duration-ms before its
+// minimums is shown, but marked, so nobody reads it as a full measurement.
+std::string validity_mark(const BenchResult& r, Footnotes& notes) {
+  if (r.valid) return "";
+  return " *" + notes.mark(r.model + " x " + r.backend + " batch " + std::to_string(r.batch) +
+                           ": invalid run: " + r.invalid_reason);
+}
+
 }  // namespace
 
 BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
@@ -45,7 +53,7 @@ BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
   };
   auto latency_cell = [](const BenchResult& r, Footnotes& n) {
     return ms_text(r.latency->p50_ms) + " [" + ms_text(r.latency->ci95_p50_lo_ms) + ", " +
-           ms_text(r.latency->ci95_p50_hi_ms) + "]" + validation_mark(r, n);
+           ms_text(r.latency->ci95_p50_hi_ms) + "]" + validation_mark(r, n) + validity_mark(r, n);
   };
   out.tables.push_back(grid_table("Inference time at batch 1: p50 ms [95% CI of the median]", results, grid, notes,
                                   latency_pick, latency_cell));
@@ -62,8 +70,9 @@ BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
     if (swept) return r.sweep_best;
     return current == nullptr || r.throughput_per_s > current->throughput_per_s;
   };
-  auto throughput_cell = [](const BenchResult& r, Footnotes&) {
-    return fixed(r.throughput_per_s, r.throughput_per_s < 100 ? 1 : 0) + " @ " + std::to_string(r.batch);
+  auto throughput_cell = [](const BenchResult& r, Footnotes& n) {
+    return fixed(r.throughput_per_s, r.throughput_per_s < 100 ? 1 : 0) + " @ " + std::to_string(r.batch) +
+           validity_mark(r, n);
   };
   out.tables.push_back(grid_table(swept ? "Maximum throughput by batch sweep: samples/s @ batch"
                                         : "Throughput, best measured batch: samples/s @ batch",

@@ -1,0 +1,299 @@
+// ResultStore on an embedded SQLite file. WAL journal (readers never block
+// the writer), synchronous=NORMAL (a commit is durable against a killed
+// process, which is what a benchmark needs; an OS crash may lose the last
+// commit), and every write in BEGIN IMMEDIATE so concurrent writers queue.
+#include <map>
+#include <sstream>
+
+#include "inferlab/error.h"
+#include "inferlab/store.h"
+#include "store/schema.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_store.h"
+#include "store/store_json.h"
+
+namespace inferlab::store_detail {
+
+namespace {
+
+constexpr const char* kSqliteIdColumn = "INTEGER PRIMARY KEY AUTOINCREMENT";
+
+std::string with_id_columns(std::string sql) {
+  for (std::size_t at = sql.find("@ID@"); at != std::string::npos; at = sql.find("@ID@", at))
+    sql.replace(at, 4, kSqliteIdColumn);
+  return sql;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+int schema_version(SqliteDb& db) {
+  Statement has(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  has.step();
+  if (has.column_int(0) == 0) return -1;
+  Statement max(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  max.step();
+  return static_cast<int>(max.column_int(0));
+}
+
+void refuse_newer(const SqliteDb& db, int version) {
+  if (version > kStoreSchemaVersion) {
+    throw Error("results store " + db.path() + " has schema version " + std::to_string(version) +
+                ", newer than this inferlab's version " + std::to_string(kStoreSchemaVersion) +
+                ": use a newer inferlab or another --store");
+  }
+}
+
+// The WHERE clause of a row filter over results r joined with runs u, and
+// its binds in order.
+struct Where {
+  std::string sql;
+  std::vector<std::string> text;
+  std::optional<std::int64_t> run_id;
+};
+
+Where where_for(const RowFilter& f, bool rows) {
+  Where w;
+  std::vector<std::string> terms;
+  if (f.run_id) terms.push_back("u.id = ?");
+  std::vector<std::string> row_terms;
+  if (!f.model.empty()) row_terms.push_back("r.model = ?");
+  if (!f.backend.empty()) row_terms.push_back("r.backend = ?");
+  if (!row_terms.empty()) {
+    const std::string cond = join(row_terms, " AND ");
+    // Runs match when any of their rows does.
+    terms.push_back(rows ? cond : "EXISTS (SELECT 1 FROM results r WHERE r.run_id = u.id AND " + cond + ")");
+  }
+  if (!f.model.empty()) w.text.push_back(f.model);
+  if (!f.backend.empty()) w.text.push_back(f.backend);
+  if (!f.machine.empty()) {
+    terms.push_back("(instr(u.hostname, ?) > 0 OR instr(u.cpu_model, ?) > 0)");
+    w.text.push_back(f.machine);
+    w.text.push_back(f.machine);
+  }
+  if (!f.since.empty()) {
+    terms.push_back("u.started_at >= ?");
+    w.text.push_back(f.since);
+  }
+  w.run_id = f.run_id;
+  w.sql = terms.empty() ? "" : " WHERE " + join(terms, " AND ");
+  return w;
+}
+
+void bind_where(Statement& s, const Where& w) {
+  int i = 1;
+  if (w.run_id) s.bind(i++, *w.run_id);
+  for (const auto& t : w.text) s.bind(i++, t);
+}
+
+const char* kRunColumns =
+    "u.id, u.verb, u.command_line, u.hostname, u.power_sensor, u.run_rules_json, u.env_json, "
+    "(SELECT COUNT(*) FROM results c WHERE c.run_id = u.id)";
+
+RunSummary read_run(const Statement& s) {
+  RunSummary out;
+  out.run.id = s.column_int(0);
+  out.run.verb = s.column_text(1);
+  out.run.command_line = s.column_text(2);
+  out.run.hostname = s.column_text(3);
+  out.run.power_sensor = s.column_text(4);
+  out.run.run_rules = s.column_is_null(5) ? nlohmann::json() : nlohmann::json::parse(s.column_text(5), nullptr, false);
+  out.run.env = environment_from_json(nlohmann::json::parse(s.column_text(6), nullptr, false));
+  out.rows = s.column_int(7);
+  return out;
+}
+
+class SqliteStore final : public ResultStore {
+ public:
+  SqliteStore(const std::string& path, StoreAccess access) : db_(path, access == StoreAccess::kWrite, false) {
+    if (access == StoreAccess::kWrite) {
+      if (db_.read_only()) db_.fail("open", 8 /* SQLITE_READONLY */);
+      db_.exec("PRAGMA journal_mode = WAL");
+      db_.exec("PRAGMA synchronous = NORMAL");
+      migrate();
+    } else {
+      const int version = schema_version(db_);
+      if (version < 0) {
+        throw Error("results store " + path + ": not an inferlab results store (no schema_migrations table)");
+      }
+      refuse_newer(db_, version);
+    }
+    db_.exec("PRAGMA foreign_keys = ON");
+  }
+
+  std::string location() const override { return db_.path(); }
+
+  std::int64_t begin_run(RunRecord& run) override {
+    Statement s(db_,
+                "INSERT INTO runs (verb, command_line, started_at, hostname, cpu_model, isa, cores, "
+                "memory_total_bytes, os, power_sensor, git_revision, run_rules_json, env_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, run.verb).bind(2, run.command_line).bind(3, run.env.started_at).bind(4, run.hostname);
+    s.bind(5, run.env.cpu_model).bind(6, join(run.env.isa, " ")).bind(7, std::int64_t{run.env.cores});
+    s.bind(8, run.env.memory_total_bytes).bind(9, run.env.os).bind(10, run.power_sensor);
+    s.bind(11, run.env.git_revision);
+    if (run.run_rules.is_null()) {
+      s.bind_null(12);
+    } else {
+      s.bind(12, run.run_rules.dump());
+    }
+    s.bind(13, to_json(run.env).dump());
+    Transaction t(db_);
+    s.run();
+    run.id = db_.last_insert_id();
+    t.commit();
+    return run.id;
+  }
+
+  std::int64_t put_row(std::int64_t run_id, std::size_t row_index, const BenchResult& r) override {
+    static const std::string insert = [] {
+      const auto& cols = result_columns();
+      std::string marks;
+      for (std::size_t i = 0; i < cols.size(); ++i) marks += "?, ";
+      return "INSERT INTO results (run_id, row_index, " + join(cols, ", ") +
+             ", run_rules_json, latency_samples_f32, row_json) VALUES (?, ?, " + marks +
+             "(SELECT run_rules_json FROM runs WHERE id = ?), ?, ?)";
+    }();
+    Statement del(db_, "DELETE FROM results WHERE run_id = ? AND row_index = ?");
+    del.bind(1, run_id).bind(2, static_cast<std::int64_t>(row_index));
+    Statement s(db_, insert);
+    Binder b(s);
+    b << run_id << static_cast<std::int64_t>(row_index);
+    bind_result(b, r);
+    b << run_id;
+    b.blob(r.latency_samples_ms.data(), r.latency_samples_ms.size() * sizeof(float));
+    b << to_json(r).dump();
+    Transaction t(db_);
+    del.run();
+    s.run();
+    const std::int64_t id = db_.last_insert_id();
+    t.commit();
+    return id;
+  }
+
+  std::vector<RunSummary> list_runs(const RowFilter& filter) override {
+    const Where w = where_for(filter, false);
+    Statement s(db_, std::string("SELECT ") + kRunColumns + " FROM runs u" + w.sql + " ORDER BY u.id DESC");
+    bind_where(s, w);
+    std::vector<RunSummary> out;
+    while (s.step()) out.push_back(read_run(s));
+    attach_tags(out);
+    return out;
+  }
+
+  std::optional<RunSummary> find_run(std::int64_t run_id) override {
+    RowFilter f;
+    f.run_id = run_id;
+    auto runs = list_runs(f);
+    if (runs.empty()) return std::nullopt;
+    return runs.front();
+  }
+
+  std::vector<StoredRow> rows(const RowFilter& filter) override {
+    const Where w = where_for(filter, true);
+    Statement s(db_,
+                "SELECT r.id, r.run_id, r.row_json, r.latency_samples_f32 FROM results r JOIN runs u ON u.id = "
+                "r.run_id" +
+                    w.sql + " ORDER BY r.run_id, r.row_index");
+    bind_where(s, w);
+    std::vector<StoredRow> out;
+    while (s.step()) {
+      StoredRow row;
+      row.id = s.column_int(0);
+      row.run_id = s.column_int(1);
+      auto doc = nlohmann::json::parse(s.column_text(2), nullptr, false);
+      if (doc.is_discarded()) {
+        throw Error("results store " + db_.path() + ": row " + std::to_string(row.id) + " holds unreadable JSON",
+                    ErrorKind::kRuntime);
+      }
+      row.result = bench_result_from_json(doc);
+      row.result.latency_samples_ms = s.column_floats(3);
+      out.push_back(std::move(row));
+    }
+    return out;
+  }
+
+  std::optional<std::int64_t> set_tag(const std::string& name, std::int64_t run_id) override {
+    Transaction t(db_);
+    if (!find_run(run_id)) throw Error("results tag: no run " + std::to_string(run_id) + " in " + db_.path());
+    auto previous = tagged_run(name);
+    Statement del(db_, "DELETE FROM tags WHERE name = ?");
+    del.bind(1, name).run();
+    Statement s(db_, "INSERT INTO tags (name, run_id, tagged_at) VALUES (?, ?, ?)");
+    s.bind(1, name).bind(2, run_id).bind(3, iso8601_utc_now()).run();
+    t.commit();
+    return previous;
+  }
+
+  std::optional<std::int64_t> tagged_run(const std::string& name) override {
+    Statement s(db_, "SELECT run_id FROM tags WHERE name = ?");
+    s.bind(1, name);
+    if (!s.step()) return std::nullopt;
+    return s.column_int(0);
+  }
+
+ private:
+  void migrate() {
+    Transaction t(db_);
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+        "applied_at TEXT NOT NULL)");
+    const int current = schema_version(db_);
+    refuse_newer(db_, current);
+    for (const auto& m : migrations()) {
+      if (m.version <= current) continue;
+      db_.exec(with_id_columns(m.sql));
+      Statement s(db_, "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)");
+      s.bind(1, std::int64_t{m.version}).bind(2, m.description).bind(3, iso8601_utc_now()).run();
+    }
+    t.commit();
+  }
+
+  void attach_tags(std::vector<RunSummary>& runs) {
+    if (runs.empty()) return;
+    std::map<std::int64_t, std::vector<std::string>> by_run;
+    Statement s(db_, "SELECT name, run_id FROM tags ORDER BY name");
+    while (s.step()) by_run[s.column_int(1)].push_back(s.column_text(0));
+    for (auto& r : runs) r.tags = by_run[r.run.id];
+  }
+
+  static std::optional<double> maybe(bool present, double value) {
+    return present ? std::optional<double>(value) : std::nullopt;
+  }
+
+  // In result_columns() order.
+  static void bind_result(Binder& b, const BenchResult& r) {
+    b << r.model << r.model_sha256 << r.backend << r.backend_version << r.precision << r.batch << r.scenario
+      << std::int64_t{r.threads} << r.status << r.reason << std::int64_t{r.valid ? 1 : 0} << r.invalid_reason
+      << r.stop_reason << r.count << r.duration_ms;
+    const bool l = r.latency.has_value();
+    const LatencyStats s = r.latency.value_or(LatencyStats{});
+    for (double v : {s.mean_ms, s.stddev_ms, s.min_ms, s.p50_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms,
+                     s.ci95_p50_lo_ms, s.ci95_p50_hi_ms}) {
+      b << maybe(l, v);
+    }
+    const bool m = r.memory.has_value();
+    const MemoryResult mem = r.memory.value_or(MemoryResult{});
+    b << r.throughput_per_s << maybe(m, mem.peak_rss_mb) << maybe(m, mem.load_delta_mb) << maybe(m, mem.run_delta_mb)
+      << r.power_w_avg << r.energy_mj_per_inference;
+    if (r.accuracy) {
+      const AccuracyFields& a = *r.accuracy;
+      b << a.dataset << a.samples << a.top1 << a.top5 << a.agreement_top1;
+    } else {
+      b << nullptr << nullptr << nullptr << nullptr << nullptr;
+    }
+  }
+
+  SqliteDb db_;
+};
+
+}  // namespace
+
+std::unique_ptr<ResultStore> open_sqlite_store(const std::string& path, StoreAccess access) {
+  return std::make_unique<SqliteStore>(path, access);
+}
+
+}  // namespace inferlab::store_detail
