@@ -27,8 +27,10 @@ class MemoryDataset final : public Dataset {
   std::vector<std::string> class_names() const override { return {}; }
   int label(std::size_t i) const override { return static_cast<int>(i % 3); }
   std::string sample_id(std::size_t i) const override {
-    std::string id = std::to_string(i);  // not "s" + ...: GCC 12 warns falsely (-Wrestrict)
-    return id.insert(0, "s");
+    // Appended, not "s" + ... or insert(0, ...): GCC 12 warns falsely (-Wrestrict) on both.
+    std::string id(1, 's');
+    id.append(std::to_string(i));
+    return id;
   }
   Image decode(std::size_t i) const override {
     if (i == throwing_) throw std::runtime_error("disk on fire");
