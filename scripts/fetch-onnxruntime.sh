@@ -57,9 +57,9 @@ command -v npm >/dev/null 2>&1 ||
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "fetch-onnxruntime: fetching onnxruntime-node@$ORT_VERSION and $HEADERS_PACKAGE@$HEADERS_VERSION (about 265 MB)"
-if ! (cd "$work" && npm pack --silent --ignore-scripts "onnxruntime-node@$ORT_VERSION" \
+if ! (cd "$work" && npm pack --ignore-scripts "onnxruntime-node@$ORT_VERSION" \
   "$HEADERS_PACKAGE@$HEADERS_VERSION" >npm-pack.log 2>&1); then
-  fail "npm could not fetch onnxruntime-node@$ORT_VERSION and $HEADERS_PACKAGE@$HEADERS_VERSION: $(tail -n 1 "$work/npm-pack.log")"
+  fail "npm could not fetch onnxruntime-node@$ORT_VERSION and $HEADERS_PACKAGE@$HEADERS_VERSION: $(grep -v '^[[:space:]]*$' "$work/npm-pack.log" | grep -m1 -i 'err' || tail -n 1 "$work/npm-pack.log")"
 fi
 
 tar -xzf "$work/onnxruntime-node-$ORT_VERSION.tgz" -C "$work" "$LIB_IN_TARBALL" ||
