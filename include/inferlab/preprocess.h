@@ -18,6 +18,9 @@ namespace inferlab {
 /// The channel order a model expects.
 enum class ChannelOrder { kRgb, kBgr, kGray };
 
+/// "RGB", "BGR" or "GRAY": the manifest's and the file metadata's spelling.
+std::string channel_order_name(ChannelOrder order);
+
 /// One model's preprocessing. Plain data; copyable.
 struct Preprocess {
   int resize_shorter_px = 0;   ///< resize so the shorter side has this length (aspect kept); 0: no resize

@@ -10,18 +10,6 @@ namespace inferlab {
 
 namespace {
 
-std::string order_name(ChannelOrder order) {
-  switch (order) {
-    case ChannelOrder::kRgb:
-      return "RGB";
-    case ChannelOrder::kBgr:
-      return "BGR";
-    case ChannelOrder::kGray:
-      return "GRAY";
-  }
-  return "?";
-}
-
 std::string list_text(const std::vector<float>& values) {
   std::ostringstream out;
   out << '[';
@@ -56,8 +44,9 @@ Shape Preprocess::sample_shape() const {
 std::string Preprocess::describe() const {
   std::ostringstream out;
   if (resize_shorter_px > 0) out << "resize " << resize_shorter_px << ", ";
-  out << "crop " << crop_height_px << "x" << crop_width_px << ", " << order_name(channel_order) << ", x" << scale
-      << ", mean " << list_text(mean) << ", std " << list_text(std) << ", " << (channels_last ? "NHWC" : "NCHW");
+  out << "crop " << crop_height_px << "x" << crop_width_px << ", " << channel_order_name(channel_order) << ", x"
+      << scale << ", mean " << list_text(mean) << ", std " << list_text(std) << ", "
+      << (channels_last ? "NHWC" : "NCHW");
   return out.str();
 }
 
@@ -143,6 +132,18 @@ void check_preprocess_matches(const Preprocess& preprocess, const TensorSpec& in
                 " but the preprocessing produces " + shape_to_string(sample) + " per sample (" + preprocess.describe() +
                 ")");
   }
+}
+
+std::string channel_order_name(ChannelOrder order) {
+  switch (order) {
+    case ChannelOrder::kRgb:
+      return "RGB";
+    case ChannelOrder::kBgr:
+      return "BGR";
+    case ChannelOrder::kGray:
+      return "GRAY";
+  }
+  return "RGB";
 }
 
 }  // namespace inferlab

@@ -18,18 +18,6 @@ constexpr const char* kSourceModelKey = "inferlab.source_model";
 constexpr const char* kSourceSha256Key = "inferlab.source_sha256";
 constexpr const char* kOptimizationKey = "inferlab.optimization";
 
-std::string channel_order_name(ChannelOrder order) {
-  switch (order) {
-    case ChannelOrder::kRgb:
-      return "RGB";
-    case ChannelOrder::kBgr:
-      return "BGR";
-    case ChannelOrder::kGray:
-      return "GRAY";
-  }
-  return "RGB";
-}
-
 nlohmann::json parse_json_value(const std::string& text, const std::string& key, const std::string& where) {
   try {
     return nlohmann::json::parse(text);
