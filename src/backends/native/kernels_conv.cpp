@@ -171,6 +171,16 @@ class ConvKernel final : public Kernel {
         return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, epilogue_.residual, scratch);
       });
       chosen = choice.index;
+      // oneDNN 2.6's int8 brgconv keeps state derived from its first run's
+      // operands in the primitive, and the primitive cache would hand the
+      // candidate timed on zeroed scratch to this layer: its sums were then
+      // wrong (avx512_core_vnni). Emptying the cache makes the layer's own
+      // primitive fresh; primitives already made keep working.
+      if (int8_ && !choice.from_cache) {
+        const int capacity = dnnl::get_primitive_cache_capacity();
+        dnnl::set_primitive_cache_capacity(0);
+        dnnl::set_primitive_cache_capacity(capacity);
+      }
       tactic_note_ = " (tactic " + std::to_string(chosen + 1) + " of " + std::to_string(names.size()) +
                      (choice.from_cache ? ", cached)" : ", timed)");
     }
