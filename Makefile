@@ -51,7 +51,7 @@ run: models
 test: build
 	$(INFERLAB) models prepare --zoo quick
 	$(INFERLAB) models prepare --zoo digits
-	cd $(BUILD) && ctest --output-on-failure -j 1 --timeout 900
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.h')
