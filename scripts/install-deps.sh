@@ -24,6 +24,9 @@ packages=(
   libsqlite3-dev
   # reference model preparation (run with /usr/bin/python3, not pyenv's)
   python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
+  # the project's one virtual environment for the Python-worker backends
+  # (jax, openvino), made from Debian's python3 by setup-python-venv.sh
+  python3-venv
   # data: face cascades, digits.png and sample videos
   opencv-data opencv-doc
   # processes and memory: ps/pkill used by e2e tests
@@ -52,3 +55,7 @@ fi
 # ONNX Runtime has no Debian package: its runtime and headers come from the
 # npm registry into the user's cache (INFERLAB_WITH_ONNXRUNTIME=OFF skips it).
 bash "$(dirname "$0")/fetch-onnxruntime.sh"
+
+# jax and openvino come from PyPI into one hashed virtual environment in the
+# user's cache (INFERLAB_WITH_PYTHON_BACKENDS=OFF skips it).
+bash "$(dirname "$0")/setup-python-venv.sh"

@@ -13,6 +13,7 @@ void EngineFlags::add_to(CLI::App& sub) {
                  "onnxruntime graph optimization level: all (default), extended, basic or disable");
   sub.add_option("--ort-spinning", ort_spinning,
                  "on | off: whether onnxruntime's idle intra-op threads spin (default off; docs/onnxruntime.md)");
+  sub.add_option("--ov-hint", ov_hint, "latency | throughput: openvino's CPU performance hint (default latency)");
 }
 
 std::map<std::string, std::string> EngineFlags::engine_options() const {
@@ -26,6 +27,11 @@ std::map<std::string, std::string> EngineFlags::engine_options() const {
     if (ort_spinning != "on" && ort_spinning != "off")
       throw Error("--ort-spinning " + ort_spinning + ": expected on or off");
     options["onnxruntime.spinning"] = ort_spinning;
+  }
+  if (!ov_hint.empty()) {
+    if (ov_hint != "latency" && ov_hint != "throughput")
+      throw Error("--ov-hint " + ov_hint + ": expected latency or throughput");
+    options["openvino.hint"] = ov_hint;
   }
   return options;
 }

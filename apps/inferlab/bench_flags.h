@@ -18,6 +18,7 @@ namespace inferlab::cli {
 struct EngineFlags {
   std::string ort_opt;
   std::string ort_spinning;
+  std::string ov_hint;
 
   /// Registers --ort-opt and --ort-spinning on `sub`.
   void add_to(CLI::App& sub);

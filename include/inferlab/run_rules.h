@@ -43,6 +43,16 @@ using SampleSink = std::function<void(std::int64_t index, double latency_ms)>;
 RunOutcome run_measured(const RunSettings& settings, const std::function<void()>& iteration,
                         const SampleSink& sink = {});
 
+/// One iteration that times itself and returns its latency in ms: for
+/// engines whose timed call happens in another process (python_worker.h),
+/// where the clock must be read next to the call, not around a message.
+using TimedIteration = std::function<double()>;
+
+/// run_measured() with latencies taken from `iteration`'s own clock; the
+/// warm-up, stop rules and durations (wall time of this process) are the same.
+RunOutcome run_measured_timed(const RunSettings& settings, const TimedIteration& iteration,
+                              const SampleSink& sink = {});
+
 /// LoadGen's validity rule: empty when the run met its minimums (or stopped
 /// on the CI target), else why not, naming the flags, e.g. "--max-duration-ms
 /// 100 stopped it at 12 samples / 100 ms, before --min-count 50".

@@ -18,6 +18,9 @@
 #if defined(INFERLAB_HAVE_ONNXRUNTIME)
 #include "onnxruntime/onnxruntime_backend.h"
 #endif
+#if defined(INFERLAB_HAVE_PYTHON_BACKENDS)
+#include "python/python_backend.h"
+#endif
 
 #ifndef INFERLAB_OPENCV_STATUS
 #define INFERLAB_OPENCV_STATUS "left out: not configured"
@@ -30,6 +33,9 @@
 #endif
 #ifndef INFERLAB_ONNXRUNTIME_STATUS
 #define INFERLAB_ONNXRUNTIME_STATUS "left out: not configured"
+#endif
+#ifndef INFERLAB_PYTHON_BACKENDS_STATUS
+#define INFERLAB_PYTHON_BACKENDS_STATUS "left out: not configured"
 #endif
 #ifndef INFERLAB_TENSORRT_STATUS
 #define INFERLAB_TENSORRT_STATUS "left out: not configured"
@@ -69,6 +75,13 @@ const Registration kRegistrations[] = {
 #else
     {"onnxruntime", nullptr, INFERLAB_ONNXRUNTIME_STATUS},
 #endif
+#if defined(INFERLAB_HAVE_PYTHON_BACKENDS)
+    {"jax", &make_jax_backend, INFERLAB_PYTHON_BACKENDS_STATUS},
+    {"openvino", &make_openvino_backend, INFERLAB_PYTHON_BACKENDS_STATUS},
+#else
+    {"jax", nullptr, INFERLAB_PYTHON_BACKENDS_STATUS},
+    {"openvino", nullptr, INFERLAB_PYTHON_BACKENDS_STATUS},
+#endif
     {"null", &make_null_backend, "built"},
     // No adapter source exists for this yet; its status still says what
     // configure found, so `inferlab info` can tell the user what is missing.
@@ -87,7 +100,8 @@ std::string known_names() {
 std::string missing_reason(const Registration& registration) {
   const std::string status = registration.status;
   // Configure may have found an SDK for which inferlab has no adapter yet.
-  if (status.empty() || status == "built") return "no adapter for this engine is compiled into inferlab yet";
+  if (status.empty() || status.rfind("built", 0) == 0)
+    return "no adapter for this engine is compiled into inferlab yet";
   return status;
 }
 
@@ -104,6 +118,8 @@ std::vector<BackendEntry> known_backends() {
   }
   return entries;
 }
+
+bool backend_runs_in_process(const std::string& name) { return name != "jax" && name != "openvino"; }
 
 std::unique_ptr<Backend> create_backend(const std::string& name) {
   for (const Registration& registration : kRegistrations) {

@@ -211,9 +211,14 @@ std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Data
       row.scenario = "accuracy";
       row.model_format = model_format_name(backend->format());
       row.model_form = describe_model_form(options.model, backend->format());
-      SupportAnswer support = backend->name() == "null"
-                                  ? SupportAnswer::no("the null backend computes nothing; accuracy needs real outputs")
-                                  : model_support(*backend, options.model, precision);
+      SupportAnswer support =
+          backend->name() == "null"
+              ? SupportAnswer::no("the null backend computes nothing; accuracy needs real outputs")
+          : !backend_runs_in_process(backend->name())
+              ? SupportAnswer::no(backend->name() +
+                                  " runs only in its Python worker process; accuracy runs sessions inside inferlab "
+                                  "(not implemented for Python-worker backends yet)")
+              : model_support(*backend, options.model, precision);
       RowOutcome outcome;
       if (!support.supported) {
         row.status = "unsupported";

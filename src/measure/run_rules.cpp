@@ -118,6 +118,18 @@ void validate_run_settings(const RunSettings& s) {
 }
 
 RunOutcome run_measured(const RunSettings& settings, const std::function<void()>& iteration, const SampleSink& sink) {
+  if (!iteration) throw Error("run_measured: no iteration to run", ErrorKind::kRuntime);
+  return run_measured_timed(
+      settings,
+      [&iteration] {
+        const Clock::time_point t0 = Clock::now();
+        iteration();
+        return ms_between(t0, Clock::now());
+      },
+      sink);
+}
+
+RunOutcome run_measured_timed(const RunSettings& settings, const TimedIteration& iteration, const SampleSink& sink) {
   validate_run_settings(settings);
   if (!iteration) throw Error("run_measured: no iteration to run", ErrorKind::kRuntime);
   RunOutcome outcome;
@@ -148,10 +160,8 @@ RunOutcome run_measured(const RunSettings& settings, const std::function<void()>
       latencies.reserve(latencies.capacity() * 2);
       if (use_target_ci) scratch.reserve(latencies.capacity());
     }
-    const Clock::time_point t0 = Clock::now();
-    iteration();
+    const double latency_ms = iteration();
     const Clock::time_point t1 = Clock::now();
-    const double latency_ms = ms_between(t0, t1);
     latencies.push_back(latency_ms);
     if (sink) sink(static_cast<std::int64_t>(latencies.size() - 1), latency_ms);
 

@@ -1,0 +1,44 @@
+#pragma once
+// A Python worker process and its two pipes (commands on its fd 3, replies
+// on its fd 4): line-based, blocking, one request at a time.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace inferlab {
+
+class PythonChannel {
+ public:
+  /// Starts `argv` with stdout and stderr appended to `log_path`, stdin from
+  /// /dev/null. Throws Error when the process cannot be started.
+  PythonChannel(const std::vector<std::string>& argv, const std::string& log_path);
+  ~PythonChannel();
+  PythonChannel(const PythonChannel&) = delete;
+  PythonChannel& operator=(const PythonChannel&) = delete;
+
+  void send(const std::string& line);
+  /// The next reply line without its newline; false at end of file (the process closed fd 4 or died).
+  bool read_line(std::string& line);
+  /// Closes the command pipe and waits for the process; returns its wait status.
+  int finish();
+  /// True when the process has already ended (it is then reaped, as by finish()).
+  bool exited();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int command_fd_ = -1;
+  int reply_fd_ = -1;
+  std::string buffer_;
+  bool finished_ = false;
+  int status_ = 0;
+};
+
+/// Resident and peak resident set of process `pid` in bytes, from
+/// /proc/<pid>/status (VmRSS, VmHWM); -1 when unreadable.
+std::int64_t process_rss_bytes(pid_t pid);
+std::int64_t process_peak_rss_bytes(pid_t pid);
+
+}  // namespace inferlab

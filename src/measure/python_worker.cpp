@@ -1,0 +1,193 @@
+// The C++ half of a Python-worker backend: starts the framework's Python
+// process, drives it under the run rules and turns what it reports into a
+// BenchResult with the same statistics code as every other backend.
+#include <sys/wait.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "inferlab/error.h"
+#include "inferlab/files.h"
+#include "inferlab/power.h"
+#include "inferlab/python_worker.h"
+#include "inferlab/stats.h"
+#include "measure/python_channel.h"
+
+namespace inferlab {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr double kBytesPerMb = 1024.0 * 1024.0;
+
+// The framework's own words are what a user needs in the reason column.
+std::string last_line_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  if (last.size() > 300) last = last.substr(0, 300) + "...";
+  return last;
+}
+
+// Thrown when the Python process reports an error event or goes away.
+struct WorkerStopped {
+  std::string status;  // "unsupported" | "failed"
+  std::string reason;
+};
+
+class PythonDriver {
+ public:
+  PythonDriver(PythonChannel& channel, std::string log_path, std::string backend)
+      : channel_(channel), log_path_(std::move(log_path)), backend_(std::move(backend)) {}
+
+  std::string line() {
+    std::string text;
+    if (!channel_.read_line(text)) died();
+    return text;
+  }
+
+  // The next JSON event, which must be `expected` (an error event or a dead
+  // process becomes WorkerStopped).
+  json event(const std::string& expected) {
+    const std::string text = line();
+    json j;
+    try {
+      j = json::parse(text);
+    } catch (const json::exception&) {
+      throw WorkerStopped{"failed", "the " + backend_ + " Python worker sent an unreadable reply: " + text};
+    }
+    if (j.value("event", "") == "error")
+      throw WorkerStopped{j.value("kind", "failed"), j.value("message", "unknown error")};
+    if (j.value("event", "") != expected)
+      throw WorkerStopped{"failed", "the " + backend_ + " Python worker sent '" + text + "', expected " + expected};
+    return j;
+  }
+
+  double timed_iteration() {
+    channel_.send("R");
+    const std::string text = line();
+    try {
+      return std::stod(text);
+    } catch (const std::exception&) {
+      throw WorkerStopped{"failed", "the " + backend_ + " Python worker sent '" + text + "', expected a latency"};
+    }
+  }
+
+  [[noreturn]] void died() {
+    const int status = channel_.finish();
+    std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                                                strsignal(WTERMSIG(status)) + ")"
+                                          : "exited with code " + std::to_string(WEXITSTATUS(status));
+    const std::string tail = last_line_of(log_path_);
+    throw WorkerStopped{"failed", "the " + backend_ + " Python worker " + how + (tail.empty() ? "" : ": " + tail)};
+  }
+
+ private:
+  PythonChannel& channel_;
+  std::string log_path_;
+  std::string backend_;
+};
+
+std::unique_ptr<std::ofstream> open_raw(const std::string& path) {
+  if (path.empty()) return nullptr;
+  auto raw = std::make_unique<std::ofstream>(path, std::ios::trunc);
+  if (!*raw) throw Error(path + ": cannot write raw latencies");
+  return raw;
+}
+
+void measure(const WorkerSpec& spec, PythonChannel& channel, PythonDriver& driver, BenchResult& result) {
+  const json imported = driver.event("imported");
+  const std::int64_t rss_start = process_rss_bytes(channel.pid());
+  channel.send("L");
+  const json loaded = driver.event("loaded");
+  const std::int64_t rss_loaded = process_rss_bytes(channel.pid());
+  result.backend_version = loaded.value("version", "");
+  result.timed_region = loaded.value("timed_region", "");
+  result.timing_boundary = loaded.value("timing_boundary", "compute-only");
+  result.threading = loaded.value("threading", "");
+
+  std::unique_ptr<std::ofstream> raw = open_raw(spec.raw_latencies_path);
+  SampleSink sink;
+  if (raw) sink = [&](std::int64_t index, double latency_ms) { *raw << index << ',' << latency_ms << '\n'; };
+  EnergyMeter energy;
+  result.power_note = energy.description();
+  const auto energy_start = energy.read_energy_uj();
+  RunOutcome outcome = run_measured_timed(
+      spec.run, [&] { return driver.timed_iteration(); }, sink);
+  const auto energy_end = energy.read_energy_uj();
+  if (raw) raw->flush();
+  const std::int64_t rss_end = process_rss_bytes(channel.pid());
+  const std::int64_t peak = process_peak_rss_bytes(channel.pid());
+  channel.send("Q");
+  channel.finish();
+
+  result.count = static_cast<std::int64_t>(outcome.latencies_ms.size());
+  result.duration_ms = outcome.duration_ms;
+  result.stop_reason = stop_reason_name(outcome.stop_reason);
+  result.invalid_reason = run_validity_problem(spec.run, outcome);
+  result.valid = result.invalid_reason.empty();
+  if (!spec.samples_path.empty()) {
+    const std::vector<float> kept = strided_samples(outcome.latencies_ms, kMaxKeptLatencySamples);
+    write_file_atomically(spec.samples_path,
+                          std::string(reinterpret_cast<const char*>(kept.data()), kept.size() * sizeof(float)));
+  }
+  result.latency = compute_latency_stats(std::move(outcome.latencies_ms));
+  result.throughput_per_s =
+      outcome.duration_ms > 0 ? static_cast<double>(result.count * spec.batch) * 1000.0 / outcome.duration_ms : 0;
+  // The Python process's figures: the interpreter and the framework's import
+  // are in the baseline (rss_start is read once the framework is imported).
+  result.memory =
+      MemoryResult{static_cast<double>(peak) / kBytesPerMb, static_cast<double>(rss_loaded - rss_start) / kBytesPerMb,
+                   static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};
+  if (energy_start && energy_end && *energy_end >= *energy_start && outcome.duration_ms > 0) {
+    const double joules = static_cast<double>(*energy_end - *energy_start) * 1e-6;
+    result.power_w_avg = joules / (outcome.duration_ms / 1000.0);
+    result.energy_mj_per_inference = joules * 1000.0 / static_cast<double>(result.count * spec.batch);
+  }
+  if (!spec.profile_path.empty()) {
+    write_file_atomically(
+        spec.profile_path,
+        json{{"unavailable", spec.backend + " (Python worker) has no per-layer profile in inferlab"}}.dump());
+  }
+  (void)imported;
+  result.status = "ok";
+}
+
+}  // namespace
+
+BenchResult measure_with_python_worker(const WorkerSpec& spec, const PythonEnvironment& env,
+                                       const std::string& scratch_stem) {
+  BenchResult result = result_for(spec);
+  if (!env.installed()) {
+    result.status = "unsupported";
+    result.reason = "the Python environment " + env.venv_dir + " is missing: run " + python_install_command();
+    return result;
+  }
+  const std::string spec_path = scratch_stem + ".python-spec.json";
+  const std::string log_path = scratch_stem + ".python.log";
+  try {
+    write_file_atomically(spec_path, to_json(spec).dump());
+    PythonChannel channel({env.python, env.worker_script, spec.backend, spec_path}, log_path);
+    PythonDriver driver(channel, log_path, spec.backend);
+    try {
+      measure(spec, channel, driver, result);
+    } catch (const Error&) {
+      // A write to a worker that just died: report how it died instead.
+      if (!channel.exited()) throw;
+      driver.died();
+    }
+  } catch (const WorkerStopped& stopped) {
+    result.status = stopped.status;
+    result.reason = stopped.reason;
+  } catch (const std::exception& e) {
+    result.status = "failed";
+    result.reason = e.what();
+  }
+  return result;
+}
+
+}  // namespace inferlab

@@ -1,0 +1,33 @@
+# The Python-worker backends (jax, openvino) end to end; included by
+# tests/e2e/CMakeLists.txt where they are built. The tests that need the
+# frameworks run only when the project's Python environment existed at
+# configure time; a dead worker and a missing environment are tested always.
+set(PY_FAKE ${E2E_WORK}/python_dies)
+set(PY_CHECK /usr/bin/python3 ${E2E_DIR}/check_python_backends.py)
+set(PY_RUN --threads 2 --min-duration-ms 200 --min-count 5 --warmup 1 --warmup-ms 0 --quiet --no-store)
+
+add_test(NAME unit_python_seeded_input COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/python/test_seeded.py)
+set_tests_properties(unit_python_seeded_input PROPERTIES LABELS unit)
+
+if(INFERLAB_PYTHON_BACKENDS_STATUS STREQUAL "built")
+  set(work ${E2E_WORK}/e2e_bench_python_backends)
+  add_test(NAME e2e_bench_python_backends
+    COMMAND bash -c "rm -rf '${work}' && mkdir -p '${work}' && '${INFERLAB_CLI}' bench mobilenet_v2 squeezenet1_1 --backends native,jax,openvino ${PY_RUN} --json '${work}/b.json' && ${PY_CHECK} '${work}/b.json' agree")
+  set_tests_properties(e2e_bench_python_backends PROPERTIES FIXTURES_REQUIRED quick_zoo LABELS e2e TIMEOUT 900)
+endif()
+
+# A Python worker that dies: a stand-in worker script that prints a line and exits 7.
+set(work ${E2E_WORK}/e2e_python_worker_dies)
+add_test(NAME e2e_python_worker_dies
+  COMMAND bash -c "rm -rf '${work}' && mkdir -p '${work}/py' && printf 'import os, sys\\nprint(\"simulated framework crash\", file=sys.stderr)\\nos._exit(7)\\n' > '${work}/py/inferlab_worker.py' && INFERLAB_PYTHON_DIR='${work}/py' '${INFERLAB_CLI}' bench digits_cnn --backends native,jax ${PY_RUN} --json '${work}/b.json'; ${PY_CHECK} '${work}/b.json' dead")
+set_tests_properties(e2e_python_worker_dies PROPERTIES FIXTURES_REQUIRED digits_zoo LABELS e2e TIMEOUT 300)
+
+set(work ${E2E_WORK}/e2e_python_venv_missing)
+add_test(NAME e2e_python_venv_missing
+  COMMAND bash -c "rm -rf '${work}' && mkdir -p '${work}' && INFERLAB_PYTHON_VENV='${work}/no-venv' '${INFERLAB_CLI}' bench digits_cnn --backends native,jax,openvino ${PY_RUN} --json '${work}/b.json'; ${PY_CHECK} '${work}/b.json' missing")
+set_tests_properties(e2e_python_venv_missing PROPERTIES FIXTURES_REQUIRED digits_zoo LABELS e2e TIMEOUT 300)
+
+set(work ${E2E_WORK}/e2e_accuracy_python_backends)
+add_test(NAME e2e_accuracy_python_backends
+  COMMAND bash -c "rm -rf '${work}' && mkdir -p '${work}' && '${INFERLAB_CLI}' accuracy digits_cnn --dataset digits --backends native,jax --no-store --json '${work}/a.json'; ${PY_CHECK} '${work}/a.json' accuracy")
+set_tests_properties(e2e_accuracy_python_backends PROPERTIES FIXTURES_REQUIRED digits_zoo LABELS e2e TIMEOUT 300)
