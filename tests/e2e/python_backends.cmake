@@ -3,8 +3,8 @@
 # frameworks run only when the project's Python environment existed at
 # configure time; a dead worker and a missing environment are tested always.
 set(PY_FAKE ${E2E_WORK}/python_dies)
-set(PY_CHECK /usr/bin/python3 ${E2E_DIR}/check_python_backends.py)
-set(PY_RUN --threads 2 --min-duration-ms 200 --min-count 5 --warmup 1 --warmup-ms 0 --quiet --no-store)
+set(PY_CHECK "/usr/bin/python3 ${E2E_DIR}/check_python_backends.py")
+set(PY_RUN "--threads 2 --min-duration-ms 200 --min-count 5 --warmup 1 --warmup-ms 0 --quiet --no-store")
 
 add_test(NAME unit_python_seeded_input COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/python/test_seeded.py)
 set_tests_properties(unit_python_seeded_input PROPERTIES LABELS unit)
