@@ -44,7 +44,8 @@ TEST(Registry, ListsEveryKnownBackendInDisplayOrder) {
   const std::vector<BackendEntry> entries = known_backends();
   std::vector<std::string> names;
   for (const BackendEntry& entry : entries) names.push_back(entry.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"opencv", "torch", "native", "onnxruntime", "jax", "openvino", "null", "tensorrt"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"opencv", "torch", "native", "onnxruntime", "jax", "openvino", "null",
+                                             "tensorrt"}));
   for (const BackendEntry& entry : entries) {
     if (entry.compiled_in) {
       EXPECT_TRUE(entry.reason_missing.empty()) << entry.name;
