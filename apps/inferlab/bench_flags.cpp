@@ -12,7 +12,8 @@ void EngineFlags::add_to(CLI::App& sub) {
   sub.add_option("--ort-opt", ort_opt,
                  "onnxruntime graph optimization level: all (default), extended, basic or disable");
   sub.add_option("--ort-spinning", ort_spinning,
-                 "on | off: whether onnxruntime's idle intra-op threads spin (default off; docs/onnxruntime.md)");
+                 "on | off: whether onnxruntime's idle intra-op threads spin (default off: on is faster only on an "
+                 "idle machine; docs/onnxruntime.md)");
   sub.add_option("--ov-hint", ov_hint, "latency | throughput: openvino's CPU performance hint (default latency)");
 }
 

@@ -16,9 +16,11 @@ struct OrtSettings {
   GraphOptimizationLevel optimization = ORT_ENABLE_ALL;
   std::string optimization_name = "all";  ///< as the user wrote it: all | extended | basic | disable
   /// Whether idle intra-op threads spin between parallel sections
-  /// ("session.intra_op.allow_spinning"). Off by default: measured faster at
-  /// batch 1 on 2 cores (docs/onnxruntime.md), and it does not burn the cores
-  /// that a live pipeline's other stages need.
+  /// ("session.intra_op.allow_spinning"). Off by default, unlike ORT itself:
+  /// on was about 15% faster at batch 1 on an idle 2-core machine, but about
+  /// 2x slower whenever other processes competed for the cores
+  /// (bench/ort_spinning.sh, docs/onnxruntime.md); off also leaves the cores
+  /// to a live pipeline's other stages.
   bool spinning = false;
   int intra_op_threads = 1;
 };
