@@ -73,6 +73,9 @@ class Session {
 
   /// Runs the model once. `inputs` follow the model's input order; `outputs`
   /// are pre-allocated by the caller with output_specs(). The only timed call.
+  /// It may come from another thread than prepare() (one at a time): the
+  /// session applies SessionOptions::intra_op_threads on the calling thread,
+  /// since engines' thread settings (OpenMP's) are per thread.
   virtual void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) = 0;
 
   /// Starts (true) or stops (false) the per-layer profile of the following

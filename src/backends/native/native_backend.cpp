@@ -52,6 +52,9 @@ class NativeSession final : public Session {
   }
   std::vector<TensorSpec> output_specs() const override { return engine_.output_specs(); }
   void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) override {
+    // OpenMP's thread count is per calling thread: `live` prepares on one
+    // thread and runs on another, which would otherwise get all cores.
+    if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
     engine_.run(inputs, outputs);
   }
   bool set_profiling(bool on) override {

@@ -1,11 +1,13 @@
 // The native engine: the memory planner's invariants, single-op models
 // against values computed here, and a whole model against OpenCV DNN.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../onnx_builder.h"
@@ -291,6 +293,30 @@ TEST(NativeEngine, UnsupportedOpsAreNamed) {
   EXPECT_FALSE(answer.supported);
   EXPECT_NE(answer.reason.find("Hardmax"), std::string::npos);
   EXPECT_FALSE(native->supports({"h", ModelFormat::kOnnx, "", {}, {}}, Precision::kInt8).supported);
+}
+
+// `live` prepares a session on one thread and runs it on another: the run
+// must use the session's thread count there too (OpenMP's is per thread).
+TEST(NativeSession, RunOnAnotherThreadUsesTheSessionsThreads) {
+  TempDir dir("inferlab-native");
+  const std::string path = dir.path() + "/m.onnx";
+  build_test_model().save(path);
+  SessionOptions options;
+  options.intra_op_threads = 1;
+  auto session = create_backend("native")->load(
+      {"m", ModelFormat::kOnnx, path, {{"input", DType::kFloat32, {1, 3, 8, 8}, ""}}, {}}, options);
+  session->prepare({{1, 3, 8, 8}});
+  Tensor input(DType::kFloat32, {1, 3, 8, 8});
+  Tensor out(DType::kFloat32, {1, 5});
+  int threads_seen = 0;
+  std::thread runner([&] {
+    omp_set_num_threads(2);  // what a fresh thread may carry: all cores
+    std::vector<Tensor*> outs{&out};
+    session->run({&input}, outs);
+    threads_seen = omp_get_max_threads();
+  });
+  runner.join();
+  EXPECT_EQ(threads_seen, 1);
 }
 
 // `bench --profile` reads profiles through the backend contract: both engines
