@@ -28,6 +28,9 @@ packages=(
   opencv-data opencv-doc
   # processes and memory: ps/pkill used by e2e tests
   procps
+  # HTML reports: npm fetches the charting library (scripts/fetch-charts.sh);
+  # the browser e2e test renders the report in headless Chromium
+  npm chromium
 )
 
 missing=()
@@ -52,3 +55,7 @@ fi
 # ONNX Runtime has no Debian package: its runtime and headers come from the
 # npm registry into the user's cache (INFERLAB_WITH_ONNXRUNTIME=OFF skips it).
 bash "$(dirname "$0")/fetch-onnxruntime.sh"
+
+# The charting library inlined into HTML reports (Vega, Vega-Lite, vega-embed)
+# comes from the npm registry into the user's cache, like ONNX Runtime.
+bash "$(dirname "$0")/fetch-charts.sh"
