@@ -71,7 +71,7 @@ int run_recommend(const RecommendFlags& f) {
     throw Error("--latency-stat " + k.latency_stat + ": expected p50 or p99");
   }
   if (k.min_top1 && (*k.min_top1 < 0 || *k.min_top1 > 1)) {
-    throw Error("--min-top1 " + std::to_string(*k.min_top1) + ": a fraction in [0, 1] (0.9 is 90%)");
+    throw Error("--min-top1 " + optional_number(k.min_top1, "%g") + ": a fraction in [0, 1] (0.9 is 90%)");
   }
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
   auto store = f.store.open_for_reading();
