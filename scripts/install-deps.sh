@@ -22,6 +22,8 @@ packages=(
   # CLI, JSON, logging, tests, benchmarks
   libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev
+  # the PostgreSQL results store (libpq) and the server its e2e test starts
+  libpq-dev postgresql postgresql-client
   # reference model preparation (run with /usr/bin/python3, not pyenv's)
   python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
   # data: face cascades, digits.png and sample videos

@@ -194,7 +194,8 @@ int run_bench_verb(const BenchFlags& flags) {
 
   // The store is opened (created, migrated, checked writable) before any
   // work, so a bad --store fails fast and leaves everything else untouched.
-  std::unique_ptr<ResultStore> store = flags.store.open_for_recording();
+  std::string store_error;
+  std::unique_ptr<ResultStore> store = flags.store.open_for_recording(&store_error);
 
   // Quantizing takes a while: only after every output location is known good.
   std::optional<TempDir> int8_dir;
@@ -226,6 +227,7 @@ int run_bench_verb(const BenchFlags& flags) {
     if (!path.empty()) std::cout << "wrote " << path << '\n';
   }
   if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
+  if (!store_error.empty()) throw Error(store_error + " (the files above were written; nothing was recorded)");
   return 0;
 }
 
