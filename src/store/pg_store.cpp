@@ -341,7 +341,10 @@ class PgStore final : public ResultStore {
     std::vector<std::string> terms, row_terms;
     auto mark = [&](const std::string& value) {
       binds.push_back(value);
-      return "$" + std::to_string(binds.size());
+      // Appended, not "$" + to_string(): GCC 12 warns falsely (-Wrestrict) on that form.
+      std::string placeholder = "$";
+      placeholder += std::to_string(binds.size());
+      return placeholder;
     };
     if (f.run_id) terms.push_back("u.id = " + mark(std::to_string(*f.run_id)));
     if (!f.model.empty()) row_terms.push_back("r.model = " + mark(f.model));
