@@ -10,15 +10,19 @@
 namespace inferlab {
 namespace {
 
+// Assigned from std::string objects: GCC 12's -Wrestrict fires falsely on
+// assigning a short literal into a freshly built row.
+const std::string kModel = "m", kFp32 = "fp32";
+
 StoredRow bench_row(std::int64_t run, std::int64_t id, const std::string& backend, std::int64_t batch, double p50_ms,
                     double throughput, double rss_mb) {
   StoredRow row;
   row.run_id = run;
   row.id = id;
   BenchResult& r = row.result;
-  r.model = "m";
+  r.model = kModel;
   r.backend = backend;
-  r.precision = "fp32";
+  r.precision = kFp32;
   r.scenario = "single-stream";
   r.batch = batch;
   r.threads = 2;
@@ -35,9 +39,9 @@ StoredRow accuracy_row(std::int64_t run, std::int64_t id, const std::string& bac
   StoredRow row;
   row.run_id = run;
   row.id = id;
-  row.result.model = "m";
+  row.result.model = kModel;
   row.result.backend = backend;
-  row.result.precision = "fp32";
+  row.result.precision = kFp32;
   AccuracyFields a;
   a.top1 = top1;
   row.result.accuracy = a;
