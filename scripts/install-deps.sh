@@ -22,6 +22,8 @@ packages=(
   # CLI, JSON, logging, tests, benchmarks
   libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev
+  # the PostgreSQL results store (libpq) and the server its e2e test starts
+  libpq-dev postgresql postgresql-client
   # reference model preparation (run with /usr/bin/python3, not pyenv's)
   python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
   # the project's one virtual environment for the Python-worker backends
@@ -31,6 +33,9 @@ packages=(
   opencv-data opencv-doc
   # processes and memory: ps/pkill used by e2e tests
   procps
+  # HTML reports: npm fetches the charting library (scripts/fetch-charts.sh);
+  # the browser e2e test renders the report in headless Chromium
+  npm chromium
 )
 
 missing=()
@@ -59,3 +64,7 @@ bash "$(dirname "$0")/fetch-onnxruntime.sh"
 # jax and openvino come from PyPI into one hashed virtual environment in the
 # user's cache (INFERLAB_WITH_PYTHON_BACKENDS=OFF skips it).
 bash "$(dirname "$0")/setup-python-venv.sh"
+
+# The charting library inlined into HTML reports (Vega, Vega-Lite, vega-embed)
+# comes from the npm registry into the user's cache, like ONNX Runtime.
+bash "$(dirname "$0")/fetch-charts.sh"

@@ -146,7 +146,8 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   // Opened and checked before any engine loads, so every bad input is
   // reported first; run_accuracy() reuses it.
   const auto dataset = open_checked_dataset(options);
-  std::unique_ptr<ResultStore> store = f.store.open_for_recording();
+  std::string store_error;
+  std::unique_ptr<ResultStore> store = f.store.open_for_recording(&store_error);
 
   Environment env = environment_with_engines(options.threads);
   if (!f.quiet) {
@@ -206,6 +207,7 @@ int run_accuracy_verb(const AccuracyFlags& f) {
     std::cout << "wrote " << f.md_path << '\n';
   }
   if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
+  if (!store_error.empty()) throw Error(store_error + " (the files above were written; nothing was recorded)");
   const bool any_ok =
       std::any_of(results.begin(), results.end(), [](const BenchResult& r) { return r.status == "ok"; });
   if (!any_ok)

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
+#include "inferlab/html_report.h"
 #include "inferlab/optimizer.h"
 #include "inferlab/quantize.h"
 #include "inferlab/recording.h"
@@ -27,7 +28,7 @@ struct BenchFlags {
   std::string scenario = "single-stream";
   RunSettings run;
   SweepSettings sweep;
-  std::string out_dir, json_path, csv_path, md_path, raw_path, jsonl_path;
+  std::string out_dir, json_path, csv_path, md_path, raw_path, jsonl_path, html_path;
   StoreFlags store;
   bool quiet = false;
   std::string calib, calibrator = "entropy";
@@ -140,6 +141,26 @@ void make_int8_models(const BenchFlags& flags, BenchOptions& options, const std:
   }
 }
 
+// The run just made as an HTML report; with --no-store its run id is 0.
+void write_html(const std::string& path, const RunRecord& record, std::int64_t run_id,
+                const std::vector<BenchResult>& results, const ChartLibrary& charts) {
+  ReportInput input;
+  input.title = "inferlab bench";
+  RunSummary run;
+  run.run = record;
+  run.run.id = run_id;
+  run.rows = static_cast<std::int64_t>(results.size());
+  input.runs.push_back(run);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    StoredRow row;
+    row.id = static_cast<std::int64_t>(i) + 1;
+    row.run_id = run_id;
+    row.result = results[i];
+    input.rows.push_back(std::move(row));
+  }
+  write_file_atomically(path, render_html_report(input, charts));
+}
+
 int run_bench_verb(const BenchFlags& flags) {
   BenchOptions options = to_options(flags);
   // Every output location is checked before the first measurement, so an
@@ -158,6 +179,12 @@ int run_bench_verb(const BenchFlags& flags) {
   if (!csv_path.empty()) ensure_writable_file_path(csv_path, "--csv");
   if (!md_path.empty()) ensure_writable_file_path(md_path, "--md");
   if (!options.raw_latencies_path.empty()) ensure_writable_file_path(options.raw_latencies_path, "--raw-latencies");
+  // The charting library is read now, so a missing one fails before the sweep.
+  std::optional<ChartLibrary> charts;
+  if (!flags.html_path.empty()) {
+    ensure_writable_file_path(flags.html_path, "--html");
+    charts = load_chart_library();
+  }
 
   // Chrome traces go beside the other outputs unless told otherwise.
   const std::string trace_dir = !flags.trace_dir.empty() ? flags.trace_dir
@@ -167,7 +194,8 @@ int run_bench_verb(const BenchFlags& flags) {
 
   // The store is opened (created, migrated, checked writable) before any
   // work, so a bad --store fails fast and leaves everything else untouched.
-  std::unique_ptr<ResultStore> store = flags.store.open_for_recording();
+  std::string store_error;
+  std::unique_ptr<ResultStore> store = flags.store.open_for_recording(&store_error);
 
   // Quantizing takes a while: only after every output location is known good.
   std::optional<TempDir> int8_dir;
@@ -180,8 +208,8 @@ int run_bench_verb(const BenchFlags& flags) {
   ProgressFn progress;
   if (!flags.quiet) progress = [](const std::string& line) { std::cerr << line << '\n'; };
   // Rows reach the store and the JSONL stream as each configuration finishes.
-  RunRecorder recorder(std::move(store), make_run_record("bench", command_line(), env, run_rules_json(options.run)),
-                       jsonl_path);
+  const RunRecord record = make_run_record("bench", command_line(), env, run_rules_json(options.run));
+  RunRecorder recorder(std::move(store), record, jsonl_path);
   std::vector<BenchResult> results =
       run_bench(options, progress, [&](std::size_t index, const BenchResult& row) { recorder.record(index, row); });
 
@@ -194,10 +222,12 @@ int run_bench_verb(const BenchFlags& flags) {
   if (!json_path.empty()) write_file_atomically(json_path, doc.dump(2) + "\n");
   if (!csv_path.empty()) write_file_atomically(csv_path, render_csv(results));
   if (!md_path.empty()) write_file_atomically(md_path, render_markdown(tables, env));
-  for (const auto& path : {json_path, csv_path, md_path, jsonl_path}) {
+  if (charts) write_html(flags.html_path, record, recorder.run_id().value_or(0), results, *charts);
+  for (const auto& path : {json_path, csv_path, md_path, jsonl_path, flags.html_path}) {
     if (!path.empty()) std::cout << "wrote " << path << '\n';
   }
   if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
+  if (!store_error.empty()) throw Error(store_error + " (the files above were written; nothing was recorded)");
   return 0;
 }
 
@@ -234,6 +264,8 @@ void add_bench(CLI::App& app, int* exit_code) {
   sub->add_option("--json", flags->json_path, "Write the JSON document here");
   sub->add_option("--csv", flags->csv_path, "Write CSV here");
   sub->add_option("--md", flags->md_path, "Write Markdown here");
+  sub->add_option("--html", flags->html_path,
+                  "Write the run as a self-contained HTML report with charts (opens offline)");
   sub->add_option("--raw-latencies", flags->raw_path, "Stream every latency sample to this CSV file");
   sub->add_option(
       "--jsonl", flags->jsonl_path,

@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   inferlab::cli::add_rppg_eval(app, &exit_code);
   inferlab::cli::add_results(app, &exit_code);
   inferlab::cli::add_compare(app, &exit_code);
+  inferlab::cli::add_recommend(app, &exit_code);
+  inferlab::cli::add_report(app, &exit_code);
   inferlab::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);

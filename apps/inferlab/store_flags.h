@@ -18,8 +18,12 @@ struct StoreFlags {
   void add_to(CLI::App& app, bool recording);
   /// The store the flags name.
   std::string location() const;
-  /// For verbs that record: the opened store, checked writable, or null under --no-store.
-  std::unique_ptr<ResultStore> open_for_recording() const;
+  /// For verbs that record: the opened store, checked writable, or null under
+  /// --no-store. A database server that cannot be reached (Error kRuntime)
+  /// does not stop the measurement when `deferred` is given: it gets the
+  /// error's text, null is returned, and the verb writes its files, then
+  /// throws it (exit 2), so a network failure never costs the run's JSON.
+  std::unique_ptr<ResultStore> open_for_recording(std::string* deferred = nullptr) const;
   /// For verbs that read (results, compare): the existing store.
   std::unique_ptr<ResultStore> open_for_reading() const;
 };

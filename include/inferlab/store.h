@@ -100,11 +100,14 @@ enum class StoreAccess {
   kRead,   ///< the store must exist; nothing is created or migrated
 };
 
-/// Opens the store at `location` (a file path; `postgresql://` URLs are
-/// refused until that implementation exists). Checks everything up front —
-/// a directory that cannot be created, a file that is not an SQLite database,
-/// a read-only file under kWrite, a schema newer than kStoreSchemaVersion —
-/// and throws Error (kBadInput) with one line naming the location.
+/// Opens the store at `location`: an SQLite file path, or a
+/// `postgresql://user@host:port/db` URL (builds with libpq; otherwise refused).
+/// Checks everything up front — a directory that cannot be created, a file
+/// that is not an SQLite database, a read-only file under kWrite, a schema
+/// newer than kStoreSchemaVersion — and throws Error (kBadInput) with one
+/// line naming the location; a PostgreSQL server that cannot be reached is
+/// Error kRuntime naming host and port. The returned store is owned by the
+/// caller and holds one connection (file handle or libpq connection).
 std::unique_ptr<ResultStore> open_result_store(const std::string& location, StoreAccess access);
 
 /// `$INFERLAB_STORE` when set and non-empty, else

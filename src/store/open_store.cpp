@@ -9,6 +9,9 @@
 #include "inferlab/error.h"
 #include "inferlab/store.h"
 #include "store/sqlite_store.h"
+#ifdef INFERLAB_HAVE_POSTGRESQL
+#include "store/pg_store.h"
+#endif
 
 namespace inferlab {
 
@@ -30,7 +33,13 @@ std::string machine_hostname() {
 std::unique_ptr<ResultStore> open_result_store(const std::string& location, StoreAccess access) {
   if (location.empty()) throw Error("--store: give a path (or --no-store)");
   if (location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0) {
-    throw Error("--store " + location + ": PostgreSQL stores are not implemented in this version; give a file path");
+#ifdef INFERLAB_HAVE_POSTGRESQL
+    return store_detail::open_pg_store(location, access);
+#else
+    throw Error("--store " + location +
+                ": this inferlab was built without PostgreSQL's client library (install libpq-dev and rebuild); give a "
+                "file path");
+#endif
   }
   std::error_code ec;
   const fs::path path(location);
