@@ -23,7 +23,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev
   # the PostgreSQL results store (libpq) and the server its e2e test starts
-  libpq-dev postgresql postgresql-client
+  # (postgresql brings its psql client, postgresql-client-15)
+  libpq-dev postgresql
   # reference model preparation (run with /usr/bin/python3, not pyenv's)
   python3 python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
   # the project's one virtual environment for the Python-worker backends
@@ -33,10 +34,13 @@ packages=(
   opencv-data opencv-doc
   # processes and memory: ps/pkill used by e2e tests
   procps
-  # HTML reports: npm fetches the charting library (scripts/fetch-charts.sh);
-  # the browser e2e test renders the report in headless Chromium
-  npm chromium
+  # HTML reports: the browser e2e test renders the report in headless Chromium
+  chromium
 )
+# npm fetches ONNX Runtime and the charting library. Debian's npm is installed
+# only where no npm is on PATH: a machine with NodeSource's nodejs has npm
+# already, and Debian's npm package conflicts with that nodejs.
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
