@@ -30,6 +30,27 @@ std::string family(const std::string& impl) {
                                                                                           : impl;
 }
 
+// Whether this CPU sums int8 products exactly in 32 bits (VNNI, or AMX).
+bool cpu_has_vnni() {
+  const auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx2_vnni || isa == dnnl::cpu_isa::avx512_core_vnni ||
+         isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+// An int8 kernel written for an ISA without VNNI ("jit_uni_int8:avx2",
+// "...:avx512_core"): it sums u8 x s8 pairs in 16 bits, so oneDNN halves its
+// weights, and its results differ from the exact sums of the VNNI kernels
+// (0.05 on a test layer whose outputs reach 3). On a VNNI CPU such a kernel
+// is never a candidate: a tactic must not change what the model computes.
+bool inexact_int8_kernel(const std::string& impl) {
+  const auto colon = impl.rfind(':');
+  if (colon == std::string::npos) return false;
+  const std::string isa = impl.substr(colon + 1);
+  const bool names_isa = isa.rfind("sse", 0) == 0 || isa.rfind("avx", 0) == 0;
+  return names_isa && isa.find("vnni") == std::string::npos && isa.find("bf16") == std::string::npos &&
+         isa.find("amx") == std::string::npos;
+}
+
 }  // namespace
 
 // The convolutions that fit: first oneDNN's own first choice with layouts
@@ -46,8 +67,10 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
                                            const std::string& wanted) {
   std::vector<ConvCandidate> out;
   std::set<std::string> seen;
+  const bool exact_int8_only = int8 && cpu_has_vnni();
   auto add = [&](const dnnl::convolution_forward::primitive_desc& pd) {
     const std::string impl = pd.impl_info_str();
+    if (!out.empty() && exact_int8_only && inexact_int8_kernel(impl)) return;
     const std::string layouts = layout_name(pd.src_desc()) + ">" + layout_name(pd.dst_desc());
     if (!out.empty() && (impl.rfind("ref", 0) == 0 || !seen.insert(family(impl) + " " + layouts).second)) return;
     // A plain nchw output (only gemm kernels write one) is kept only when
