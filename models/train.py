@@ -105,19 +105,25 @@ def save_torchscript(model, path: str) -> None:
 
 def finetune(req: dict) -> dict:
     model_proto = onnx.load(req["onnx_in"])
-    check_input_shape(model_proto, req["onnx_in"], req["dataset"])
+    name = req.get("model_name", req["onnx_in"])
     try:
         module = onnx_torch.OnnxModule(model_proto)
     except onnx_torch.NoTrainableForm as e:
-        raise BadInput(f"{req['onnx_in']}: no trainable form ({e}); fine-tuning needs a graph of "
-                       f"Conv/Gemm/MatMul/pooling/activation ops") from e
+        raise BadInput(f"{name}: no trainable form ({e}); fine-tuning needs an ONNX graph of "
+                       f"Conv/Gemm/MatMul, pooling, activation and elementwise ops") from e
+    check_input_shape(model_proto, name, req["dataset"])
     zeros = module.keep_zeros_fixed() if req.get("keep_zeros", True) else 0
     x, y = load_split(req["dataset"])
     x_test, y_test = load_split(req["eval_dataset"])
     start_top1 = top1(module.eval(), x_test, y_test)
-    history = fit(module, x, y, x_test, y_test, req["epochs"], req["lr"], req["seed"],
-                  lambda m, xb, yb: F.cross_entropy(m(xb), yb), req.get("label", "fine-tune"),
-                  after_step=module.apply_masks)
+    loss = lambda m, xb, yb: F.cross_entropy(m(xb), yb)  # noqa: E731
+    if req.get("teacher_onnx"):
+        # The unpruned model's outputs as soft targets: the pruned network
+        # relearns the function it computed, not only the 4000 labels.
+        teacher = onnx_torch.OnnxModule(onnx.load(req["teacher_onnx"])).eval()
+        loss = kd_loss_of(teacher, req.get("temperature", 4.0), req.get("alpha", 0.5))
+    history = fit(module, x, y, x_test, y_test, req["epochs"], req["lr"], req["seed"], loss,
+                  req.get("label", "fine-tune"), after_step=module.apply_masks)
     onnx.save(module.to_onnx(), req["onnx_out"])
     if req.get("torchscript_out"):
         save_torchscript(module, req["torchscript_out"])
@@ -172,20 +178,27 @@ def export_student(model, onnx_path: str, pt_path: str) -> None:
     save_torchscript(model, pt_path)
 
 
+def kd_loss_of(teacher, T: float, alpha: float):
+    """Hinton's distillation loss: T^2-scaled KL to the teacher's softened outputs plus the label loss."""
+
+    def loss(m, xb, yb):
+        s = m(xb)
+        with torch.no_grad():
+            t = teacher(xb)
+        soft = F.kl_div(F.log_softmax(s / T, 1), F.log_softmax(t / T, 1), reduction="batchmean", log_target=True)
+        return alpha * T * T * soft + (1 - alpha) * F.cross_entropy(s, yb)
+
+    return loss
+
+
 def distill(req: dict) -> dict:
     teacher, teacher_form = teacher_of(req)
     x, y = load_split(req["dataset"])
     x_test, y_test = load_split(req["eval_dataset"])
     with torch.no_grad():
         classes = teacher(x_test[:1]).shape[1]
-    T, alpha, seed = req["temperature"], req["alpha"], req["seed"]
-
-    def kd_loss(m, xb, yb):
-        s = m(xb)
-        with torch.no_grad():
-            t = teacher(xb)
-        soft = F.kl_div(F.log_softmax(s / T, 1), F.log_softmax(t / T, 1), reduction="batchmean", log_target=True)
-        return alpha * T * T * soft + (1 - alpha) * F.cross_entropy(s, yb)
+    seed = req["seed"]
+    kd_loss = kd_loss_of(teacher, req["temperature"], req["alpha"])
 
     results = {"teacher_form": teacher_form, "teacher_heldout_top1": top1(teacher, x_test, y_test)}
     for key, loss, label in (("distilled", kd_loss, "distill"),

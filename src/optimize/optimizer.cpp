@@ -286,13 +286,6 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
   const bool torchscript_too = !o.finetune_dataset.empty() && !o.fp16 && !o.int8;
   const std::string torchscript_path = torchscript_too ? scratch.path() + "/finetuned.pt" : "";
   if (o.prune_channel_fraction || o.prune_sparsity) {
-    if (!o.finetune_dataset.empty() && o.model.inputs.size() == 1) {
-      AccuracyOptions a;  // the training set must fit the model's input before any training
-      a.model = o.model;
-      a.dataset = o.finetune_dataset;
-      a.preprocess = preprocess;
-      open_checked_dataset(a);
-    }
     graph = prune_and_finetune(std::move(graph), o, report, scratch.path(), torchscript_path, progress);
     if (o.prune_sparsity) {
       report.notes.push_back(
