@@ -25,6 +25,7 @@ def small_conv_model():
 
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
+    onnx.save(small_conv_model(), os.path.join(out_dir, "small_conv.onnx"))  # trainable, 3x8x8 input
     data = small_conv_model().SerializeToString()
     # Cut inside the weight tensor: protobuf parsing must fail.
     with open(os.path.join(out_dir, "truncated.onnx"), "wb") as f:
