@@ -28,7 +28,7 @@ struct OptimizeFlags {
   std::optional<int> epochs;
   std::optional<double> lr;
   int prune_steps = 1, seed = 0;
-  double temperature = 4, alpha = 0.7;
+  double temperature = 4, alpha = 0.9;
 };
 
 // The held-out set that goes with a training set: digits:train's is digits.
@@ -59,7 +59,7 @@ int run_distill_verb(const OptimizeFlags& f) {
   o.output_path = f.output;
   o.temperature = f.temperature;
   o.alpha = f.alpha;
-  o.epochs = f.epochs.value_or(10);
+  o.epochs = f.epochs.value_or(12);
   o.lr = f.lr.value_or(3e-3);
   o.seed = f.seed;
   o.backends = split_list(f.backends);
@@ -162,7 +162,7 @@ void add_optimize(CLI::App& app, int* exit_code) {
   sub->add_option("--temperature", f->temperature, "Distillation softmax temperature")->capture_default_str();
   sub->add_option("--alpha", f->alpha, "Distillation: weight of the soft-target loss, in [0, 1]")
       ->capture_default_str();
-  sub->add_option("--epochs", f->epochs, "Training epochs (fine-tuning: 5 per step; distillation: 10)");
+  sub->add_option("--epochs", f->epochs, "Training epochs (fine-tuning: 5 per step; distillation: 12)");
   sub->add_option("--lr", f->lr, "AdamW peak learning rate (fine-tuning: 5e-4; distillation: 3e-3)");
   sub->add_option("--seed", f->seed, "Training seed")->capture_default_str();
   sub->add_option("--eval-dataset", f->eval_dataset, "Held-out set for training (default: digits for digits:train)");

@@ -29,7 +29,7 @@ struct DistillOptions {
   std::string output_path;   ///< the distilled student's .onnx; the label-only one goes to <stem>.labels-only.onnx
   double temperature = 4;    ///< softmax temperature of the soft targets
   double alpha = 0.7;        ///< weight of the soft-target loss; 1 - alpha weighs the label loss
-  int epochs = 10;
+  int epochs = 12;
   double lr = 3e-3;  ///< AdamW peak learning rate (cosine decay to 0)
   int seed = 0;      ///< seeds both students' initialisation, batches and augmentation
   std::vector<std::string> backends{"opencv", "torch", "native"};
