@@ -28,7 +28,7 @@ struct DistillOptions {
   std::string eval_dataset;  ///< held-out set measured at the end (and per epoch)
   std::string output_path;   ///< the distilled student's .onnx; the label-only one goes to <stem>.labels-only.onnx
   double temperature = 4;    ///< softmax temperature of the soft targets
-  double alpha = 0.7;        ///< weight of the soft-target loss; 1 - alpha weighs the label loss
+  double alpha = 0.9;        ///< weight of the soft-target loss; 1 - alpha weighs the label loss
   int epochs = 12;
   double lr = 3e-3;  ///< AdamW peak learning rate (cosine decay to 0)
   int seed = 0;      ///< seeds both students' initialisation, batches and augmentation
