@@ -47,7 +47,7 @@ if kind == "finetune":
 else:
     assert report["schema"] == "inferlab.distill/1"
     models = {m["role"]: m for m in report["models"]}
-    t, d, l = (native_top1(models[r]["accuracy"])["accuracy"]["top1"] for r in ("teacher", "distilled", "labels-only"))
+    t, d, l = (native_top1(models[r]["accuracy"])["top1"] for r in ("teacher", "distilled", "labels-only"))
     ratio = models["distilled"]["parameters"] / models["teacher"]["parameters"]
     print(f"distill: teacher {t:.4f}, distilled {d:.4f}, labels-only {l:.4f}, parameters {ratio:.3f}x, "
           f"training {report['training_seconds']:.1f} s")
