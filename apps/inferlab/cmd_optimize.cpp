@@ -4,6 +4,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "inferlab/distill.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/optimizer.h"
@@ -21,9 +22,70 @@ struct OptimizeFlags {
   std::int64_t calib_count = 512, limit = 0, sensitivity_samples = 64;
   int threads = -1;
   double latency_ms = 1000;
+  // Training (fine-tuning after pruning, distillation).
+  std::string finetune, student, eval_dataset;
+  bool distill = false;
+  std::optional<int> epochs;
+  std::optional<double> lr;
+  int prune_steps = 1, seed = 0;
+  double temperature = 4, alpha = 0.9;
 };
 
+// The held-out set that goes with a training set: digits:train's is digits.
+std::string held_out_for(const std::string& train, const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (train == "digits:train") return "digits";
+  throw Error("--eval-dataset: give the held-out dataset that goes with " + train);
+}
+
+RunSettings latency_settings(double latency_ms) {
+  if (!(latency_ms > 0)) throw Error("--latency-ms: must be > 0");
+  RunSettings run;
+  run.min_duration_ms = latency_ms;
+  run.min_count = 20;
+  run.warmup_min_duration_ms = 200;
+  return run;
+}
+
+int run_distill_verb(const OptimizeFlags& f) {
+  if (f.fp16 || f.int8 || f.prune || f.prune_channels || !f.finetune.empty())
+    throw Error("--distill: give it alone (chain the student through another optimize run)");
+  DistillOptions o;
+  o.teacher = resolve_model(f.model, model_directory(f.model_dir));
+  o.student = f.student;
+  o.dataset = f.dataset;
+  if (o.dataset.empty()) throw Error("--distill needs --dataset DATASET (e.g. digits:train)");
+  o.eval_dataset = held_out_for(o.dataset, f.eval_dataset);
+  o.output_path = f.output;
+  o.temperature = f.temperature;
+  o.alpha = f.alpha;
+  o.epochs = f.epochs.value_or(12);
+  o.lr = f.lr.value_or(3e-3);
+  o.seed = f.seed;
+  o.backends = split_list(f.backends);
+  if (o.backends.empty()) throw Error("--backends: give at least one backend");
+  if (f.threads != -1 && f.threads < 1) throw Error("--threads " + std::to_string(f.threads) + ": must be >= 1");
+  o.threads = f.threads == -1 ? default_thread_count() : f.threads;
+  if (f.limit < 0) throw Error("--limit " + std::to_string(f.limit) + ": must be >= 0 (0: all samples)");
+  o.eval_limit = static_cast<std::size_t>(f.limit);
+  o.measure_latency = !f.no_latency;
+  o.latency_run = latency_settings(f.latency_ms);
+  if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+  // Training progress always shows (it is minutes long); --quiet hides the rest.
+  const DistillReport report = run_distill(o, [&](const std::string& line) {
+    if (!f.quiet || line.rfind("train: ", 0) == 0) std::cerr << "optimize: " << line << '\n';
+  });
+  std::cout << render_distill_report(report);
+  if (!f.json_path.empty()) {
+    write_file_atomically(f.json_path, to_json(report).dump(2) + "\n");
+    std::cout << "wrote " << f.json_path << '\n';
+  }
+  return 0;
+}
+
 int run_optimize_verb(const OptimizeFlags& f) {
+  if (f.distill) return run_distill_verb(f);
+  if (!f.student.empty()) throw Error("--student needs --distill");
   OptimizeOptions o;
   o.model = resolve_model(f.model, model_directory(f.model_dir));
   o.output_path = f.output;
@@ -33,6 +95,12 @@ int run_optimize_verb(const OptimizeFlags& f) {
   o.int8 = f.int8;
   o.prune_sparsity = f.prune;
   o.prune_channel_fraction = f.prune_channels;
+  o.finetune_dataset = f.finetune;
+  if (!f.finetune.empty()) o.finetune_eval_dataset = held_out_for(f.finetune, f.eval_dataset);
+  o.finetune_epochs = f.epochs.value_or(o.finetune_epochs);
+  o.finetune_lr = f.lr.value_or(o.finetune_lr);
+  o.prune_steps = f.prune_steps;
+  o.train_seed = f.seed;
   o.calib_dataset = f.calib;
   if (f.calib_count < 1) throw Error("--calib-count " + std::to_string(f.calib_count) + ": must be >= 1");
   o.calib_count = static_cast<std::size_t>(f.calib_count);
@@ -55,14 +123,11 @@ int run_optimize_verb(const OptimizeFlags& f) {
   if (f.threads != -1 && f.threads < 1) throw Error("--threads " + std::to_string(f.threads) + ": must be >= 1");
   o.threads = f.threads == -1 ? default_thread_count() : f.threads;
   o.measure_latency = !f.no_latency;
-  if (!(f.latency_ms > 0)) throw Error("--latency-ms: must be > 0");
-  o.latency_run.min_duration_ms = f.latency_ms;
-  o.latency_run.min_count = 20;
-  o.latency_run.warmup_min_duration_ms = 200;
+  o.latency_run = latency_settings(f.latency_ms);
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
 
   const OptimizeReport report = run_optimize(o, [&](const std::string& line) {
-    if (!f.quiet) std::cerr << "optimize: " << line << '\n';
+    if (!f.quiet || line.rfind("train: ", 0) == 0) std::cerr << "optimize: " << line << '\n';
   });
   std::cout << render_optimize_report(report);
   if (!f.json_path.empty()) {
@@ -89,11 +154,24 @@ void add_optimize(CLI::App& app, int* exit_code) {
   sub->add_option("--prune", f->prune, "Unstructured magnitude pruning to this sparsity, in (0, 1)");
   sub->add_option("--prune-channels", f->prune_channels,
                   "Structured Conv channel pruning: fraction removed, in (0, 1)");
+  sub->add_option("--finetune", f->finetune, "After pruning, fine-tune on this dataset (digits:train), zeros kept");
+  sub->add_option("--prune-steps", f->prune_steps, "Gradual pruning: K prune -> fine-tune steps (needs --finetune)")
+      ->capture_default_str();
+  sub->add_flag("--distill", f->distill, "Distil MODEL (the teacher) into --student, trained on --dataset");
+  sub->add_option("--student", f->student, "Student architecture (digits_small) or a .onnx file, for --distill");
+  sub->add_option("--temperature", f->temperature, "Distillation softmax temperature")->capture_default_str();
+  sub->add_option("--alpha", f->alpha, "Distillation: weight of the soft-target loss, in [0, 1]")
+      ->capture_default_str();
+  sub->add_option("--epochs", f->epochs, "Training epochs (fine-tuning: 5 per step; distillation: 12)");
+  sub->add_option("--lr", f->lr, "AdamW peak learning rate (fine-tuning: 5e-4; distillation: 3e-3)");
+  sub->add_option("--seed", f->seed, "Training seed")->capture_default_str();
+  sub->add_option("--eval-dataset", f->eval_dataset, "Held-out set for training (default: digits for digits:train)");
   sub->add_option("--calib", f->calib, "Calibration dataset: digits:train | digits | imagenet:DIR | folder:DIR");
   sub->add_option("--calib-count", f->calib_count, "Calibration samples")->capture_default_str();
   sub->add_option("--calibrator", f->calibrator, "minmax | percentile | entropy")->capture_default_str();
   sub->add_option("--percentile", f->percentile, "For --calibrator percentile, in (0, 100]")->capture_default_str();
-  sub->add_option("--dataset", f->dataset, "Labelled dataset for accuracy before/after (e.g. digits)");
+  sub->add_option("--dataset", f->dataset,
+                  "Labelled dataset for accuracy before/after (e.g. digits); with --distill, the training set");
   sub->add_option("--max-top1-drop", f->max_top1_drop,
                   "Accuracy budget in top-1 points; INT8 layers go back to FP32 until it holds; exit 1 if it cannot");
   sub->add_option("--limit", f->limit, "Evaluate only the first N samples (0: all)")->capture_default_str();

@@ -31,8 +31,14 @@ struct OptimizeOptions {
   bool int8 = false;
   std::optional<double> prune_sparsity;          ///< unstructured magnitude pruning, in (0, 1)
   std::optional<double> prune_channel_fraction;  ///< structured Conv channel pruning, in (0, 1)
-  std::string calib_dataset;                     ///< --calib (needed by --int8)
-  std::size_t calib_count = 512;                 ///< calibration samples
+  std::string finetune_dataset;  ///< fine-tune after pruning on this dataset ("digits:train"); empty: none
+  std::string finetune_eval_dataset = "digits";  ///< held-out set of the per-epoch progress figure
+  int finetune_epochs = 5;                       ///< epochs per fine-tuning step
+  double finetune_lr = 5e-4;                     ///< AdamW peak learning rate (cosine decay to 0)
+  int prune_steps = 1;            ///< gradual pruning: K prune -> fine-tune steps to the target (needs a finetune set)
+  int train_seed = 0;             ///< seeds fine-tuning (batches, augmentation)
+  std::string calib_dataset;      ///< --calib (needed by --int8)
+  std::size_t calib_count = 512;  ///< calibration samples
   Calibrator calibrator = Calibrator::kEntropy;
   double percentile = 99.99;
   std::string eval_dataset;                 ///< accuracy before/after; empty: none measured
@@ -84,6 +90,12 @@ struct OptimizeReport {
   std::string calibration;          ///< e.g. "entropy over 512 samples of digits:train on native"
   std::string preprocess_source;    ///< where calibration/accuracy preprocessing came from (model_metadata.h)
   std::vector<std::string> notes;
+  /// Fine-tuning, one object per prune -> fine-tune step as models/train.py
+  /// returned it (sparsity, held-out top-1 before and per epoch, loss,
+  /// seconds); null when nothing was trained.
+  nlohmann::json training;
+  double training_seconds = 0;   ///< wall time of all training steps
+  std::string torchscript_path;  ///< the TorchScript file written beside output_path; empty: none
 };
 
 /// Progress lines for the user.

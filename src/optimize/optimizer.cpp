@@ -19,6 +19,7 @@
 #include "inferlab/pruning.h"
 #include "inferlab/registry.h"
 #include "optimize/int8_calibration.h"
+#include "optimize/prune_finetune.h"
 
 namespace fs = std::filesystem;
 
@@ -44,6 +45,15 @@ void check_options(const OptimizeOptions& o) {
       throw Error(std::string(flag) + " " + std::to_string(*value) + ": sparsity must be in (0, 1)",
                   ErrorKind::kBadInput);
   }
+  const bool prunes = o.prune_sparsity || o.prune_channel_fraction;
+  if (!o.finetune_dataset.empty() && !prunes)
+    throw Error("--finetune needs --prune or --prune-channels", ErrorKind::kBadInput);
+  if (o.prune_steps < 1) throw Error("--prune-steps: must be >= 1", ErrorKind::kBadInput);
+  if (o.prune_steps > 1 && o.finetune_dataset.empty())
+    throw Error("--prune-steps needs --finetune DATASET (gradual pruning fine-tunes between steps)",
+                ErrorKind::kBadInput);
+  if (o.finetune_epochs < 1) throw Error("--epochs: must be >= 1", ErrorKind::kBadInput);
+  if (!(o.finetune_lr > 0)) throw Error("--lr: must be > 0", ErrorKind::kBadInput);
   if (o.int8 && o.calib_dataset.empty())
     throw Error("--int8 needs --calib DATASET (e.g. --calib digits:train)", ErrorKind::kBadInput);
   if (o.calib_count == 0) throw Error("--calib-count: must be >= 1", ErrorKind::kBadInput);
@@ -66,6 +76,7 @@ std::string optimization_description(const OptimizeOptions& o) {
   std::string text = "inferlab optimize: graph passes";
   if (o.prune_channel_fraction) text += ", prune-channels " + number(*o.prune_channel_fraction);
   if (o.prune_sparsity) text += ", prune " + number(*o.prune_sparsity);
+  if (!o.finetune_dataset.empty()) text += ", fine-tuned on " + o.finetune_dataset;
   if (o.fp16) text += o.fp16_io ? ", fp16 (fp16 inputs/outputs)" : ", fp16";
   if (o.int8) {
     text.append(", int8 QDQ (").append(calibrator_name(o.calibrator)).append(" calibration on ");
@@ -269,15 +280,17 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
   report.steps.push_back("passes");
   name_unnamed_nodes(graph);
 
-  if (o.prune_channel_fraction) {
-    progress("structured channel pruning");
-    report.passes.push_back(prune_channels(graph, *o.prune_channel_fraction));
-    report.steps.push_back("prune-channels " + std::to_string(*o.prune_channel_fraction));
-  }
-  if (o.prune_sparsity) {
-    progress("unstructured magnitude pruning");
-    report.passes.push_back(prune_unstructured(graph, *o.prune_sparsity));
-    report.steps.push_back("prune " + std::to_string(*o.prune_sparsity));
+  TempDir scratch("inferlab-optimize");
+  // The fine-tuned TorchScript describes the model only when nothing follows
+  // pruning (FP16 and INT8 exist as ONNX only).
+  const bool torchscript_too = !o.finetune_dataset.empty() && !o.fp16 && !o.int8;
+  const std::string torchscript_path = torchscript_too ? scratch.path() + "/finetuned.pt" : "";
+  if (o.prune_channel_fraction || o.prune_sparsity) {
+    graph = prune_and_finetune(std::move(graph), o, report, scratch.path(), torchscript_path, progress);
+    if (o.prune_sparsity) {
+      report.notes.push_back(
+          "unstructured pruning: no speedup expected (zeros are stored and computed; no engine here uses sparsity)");
+    }
   }
   if (o.fp16) {
     progress("fp16 conversion");
@@ -288,9 +301,9 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
   }
 
   const std::string suffix = o.int8 ? "int8" : o.fp16 ? "fp16" : "pruned";
-  TempDir scratch("inferlab-optimize");
   const std::string candidate_path = scratch.path() + "/" + o.model.name + "." + suffix + ".onnx";
-  const ResolvedModel candidate = optimized_model(o.model, candidate_path, suffix, metadata);
+  ResolvedModel candidate = optimized_model(o.model, candidate_path, suffix, metadata);
+  if (torchscript_too) candidate.paths[ModelFormat::kTorchScript] = torchscript_path;
 
   std::vector<BenchResult> accuracy_before;
   if (eval) {
@@ -331,6 +344,10 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
   // The metadata again: a pass that rebuilt the ModelProto must not drop it.
   write_model_metadata(result, metadata);
   result.save(o.output_path);
+  if (torchscript_too) {
+    report.torchscript_path = fs::path(o.output_path).replace_extension(".pt").string();
+    fs::copy_file(torchscript_path, report.torchscript_path, fs::copy_options::overwrite_existing);
+  }
   return report;
 }
 

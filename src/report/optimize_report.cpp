@@ -54,6 +54,20 @@ std::string render_optimize_report(const OptimizeReport& r) {
                       ratio(static_cast<double>(r.parameters_after), static_cast<double>(r.parameters_before))},
                      {"weight sparsity", "", fixed(r.weight_sparsity_after * 100.0, 1) + "%", ""}});
   if (!r.calibration.empty()) out << "\ncalibration: " << r.calibration << '\n';
+  if (r.training.is_array()) {
+    // The worker's own held-out figure (torch): before each step's
+    // fine-tuning and after its last epoch; the accuracy table below is the
+    // engines' measurement of the final file.
+    out << "\nfine-tuning (" << fixed(r.training_seconds, 1) << " s, 1 thread):\n";
+    for (const auto& step : r.training) {
+      const auto& f = step["finetune"];
+      const auto& epochs = f["epochs"];
+      out << "  step " << step["step"].get<int>() << "/" << step["steps"].get<int>() << ": held-out top-1 (torch) "
+          << fixed(f.value("heldout_top1_before", 0.0) * 100.0, 2) << "% pruned -> "
+          << (epochs.empty() ? std::string("-") : fixed(epochs.back().value("heldout_top1", 0.0) * 100.0, 2) + "%")
+          << " after " << epochs.size() << " epoch(s), " << fixed(f.value("wall_seconds", 0.0), 1) << " s\n";
+    }
+  }
   if (!r.accuracy.empty()) {
     out << '\n';
     std::vector<std::vector<std::string>> rows{
@@ -90,6 +104,7 @@ std::string render_optimize_report(const OptimizeReport& r) {
   }
   for (const auto& n : r.notes) out << "note: " << n << '\n';
   out << "wrote " << r.output_path << '\n';
+  if (!r.torchscript_path.empty()) out << "wrote " << r.torchscript_path << '\n';
   return out.str();
 }
 
@@ -135,6 +150,9 @@ nlohmann::json to_json(const OptimizeReport& r) {
   j["max_top1_drop_pts"] = optional_json(r.max_top1_drop_pts);
   j["budget_held"] = r.budget_held ? nlohmann::json(*r.budget_held) : nlohmann::json();
   j["notes"] = r.notes;
+  j["training"] = r.training;
+  j["training_seconds"] = r.training.is_null() ? nlohmann::json() : nlohmann::json(r.training_seconds);
+  j["torchscript"] = r.torchscript_path.empty() ? nlohmann::json() : nlohmann::json(r.torchscript_path);
   return j;
 }
 

@@ -25,6 +25,7 @@ def small_conv_model():
 
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
+    onnx.save(small_conv_model(), os.path.join(out_dir, "small_conv.onnx"))  # trainable, 3x8x8 input
     data = small_conv_model().SerializeToString()
     # Cut inside the weight tensor: protobuf parsing must fail.
     with open(os.path.join(out_dir, "truncated.onnx"), "wb") as f:
@@ -61,6 +62,19 @@ def main(out_dir):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(out_dir, "lrn.onnx"))
+    # A digits-shaped classifier with 5 classes: a distillation student whose
+    # outputs cannot match digits_cnn's 10.
+    gemm = helper.make_node("Gemm", ["flat", "w5", "b5"], ["logits"], transB=1)
+    flatten = helper.make_node("Flatten", ["input"], ["flat"], axis=1)
+    graph = helper.make_graph(
+        [flatten, gemm], "digits_5class",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 20, 20])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])],
+        [numpy_helper.from_array(np.zeros((5, 400), dtype=np.float32), "w5"),
+         numpy_helper.from_array(np.zeros(5, dtype=np.float32), "b5")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out_dir, "digits_5class.onnx"))
     print("fixtures in", out_dir)
 
 
