@@ -3,6 +3,7 @@
 /// File helpers that keep promises to the user: a result file is either the
 /// complete new document or absent, never half-written.
 
+#include <cstddef>
 #include <string>
 
 namespace inferlab {
@@ -26,6 +27,11 @@ void ensure_writable_file_path(const std::string& path, const std::string& flag)
 /// `text` with every character other than letters, digits, '-', '_' and '.'
 /// replaced by '_', for file names built from model and backend names.
 std::string file_safe_name(std::string text);
+
+/// The last line of the text file at `path` that is not blank, cut to
+/// `max_chars` (with "..."); empty when the file is missing or blank. A
+/// child process's last words are what a user needs in a reason column.
+std::string last_nonempty_line(const std::string& path, std::size_t max_chars = 300);
 
 /// inferlab's per-user cache: $XDG_CACHE_HOME/inferlab, else
 /// ~/.cache/inferlab, else (no HOME) the relative .cache/inferlab. Not created.

@@ -81,7 +81,8 @@ class ResultStore {
   virtual std::vector<RunSummary> list_runs(const RowFilter& filter) = 0;
 
   /// The run `run_id`, or nothing when no such run exists.
-  virtual std::optional<RunSummary> find_run(std::int64_t run_id) = 0;
+  /// Implemented once for every store, through list_runs().
+  std::optional<RunSummary> find_run(std::int64_t run_id);
 
   /// Rows matching `filter`, by run and row index.
   virtual std::vector<StoredRow> rows(const RowFilter& filter) = 0;

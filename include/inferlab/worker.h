@@ -46,6 +46,12 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& json);
 /// threads, scenario, format) and nothing measured yet.
 BenchResult result_for(const WorkerSpec& spec);
 
+/// Fills `result`'s count, duration, stop reason, validity verdict, latency
+/// statistics and throughput from a measured run, and writes the kept raw
+/// samples to spec.samples_path when set. Shared by every worker kind, so
+/// the statistics are computed by one piece of code.
+void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult& result);
+
 /// Measures `spec` in this process and returns the result (status "failed"
 /// with the engine's message when it throws). Used by the hidden `_worker` verb.
 BenchResult measure_in_this_process(const WorkerSpec& spec);

@@ -103,6 +103,16 @@ std::string file_safe_name(std::string text) {
   return text;
 }
 
+std::string last_nonempty_line(const std::string& path, std::size_t max_chars) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  if (last.size() > max_chars) last = last.substr(0, max_chars) + "...";
+  return last;
+}
+
 std::string user_cache_directory() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/inferlab";
   if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/inferlab";

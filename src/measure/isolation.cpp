@@ -26,18 +26,6 @@ namespace inferlab {
 
 namespace {
 
-// The child's last non-empty log line is usually the engine's own complaint,
-// which is what a user needs to see in the "reason" column.
-std::string last_line_of(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  }
-  if (last.size() > 300) last = last.substr(0, 300) + "...";
-  return last;
-}
-
 BenchResult failed_result(const WorkerSpec& spec, std::string reason) {
   BenchResult r = result_for(spec);
   r.status = "failed";
@@ -103,7 +91,7 @@ BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& 
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 
-  const std::string tail = last_line_of(log_path);
+  const std::string tail = last_nonempty_line(log_path);
   if (timed_out) {
     return failed_result(spec, "worker exceeded " + std::to_string(static_cast<int>(timeout_s)) + " s and was killed" +
                                    (tail.empty() ? "" : "; last output: " + tail));

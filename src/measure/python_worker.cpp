@@ -22,17 +22,6 @@ using nlohmann::json;
 
 constexpr double kBytesPerMb = 1024.0 * 1024.0;
 
-// The framework's own words are what a user needs in the reason column.
-std::string last_line_of(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  }
-  if (last.size() > 300) last = last.substr(0, 300) + "...";
-  return last;
-}
-
 // Thrown when the Python process reports an error event or goes away.
 struct WorkerStopped {
   std::string status;  // "unsupported" | "failed"
@@ -82,7 +71,7 @@ class PythonDriver {
     std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
                                                 strsignal(WTERMSIG(status)) + ")"
                                           : "exited with code " + std::to_string(WEXITSTATUS(status));
-    const std::string tail = last_line_of(log_path_);
+    const std::string tail = last_nonempty_line(log_path_);
     throw WorkerStopped{"failed", "the " + backend_ + " Python worker " + how + (tail.empty() ? "" : ": " + tail)};
   }
 
@@ -125,19 +114,7 @@ void measure(const WorkerSpec& spec, PythonChannel& channel, PythonDriver& drive
   channel.send("Q");
   channel.finish();
 
-  result.count = static_cast<std::int64_t>(outcome.latencies_ms.size());
-  result.duration_ms = outcome.duration_ms;
-  result.stop_reason = stop_reason_name(outcome.stop_reason);
-  result.invalid_reason = run_validity_problem(spec.run, outcome);
-  result.valid = result.invalid_reason.empty();
-  if (!spec.samples_path.empty()) {
-    const std::vector<float> kept = strided_samples(outcome.latencies_ms, kMaxKeptLatencySamples);
-    write_file_atomically(spec.samples_path,
-                          std::string(reinterpret_cast<const char*>(kept.data()), kept.size() * sizeof(float)));
-  }
-  result.latency = compute_latency_stats(std::move(outcome.latencies_ms));
-  result.throughput_per_s =
-      outcome.duration_ms > 0 ? static_cast<double>(result.count * spec.batch) * 1000.0 / outcome.duration_ms : 0;
+  fill_run_statistics(spec, std::move(outcome), result);
   // The Python process's figures: the interpreter and the framework's import
   // are in the baseline (rss_start is read once the framework is imported).
   result.memory =

@@ -147,6 +147,22 @@ BenchResult result_for(const WorkerSpec& spec) {
   return result;
 }
 
+void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult& result) {
+  result.count = static_cast<std::int64_t>(outcome.latencies_ms.size());
+  result.duration_ms = outcome.duration_ms;
+  result.stop_reason = stop_reason_name(outcome.stop_reason);
+  result.invalid_reason = run_validity_problem(spec.run, outcome);
+  result.valid = result.invalid_reason.empty();
+  if (!spec.samples_path.empty()) {
+    const std::vector<float> kept = strided_samples(outcome.latencies_ms, kMaxKeptLatencySamples);
+    write_file_atomically(spec.samples_path,
+                          std::string(reinterpret_cast<const char*>(kept.data()), kept.size() * sizeof(float)));
+  }
+  result.latency = compute_latency_stats(std::move(outcome.latencies_ms));
+  result.throughput_per_s =
+      outcome.duration_ms > 0 ? static_cast<double>(result.count * spec.batch) * 1000.0 / outcome.duration_ms : 0;
+}
+
 BenchResult measure_in_this_process(const WorkerSpec& spec) {
   BenchResult result = result_for(spec);
   EnergyMeter energy;
@@ -200,19 +216,7 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
     if (raw) raw->flush();
 
     const std::int64_t rss_end = current_rss_bytes();
-    result.count = static_cast<std::int64_t>(outcome.latencies_ms.size());
-    result.duration_ms = outcome.duration_ms;
-    result.stop_reason = stop_reason_name(outcome.stop_reason);
-    result.invalid_reason = run_validity_problem(spec.run, outcome);
-    result.valid = result.invalid_reason.empty();
-    if (!spec.samples_path.empty()) {
-      const std::vector<float> kept = strided_samples(outcome.latencies_ms, kMaxKeptLatencySamples);
-      write_file_atomically(spec.samples_path,
-                            std::string(reinterpret_cast<const char*>(kept.data()), kept.size() * sizeof(float)));
-    }
-    result.latency = compute_latency_stats(std::move(outcome.latencies_ms));
-    result.throughput_per_s =
-        outcome.duration_ms > 0 ? static_cast<double>(result.count * spec.batch) * 1000.0 / outcome.duration_ms : 0;
+    fill_run_statistics(spec, std::move(outcome), result);
     result.memory = MemoryResult{static_cast<double>(peak_rss_bytes()) / kBytesPerMb,
                                  static_cast<double>(rss_loaded - rss_start) / kBytesPerMb,
                                  static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};

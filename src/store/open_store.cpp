@@ -15,6 +15,14 @@
 
 namespace inferlab {
 
+std::optional<RunSummary> ResultStore::find_run(std::int64_t run_id) {
+  RowFilter f;
+  f.run_id = run_id;
+  auto runs = list_runs(f);
+  if (runs.empty()) return std::nullopt;
+  return runs.front();
+}
+
 namespace fs = std::filesystem;
 
 std::string default_store_location() {

@@ -181,14 +181,6 @@ class PgStore final : public ResultStore {
     return out;
   }
 
-  std::optional<RunSummary> find_run(std::int64_t run_id) override {
-    RowFilter f;
-    f.run_id = run_id;
-    auto runs = list_runs(f);
-    if (runs.empty()) return std::nullopt;
-    return runs.front();
-  }
-
   std::vector<StoredRow> rows(const RowFilter& filter) override {
     std::vector<Value> binds;
     const std::string where = where_for(filter, true, binds);
