@@ -1,7 +1,8 @@
 # The two README commands. Each does all of its own set-up on a fresh Debian
 # bookworm machine: packages (scripts/install-deps.sh), build, models.
 #   make run    prepare the zoo and bench it on opencv, torch, onnxruntime and native
-#               -> out/bench/, then digits_cnn's accuracy on the held-out digits -> out/accuracy/
+#               -> out/bench/, then digits_cnn's accuracy on the held-out digits -> out/accuracy/,
+#               then both runs' plots -> out/report.html
 #   make test   the same set-up, then the whole CTest suite
 # ZOO=paper make run benches all six models of the reference study.
 # INFERLAB_WITH_ONNXRUNTIME=OFF make ... builds without ONNX Runtime (and
@@ -47,6 +48,7 @@ run: models
 	mkdir -p out/accuracy
 	$(INFERLAB) accuracy digits_cnn --dataset digits --backends $(BACKENDS) --failures out/accuracy \
 	  --json out/accuracy/digits_cnn.json --md out/accuracy/digits_cnn.md
+	$(INFERLAB) report -o out/report.html
 
 test: build
 	$(INFERLAB) models prepare --zoo quick
