@@ -8,6 +8,8 @@
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/optimizer.h"
+#include "inferlab/recording.h"
+#include "store_flags.h"
 
 namespace inferlab::cli {
 
@@ -28,6 +30,7 @@ struct OptimizeFlags {
   std::optional<int> epochs;
   std::optional<double> lr;
   int prune_steps = 1, seed = 0;
+  StoreFlags store;
   double temperature = 4, alpha = 0.9;
 };
 
@@ -125,6 +128,8 @@ int run_optimize_verb(const OptimizeFlags& f) {
   o.measure_latency = !f.no_latency;
   o.latency_run = latency_settings(f.latency_ms);
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+  std::string store_error;
+  std::unique_ptr<ResultStore> store = f.store.open_for_recording(&store_error);
 
   const OptimizeReport report = run_optimize(o, [&](const std::string& line) {
     if (!f.quiet || line.rfind("train: ", 0) == 0) std::cerr << "optimize: " << line << '\n';
@@ -134,6 +139,16 @@ int run_optimize_verb(const OptimizeFlags& f) {
     write_file_atomically(f.json_path, to_json(report).dump(2) + "\n");
     std::cout << "wrote " << f.json_path << '\n';
   }
+  // The before/after latency rows are bench rows (original and optimized
+  // model interleaved per backend): recorded as one run, so `results`,
+  // `compare` and `report` see an optimization round like any bench.
+  RunRecorder recorder(
+      std::move(store),
+      make_run_record("optimize", command_line(), environment_with_engines(o.threads), run_rules_json(o.latency_run)),
+      "");
+  for (std::size_t i = 0; i < report.latency.size(); ++i) recorder.record(i, report.latency[i]);
+  if (!recorder.summary().empty()) std::cout << recorder.summary() << '\n';
+  if (!store_error.empty()) throw Error(store_error + " (the files above were written; nothing was recorded)");
   if (report.budget_held && !*report.budget_held) {
     std::cout << "CHECK FAILED: top-1 drop exceeds --max-top1-drop " << *f.max_top1_drop << " pts\n";
     return 1;
@@ -186,6 +201,7 @@ void add_optimize(CLI::App& app, int* exit_code) {
   sub->add_option("--json", f->json_path, "Write the report as JSON (schema inferlab.optimize/1)");
   sub->add_option("--model-dir", f->model_dir, "Where prepared models live");
   sub->add_flag("--quiet", f->quiet, "No progress on stderr");
+  f->store.add_to(*sub, true);
   sub->callback([=] { *exit_code = run_optimize_verb(*f); });
 }
 
