@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cli_util.h"
+#include "inferlab/engine_options.h"
 #include "inferlab/error.h"
 #include "inferlab/registry.h"
 
@@ -19,21 +20,9 @@ void EngineFlags::add_to(CLI::App& sub) {
 
 std::map<std::string, std::string> EngineFlags::engine_options() const {
   std::map<std::string, std::string> options;
-  if (!ort_opt.empty()) {
-    if (ort_opt != "all" && ort_opt != "extended" && ort_opt != "basic" && ort_opt != "disable")
-      throw Error("--ort-opt " + ort_opt + ": expected all, extended, basic or disable");
-    options["onnxruntime.graph_optimization"] = ort_opt;
-  }
-  if (!ort_spinning.empty()) {
-    if (ort_spinning != "on" && ort_spinning != "off")
-      throw Error("--ort-spinning " + ort_spinning + ": expected on or off");
-    options["onnxruntime.spinning"] = ort_spinning;
-  }
-  if (!ov_hint.empty()) {
-    if (ov_hint != "latency" && ov_hint != "throughput")
-      throw Error("--ov-hint " + ov_hint + ": expected latency or throughput");
-    options["openvino.hint"] = ov_hint;
-  }
+  set_engine_option(options, "onnxruntime.graph_optimization", ort_opt);
+  set_engine_option(options, "onnxruntime.spinning", ort_spinning);
+  set_engine_option(options, "openvino.hint", ov_hint);
   return options;
 }
 

@@ -1,38 +1,23 @@
 #include "ort_options.h"
 
-#include "inferlab/error.h"
+#include "inferlab/engine_options.h"
 
 namespace inferlab::ort {
-
-namespace {
-
-constexpr const char* kOptimizationKey = "onnxruntime.graph_optimization";
-constexpr const char* kSpinningKey = "onnxruntime.spinning";
-
-GraphOptimizationLevel level_from_name(const std::string& name) {
-  if (name == "all") return ORT_ENABLE_ALL;
-  if (name == "extended") return ORT_ENABLE_EXTENDED;
-  if (name == "basic") return ORT_ENABLE_BASIC;
-  if (name == "disable") return ORT_DISABLE_ALL;
-  throw Error("--ort-opt " + name + ": expected all, extended, basic or disable");
-}
-
-}  // namespace
 
 OrtSettings settings_from(const SessionOptions& options) {
   OrtSettings settings;
   settings.intra_op_threads = options.intra_op_threads;
   for (const auto& [key, value] : options.engine_options) {
     if (key.rfind("onnxruntime.", 0) != 0) continue;  // another engine's option
-    if (key == kOptimizationKey) {
-      settings.optimization = level_from_name(value);
+    check_engine_option(key, value);                  // the same table the CLI checks flags against
+    if (key == "onnxruntime.graph_optimization") {
       settings.optimization_name = value;
-    } else if (key == kSpinningKey) {
-      if (value != "on" && value != "off") throw Error("--ort-spinning " + value + ": expected on or off");
+      settings.optimization = value == "all"        ? ORT_ENABLE_ALL
+                              : value == "extended" ? ORT_ENABLE_EXTENDED
+                              : value == "basic"    ? ORT_ENABLE_BASIC
+                                                    : ORT_DISABLE_ALL;
+    } else if (key == "onnxruntime.spinning") {
       settings.spinning = value == "on";
-    } else {
-      throw Error("onnxruntime: unknown engine option '" + key + "' (known: " + kOptimizationKey + ", " + kSpinningKey +
-                  ")");
     }
   }
   return settings;
