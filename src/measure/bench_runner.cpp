@@ -106,6 +106,7 @@ struct ModelRun {
   RawLatencyWriter& raw;
   const ProgressFn& progress;
   const RowSink& on_row;
+  const std::vector<Pair>& pairs;  // this model's plan: every backend x precision
   std::vector<BenchResult>& results;
   std::map<std::size_t, std::string> dump_of_row;  // row index -> output dump
   bool cleaned_tried = false;
@@ -185,8 +186,10 @@ struct ModelRun {
   // The cleaned copy against the original on another backend that reads
   // both, so a user can see that the passes changed no result.
   std::string cleaned_agreement(const WorkerSpec& cleaned_spec, const std::string& original_path) {
-    for (const auto& name : options.backends) {
-      if (name == cleaned_spec.backend || name == "null" || create_backend(name)->format() != ModelFormat::kOnnx)
+    for (const Pair& other : pairs) {
+      // The plan already knows each backend's format: no backend is created here.
+      const std::string& name = other.backend;
+      if (name == cleaned_spec.backend || other.source.format != ModelFormat::kOnnx || !other.support.supported)
         continue;
       WorkerSpec original = cleaned_spec;
       original.backend = name;
@@ -425,7 +428,8 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
   std::vector<BenchResult> results;
   for (std::size_t m = 0; m < options.models.size(); ++m) {
     const std::size_t first_row = results.size();
-    ModelRun run{options, options.models[m], scratch.path(), raw, progress, on_row, results, {}, false, std::nullopt};
+    ModelRun run{options, options.models[m], scratch.path(), raw, progress, on_row, plan[m], results, {},
+                 false,   std::nullopt};
     for (auto batch : options.batches) {
       for (const auto& pair : plan[m]) {
         if (pair.support.supported) {
