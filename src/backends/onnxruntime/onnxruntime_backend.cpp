@@ -3,8 +3,6 @@
 #include <onnxruntime_cxx_api.h>
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "inferlab/error.h"
@@ -116,7 +114,6 @@ class OrtSession final : public Session {
                   " inputs but " + std::to_string(input_shapes.size()) + " shapes were given");
     }
     warm_inputs_.clear();
-    input_dtypes_.clear();
     for (std::size_t i = 0; i < input_shapes.size(); ++i) {
       // An empty shape is a scalar (rank 0), which ONNX models may take.
       if (!shape_is_static(input_shapes[i])) {
@@ -126,7 +123,6 @@ class OrtSession final : public Session {
       if (dtype == DType::kUnknown) {
         throw Error("onnxruntime: input '" + input_names_[i] + "' has an element type inferlab does not handle");
       }
-      input_dtypes_.push_back(dtype);
       warm_inputs_.emplace_back(dtype, input_shapes[i]);
       std::memset(warm_inputs_.back().data(), 0, warm_inputs_.back().size_bytes());
     }
@@ -153,16 +149,16 @@ class OrtSession final : public Session {
   std::vector<TensorSpec> output_specs() const override { return output_specs_; }
 
   void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs) override {
-    if (inputs.size() != input_dtypes_.size() || outputs.size() != output_specs_.size()) {
+    if (inputs.size() != warm_inputs_.size() || outputs.size() != output_specs_.size()) {
       throw Error("onnxruntime: run() got " + std::to_string(inputs.size()) + " inputs and " +
-                  std::to_string(outputs.size()) + " outputs, prepared for " + std::to_string(input_dtypes_.size()) +
+                  std::to_string(outputs.size()) + " outputs, prepared for " + std::to_string(warm_inputs_.size()) +
                   " and " + std::to_string(output_specs_.size()));
     }
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i]->dtype() != input_dtypes_[i] || inputs[i]->shape() != warm_inputs_[i].shape()) {
+      if (inputs[i]->dtype() != warm_inputs_[i].dtype() || inputs[i]->shape() != warm_inputs_[i].shape()) {
         throw Error("onnxruntime: input " + std::to_string(i) + " is " + dtype_name(inputs[i]->dtype()) + " " +
-                    shape_to_string(inputs[i]->shape()) + ", prepared for " + dtype_name(input_dtypes_[i]) + " " +
-                    shape_to_string(warm_inputs_[i].shape()));
+                    shape_to_string(inputs[i]->shape()) + ", prepared for " + dtype_name(warm_inputs_[i].dtype()) +
+                    " " + shape_to_string(warm_inputs_[i].shape()));
       }
     }
     for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -271,8 +267,7 @@ class OrtSession final : public Session {
   std::vector<std::string> input_names_, output_names_;
   std::vector<const char*> input_name_ptrs_, output_name_ptrs_;
   std::vector<ONNXTensorElementDataType> input_types_, output_types_;
-  std::vector<DType> input_dtypes_;
-  std::vector<Tensor> warm_inputs_;
+  std::vector<Tensor> warm_inputs_;  // zeros of the prepared shapes and types: the warm runs' inputs
   std::vector<TensorSpec> output_specs_;
   BoundValues inputs_, outputs_;
   std::unique_ptr<TempDir> profile_dir_;
