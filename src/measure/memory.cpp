@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace inferlab {
 namespace {
@@ -15,11 +16,11 @@ namespace {
 constexpr std::size_t kStatusBufferBytes = 16384;
 constexpr std::int64_t kBytesPerKib = 1024;
 
-// Value of a "Key:   1234 kB" line of /proc/self/status, in bytes; 0 when the
+// Value of a "Key:   1234 kB" line of a /proc/<pid>/status file, in bytes; 0 when the
 // file or the key cannot be read. Raw read(2) into a stack buffer keeps this
 // allocation-free so it can be called around a measured run.
-std::int64_t read_status_kib_field(const char* key) {
-  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+std::int64_t read_status_kib_field(const char* path, const char* key) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char buffer[kStatusBufferBytes];
   std::size_t used = 0;
@@ -48,8 +49,18 @@ std::int64_t read_status_kib_field(const char* key) {
 
 }  // namespace
 
-std::int64_t current_rss_bytes() { return read_status_kib_field("VmRSS"); }
+std::int64_t current_rss_bytes() { return read_status_kib_field("/proc/self/status", "VmRSS"); }
 
-std::int64_t peak_rss_bytes() { return read_status_kib_field("VmHWM"); }
+std::int64_t peak_rss_bytes() { return read_status_kib_field("/proc/self/status", "VmHWM"); }
+
+std::int64_t process_rss_bytes(int pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  return read_status_kib_field(path.c_str(), "VmRSS");
+}
+
+std::int64_t process_peak_rss_bytes(int pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  return read_status_kib_field(path.c_str(), "VmHWM");
+}
 
 }  // namespace inferlab

@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "inferlab/error.h"
 
@@ -30,17 +29,6 @@ int high_fd(int fd) {
   ::close(fd);
   if (moved < 0) throw Error(std::string("cannot move a pipe descriptor: ") + std::strerror(errno));
   return moved;
-}
-
-std::int64_t status_field_bytes(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, field.size(), field) == 0 && line.size() > field.size() && line[field.size()] == ':') {
-      return std::stoll(line.substr(field.size() + 1)) * 1024;  // reported in kB
-    }
-  }
-  return -1;
 }
 
 }  // namespace
@@ -128,8 +116,5 @@ bool PythonChannel::exited() {
   ::close(reply_fd_);
   return true;
 }
-
-std::int64_t process_rss_bytes(pid_t pid) { return status_field_bytes(pid, "VmRSS"); }
-std::int64_t process_peak_rss_bytes(pid_t pid) { return status_field_bytes(pid, "VmHWM"); }
 
 }  // namespace inferlab

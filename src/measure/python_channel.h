@@ -36,9 +36,4 @@ class PythonChannel {
   int status_ = 0;
 };
 
-/// Resident and peak resident set of process `pid` in bytes, from
-/// /proc/<pid>/status (VmRSS, VmHWM); -1 when unreadable.
-std::int64_t process_rss_bytes(pid_t pid);
-std::int64_t process_peak_rss_bytes(pid_t pid);
-
 }  // namespace inferlab

@@ -9,6 +9,7 @@
 
 #include "inferlab/error.h"
 #include "inferlab/files.h"
+#include "inferlab/memory.h"
 #include "inferlab/power.h"
 #include "inferlab/python_worker.h"
 #include "inferlab/stats.h"
