@@ -12,6 +12,7 @@
 # Usage: fetch-charts.sh [DEST]   (default: see charts_dir below; the CLI
 # looks there, or in $INFERLAB_CHARTS_DIR)
 set -euo pipefail
+. "$(dirname "$0")/npm-pack.sh"
 
 VEGA_VERSION=6.2.0
 VEGA_LITE_VERSION=6.4.1
@@ -49,9 +50,8 @@ command -v npm >/dev/null 2>&1 ||
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "fetch-charts: fetching vega@$VEGA_VERSION, vega-lite@$VEGA_LITE_VERSION, vega-embed@$VEGA_EMBED_VERSION (about 2 MB)"
-if ! (cd "$work" && npm pack --silent --ignore-scripts "vega@$VEGA_VERSION" "vega-lite@$VEGA_LITE_VERSION" \
-  "vega-embed@$VEGA_EMBED_VERSION" >npm-pack.log 2>&1); then
-  fail "npm could not fetch vega@$VEGA_VERSION, vega-lite@$VEGA_LITE_VERSION and vega-embed@$VEGA_EMBED_VERSION: $(tail -n 1 "$work/npm-pack.log")"
+if ! npm_error=$(npm_pack "$work" "vega@$VEGA_VERSION" "vega-lite@$VEGA_LITE_VERSION" "vega-embed@$VEGA_EMBED_VERSION"); then
+  fail "npm could not fetch vega@$VEGA_VERSION, vega-lite@$VEGA_LITE_VERSION and vega-embed@$VEGA_EMBED_VERSION: $npm_error"
 fi
 
 staging="$charts_dir.partial"
@@ -72,7 +72,5 @@ Vega $VEGA_VERSION, Vega-Lite $VEGA_LITE_VERSION, vega-embed $VEGA_EMBED_VERSION
 npm vega@$VEGA_VERSION, vega-lite@$VEGA_LITE_VERSION, vega-embed@$VEGA_EMBED_VERSION, package/build/*.min.js
 Fetched by inferlab's scripts/fetch-charts.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ)
 SRC
-# Swapped in whole, so an interrupted fetch never leaves a folder that looks complete.
-rm -rf "$charts_dir"
-mv "$staging" "$charts_dir"
+swap_into_place "$staging" "$charts_dir"
 echo "fetch-charts: charting library installed in $charts_dir"

@@ -17,6 +17,7 @@
 # Usage: fetch-onnxruntime.sh [DEST]   (default: see ort_dir below)
 # INFERLAB_WITH_ONNXRUNTIME=OFF skips it.
 set -euo pipefail
+. "$(dirname "$0")/npm-pack.sh"
 
 ORT_VERSION=1.31.1
 HEADERS_PACKAGE=com.github.asus4.onnxruntime
@@ -57,9 +58,8 @@ command -v npm >/dev/null 2>&1 ||
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "fetch-onnxruntime: fetching onnxruntime-node@$ORT_VERSION and $HEADERS_PACKAGE@$HEADERS_VERSION (about 265 MB)"
-if ! (cd "$work" && npm pack --ignore-scripts "onnxruntime-node@$ORT_VERSION" \
-  "$HEADERS_PACKAGE@$HEADERS_VERSION" >npm-pack.log 2>&1); then
-  fail "npm could not fetch onnxruntime-node@$ORT_VERSION and $HEADERS_PACKAGE@$HEADERS_VERSION: $(grep -v '^[[:space:]]*$' "$work/npm-pack.log" | grep -m1 -i 'err' || tail -n 1 "$work/npm-pack.log")"
+if ! npm_error=$(npm_pack "$work" "onnxruntime-node@$ORT_VERSION" "$HEADERS_PACKAGE@$HEADERS_VERSION"); then
+  fail "npm could not fetch onnxruntime-node@$ORT_VERSION and $HEADERS_PACKAGE@$HEADERS_VERSION: $npm_error"
 fi
 
 tar -xzf "$work/onnxruntime-node-$ORT_VERSION.tgz" -C "$work" "$LIB_IN_TARBALL" ||
@@ -83,6 +83,5 @@ ONNX Runtime $ORT_VERSION CPU runtime: npm onnxruntime-node@$ORT_VERSION, $LIB_I
 C/C++ API headers (MIT, Microsoft): npm $HEADERS_PACKAGE@$HEADERS_VERSION, $HEADERS_IN_TARBALL
 Fetched by inferlab's scripts/fetch-onnxruntime.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ)
 EOF
-rm -rf "$ort_dir"
-mv "$staging" "$ort_dir"
+swap_into_place "$staging" "$ort_dir"
 echo "fetch-onnxruntime: ONNX Runtime $ORT_VERSION installed in $ort_dir"
