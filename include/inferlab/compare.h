@@ -59,10 +59,7 @@ struct FigureChange {
 };
 
 /// One configuration present in both sets.
-struct RowComparison {
-  std::string model, backend, precision, scenario;
-  std::int64_t batch = 1;
-  int threads = 1;
+struct RowComparison : ConfigurationId {
   std::string status_change;  ///< non-empty when the status differs, e.g. "ok -> failed"
   std::vector<FigureChange> figures;
   bool regression = false;  ///< any gating figure is a regression, or the row stopped working

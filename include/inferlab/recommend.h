@@ -20,10 +20,7 @@ namespace inferlab {
 /// One measured configuration: the newest stored bench row of a (model,
 /// backend, precision, batch, threads, scenario), with the Top-1 of the
 /// newest stored accuracy row of its (model, backend, precision) joined in.
-struct Configuration {
-  std::string model, backend, precision, scenario;
-  std::int64_t batch = 1;
-  int threads = 1;
+struct Configuration : ConfigurationId {
   std::int64_t run_id = 0;  ///< the bench row's run
   std::int64_t row_id = 0;  ///< the bench row's id
   double p50_ms = 0, p99_ms = 0;

@@ -4,6 +4,7 @@
 /// x scenario) and the bench document, with JSON conversion (CLI.md schema
 /// "inferlab.bench/1").
 
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -97,6 +98,20 @@ struct BenchResult {
   std::string profile_unavailable;         ///< under --profile: why this row has no profile
   std::string profile_trace_path;          ///< under --profile: the Chrome trace written for this row
 };
+
+/// What identifies a measured configuration across runs: the key `compare`
+/// matches rows on and `recommend` keeps the newest row of. Value type.
+struct ConfigurationId {
+  std::string model, backend, precision, scenario;
+  std::int64_t batch = 1;
+  int threads = 1;
+  auto operator<=>(const ConfigurationId&) const = default;
+};
+
+/// `row`'s configuration.
+inline ConfigurationId configuration_of(const BenchResult& row) {
+  return {row.model, row.backend, row.precision, row.scenario, row.batch, row.threads};
+}
 
 nlohmann::json to_json(const LatencyStats& stats);
 nlohmann::json to_json(const BenchResult& result);

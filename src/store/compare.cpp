@@ -101,12 +101,7 @@ void compare_latency(const BenchResult& b, const BenchResult& n, const CompareSe
 
 RowComparison compare_row(const BenchResult& b, const BenchResult& n, const CompareSettings& s) {
   RowComparison row;
-  row.model = b.model;
-  row.backend = b.backend;
-  row.precision = b.precision;
-  row.scenario = b.scenario;
-  row.batch = b.batch;
-  row.threads = b.threads;
+  static_cast<ConfigurationId&>(row) = configuration_of(b);
   if (!b.model_sha256.empty() && !n.model_sha256.empty() && b.model_sha256 != n.model_sha256)
     row.note = "model file changed (sha256 differs)";
   if (!b.valid || !n.valid) row.note += std::string(row.note.empty() ? "" : "; ") + "an invalid run is compared";

@@ -20,7 +20,6 @@ std::string number(double value) {
   return text;
 }
 
-using ConfigKey = std::tuple<std::string, std::string, std::string, std::int64_t, int, std::string>;
 using AccuracyKey = std::tuple<std::string, std::string, std::string>;
 
 bool newer(const StoredRow& a, std::int64_t run_id, std::int64_t row_id) {
@@ -35,7 +34,7 @@ std::string Configuration::label() const {
 }
 
 std::vector<Configuration> collect_configurations(const std::vector<StoredRow>& rows) {
-  std::map<ConfigKey, Configuration> configs;
+  std::map<ConfigurationId, Configuration> configs;
   struct Acc {
     double top1 = 0;
     std::int64_t run_id = 0, row_id = 0;
@@ -54,16 +53,11 @@ std::vector<Configuration> collect_configurations(const std::vector<StoredRow>& 
       continue;
     }
     if (!r.latency) continue;
-    const ConfigKey key{r.model, r.backend, r.precision, r.batch, r.threads, r.scenario};
+    const ConfigurationId key = configuration_of(r);
     auto it = configs.find(key);
     if (it != configs.end() && !newer(row, it->second.run_id, it->second.row_id)) continue;
     Configuration c;
-    c.model = r.model;
-    c.backend = r.backend;
-    c.precision = r.precision;
-    c.scenario = r.scenario;
-    c.batch = r.batch;
-    c.threads = r.threads;
+    static_cast<ConfigurationId&>(c) = key;
     c.run_id = row.run_id;
     c.row_id = row.id;
     c.p50_ms = r.latency->p50_ms;
