@@ -40,7 +40,7 @@ bool cpu_has_vnni() {
 // An int8 kernel written for an ISA without VNNI ("jit_uni_int8:avx2",
 // "...:avx512_core"): it sums u8 x s8 pairs in 16 bits, so oneDNN halves its
 // weights, and its results differ from the exact sums of the VNNI kernels
-// (0.05 on a test layer whose outputs reach 3). On a VNNI CPU such a kernel
+// (0.053 on a test layer whose outputs reach 5). On a VNNI CPU such a kernel
 // is never a candidate: a tactic must not change what the model computes.
 bool inexact_int8_kernel(const std::string& impl) {
   const auto colon = impl.rfind(':');
