@@ -22,6 +22,9 @@ packages=(
   # CLI, JSON, logging, tests, benchmarks
   libcli11-dev nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev
+  # HTTP for `serve`, `/metrics` and the web Timing Monitor (cpp-httplib), and
+  # the Prometheus server the monitoring e2e test starts on loopback
+  libcpp-httplib-dev prometheus
   # the PostgreSQL results store (libpq) and the server its e2e test starts
   # (postgresql brings its psql client, postgresql-client-15)
   libpq-dev postgresql
