@@ -62,6 +62,9 @@ struct DistillReport {
   std::vector<std::string> notes;
 };
 
+/// The checks run_distill() makes before any work; throws Error (kBadInput).
+void check_distill_options(const DistillOptions& options);
+
 /// Runs the distillation and writes the students (ONNX with the teacher's
 /// preprocessing metadata, and TorchScript beside them). Throws
 /// Error(kBadInput) for bad input: a student whose output classes differ

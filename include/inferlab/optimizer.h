@@ -101,6 +101,11 @@ struct OptimizeReport {
 /// Progress lines for the user.
 using OptimizeProgressFn = std::function<void(const std::string& line)>;
 
+/// The checks run_optimize() makes before any work (flags, paths, the
+/// output being writable and not the input); throws Error (kBadInput).
+/// Lets a recipe check every step before the first one runs.
+void check_optimize_options(const OptimizeOptions& options);
+
 /// Runs the whole optimization and writes options.output_path (atomically,
 /// only after every check that can fail has run). Throws Error (kBadInput)
 /// for bad options (sparsity outside (0, 1), no --calib with --int8, the

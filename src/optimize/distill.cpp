@@ -28,7 +28,9 @@ std::int64_t file_size_bytes(const std::string& path) {
   return ec ? 0 : static_cast<std::int64_t>(size);
 }
 
-void check_options(const DistillOptions& o) {
+}  // namespace
+
+void check_distill_options(const DistillOptions& o) {
   const auto onnx = o.teacher.paths.find(ModelFormat::kOnnx);
   if (onnx == o.teacher.paths.end())
     throw Error(o.teacher.argument + ": --distill needs a teacher with an ONNX file", ErrorKind::kBadInput);
@@ -44,6 +46,8 @@ void check_options(const DistillOptions& o) {
   if (!(o.lr > 0)) throw Error("--lr: must be > 0", ErrorKind::kBadInput);
   ensure_writable_file_path(o.output_path, "-o");
 }
+
+namespace {
 
 // A student's file as inferlab writes every file: graph passes (BatchNorm
 // folded) and the teacher's preprocessing and labels in its metadata.
@@ -87,7 +91,7 @@ DistilledModel describe(const ResolvedModel& m, const std::string& role) {
 }  // namespace
 
 DistillReport run_distill(const DistillOptions& o, const std::function<void(const std::string&)>& progress) {
-  check_options(o);
+  check_distill_options(o);
   for (const auto& b : o.backends) create_backend(b);  // an unknown name fails before any work
   const ModelPreprocess declared = preprocess_of_model(o.teacher);
   AccuracyOptions a;

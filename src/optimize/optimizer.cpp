@@ -25,9 +25,7 @@ namespace fs = std::filesystem;
 
 namespace inferlab {
 
-namespace {
-
-void check_options(const OptimizeOptions& o) {
+void check_optimize_options(const OptimizeOptions& o) {
   const auto onnx = o.model.paths.find(ModelFormat::kOnnx);
   if (onnx == o.model.paths.end())
     throw Error(o.model.argument + ": optimize needs an ONNX model", ErrorKind::kBadInput);
@@ -63,6 +61,8 @@ void check_options(const OptimizeOptions& o) {
     throw Error("--max-top1-drop: must be >= 0 points", ErrorKind::kBadInput);
   ensure_writable_file_path(o.output_path, "-o");
 }
+
+namespace {
 
 Preprocess preprocess_of(const ResolvedModel& model) { return preprocess_of_model(model).preprocess; }
 
@@ -235,7 +235,7 @@ OptimizeReport run_optimize(const OptimizeOptions& o, const OptimizeProgressFn& 
   const auto progress = [&](const std::string& line) {
     if (progress_fn) progress_fn(line);
   };
-  check_options(o);
+  check_optimize_options(o);
   for (const auto& b : o.backends) create_backend(b);  // an unknown name fails before any work
   const std::string input_path = o.model.paths.at(ModelFormat::kOnnx);
   OptimizeReport report;
