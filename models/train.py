@@ -77,6 +77,7 @@ def fit(model, x, y, x_test, y_test, epochs: int, lr: float, seed: int, loss_of,
         model.train()
         perm = torch.randperm(len(x), generator=gen)
         total = 0.0
+        report_every = max(1, steps // 25)
         for s in range(steps):
             idx = perm[s * BATCH : (s + 1) * BATCH]
             xb = digits_cnn.augment(x[idx], gen)
@@ -88,6 +89,11 @@ def fit(model, x, y, x_test, y_test, epochs: int, lr: float, seed: int, loss_of,
             if after_step:
                 after_step()
             total += float(loss) * len(idx)
+            if (s + 1) % report_every == 0 or s + 1 == steps:
+                # Machine-readable, for the caller's progress bar on a TTY.
+                seen = min(len(x), (s + 1) * BATCH)
+                print(f"progress: {label} {epoch + 1}/{epochs} {s + 1}/{steps} {total / seen:.4f}",
+                      file=sys.stderr, flush=True)
         model.eval()
         acc = top1(model, x_test, y_test)
         seconds = time.monotonic() - start

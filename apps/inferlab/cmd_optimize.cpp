@@ -13,6 +13,7 @@
 #include "inferlab/recording.h"
 #include "optimize_chain.h"
 #include "store_flags.h"
+#include "training_progress.h"
 
 namespace inferlab::cli {
 
@@ -121,10 +122,8 @@ DistillOptions distill_options(const OptimizeFlags& f) {
 }
 
 StepOutcome run_distill_step(const OptimizeFlags& f, const DistillOptions& o, const std::string& label) {
-  // Training progress always shows (it is minutes long); --quiet hides the rest.
-  const DistillReport report = run_distill(o, [&](const std::string& line) {
-    if (!f.quiet || line.rfind("train: ", 0) == 0) std::cerr << "optimize: " << line << '\n';
-  });
+  OptimizeProgress progress(f.quiet);
+  const DistillReport report = run_distill(o, [&](const std::string& line) { progress(line); });
   std::cout << render_distill_report(report);
   record_latency_rows(f, report.latency, o.latency_run, o.threads);
   return {to_json(report), summarize_step(report, label, o.teacher.argument, o.output_path), false};
@@ -174,9 +173,8 @@ OptimizeOptions optimize_options(const OptimizeFlags& f) {
 }
 
 StepOutcome run_optimize_step(const OptimizeFlags& f, const OptimizeOptions& o, const std::string& label) {
-  const OptimizeReport report = run_optimize(o, [&](const std::string& line) {
-    if (!f.quiet || line.rfind("train: ", 0) == 0) std::cerr << "optimize: " << line << '\n';
-  });
+  OptimizeProgress progress(f.quiet);
+  const OptimizeReport report = run_optimize(o, [&](const std::string& line) { progress(line); });
   std::cout << render_optimize_report(report);
   StepOutcome outcome{to_json(report), summarize_step(report, label), report.budget_held && !*report.budget_held};
   record_latency_rows(f, report.latency, o.latency_run, o.threads);

@@ -12,7 +12,9 @@
 
 namespace inferlab {
 
-/// One line of worker progress ("train: fine-tune epoch 2/5 loss 0.06 held-out top-1 98.4% (8.0 s)").
+/// One line of worker progress: "train: fine-tune epoch 2/5 loss 0.06 held-out
+/// top-1 98.4% (8.0 s)" at each epoch's end, and, about 25 times an epoch,
+/// "progress: LABEL EPOCH/EPOCHS STEP/STEPS LOSS" for a progress bar.
 using TrainingProgressFn = std::function<void(const std::string& line)>;
 
 /// Runs models/train.py with `request` (its fields are documented in that

@@ -86,6 +86,10 @@ nlohmann::json run_training_worker(nlohmann::json request, const TrainingProgres
     std::string line(buffer);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
     if (line.empty()) continue;
+    if (line.rfind("progress: ", 0) == 0) {  // the bar's ticks: never the "last line" of a failure
+      if (progress) progress(line);
+      continue;
+    }
     last = line;
     if (line.rfind("error: ", 0) == 0) {
       error_line = line.substr(7);
