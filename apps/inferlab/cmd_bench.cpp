@@ -276,7 +276,8 @@ void add_bench(CLI::App& app, int* exit_code) {
                   "With --precision int8: quantize each ONNX model to QDQ INT8 first, calibrated on this dataset "
                   "(digits, folder:DIR, imagenet:DIR)");
   sub->add_option("--calib-count", flags->calib_count, "Calibration samples for --calib")->capture_default_str();
-  sub->add_option("--calibrator", flags->calibrator, "For --calib: minmax | percentile | entropy")
+  sub->add_option("--calibrator", flags->calibrator,
+                  "For --calib: entropy | percentile | minmax | auto (per activation by output SQNR; slower)")
       ->capture_default_str();
   sub->add_flag("--profile", flags->profile,
                 "After each measurement, profile extra runs per layer: print each layer's time, share and kernel, "

@@ -20,7 +20,7 @@ namespace inferlab::cli {
 namespace {
 
 struct OptimizeFlags {
-  std::string model, output, calib, dataset, calibrator = "entropy", backends = "opencv,torch,native";
+  std::string model, output, calib, dataset, calibrator = "auto", backends = "opencv,torch,native";
   std::string calib_backend = "native", json_path, model_dir;
   bool fp16 = false, fp16_io = false, int8 = false, no_latency = false, quiet = false;
   std::optional<double> prune, prune_channels, max_top1_drop;
@@ -306,7 +306,9 @@ void define_step_flags(CLI::App& sub, OptimizeFlags& f) {
   sub.add_option("--eval-dataset", f.eval_dataset, "Held-out set for training (default: digits for digits:train)");
   sub.add_option("--calib", f.calib, "Calibration dataset: digits:train | digits | imagenet:DIR | folder:DIR");
   sub.add_option("--calib-count", f.calib_count, "Calibration samples")->capture_default_str();
-  sub.add_option("--calibrator", f.calibrator, "minmax | percentile | entropy")->capture_default_str();
+  sub.add_option("--calibrator", f.calibrator,
+                 "auto (per activation, the best output SQNR of the three) | minmax | percentile | entropy")
+      ->capture_default_str();
   sub.add_option("--percentile", f.percentile, "For --calibrator percentile, in (0, 100]")->capture_default_str();
   sub.add_option("--dataset", f.dataset,
                  "Labelled dataset for accuracy before/after (e.g. digits); with --distill, the training set");

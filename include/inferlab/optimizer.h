@@ -39,7 +39,7 @@ struct OptimizeOptions {
   int train_seed = 0;             ///< seeds fine-tuning (batches, augmentation)
   std::string calib_dataset;      ///< --calib (needed by --int8)
   std::size_t calib_count = 512;  ///< calibration samples
-  Calibrator calibrator = Calibrator::kEntropy;
+  Calibrator calibrator = Calibrator::kAuto;
   double percentile = 99.99;
   std::string eval_dataset;                 ///< accuracy before/after; empty: none measured
   std::optional<double> max_top1_drop_pts;  ///< the budget, in percentage points
@@ -82,7 +82,8 @@ struct OptimizeReport {
   double weight_sparsity_after = 0;  ///< fraction of zero Conv/Gemm/MatMul weights
   std::vector<QuantizedLayer> quantized_layers;
   std::vector<std::string> left_in_fp32;
-  std::vector<LayerSensitivity> sensitivity;  ///< INT8 only
+  std::vector<LayerSensitivity> sensitivity;               ///< INT8 only
+  std::vector<ActivationCalibration> calibration_choices;  ///< INT8 with --calibrator auto: one per activation
   std::vector<AccuracyChange> accuracy;
   std::vector<BenchResult> latency;  ///< batch 1, original and optimized interleaved per backend
   std::optional<double> max_top1_drop_pts;

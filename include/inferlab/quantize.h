@@ -53,9 +53,13 @@ enum class Calibrator {
   kMinMax,      ///< the largest |x| seen
   kPercentile,  ///< the given percentile of the non-zero |x|
   kEntropy,     ///< the threshold minimising the KL divergence between the histogram and its quantized form
+  /// Per activation, whichever of the three above gives the model's output
+  /// the best SQNR when only that activation's consumers are quantized
+  /// (choose_calibrators() in the optimizer); calibration_threshold() refuses it.
+  kAuto,
 };
 std::string calibrator_name(Calibrator calibrator);
-/// Parses "minmax", "percentile", "entropy"; throws Error (kBadInput) otherwise.
+/// Parses "minmax", "percentile", "entropy", "auto"; throws Error (kBadInput) otherwise.
 Calibrator calibrator_from_name(const std::string& name);
 
 /// The threshold T (> 0, in the tensor's units): values are quantized over
@@ -69,6 +73,15 @@ double calibration_threshold(const ActivationHistogram& stats, Calibrator calibr
 struct ActivationRange {
   double threshold = 0;       ///< T of calibration_threshold()
   bool non_negative = false;  ///< quantized as uint8 over [0, T]
+};
+
+/// The calibrator chosen for one activation under Calibrator::kAuto, with
+/// the measurement that chose it.
+struct ActivationCalibration {
+  std::string activation;  ///< tensor name
+  Calibrator chosen = Calibrator::kEntropy;
+  double threshold = 0;                          ///< the chosen T
+  std::map<std::string, double> output_sqnr_db;  ///< calibrator name -> model output SQNR (dB)
 };
 
 /// Options of quantize_qdq().

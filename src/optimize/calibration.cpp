@@ -53,6 +53,8 @@ std::string calibrator_name(Calibrator calibrator) {
       return "percentile";
     case Calibrator::kEntropy:
       return "entropy";
+    case Calibrator::kAuto:
+      return "auto";
   }
   return "?";
 }
@@ -61,7 +63,8 @@ Calibrator calibrator_from_name(const std::string& name) {
   if (name == "minmax") return Calibrator::kMinMax;
   if (name == "percentile") return Calibrator::kPercentile;
   if (name == "entropy") return Calibrator::kEntropy;
-  throw Error("--calibrator " + name + ": expected minmax, percentile or entropy", ErrorKind::kBadInput);
+  if (name == "auto") return Calibrator::kAuto;
+  throw Error("--calibrator " + name + ": expected auto, minmax, percentile or entropy", ErrorKind::kBadInput);
 }
 
 namespace {
@@ -139,6 +142,9 @@ double entropy_threshold(const ActivationHistogram& stats, bool non_negative) {
 
 double calibration_threshold(const ActivationHistogram& stats, Calibrator calibrator, double percentile,
                              bool non_negative) {
+  if (calibrator == Calibrator::kAuto)
+    throw Error("calibrator auto is chosen per activation by measurement, not from a histogram alone",
+                ErrorKind::kRuntime);
   double threshold = stats.abs_max();
   if (calibrator != Calibrator::kMinMax) {
     if (!stats.has_histogram())

@@ -25,6 +25,31 @@ std::size_t index_of(const std::vector<TensorSpec>& specs, const std::string& na
   throw Error("calibration: the engine returned no output '" + name + "'", ErrorKind::kRuntime);
 }
 
+// The model's first output over the first calibration batches holding at
+// least `samples` samples, padding dropped: what SQNR is measured on.
+class OutputSampler {
+ public:
+  OutputSampler(const CalibrationData& data, std::size_t samples)
+      : data_(data), batch_(static_cast<std::size_t>(data.batch_shape.at(0))) {
+    std::size_t counted = 0;
+    while (batches_ < data.batches.size() && counted < samples) counted += data.valid[batches_++];
+  }
+  std::vector<float> outputs(GraphRunner& runner) const {
+    std::vector<float> values;
+    for (std::size_t b = 0; b < batches_; ++b) {
+      const Tensor& t = runner.run(data_.batches[b]).at(0);
+      const std::size_t n = valid_elements(t, data_.valid[b], batch_);
+      values.insert(values.end(), t.data_as<float>(), t.data_as<float>() + n);
+    }
+    return values;
+  }
+
+ private:
+  const CalibrationData& data_;
+  std::size_t batch_;
+  std::size_t batches_ = 0;
+};
+
 }  // namespace
 
 CalibrationData load_calibration_data(const Dataset& dataset, const Preprocess& preprocess, const TensorSpec& input,
@@ -50,18 +75,17 @@ CalibrationData load_calibration_data(const Dataset& dataset, const Preprocess& 
   return data;
 }
 
-std::map<std::string, ActivationRange> calibrate_activations(const OnnxGraph& graph,
-                                                             const std::vector<std::string>& activations,
-                                                             const CalibrationData& data, Calibrator calibrator,
-                                                             double percentile, const std::string& backend,
-                                                             int threads) {
+std::vector<ActivationHistogram> activation_statistics(const OnnxGraph& graph,
+                                                       const std::vector<std::string>& activations,
+                                                       const CalibrationData& data, bool histogram,
+                                                       const std::string& backend, int threads) {
   const OnnxGraph probe = with_extra_outputs(graph, activations);
   GraphRunner runner(probe, backend, data.input, data.batch_shape, threads);
   std::vector<std::size_t> slots;
   for (const auto& name : activations) slots.push_back(index_of(runner.output_specs(), name));
   std::vector<ActivationHistogram> stats(activations.size());
   const auto batch = static_cast<std::size_t>(data.batch_shape.at(0));
-  const int passes = calibrator == Calibrator::kMinMax ? 1 : 2;
+  const int passes = histogram ? 2 : 1;
   for (int pass = 0; pass < passes; ++pass) {
     for (std::size_t b = 0; b < data.batches.size(); ++b) {
       const auto& outputs = runner.run(data.batches[b]);
@@ -79,6 +103,12 @@ std::map<std::string, ActivationRange> calibrate_activations(const OnnxGraph& gr
       }
     }
   }
+  return stats;
+}
+
+std::map<std::string, ActivationRange> activation_ranges(const std::vector<std::string>& activations,
+                                                         const std::vector<ActivationHistogram>& stats,
+                                                         Calibrator calibrator, double percentile) {
   std::map<std::string, ActivationRange> ranges;
   for (std::size_t a = 0; a < activations.size(); ++a) {
     ActivationRange r;
@@ -89,26 +119,78 @@ std::map<std::string, ActivationRange> calibrate_activations(const OnnxGraph& gr
   return ranges;
 }
 
+std::map<std::string, ActivationRange> calibrate_activations(const OnnxGraph& graph,
+                                                             const std::vector<std::string>& activations,
+                                                             const CalibrationData& data, Calibrator calibrator,
+                                                             double percentile, const std::string& backend,
+                                                             int threads) {
+  const auto stats =
+      activation_statistics(graph, activations, data, calibrator != Calibrator::kMinMax, backend, threads);
+  return activation_ranges(activations, stats, calibrator, percentile);
+}
+
+std::vector<ActivationCalibration> choose_calibrators(const OnnxGraph& graph,
+                                                      const std::vector<std::string>& activations,
+                                                      const std::vector<ActivationHistogram>& stats, double percentile,
+                                                      const CalibrationData& data, std::size_t samples,
+                                                      const std::string& backend, int threads,
+                                                      QuantizeOptions& ranges) {
+  // Entropy first: on a tie the documented default stands.
+  const std::vector<Calibrator> candidates{Calibrator::kEntropy, Calibrator::kPercentile, Calibrator::kMinMax};
+  std::vector<std::map<std::string, ActivationRange>> by_calibrator;
+  for (Calibrator c : candidates) by_calibrator.push_back(activation_ranges(activations, stats, c, percentile));
+
+  // Which quantizable nodes read each activation (a node's activation
+  // inputs are what activation_inputs() lists with only that node quantized).
+  const std::vector<std::string> nodes = quantizable_nodes(graph);
+  const std::set<std::string> all_nodes(nodes.begin(), nodes.end());
+  std::map<std::string, std::set<std::string>> consumers;
+  for (const auto& node : nodes) {
+    std::set<std::string> others = all_nodes;
+    others.erase(node);
+    for (const auto& tensor : activation_inputs(graph, others)) consumers[tensor].insert(node);
+  }
+
+  const OutputSampler sampler(data, samples);
+  GraphRunner reference_runner(graph, backend, data.input, data.batch_shape, threads);
+  const std::vector<float> reference = sampler.outputs(reference_runner);
+  std::vector<ActivationCalibration> choices;
+  ranges.activations = by_calibrator.front();
+  for (const auto& tensor : activations) {
+    ActivationCalibration choice;
+    choice.activation = tensor;
+    double best_sqnr_db = -std::numeric_limits<double>::infinity();
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+      QuantizeOptions variant_options;
+      variant_options.activations = by_calibrator[c];
+      variant_options.keep_fp32_nodes = all_nodes;
+      for (const auto& node : consumers[tensor]) variant_options.keep_fp32_nodes.erase(node);
+      OnnxGraph variant = graph;
+      quantize_qdq(variant, variant_options);
+      GraphRunner runner(variant, backend, data.input, data.batch_shape, threads);
+      const std::vector<float> out = sampler.outputs(runner);
+      const double sqnr = sqnr_db(reference.data(), out.data(), std::min(reference.size(), out.size()));
+      choice.output_sqnr_db[calibrator_name(candidates[c])] = sqnr;
+      if (sqnr > best_sqnr_db) {
+        best_sqnr_db = sqnr;
+        choice.chosen = candidates[c];
+        choice.threshold = by_calibrator[c].at(tensor).threshold;
+        ranges.activations[tensor] = by_calibrator[c].at(tensor);
+      }
+    }
+    choices.push_back(choice);
+  }
+  return choices;
+}
+
 std::vector<LayerSensitivity> measure_sensitivity(const OnnxGraph& graph, const QuantizeOptions& all_ranges,
                                                   const std::vector<QuantizedLayer>& layers,
                                                   const CalibrationData& data, std::size_t samples,
                                                   const std::string& backend, int threads) {
-  const auto batch = static_cast<std::size_t>(data.batch_shape.at(0));
-  std::size_t batches = 0, counted = 0;
-  while (batches < data.batches.size() && counted < samples) counted += data.valid[batches++];
-
   // The FP32 outputs (first graph output) once, then one variant per layer.
-  const auto first_outputs = [&](GraphRunner& runner) {
-    std::vector<float> values;
-    for (std::size_t b = 0; b < batches; ++b) {
-      const Tensor& t = runner.run(data.batches[b]).at(0);
-      const std::size_t n = valid_elements(t, data.valid[b], batch);
-      values.insert(values.end(), t.data_as<float>(), t.data_as<float>() + n);
-    }
-    return values;
-  };
+  const OutputSampler sampler(data, samples);
   GraphRunner reference_runner(graph, backend, data.input, data.batch_shape, threads);
-  const std::vector<float> reference = first_outputs(reference_runner);
+  const std::vector<float> reference = sampler.outputs(reference_runner);
 
   std::set<std::string> all_nodes;
   for (const auto& l : layers) all_nodes.insert(l.node);
@@ -120,7 +202,7 @@ std::vector<LayerSensitivity> measure_sensitivity(const OnnxGraph& graph, const 
     OnnxGraph variant = graph;
     quantize_qdq(variant, only);
     GraphRunner runner(variant, backend, data.input, data.batch_shape, threads);
-    const std::vector<float> out = first_outputs(runner);
+    const std::vector<float> out = sampler.outputs(runner);
     LayerSensitivity s;
     s.node = layer.node;
     s.op = layer.op;

@@ -206,8 +206,17 @@ OnnxGraph quantize_int8(const OnnxGraph& graph, const Dataset& calib, const Data
   report.calibration.append(calib.name()).append(" on ").append(o.calib_backend);
   progress("calibration: " + report.calibration);
   QuantizeOptions ranges;
-  ranges.activations = calibrate_activations(graph, activation_inputs(graph, {}), data, o.calibrator, o.percentile,
-                                             o.calib_backend, o.threads);
+  const std::vector<std::string> activations = activation_inputs(graph, {});
+  if (o.calibrator == Calibrator::kAuto) {
+    const auto stats = activation_statistics(graph, activations, data, true, o.calib_backend, o.threads);
+    progress("auto calibration: each activation's calibrator chosen by output SQNR on " +
+             std::to_string(std::min(o.sensitivity_samples, samples)) + " samples");
+    report.calibration_choices = choose_calibrators(graph, activations, stats, o.percentile, data,
+                                                    o.sensitivity_samples, o.calib_backend, o.threads, ranges);
+  } else {
+    ranges.activations =
+        calibrate_activations(graph, activations, data, o.calibrator, o.percentile, o.calib_backend, o.threads);
+  }
   OnnxGraph result = quantized(graph, ranges, report);
   report.steps.push_back("int8 (" + calibrator_name(o.calibrator) + ")");
   if (!o.measure_sensitivity && !o.max_top1_drop_pts) return result;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "inferlab/optimizer.h"
@@ -97,6 +98,13 @@ std::string render_optimize_report(const OptimizeReport& r) {
     }
     out << text_table(rows);
   }
+  if (!r.calibration_choices.empty()) {
+    std::map<std::string, int> chosen;
+    for (const auto& c : r.calibration_choices) ++chosen[calibrator_name(c.chosen)];
+    out << "auto calibration, chosen per activation by output SQNR:";
+    for (const auto& [name, count] : chosen) out << ' ' << name << " x" << count;
+    out << '\n';
+  }
   for (const auto& l : r.left_in_fp32) out << "fp32: " << l << '\n';
   if (r.budget_held) {
     out << "\naccuracy budget " << fixed(*r.max_top1_drop_pts, 2)
@@ -145,6 +153,15 @@ nlohmann::json to_json(const OptimizeReport& r) {
                            {"weight_sqnr_db", finite_or_null(s.weight_sqnr_db)},
                            {"output_sqnr_db", finite_or_null(s.output_sqnr_db)},
                            {"precision", s.kept_fp32 ? "fp32" : "int8"}});
+  }
+  j["calibration_choices"] = nlohmann::json::array();
+  for (const auto& c : r.calibration_choices) {
+    nlohmann::json sqnr;
+    for (const auto& [name, db_value] : c.output_sqnr_db) sqnr[name] = finite_or_null(db_value);
+    j["calibration_choices"].push_back({{"activation", c.activation},
+                                        {"calibrator", calibrator_name(c.chosen)},
+                                        {"threshold", c.threshold},
+                                        {"output_sqnr_db", sqnr}});
   }
   j["left_in_fp32"] = r.left_in_fp32;
   j["max_top1_drop_pts"] = optional_json(r.max_top1_drop_pts);

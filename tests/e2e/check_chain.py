@@ -33,4 +33,16 @@ first = doc["steps"][0]
 assert first["report"]["schema"] == "inferlab.distill/1", first["report"]["schema"]
 last_steps = doc["steps"][-1]["report"]["steps"]
 assert any(step.startswith("int8") for step in last_steps), last_steps
+# The int8 step calibrated with the default (auto): every activation kept the
+# calibrator whose measured output SQNR was best, and top-1 held within 1 pt.
+int8 = doc["steps"][-1]["report"]
+choices = int8["calibration_choices"]
+assert choices, "no per-activation calibration choices recorded"
+for c in choices:
+    sqnr = {k: (v if v is not None else float("inf")) for k, v in c["output_sqnr_db"].items()}
+    assert set(sqnr) == {"entropy", "percentile", "minmax"}, sqnr
+    assert sqnr[c["calibrator"]] == max(sqnr.values()), c
+native = [a for a in int8["accuracy"] if a["backend"] == "native"][0]
+assert native["top1_drop_pts"] <= 1.0, f"int8 step lost {native['top1_drop_pts']:.2f} pts"
+print(f"int8 step: drop {native['top1_drop_pts']:.2f} pts, calibrators {[c['calibrator'] for c in choices]}")
 print("ok")

@@ -143,6 +143,10 @@ TEST(Calibration, ThresholdsOnKnownDistributions) {
   EXPECT_LT(calibration_threshold(p, Calibrator::kPercentile, 99.99, false), 5.0);
   EXPECT_THROW(calibration_threshold(p, Calibrator::kPercentile, 0, false), Error);
   EXPECT_THROW(calibrator_from_name("kl"), Error);
+  // auto is a measurement over the model, never a histogram rule.
+  EXPECT_EQ(calibrator_from_name("auto"), Calibrator::kAuto);
+  EXPECT_EQ(calibrator_name(Calibrator::kAuto), "auto");
+  EXPECT_THROW(calibration_threshold(p, Calibrator::kAuto, 0, false), Error);
 }
 
 QuantizeOptions ranges_for(const OnnxGraph& g) {
