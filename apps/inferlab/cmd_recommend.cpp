@@ -10,6 +10,7 @@
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/recommend.h"
+#include "recommend_measure.h"
 #include "store_flags.h"
 
 namespace inferlab::cli {
@@ -21,6 +22,7 @@ struct RecommendFlags {
   std::vector<std::string> models;
   Constraints constraints;
   std::string machine, objective = "latency", json_path;
+  MeasureFlags measure;
 };
 
 std::string optional_number(const std::optional<double>& value, const char* format) {
@@ -74,10 +76,17 @@ int run_recommend(const RecommendFlags& f) {
     throw Error("--min-top1 " + optional_number(k.min_top1, "%g") + ": a fraction in [0, 1] (0.9 is 90%)");
   }
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+  std::string machine = f.machine;
+  if (f.measure.measure) {
+    measure_missing(f.measure, f.models, f.store);
+    // What was just measured is this machine's: recommend for it.
+    if (machine.empty()) machine = machine_hostname();
+    std::cout << "recommending from the rows of " << machine << "\n";
+  }
   auto store = f.store.open_for_reading();
   std::vector<StoredRow> rows;
   for (const auto& model : f.models) {
-    auto more = rows_of(*store, model, f.machine);
+    auto more = rows_of(*store, model, machine);
     rows.insert(rows.end(), more.begin(), more.end());
   }
   const Recommendation r = recommend(collect_configurations(rows), k, objective);
@@ -116,6 +125,7 @@ void add_recommend(CLI::App& app, int* exit_code) {
   sub->add_option("--objective", f->objective, "latency, throughput or energy")->capture_default_str();
   sub->add_option("--json", f->json_path, "Write the recommendation as JSON (inferlab.recommend/1)");
   f->store.add_to(*sub, false);
+  f->measure.add_to(*sub);
   sub->callback([=] { *exit_code = run_recommend(*f); });
 }
 
