@@ -17,9 +17,8 @@ INFERLAB_WITH_ONNXRUNTIME ?= AUTO
 export INFERLAB_WITH_ONNXRUNTIME
 BACKENDS := opencv,torch,$(if $(filter OFF off,$(INFERLAB_WITH_ONNXRUNTIME)),,onnxruntime,)native
 
-QUICK_MODELS := mobilenet_v2 squeezenet1_1
-PAPER_MODELS := resnet152 mobilenet_v2 squeezenet1_1 efficientnet_b0 vgg16 swin_t
-ZOO_MODELS := $(if $(filter paper,$(ZOO)),$(PAPER_MODELS),$(QUICK_MODELS))
+# The zoo's models come from the CLI, which is built from models/zoo.json.
+ZOO_MODELS = $$($(INFERLAB) models list --zoo $(ZOO))
 
 # Run rules for the main job: at least 2 s and 10 iterations per configuration
 # (at large sweep batches one VGG16 iteration takes seconds on 2 cores).

@@ -54,12 +54,9 @@ SEED = 0
 CHECK_SEED = 1234
 CHECK_BATCH = 2
 
-ZOOS = {
-    "quick": ["mobilenet_v2", "squeezenet1_1"],
-    "paper": ["resnet152", "mobilenet_v2", "squeezenet1_1", "efficientnet_b0", "vgg16", "swin_t"],
-    "digits": ["digits_cnn"],
-    "rppg": ["rppg_net"],
-}
+# The zoos come from models/zoo.json, the one list the CLI is built from too.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo.json")) as _zoo_file:
+    ZOOS = {zoo: names for zoo, names in json.load(_zoo_file).items() if not zoo.startswith("_")}
 # Models that are not torchvision ImageNet classifiers: input [C, H, W] and class count.
 INPUT_CHW = {"digits_cnn": (1, 20, 20)}
 CLASSES = {"digits_cnn": 10}

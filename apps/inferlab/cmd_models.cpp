@@ -63,7 +63,13 @@ std::string formats_of(const ModelManifest& m) {
   return text;
 }
 
-int run_list(const std::string& dir_flag, bool as_json) {
+int run_list(const std::string& dir_flag, bool as_json, const std::string& zoo) {
+  if (!zoo.empty()) {
+    // A zoo's members, prepared or not: what `models prepare --zoo` makes
+    // and what the Makefile benches (one name per line).
+    for (const auto& name : zoo_model_names(zoo)) std::cout << name << '\n';
+    return 0;
+  }
   const std::string dir = model_directory(dir_flag);
   auto models = list_prepared_models(dir);
   if (as_json) {
@@ -166,7 +172,9 @@ void add_models(CLI::App& app, int* exit_code) {
   auto as_json = std::make_shared<bool>(false);
   list->add_option("--dir", *dir, "Model directory");
   list->add_flag("--json", *as_json, "Print JSON");
-  list->callback([=] { *exit_code = run_list(*dir, *as_json); });
+  auto list_zoo = std::make_shared<std::string>();
+  list->add_option("--zoo", *list_zoo, "Print the names of this zoo's models (prepared or not), one per line");
+  list->callback([=] { *exit_code = run_list(*dir, *as_json, *list_zoo); });
 
   auto* show = models->add_subcommand("show", "Show a model's inputs, outputs, parameters and ops");
   auto argument = std::make_shared<std::string>();

@@ -40,7 +40,11 @@ struct ModelManifest {
 /// else $XDG_CACHE_HOME/inferlab/models, else ~/.cache/inferlab/models.
 std::string model_directory(const std::string& override_dir = {});
 
-/// Names of the models in a zoo ("quick", "paper", ...). Throws Error for an unknown zoo.
+/// The reference zoos ("quick", "paper", "digits", "rppg"), as models/zoo.json lists them.
+std::vector<std::string> zoo_names();
+
+/// Names of the models in a zoo ("quick", "paper", ...), from models/zoo.json.
+/// Throws Error (kBadInput) for an unknown zoo, naming the known ones.
 std::vector<std::string> zoo_model_names(const std::string& zoo);
 
 /// Reads `<dir>/manifest.json`. Throws Error naming the file when it is missing or malformed.

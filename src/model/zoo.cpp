@@ -311,13 +311,19 @@ ResolvedModel resolve_file(const std::string& argument, const fs::path& path) {
 // The command that prepares `name`: its own zoo's, so `rppg_net` is not sent
 // to the quick zoo, which would never contain it.
 std::string prepare_hint(const std::string& name) {
-  for (const char* zoo : {"quick", "digits", "rppg", "paper"}) {
+  // The smallest zoo holding it (quick before paper for mobilenet_v2).
+  std::string best_zoo, every;
+  std::size_t best_size = 0;
+  for (const auto& zoo : zoo_names()) {
     const auto names = zoo_model_names(zoo);
-    if (std::find(names.begin(), names.end(), name) != names.end()) {
-      return std::string("run: inferlab models prepare --zoo ") + zoo;
+    every += (every.empty() ? "" : "|") + zoo;
+    if (std::find(names.begin(), names.end(), name) != names.end() && (best_zoo.empty() || names.size() < best_size)) {
+      best_zoo = zoo;
+      best_size = names.size();
     }
   }
-  return "a reference model needs: inferlab models prepare --zoo quick|paper|digits|rppg";
+  if (!best_zoo.empty()) return "run: inferlab models prepare --zoo " + best_zoo;
+  return "a reference model needs: inferlab models prepare --zoo " + every;
 }
 
 bool looks_like_path(const std::string& argument) {
@@ -353,14 +359,31 @@ std::string model_directory(const std::string& override_dir) {
   return user_cache_directory() + "/models";
 }
 
+namespace {
+
+// models/zoo.json, compiled in (the generated initializer keeps its order).
+const std::vector<std::pair<std::string, std::vector<std::string>>>& zoo_table() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> table{
+#include "zoo_list.inc"
+  };
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::string> zoo_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : zoo_table()) names.push_back(entry.first);
+  return names;
+}
+
 std::vector<std::string> zoo_model_names(const std::string& zoo) {
-  if (zoo == "quick") return {"mobilenet_v2", "squeezenet1_1"};
-  if (zoo == "paper") {
-    return {"resnet152", "mobilenet_v2", "squeezenet1_1", "efficientnet_b0", "vgg16", "swin_t"};
+  std::string known;
+  for (const auto& [name, models] : zoo_table()) {
+    if (name == zoo) return models;
+    known += (known.empty() ? "" : ", ") + name;
   }
-  if (zoo == "digits") return {"digits_cnn"};
-  if (zoo == "rppg") return {"rppg_net"};
-  throw Error("--zoo " + zoo + ": unknown zoo (expected quick, paper, digits or rppg)");
+  throw Error("--zoo " + zoo + ": unknown zoo (expected one of " + known + ")");
 }
 
 ModelManifest read_manifest(const std::string& manifest_dir) { return read_manifest_document(manifest_dir).manifest; }
