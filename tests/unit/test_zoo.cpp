@@ -521,16 +521,16 @@ TEST(Sha256, KnownVectorsAndChunkedUpdates) {
 // models/zoo.json is the one list: the compiled table holds every zoo the
 // CLI documents, each non-empty, and the paper zoo is the study's six.
 TEST(Zoo, ListComesFromZooJson) {
-  const auto zoos = zoo_names();
+  const auto zoos = inferlab::zoo_names();
   for (const char* zoo : {"quick", "paper", "digits", "rppg"}) {
     EXPECT_NE(std::find(zoos.begin(), zoos.end(), zoo), zoos.end()) << zoo;
-    EXPECT_FALSE(zoo_model_names(zoo).empty()) << zoo;
+    EXPECT_FALSE(inferlab::zoo_model_names(zoo).empty()) << zoo;
   }
-  EXPECT_EQ(zoo_model_names("paper").size(), 6u);
+  EXPECT_EQ(inferlab::zoo_model_names("paper").size(), 6u);
   try {
-    zoo_model_names("nope");
+    inferlab::zoo_model_names("nope");
     FAIL() << "an unknown zoo must throw";
-  } catch (const Error& e) {
+  } catch (const inferlab::Error& e) {
     EXPECT_NE(std::string(e.what()).find("quick"), std::string::npos) << e.what();
   }
 }
