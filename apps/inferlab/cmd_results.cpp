@@ -62,6 +62,18 @@ int list_runs(const ResultsFlags& f) {
   return 0;
 }
 
+// rppg-eval rows: heart-rate errors instead of timings.
+std::string heart_rate_line(const BenchResult& r) {
+  const HeartRateFields& h = *r.heart_rate;
+  char text[320];
+  std::snprintf(text, sizeof text, "%-18s %-8s %-12s %-8s %8lld %8.2f %8.2f %8.2f %8s", shorten(r.model, 18).c_str(),
+                r.backend.c_str(), shorten(h.clip, 12).c_str(), r.status.c_str(), static_cast<long long>(h.readings),
+                h.mae_bpm, h.rmse_bpm, h.mape_pct, h.pearson ? std::to_string(*h.pearson).substr(0, 5).c_str() : "-");
+  std::string line = text;
+  if (r.status != "ok") line += "  (" + r.reason + ")";
+  return line;
+}
+
 std::string row_line(const StoredRow& row) {
   const BenchResult& r = row.result;
   char text[320];
@@ -96,9 +108,24 @@ int show_run(const ResultsFlags& f) {
             << "\ninferlab revision: " << env.git_revision << "\n";
   if (!run.tags.empty()) std::cout << "tags: " << join_tags(run.tags) << '\n';
   if (!run.run.run_rules.is_null()) std::cout << "run rules: " << run.run.run_rules.dump() << '\n';
-  std::printf("\n%-18s %-8s %-5s %5s %-13s %3s  %-11s %10s %10s %10s %8s %s\n", "model", "backend", "prec", "batch",
-              "scenario", "thr", "status", "p50_ms", "p99_ms", "per_s", "rss_mb", "top1");
-  for (const auto& r : rows) std::cout << row_line(r) << '\n';
+  bool timing_header = false, heart_rate_header = false;
+  for (const auto& r : rows) {
+    if (r.result.heart_rate) {
+      if (!heart_rate_header) {
+        std::printf("\n%-18s %-8s %-12s %-8s %8s %8s %8s %8s %8s\n", "model", "backend", "clip", "status", "readings",
+                    "MAE_bpm", "RMSE_bpm", "MAPE_%", "pearson");
+        heart_rate_header = true;
+      }
+      std::cout << heart_rate_line(r.result) << '\n';
+      continue;
+    }
+    if (!timing_header) {
+      std::printf("\n%-18s %-8s %-5s %5s %-13s %3s  %-11s %10s %10s %10s %8s %s\n", "model", "backend", "prec", "batch",
+                  "scenario", "thr", "status", "p50_ms", "p99_ms", "per_s", "rss_mb", "top1");
+      timing_header = true;
+    }
+    std::cout << row_line(r) << '\n';
+  }
   if (!f.json_path.empty()) std::cout << "wrote " << f.json_path << '\n';
   return 0;
 }

@@ -7,8 +7,10 @@
 #include "commands.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
+#include "inferlab/recording.h"
 #include "inferlab/result.h"
 #include "inferlab/rppg_eval.h"
+#include "store_flags.h"
 
 namespace inferlab::cli {
 
@@ -18,7 +20,35 @@ struct EvalFlags {
   std::string set = "synthetic", methods = "green,chrom,pos,neural", backend = "opencv", model = "rppg_net";
   std::string model_dir, json_path;
   double clip_s = 30;
+  StoreFlags store;
 };
+
+// A stored row per method and clip, and per method pooled ("all"): the
+// model is the method's (the neural model's name, else "rppg-<method>"),
+// the backend the one that ran it ("none" for the classical methods).
+BenchResult eval_row(const EvalFlags& f, const std::string& method, const std::string& clip, const EvalMetrics& m,
+                     const std::string& status, const std::string& reason) {
+  BenchResult row;
+  const bool neural = method == "neural";
+  row.model = neural ? f.model : "rppg-" + method;
+  row.backend = neural ? f.backend : "none";
+  row.precision = "fp32";
+  row.scenario = "rppg-eval";
+  row.status = status;
+  row.reason = reason;
+  row.timing_boundary = "end-to-end";
+  HeartRateFields h;
+  h.set = f.set;
+  h.clip = clip;
+  h.readings = m.readings;
+  h.unavailable = m.unavailable;
+  h.mae_bpm = m.mae;
+  h.rmse_bpm = m.rmse;
+  h.mape_pct = m.mape;
+  h.pearson = m.pearson;
+  row.heart_rate = h;
+  return row;
+}
 
 std::string cell(double value, bool present, const char* format) {
   if (!present) return "-";
@@ -38,6 +68,8 @@ int run_eval(const EvalFlags& f) {
   if (!(f.clip_s >= 8 && f.clip_s <= 600))
     throw Error("--clip-seconds: must be 8..600 (one reading needs 6 s of signal)");
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+  std::string store_error;
+  std::unique_ptr<ResultStore> store = f.store.open_for_recording(&store_error);
   std::vector<EvalClip> clips;
   if (f.set == "synthetic") {
     clips = synthetic_eval_set(f.clip_s);
@@ -69,6 +101,18 @@ int run_eval(const EvalFlags& f) {
     doc.update(eval_report_json(report));
     write_file_atomically(f.json_path, doc.dump(2) + "\n");
   }
+  RunRecorder recorder(std::move(store),
+                       make_run_record("rppg-eval", command_line(), environment_with_engines(1), nullptr), "");
+  std::size_t index = 0;
+  for (const auto& c : report.clips)
+    recorder.record(index++, eval_row(f, c.method, c.clip, c.metrics, c.status, c.reason));
+  for (const auto& [name, m] : report.methods) {
+    const bool neural_failed = name == "neural" && report.neural_status != "ok";
+    recorder.record(index++, eval_row(f, name, "all", m, neural_failed ? "failed" : "ok",
+                                      neural_failed ? report.neural_status : ""));
+  }
+  if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
+  if (!store_error.empty()) throw Error(store_error + " (the files above were written; nothing was recorded)");
   return 0;
 }
 
@@ -84,6 +128,7 @@ void add_rppg_eval(CLI::App& app, int* exit_code) {
   sub->add_option("--dir", f->model_dir, "Model directory");
   sub->add_option("--clip-seconds", f->clip_s, "Length of each synthetic clip (default 30)");
   sub->add_option("--json", f->json_path, "Write the evaluation as JSON here");
+  f->store.add_to(*sub, true);
   sub->callback([f, exit_code] { *exit_code = run_eval(*f); });
 }
 

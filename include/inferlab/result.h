@@ -60,6 +60,18 @@ struct AccuracyFields {
   double wall_s = 0;                   ///< the whole pass, loading included
 };
 
+/// Heart-rate accuracy of one rPPG method on one clip or a whole set
+/// (`inferlab rppg-eval`), against ground truth read every second.
+struct HeartRateFields {
+  std::string set;                   ///< "synthetic" or "ubfc:DIR"
+  std::string clip;                  ///< the clip's name, or "all" for the method pooled over the set
+  std::int64_t readings = 0;         ///< readings compared with ground truth
+  std::int64_t unavailable = 0;      ///< readings the method could not give
+  double mae_bpm = 0, rmse_bpm = 0;  ///< beats per minute
+  double mape_pct = 0;               ///< percent
+  std::optional<double> pearson;     ///< null with fewer than 3 readings or no spread
+};
+
 /// One row of results.
 struct BenchResult {
   std::string model, backend, backend_version, precision, scenario;
@@ -89,14 +101,15 @@ struct BenchResult {
   /// (stats.h) so a store row stays small; for `compare`'s rank test. Not part
   /// of the JSON document (empty unless the bench orchestrator filled it).
   std::vector<float> latency_samples_ms;
-  std::string threading;                   ///< how the engine was configured
-  std::string power_note;                  ///< e.g. "n/a: no powercap/hwmon sensor"
-  bool sweep_best = false;                 ///< this row is the sweep's maximum-throughput point
-  std::string sweep_stop;                  ///< why the sweep ended (on the best row)
-  std::optional<AccuracyFields> accuracy;  ///< set by `inferlab accuracy`
-  std::optional<SessionProfile> profile;   ///< set by `bench --profile` where the backend has one
-  std::string profile_unavailable;         ///< under --profile: why this row has no profile
-  std::string profile_trace_path;          ///< under --profile: the Chrome trace written for this row
+  std::string threading;                      ///< how the engine was configured
+  std::string power_note;                     ///< e.g. "n/a: no powercap/hwmon sensor"
+  bool sweep_best = false;                    ///< this row is the sweep's maximum-throughput point
+  std::string sweep_stop;                     ///< why the sweep ended (on the best row)
+  std::optional<AccuracyFields> accuracy;     ///< set by `inferlab accuracy`
+  std::optional<HeartRateFields> heart_rate;  ///< set by `inferlab rppg-eval`
+  std::optional<SessionProfile> profile;      ///< set by `bench --profile` where the backend has one
+  std::string profile_unavailable;            ///< under --profile: why this row has no profile
+  std::string profile_trace_path;             ///< under --profile: the Chrome trace written for this row
 };
 
 /// What identifies a measured configuration across runs: the key `compare`

@@ -114,6 +114,13 @@ json to_json(const BenchResult& r) {
                        {"busy_ms", a.loader.busy_ms},
                        {"consumer_wait_ms", a.loader.consumer_wait_ms}};
   }
+  if (r.heart_rate) {
+    const HeartRateFields& h = *r.heart_rate;
+    j["heart_rate"] = json{{"set", h.set},           {"clip", h.clip},
+                           {"readings", h.readings}, {"unavailable", h.unavailable},
+                           {"mae_bpm", h.mae_bpm},   {"rmse_bpm", h.rmse_bpm},
+                           {"mape_pct", h.mape_pct}, {"pearson", h.pearson ? json(*h.pearson) : json(nullptr)}};
+  }
   return j;
 }
 
@@ -227,6 +234,18 @@ BenchResult bench_result_from_json(const json& j) {
         a.loader.consumer_wait_ms = get_or<double>(*it, "consumer_wait_ms", 0.0);
       }
       r.accuracy = a;
+    }
+    if (auto it = j.find("heart_rate"); it != j.end() && it->is_object()) {
+      HeartRateFields h;
+      h.set = get_or<std::string>(*it, "set", "");
+      h.clip = get_or<std::string>(*it, "clip", "");
+      h.readings = get_or<std::int64_t>(*it, "readings", 0);
+      h.unavailable = get_or<std::int64_t>(*it, "unavailable", 0);
+      h.mae_bpm = get_or<double>(*it, "mae_bpm", 0.0);
+      h.rmse_bpm = get_or<double>(*it, "rmse_bpm", 0.0);
+      h.mape_pct = get_or<double>(*it, "mape_pct", 0.0);
+      if (auto p = it->find("pearson"); p != it->end() && p->is_number()) h.pearson = p->get<double>();
+      r.heart_rate = h;
     }
     return r;
   } catch (const nlohmann::json::exception& e) {
