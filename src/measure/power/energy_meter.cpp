@@ -9,6 +9,7 @@
 
 namespace inferlab {
 
+using power::append_joined;
 using power::PowerReader;
 using power::ReadMethod;
 using SteadyClock = std::chrono::steady_clock;
@@ -60,10 +61,10 @@ struct EnergyMeter::Impl {
           s.used = true;
           used.push_back(r.get());
           (r->method() == ReadMethod::kCounter ? any_counter : any_sampled) = true;
-          sensors += (sensors.empty() ? "" : " + ") + r->describe() + " [" + s.method + "]";
+          append_joined(sensors, " + ", r->describe() + " [" + s.method + "]");
         }
       } else {
-        na += (na.empty() ? "" : "; ") + without_na(r->describe());
+        append_joined(na, "; ", without_na(r->describe()));
       }
       statuses.push_back(std::move(s));
     }

@@ -52,7 +52,7 @@ class HwmonReader final : public PowerReader {
     rails_ = counter_ ? std::move(energy) : std::move(power);
     if (!rails_.empty()) {
       std::string list;
-      for (const auto& r : rails_) list += (list.empty() ? "" : ", ") + r.label;
+      for (const auto& r : rails_) append_joined(list, ", ", r.label);
       describe_ = "hwmon " + list + (counter_ ? " (energy*_input, uJ)" : " (power*_input, uW)");
     } else if (!problems.empty()) {
       describe_ = "n/a: hwmon power rail not readable: " + problems.front();

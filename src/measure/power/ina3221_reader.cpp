@@ -98,7 +98,7 @@ class Ina3221Reader final : public PowerReader {
     if (!total) rails_ = readable;
     if (!rails_.empty()) {
       std::string list;
-      for (const auto& r : rails_) list += (list.empty() ? "" : " + ") + r.label;
+      for (const auto& r : rails_) append_joined(list, " + ", r.label);
       describe_ = "INA3221 " + list + (total ? " (module input rail)" : " (every rail found, added)");
     } else if (!problems.empty()) {
       describe_ = "n/a: INA3221 rail not readable: " + problems.front();

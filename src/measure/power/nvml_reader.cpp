@@ -88,7 +88,7 @@ class NvmlReader final : public PowerReader {
       }
     }
     std::string list;
-    for (const Device& d : devices_) list += (list.empty() ? "" : ",") + std::to_string(d.index);
+    for (const Device& d : devices_) append_joined(list, ",", std::to_string(d.index));
     describe_ = "NVML GPU " + list + (counter_ ? " nvmlDeviceGetTotalEnergyConsumption" : " nvmlDeviceGetPowerUsage") +
                 " (" + library + ")";
   }
@@ -137,7 +137,7 @@ class NvmlReader final : public PowerReader {
   template <typename Fn>
   Fn symbol(const char* name) {
     void* p = dlsym(handle_, name);
-    if (!p) missing_ += (missing_.empty() ? "" : ", ") + std::string(name);
+    if (!p) append_joined(missing_, ", ", std::string(name));
     return reinterpret_cast<Fn>(p);
   }
 

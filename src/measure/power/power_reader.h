@@ -69,6 +69,9 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, const std::string& pre
 /// The decimal number right after `prefix` in `name` ("power12_input" -> 12).
 std::optional<int> index_after(const std::string& name, const std::string& prefix);
 
+/// Appends `item` to `list`, with `separator` before it unless `list` is empty.
+void append_joined(std::string& list, const char* separator, const std::string& item);
+
 /// Undoes a counter's wrap-around: the energy between two raw readings of a
 /// counter that counts from 0 up to `max_range` and then restarts at 0
 /// (`max_range` 0: the counter never wraps and a decrease is an error).

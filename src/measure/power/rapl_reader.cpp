@@ -47,7 +47,7 @@ class RaplReader final : public PowerReader {
     }
     if (!domains_.empty()) {
       std::string list;
-      for (const auto& d : domains_) list += (list.empty() ? "" : ", ") + d.label;
+      for (const auto& d : domains_) append_joined(list, ", ", d.label);
       describe_ = "RAPL " + list + " energy_uj counter(s) under " + dir.string();
       if (!skipped.empty()) describe_ += "; not added: " + skipped.front();
     } else if (!problems.empty()) {

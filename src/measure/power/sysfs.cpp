@@ -66,6 +66,11 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, const std::string& pre
   return out;
 }
 
+void append_joined(std::string& list, const char* separator, const std::string& item) {
+  if (!list.empty()) list += separator;
+  list += item;
+}
+
 std::optional<std::uint64_t> counter_delta(std::uint64_t previous, std::uint64_t now, std::uint64_t max_range) {
   if (now >= previous) return now - previous;
   // The counter passed max_range and restarted at 0 (powercap's documented
