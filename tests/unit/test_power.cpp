@@ -11,6 +11,7 @@
 
 #include "inferlab/power.h"
 #include "inferlab/result.h"
+#include "inferlab/worker.h"
 
 namespace inferlab {
 namespace {
@@ -282,6 +283,36 @@ TEST_F(FakeNvml, PowerUsageIsSampledWithoutTheCounter) {
   const auto e1 = m.read_energy_uj();
   ASSERT_TRUE(e0 && e1);
   EXPECT_NEAR(static_cast<double>(*e1 - *e0) * 1e-6 / seconds_since(start), 80.0, 4.0);  // 2 x 40 W
+}
+
+TEST(Power, WorkerRecordsTheFigureWithItsSourceOrTheReason) {
+  FakeTree t;
+  t.write("sys/class/powercap/intel-rapl:0/name", "package-0");
+  t.write("sys/class/powercap/intel-rapl:0/energy_uj", "5000");
+  EnergyMeter m = t.meter();
+  const auto start = m.read_energy_uj();
+  t.write("sys/class/powercap/intel-rapl:0/energy_uj", "2005000");  // 2 J over the run
+  const auto end = m.read_energy_uj();
+  WorkerSpec spec;
+  spec.batch = 4;
+  BenchResult r;
+  r.count = 50;  // 200 samples
+  r.duration_ms = 500;
+  record_energy(m, start, end, spec, r);
+  ASSERT_TRUE(r.power_w_avg && r.energy_mj_per_inference && r.energy_source);
+  EXPECT_DOUBLE_EQ(*r.power_w_avg, 4.0);
+  EXPECT_DOUBLE_EQ(*r.energy_mj_per_inference, 10.0);
+  EXPECT_EQ(r.energy_source->method, "counter");
+  EXPECT_EQ(r.power_note, m.description());
+
+  FakeTree empty;
+  EnergyMeter none = empty.meter();
+  BenchResult n;
+  n.count = 50;
+  n.duration_ms = 500;
+  record_energy(none, none.read_energy_uj(), none.read_energy_uj(), spec, n);
+  EXPECT_FALSE(n.power_w_avg || n.energy_mj_per_inference || n.energy_source);
+  EXPECT_EQ(n.power_note, none.reason());
 }
 
 TEST(Power, EnergyFigureNeedsBothReadingsTimeAndCount) {
