@@ -31,9 +31,20 @@ int run_info(bool as_json) {
     }
     backends.push_back(b);
   }
+  nlohmann::json power_readers = nlohmann::json::array();
+  for (const auto& r : energy.readers()) {
+    power_readers.push_back({{"name", r.name},
+                             {"available", r.available},
+                             {"used", r.used},
+                             {"method", r.method.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.method)},
+                             {"detail", r.detail}});
+  }
   if (as_json) {
-    nlohmann::json doc{
-        {"schema", "inferlab.info/1"}, {"env", to_json(env)}, {"backends", backends}, {"power", energy.description()}};
+    nlohmann::json doc{{"schema", "inferlab.info/1"},
+                       {"env", to_json(env)},
+                       {"backends", backends},
+                       {"power", energy.description()},
+                       {"power_readers", power_readers}};
     std::cout << doc.dump(2) << '\n';
     return 0;
   }
@@ -42,9 +53,12 @@ int run_info(bool as_json) {
   std::cout << "  memory:    " << env.memory_total_bytes / (1024 * 1024) << " MiB\n  isa:      ";
   for (const auto& f : env.isa) std::cout << ' ' << f;
   std::cout << "\n  governor:  " << env.governor << "\n  os:        " << env.os
-            << "\n  power:     " << energy.description() << "\n  compiler:  " << env.compiler
-            << "\n  revision:  " << env.git_revision << "\n\nbackends (threads shown for --threads " << threads
-            << ")\n";
+            << "\n  power:     " << (energy.available() ? energy.description() : "n/a (every reader below)");
+  for (const auto& r : energy.readers()) {
+    std::cout << "\n    " << r.name << ": " << (r.used ? "used, " + r.method + ": " : "") << r.detail;
+  }
+  std::cout << "\n  compiler:  " << env.compiler << "\n  revision:  " << env.git_revision
+            << "\n\nbackends (threads shown for --threads " << threads << ")\n";
   for (const auto& b : backends) {
     if (!b["compiled_in"].get<bool>()) continue;
     std::cout << "  " << b["name"].get<std::string>() << ' ' << b["version"].get<std::string>() << "  (reads "

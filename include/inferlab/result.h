@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inferlab/environment.h"
+#include "inferlab/power.h"
 #include "inferlab/profile.h"
 #include "inferlab/stats.h"
 
@@ -84,8 +85,10 @@ struct BenchResult {
   std::int64_t count = 0;       ///< measured iterations
   double duration_ms = 0;
   std::optional<MemoryResult> memory;
-  std::optional<double> power_w_avg;  ///< null: no sensor (never estimated)
-  std::optional<double> energy_mj_per_inference;
+  std::optional<double> power_w_avg;              ///< null: no sensor (never estimated)
+  std::optional<double> energy_mj_per_inference;  ///< millijoules per sample; null: no sensor
+  /// The sensor and method (counter or sampled) behind power_w_avg; null with it.
+  std::optional<EnergySource> energy_source;
   std::optional<ValidationResult> validation;
   std::string timing_boundary;  ///< "compute-only" | "with-copies" | "end-to-end"
   std::string timed_region;     ///< the timed region in words
@@ -102,7 +105,7 @@ struct BenchResult {
   /// of the JSON document (empty unless the bench orchestrator filled it).
   std::vector<float> latency_samples_ms;
   std::string threading;                      ///< how the engine was configured
-  std::string power_note;                     ///< e.g. "n/a: no powercap/hwmon sensor"
+  std::string power_note;                     ///< the sensor used, or "n/a: <reason>" naming what was looked for
   bool sweep_best = false;                    ///< this row is the sweep's maximum-throughput point
   std::string sweep_stop;                     ///< why the sweep ended (on the best row)
   std::optional<AccuracyFields> accuracy;     ///< set by `inferlab accuracy`

@@ -52,6 +52,14 @@ BenchResult result_for(const WorkerSpec& spec);
 /// the statistics are computed by one piece of code.
 void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult& result);
 
+/// Fills `result`'s power_w_avg, energy_mj_per_inference and energy_source
+/// from two EnergyMeter readings around the measured run (call after
+/// fill_run_statistics: it needs count and duration_ms), and power_note with
+/// the sensor or the n/a reason. Leaves the figures null when either reading
+/// is missing: never an estimate. Shared by every worker kind.
+void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_uj, std::optional<std::uint64_t> end_uj,
+                   const WorkerSpec& spec, BenchResult& result);
+
 /// Measures `spec` in this process and returns the result (status "failed"
 /// with the engine's message when it throws). Used by the hidden `_worker` verb.
 BenchResult measure_in_this_process(const WorkerSpec& spec);

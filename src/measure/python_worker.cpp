@@ -121,11 +121,7 @@ void measure(const WorkerSpec& spec, PythonChannel& channel, PythonDriver& drive
   result.memory =
       MemoryResult{static_cast<double>(peak) / kBytesPerMb, static_cast<double>(rss_loaded - rss_start) / kBytesPerMb,
                    static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};
-  if (energy_start && energy_end && *energy_end >= *energy_start && outcome.duration_ms > 0) {
-    const double joules = static_cast<double>(*energy_end - *energy_start) * 1e-6;
-    result.power_w_avg = joules / (outcome.duration_ms / 1000.0);
-    result.energy_mj_per_inference = joules * 1000.0 / static_cast<double>(result.count * spec.batch);
-  }
+  record_energy(energy, energy_start, energy_end, spec, result);
   if (!spec.profile_path.empty()) {
     write_file_atomically(
         spec.profile_path,

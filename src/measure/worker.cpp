@@ -163,6 +163,21 @@ void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult
       outcome.duration_ms > 0 ? static_cast<double>(result.count * spec.batch) * 1000.0 / outcome.duration_ms : 0;
 }
 
+void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_uj, std::optional<std::uint64_t> end_uj,
+                   const WorkerSpec& spec, BenchResult& result) {
+  const EnergyFigure figure = energy_figure(start_uj, end_uj, result.duration_ms / 1000.0, result.count * spec.batch);
+  result.power_w_avg = figure.power_w_avg;
+  result.energy_mj_per_inference = figure.energy_mj_per_inference;
+  if (figure.power_w_avg) {
+    result.energy_source = meter.source();
+    result.power_note = meter.description();
+  } else if (!meter.available()) {
+    result.power_note = meter.reason();
+  } else {
+    result.power_note = "n/a: " + meter.description() + " gave no reading over the run (a sensor stopped answering)";
+  }
+}
+
 BenchResult measure_in_this_process(const WorkerSpec& spec) {
   BenchResult result = result_for(spec);
   EnergyMeter energy;
@@ -220,11 +235,7 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
     result.memory = MemoryResult{static_cast<double>(peak_rss_bytes()) / kBytesPerMb,
                                  static_cast<double>(rss_loaded - rss_start) / kBytesPerMb,
                                  static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};
-    if (energy_start && energy_end && *energy_end >= *energy_start && outcome.duration_ms > 0) {
-      const double joules = static_cast<double>(*energy_end - *energy_start) * 1e-6;
-      result.power_w_avg = joules / (outcome.duration_ms / 1000.0);
-      result.energy_mj_per_inference = joules * 1000.0 / static_cast<double>(result.count * spec.batch);
-    }
+    record_energy(energy, energy_start, energy_end, spec, result);
     if (!spec.profile_path.empty()) write_profile(*session, spec, input_ptrs, output_ptrs);
     result.status = "ok";
   } catch (const std::exception& e) {

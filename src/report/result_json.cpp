@@ -64,6 +64,10 @@ json to_json(const BenchResult& r) {
                             : json(nullptr);
   j["power_w"] = r.power_w_avg ? json{{"avg", *r.power_w_avg}} : json(nullptr);
   j["energy_mj_per_inference"] = r.energy_mj_per_inference ? json(*r.energy_mj_per_inference) : json(nullptr);
+  j["energy_source"] = r.energy_source ? json{{"sensor", r.energy_source->sensor},
+                                              {"method", r.energy_source->method},
+                                              {"sample_interval_ms", r.energy_source->sample_interval_ms}}
+                                       : json(nullptr);
   if (r.validation) {
     j["validation"] = json{{"reference", r.validation->reference},
                            {"max_abs_diff", finite_or_null(r.validation->max_abs_diff)},
@@ -189,6 +193,10 @@ BenchResult bench_result_from_json(const json& j) {
     if (auto it = j.find("power_w"); it != j.end() && it->is_object()) r.power_w_avg = it->at("avg").get<double>();
     if (auto it = j.find("energy_mj_per_inference"); it != j.end() && it->is_number()) {
       r.energy_mj_per_inference = it->get<double>();
+    }
+    if (auto it = j.find("energy_source"); it != j.end() && it->is_object()) {
+      r.energy_source = EnergySource{get_or<std::string>(*it, "sensor", ""), get_or<std::string>(*it, "method", ""),
+                                     get_or<int>(*it, "sample_interval_ms", 0)};
     }
     if (auto it = j.find("validation"); it != j.end() && it->is_object()) {
       ValidationResult v;

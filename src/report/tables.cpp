@@ -91,8 +91,12 @@ BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
   out.footnotes = notes.lines();
   for (const auto& r : results) {
     if (r.status != "ok") continue;
-    out.footnotes.push_back("power: " +
-                            (r.power_w_avg ? fixed(*r.power_w_avg, 1) + " W average (package)" : r.power_note));
+    out.footnotes.push_back(
+        "power: " +
+        (r.power_w_avg
+             ? fixed(*r.power_w_avg, 1) + " W average (" +
+                   (r.energy_source ? r.energy_source->method + ": " + r.energy_source->sensor : r.power_note) + ")"
+             : r.power_note));
     break;
   }
   std::set<std::string> forms;
