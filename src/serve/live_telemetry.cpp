@@ -40,8 +40,8 @@ nlohmann::json live_sample_json(const LiveSnapshot& s, double fps, const std::ve
   j["bpm_snr_db"] = reading ? optional_number(s.bpm->snr_db) : nlohmann::json();
   j["bpm_note"] =
       reading ? "" : (s.bpm ? s.bpm->unavailable_reason : "warming up: the first analysis window is filling");
-  nlohmann::json interval = nlohmann::json::object();
-  for (const auto& st : stage_ms) interval[st.stage] = optional_number(st.mean_ms);
+  nlohmann::json interval = nlohmann::json::array();  // an array keeps the pipeline's order
+  for (const auto& st : stage_ms) interval.push_back({{"stage", st.stage}, {"mean_ms", optional_number(st.mean_ms)}});
   j["stage_ms"] = interval;
   nlohmann::json stages = nlohmann::json::array();
   for (const auto& st : s.stages) {

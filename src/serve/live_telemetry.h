@@ -32,7 +32,7 @@ struct IntervalLatency {
 /// One web monitor sample (the `sample` event's data): t_s, fps, frames,
 /// dropped_frames, backend, backend_cycle, switching, method, source, face,
 /// bpm (null before the first reading) with bpm_snr_db / bpm_note, stage_ms
-/// {stage: interval mean or null}, stages [{name, p50_ms, p99_ms, count}]
+/// [{stage, mean_ms: interval mean or null}] in pipeline order, stages [{name, p50_ms, p99_ms, count}]
 /// over the run, queues {name: depth}, rss_mb, cpu_utilisation, power_w
 /// (null without a sensor) with power_note, switches [...], finished.
 /// Pure function; thread-safe.

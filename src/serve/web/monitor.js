@@ -4,7 +4,7 @@
 "use strict";
 
 const MAX_POINTS = 240;  // two minutes at the default 500 ms interval
-const PALETTE = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0a7f8c", "#cf222e", "#57606a"];
+const PALETTE = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0a9396", "#e76f51", "#222222"];
 
 // State the page exposes for people debugging it and for the browser test.
 const monitor = (window.inferlabMonitor = { samples: 0, errors: [], last: null, switchRequests: 0 });
@@ -42,7 +42,7 @@ function makeChart(id, lines, yLabel, extraScale) {
 
 function ensureCharts(sample) {
   if (charts.fps) return;
-  stageNames = Object.keys(sample.stage_ms);
+  stageNames = sample.stage_ms.map((st) => st.stage);  // pipeline order
   for (const name of stageNames) series.stages[name] = [];
   charts.fps = makeChart("chart-fps", ["FPS"], "frames/s");
   charts.stages = makeChart("chart-stages", stageNames, "ms", { y: { distr: 3 } });
@@ -129,7 +129,9 @@ function onSample(s) {
   push(series.bpm, s.bpm);
   push(series.rss, s.rss_mb);
   push(series.power, s.power_w);
-  for (const name of stageNames) push(series.stages[name], s.stage_ms[name] > 0 ? s.stage_ms[name] : null);
+  for (const st of s.stage_ms) {
+    if (series.stages[st.stage]) push(series.stages[st.stage], st.mean_ms > 0 ? st.mean_ms : null);
+  }
   monitor.samples += 1;
   monitor.last = s;
   document.body.dataset.samples = String(monitor.samples);
