@@ -28,7 +28,8 @@ namespace inferlab {
 /// Receives every timing the pipeline records, as it records it: the stage
 /// name (StageLatency::name: "capture", ..., "end_to_end") and the duration in
 /// milliseconds. Called on the stage threads, concurrently: it must be
-/// thread-safe and must not block (it runs inside the timed loop).
+/// thread-safe and must not block (it runs inside the timed loop). The
+/// pipeline keeps a copy: whatever it refers to must outlive the pipeline.
 using StageLatencyObserver = std::function<void(std::string_view stage, double latency_ms)>;
 
 /// Settings of one live run. Units are in the names.

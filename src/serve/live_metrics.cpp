@@ -1,5 +1,7 @@
 #include "serve/live_metrics.h"
 
+#include <limits>
+
 namespace inferlab {
 
 namespace {
@@ -72,12 +74,17 @@ void LiveMetrics::update(const LiveSnapshot& s, const ProcessUsage& usage) {
                {{"queue", q.name}})
         .set(static_cast<double>(q.capacity));
   }
-  if (s.bpm && s.bpm->bpm) {
-    registry_.gauge("inferlab_live_bpm", "Latest heart-rate reading, beats per minute").set(*s.bpm->bpm);
-    if (s.bpm->snr_db) {
-      registry_.gauge("inferlab_live_bpm_snr_db", "Signal-to-noise ratio of the latest reading, dB")
-          .set(*s.bpm->snr_db);
-    }
+  // Absent until the first reading; NaN (no value) while the latest
+  // analysis window gave none, so a stale reading is never shown as current.
+  if ((s.bpm && s.bpm->bpm) || bpm_seen_) {
+    const bool reading = s.bpm && s.bpm->bpm;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    registry_
+        .gauge("inferlab_live_bpm", "Latest heart-rate reading, beats per minute (NaN: the latest window gave none)")
+        .set(reading ? *s.bpm->bpm : nan);
+    registry_.gauge("inferlab_live_bpm_snr_db", "Signal-to-noise ratio of the latest reading, dB")
+        .set(reading && s.bpm->snr_db ? *s.bpm->snr_db : nan);
+    bpm_seen_ = true;
   }
   if (s.backend != backend_ || s.method != method_) {
     const char* help = "The backend running the inference stage (1) and the ones that ran before (0)";

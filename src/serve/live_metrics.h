@@ -27,7 +27,7 @@ struct ProcessUsage {
 ///   inferlab_live_frames_{captured,processed,dropped}_total
 ///   inferlab_live_stage_latency_seconds{stage}            histogram
 ///   inferlab_live_queue_depth_frames{queue}, inferlab_live_queue_capacity_frames{queue}
-///   inferlab_live_bpm, inferlab_live_bpm_snr_db           (from the first reading on)
+///   inferlab_live_bpm, inferlab_live_bpm_snr_db           (from the first reading on; NaN while none)
 ///   inferlab_live_face_detected, inferlab_live_backend_info{backend,method},
 ///   inferlab_live_backend_switching, inferlab_live_backend_switches_total{result},
 ///   inferlab_live_backend_switch_seconds                  histogram
@@ -69,6 +69,7 @@ class LiveMetrics {
   std::mutex update_mutex_;  // update() is read-modify-write on the counters
   std::string backend_, method_;
   std::size_t switches_seen_ = 0;
+  bool bpm_seen_ = false;
 };
 
 /// Stage histogram buckets: 10 us .. 10 s (capture and display take

@@ -99,6 +99,32 @@ TEST(LiveMetrics, StageHistogramsCountWhatThePipelineTimed) {
   EXPECT_EQ(sample_value(metrics.render(), "inferlab_live_frames_processed_total"), report.frames);
 }
 
+TEST(LiveMetrics, HeartRateIsAbsentUntilTheFirstReadingThenNaNWhileThereIsNone) {
+  LiveMetrics metrics;
+  LiveSnapshot s;
+  s.backend = "opencv";
+  s.method = "pos";
+  s.power_note = "n/a: test";
+  metrics.update(s, {});
+  EXPECT_EQ(metrics.render().find("inferlab_live_bpm"), std::string::npos);
+  s.bpm = BpmEstimate{12.0, 71.5, 6.25, std::nullopt, ""};
+  metrics.update(s, {});
+  EXPECT_EQ(sample_value(metrics.render(), "inferlab_live_bpm"), 71.5);
+  EXPECT_EQ(sample_value(metrics.render(), "inferlab_live_bpm_snr_db"), 6.25);
+  s.bpm = BpmEstimate{13.0, std::nullopt, std::nullopt, std::nullopt, "no face in 40% of the window"};
+  metrics.update(s, {});
+  EXPECT_NE(metrics.render().find("\ninferlab_live_bpm NaN\n"), std::string::npos) << metrics.render();
+  // A switch to torch: the old backend's info series drops to 0, the new one is 1.
+  s.backend = "torch";
+  s.switches.push_back({1.0, "opencv", "torch", 42.0, ""});
+  metrics.update(s, {});
+  const std::string text = metrics.render();
+  EXPECT_EQ(sample_value(text, "inferlab_live_backend_info{backend=\"opencv\",method=\"pos\"}"), 0);
+  EXPECT_EQ(sample_value(text, "inferlab_live_backend_info{backend=\"torch\",method=\"pos\"}"), 1);
+  EXPECT_EQ(sample_value(text, "inferlab_live_backend_switches_total{result=\"ok\"}"), 1);
+  EXPECT_EQ(sample_value(text, "inferlab_live_backend_switch_seconds_sum"), 0.042);
+}
+
 TEST(LiveMonitoring, ServesMetricsPageEventsAndSwitchesTheBackend) {
   LiveMetrics metrics;
   LivePipeline pipeline(paced_synthetic(metrics, 4));
