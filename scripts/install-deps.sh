@@ -75,3 +75,7 @@ bash "$(dirname "$0")/setup-python-venv.sh"
 # The charting library inlined into HTML reports (Vega, Vega-Lite, vega-embed)
 # comes from the npm registry into the user's cache, like ONNX Runtime.
 bash "$(dirname "$0")/fetch-charts.sh"
+
+# uPlot, the streaming charts of the web Timing Monitor (`live --web`), from
+# the npm registry into the user's cache the same way.
+bash "$(dirname "$0")/fetch-uplot.sh"

@@ -10,6 +10,9 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <string_view>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -19,6 +22,7 @@
 #include "inferlab/registry.h"
 #include "inferlab/result.h"
 #include "live_monitor.h"
+#include "serve/live_web.h"
 
 extern char** environ;
 
@@ -34,6 +38,8 @@ struct LiveFlags {
   double duration_s = -1;  // -1: not given
   int threads = 1;
   double window_s = 10;
+  int metrics_port = -1, web_port = -1;  // -1: not served
+  std::string host = "127.0.0.1";
 };
 
 // Backends a switch cycles through: every compiled-in engine except null.
@@ -75,6 +81,14 @@ void check_flags(const LiveFlags& f) {
   if (!(f.window_s >= 5 && f.window_s <= 60)) throw Error("--window: must be 5..60 seconds");
   monitor_mode_from_name(f.monitor);
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+  for (const auto& [flag, port] : {std::pair{"--metrics-port", f.metrics_port}, std::pair{"--web", f.web_port}}) {
+    if (port != -1 && (port < 0 || port > 65535)) {
+      throw Error(std::string(flag) + " " + std::to_string(port) + ": a TCP port 0-65535 (0 picks a free one)");
+    }
+    if (port != -1 && !f.compare.empty()) {
+      throw Error(std::string(flag) + " serves one run: leave out --compare (each compared run is its own process)");
+    }
+  }
 }
 
 void print_summary(const LiveReport& r) {
@@ -114,10 +128,26 @@ int run_single(const LiveFlags& f) {
   // Before the (possibly slow) model load: a SIGUSR1 sent meanwhile must be
   // counted, not take its default action and end the process.
   install_live_signal_handlers();
-  LivePipeline pipeline(options_from(f));
+  LiveOptions options = options_from(f);
+  const bool served = f.metrics_port >= 0 || f.web_port >= 0;
+  // The stage histograms see every timing the pipeline records, as it records it.
+  auto metrics = std::make_shared<LiveMetrics>();
+  if (served) {
+    options.stage_observer = [metrics](std::string_view stage, double ms) { metrics->observe_stage(stage, ms); };
+  }
+  LivePipeline pipeline(options);
+  std::optional<LiveMonitoring> http;  // after the pipeline: stops before it is destroyed
+  if (served) {
+    http.emplace(pipeline, *metrics, LiveHttpOptions{f.host, f.metrics_port, f.web_port});
+    http->start();
+    if (f.web_port >= 0) std::printf("web monitor: http://%s:%d/\n", f.host.c_str(), http->web_port());
+    if (f.metrics_port >= 0) std::printf("metrics: http://%s:%d/metrics\n", f.host.c_str(), http->metrics_port());
+    std::fflush(stdout);
+  }
   pipeline.start();
   run_monitor(pipeline, monitor_mode_from_name(f.monitor));
   const LiveReport report = pipeline.wait();
+  if (http) http->stop();
   print_summary(report);
   if (!f.json_path.empty()) write_file_atomically(f.json_path, document_with(live_report_json(report)).dump(2) + "\n");
   return 0;
@@ -236,6 +266,11 @@ void add_live(CLI::App& app, int* exit_code) {
   sub->add_option("--pace", f->pace, "source: frames at the source's rate, like a camera; max: as fast as possible");
   sub->add_option("--threads", f->threads, "Engine intra-op threads for the neural model (default 1)");
   sub->add_option("--window", f->window_s, "Heart-rate analysis window in seconds (default 10)");
+  sub->add_option("--metrics-port", f->metrics_port,
+                  "Serve GET /metrics (Prometheus) on this port; 0 picks a free one");
+  sub->add_option("--web", f->web_port,
+                  "Serve the web Timing Monitor on this port (also /metrics); 0 picks a free one");
+  sub->add_option("--host", f->host, "Address --metrics-port and --web listen on (default 127.0.0.1, loopback only)");
   sub->callback([f, exit_code] {
     check_flags(*f);
     *exit_code = f->compare.empty() ? run_single(*f) : run_compare(*f);

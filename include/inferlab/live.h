@@ -14,14 +14,23 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "inferlab/rppg.h"
 
 namespace inferlab {
+
+/// Receives every timing the pipeline records, as it records it: the stage
+/// name (StageLatency::name: "capture", ..., "end_to_end") and the duration in
+/// milliseconds. Called on the stage threads, concurrently: it must be
+/// thread-safe and must not block (it runs inside the timed loop). The
+/// pipeline keeps a copy: whatever it refers to must outlive the pipeline.
+using StageLatencyObserver = std::function<void(std::string_view stage, double latency_ms)>;
 
 /// Settings of one live run. Units are in the names.
 struct LiveOptions {
@@ -29,13 +38,14 @@ struct LiveOptions {
   std::string backend = "opencv";    ///< backend at start
   std::vector<std::string> cycle;    ///< backends a switch request cycles through (must contain `backend`)
   PulseMethod method = PulseMethod::kPos;
-  std::string model = "rppg_net";  ///< neural: MODEL argument (path or prepared name)
-  std::string model_dir;           ///< where prepared models live (zoo.h model_directory())
-  double duration_s = 0;           ///< 0: until request_stop() or the end of the source
-  bool paced = true;               ///< deliver file/synthetic frames at their frame rate, like a camera
-  std::size_t queue_capacity = 4;  ///< frames each inter-stage queue holds
-  double window_s = 10;            ///< heart-rate analysis window
-  int threads = 1;                 ///< engine intra-op threads for the neural model
+  std::string model = "rppg_net";       ///< neural: MODEL argument (path or prepared name)
+  std::string model_dir;                ///< where prepared models live (zoo.h model_directory())
+  double duration_s = 0;                ///< 0: until request_stop() or the end of the source
+  bool paced = true;                    ///< deliver file/synthetic frames at their frame rate, like a camera
+  std::size_t queue_capacity = 4;       ///< frames each inter-stage queue holds
+  double window_s = 10;                 ///< heart-rate analysis window
+  int threads = 1;                      ///< engine intra-op threads for the neural model
+  StageLatencyObserver stage_observer;  ///< optional: sees every stage timing (metrics export)
 };
 
 /// Latency of one stage over a run (or so far).
@@ -53,6 +63,12 @@ struct SwitchRecord {
   std::string error;     ///< non-empty when the switch failed (the old backend kept serving)
 };
 
+/// Fill of one inter-stage queue, named after the stage that consumes it.
+struct QueueDepth {
+  std::string name;                     ///< "face_detect", "roi_signal", "inference", "bpm", "display"
+  std::size_t depth = 0, capacity = 0;  ///< frames waiting now / frames it holds at most
+};
+
 /// What the Timing Monitor shows; a consistent copy, safe to read anywhere.
 struct LiveSnapshot {
   double elapsed_s = 0;
@@ -61,6 +77,8 @@ struct LiveSnapshot {
   bool face = false;
   std::optional<BpmEstimate> bpm;  ///< the latest reading
   std::vector<StageLatency> stages;
+  std::vector<QueueDepth> queues;          ///< in pipeline order
+  std::vector<std::string> backend_cycle;  ///< what request_switch() cycles through, in order
   std::int64_t rss_bytes = 0;
   std::optional<double> power_w;  ///< only from a real sensor
   std::string power_note;         ///< "n/a: ..." when there is no sensor
@@ -86,6 +104,11 @@ struct LiveReport {
   std::vector<SwitchRecord> switches;
   bool paced = true;
 };
+
+/// The names of the timed stages in pipeline order ("capture", "face_detect",
+/// "roi_signal", "inference", "postprocess", "bpm", "display", "end_to_end"):
+/// what StageLatency::name and a StageLatencyObserver receive. Thread-safe.
+std::vector<std::string> live_stage_names();
 
 /// One live run. Construction opens the source and loads the model (throws
 /// Error for bad input); start() launches the stage threads. All public

@@ -9,6 +9,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "inferlab/bounded_queue.h"
 #include "inferlab/error.h"
@@ -60,6 +61,7 @@ struct LivePipeline::Impl {
   Clock::time_point started_at;
   Clock::time_point finished_at;
 
+  std::atomic<bool> started{false};  // started_at is set
   std::atomic<bool> stop{false};
   std::atomic<int> switch_requests{0};
   std::atomic<std::int64_t> captured{0}, processed{0}, dropped{0};
@@ -128,7 +130,10 @@ struct LivePipeline::Impl {
     });
   }
 
-  void record(LiveStage stage, double ms) { stage_ms[static_cast<int>(stage)].add(ms); }
+  void record(LiveStage stage, double ms) {
+    stage_ms[static_cast<int>(stage)].add(ms);
+    if (options.stage_observer) options.stage_observer(live_stage_name(stage), ms);
+  }
 
   void capture_stage() {
     const bool drop_when_full = source->live() || options.paced;
@@ -285,6 +290,7 @@ LivePipeline::~LivePipeline() {
 void LivePipeline::start() {
   Impl& s = *impl_;
   s.started_at = Clock::now();
+  s.started = true;
   s.rss.start(s.started_at);
   s.energy_start_uj = s.energy.read_energy_uj();
   s.launch([&s] { s.capture_stage(); }, &s.to_detect);
@@ -302,13 +308,20 @@ bool LivePipeline::finished() const { return impl_->running_stages.load() == 0; 
 LiveSnapshot LivePipeline::snapshot() const {
   const Impl& s = *impl_;
   LiveSnapshot snap;
-  snap.elapsed_s = ms_between(s.started_at, Clock::now()) / 1000;
+  snap.elapsed_s = s.started ? ms_between(s.started_at, Clock::now()) / 1000 : 0;
   snap.frames_captured = s.captured;
   snap.frames_processed = s.processed;
   snap.dropped_frames = s.dropped;
   snap.method = pulse_method_name(s.options.method);
   snap.source = s.source->describe();
   snap.stages = stage_latencies(s.stage_ms);
+  const std::pair<const char*, const Queue*> queues[] = {{"face_detect", &s.to_detect},
+                                                         {"roi_signal", &s.to_signal},
+                                                         {"inference", &s.to_infer},
+                                                         {"bpm", &s.to_bpm},
+                                                         {"display", &s.to_display}};
+  for (const auto& [name, q] : queues) snap.queues.push_back({name, q->size(), q->capacity()});
+  snap.backend_cycle = s.options.cycle;
   snap.rss_bytes = current_rss_bytes();
   if (s.energy.available() && s.energy_start_uj && snap.elapsed_s > 0) {
     if (auto now = s.energy.read_energy_uj()) snap.power_w = (*now - *s.energy_start_uj) / 1e6 / snap.elapsed_s;

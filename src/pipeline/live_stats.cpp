@@ -29,6 +29,12 @@ const char* live_stage_name(LiveStage stage) {
   return "unknown";
 }
 
+std::vector<std::string> live_stage_names() {
+  std::vector<std::string> names;
+  for (int i = 0; i < kLiveStageCount; ++i) names.push_back(live_stage_name(static_cast<LiveStage>(i)));
+  return names;
+}
+
 std::vector<StageLatency> stage_latencies(const std::array<LatencyHistogram, kLiveStageCount>& histograms) {
   std::vector<StageLatency> out;
   for (int i = 0; i < kLiveStageCount; ++i) {
