@@ -44,8 +44,8 @@ TEST(Registry, ListsEveryKnownBackendInDisplayOrder) {
   const std::vector<BackendEntry> entries = known_backends();
   std::vector<std::string> names;
   for (const BackendEntry& entry : entries) names.push_back(entry.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"opencv", "torch", "native", "onnxruntime", "jax", "openvino", "null",
-                                             "tensorrt"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"opencv", "torch", "native", "onnxruntime", "jax", "openvino", "tvm",
+                                             "null", "tensorrt"}));
   for (const BackendEntry& entry : entries) {
     if (entry.compiled_in) {
       EXPECT_TRUE(entry.reason_missing.empty()) << entry.name;
@@ -61,7 +61,7 @@ TEST(Registry, ListsEveryKnownBackendInDisplayOrder) {
 TEST(Registry, UnknownBackendNamesTheChoices) {
   EXPECT_THROW(create_backend("tflite"), Error);
   EXPECT_EQ(thrown_message([] { create_backend("tflite"); }),
-            "unknown backend 'tflite' (known: opencv, torch, native, onnxruntime, jax, openvino, null, tensorrt)");
+            "unknown backend 'tflite' (known: opencv, torch, native, onnxruntime, jax, openvino, tvm, null, tensorrt)");
 }
 
 TEST(Registry, MissingBackendSaysWhy) {
