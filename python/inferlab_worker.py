@@ -9,10 +9,16 @@ one line each way:
   L      -> {"event": "loaded", ...}                   model loaded, prepared, seeded
                                                        input run once, outputs dumped
   R      -> <ms>                                       one timed iteration: its latency
+  F      -> <ms>                                       feed: the next inputs from spec["feed_input_path"]
+                                                       (raw float32, input_shapes, one after another) are
+                                                       bound, run once (timed), and every output is written
+                                                       to spec["feed_output_path"] as raw float32
   Q      -> (exit 0)
   any failure -> {"event": "error", "kind": "unsupported"|"failed", "message": ...}
 
-Warm-up iterations are R commands whose latency C++ discards. The C++ side
+Warm-up iterations are R commands whose latency C++ discards. F serves verbs
+that bring their own inputs (accuracy): C++ writes a batch, sends F, reads the
+scores back (src/measure/python_session.cpp). The C++ side
 decides when warm-up and measurement stop (the run rules) and
 computes every statistic from the latencies sent back; this side only runs and
 times the framework call.
@@ -48,6 +54,9 @@ def _runner_class(backend):
     if backend == "openvino":
         from inferlab_py.openvino_runner import OpenVinoRunner
         return OpenVinoRunner
+    if backend == "tvm":
+        from inferlab_py.tvm_runner import TvmRunner
+        return TvmRunner
     raise Unsupported(f"no Python runner named {backend!r}")
 
 
@@ -67,13 +76,10 @@ def _serve(backend, spec, commands, replies):
     runner.run()  # the validation sample: the seeded input's outputs
     outputs = runner.outputs()
     if spec.get("output_dump_path"):
-        with open(spec["output_dump_path"] + ".partial", "wb") as f:
-            for out in outputs:
-                if out.dtype.kind == "f":
-                    f.write(out.astype("<f4", copy=False).tobytes())
-        os.replace(spec["output_dump_path"] + ".partial", spec["output_dump_path"])
+        _write_float_outputs(spec["output_dump_path"], outputs)
     send({"event": "loaded", "timed_region": runner.timed_region(), "timing_boundary": runner.timing_boundary(),
-          "threading": runner.threading(), "version": runner.version()})
+          "threading": runner.threading(), "version": runner.version(),
+          "outputs": [{"shape": list(o.shape), "dtype": str(o.dtype)} for o in outputs]})
     run = runner.run
     clock = time.perf_counter_ns
     for line in commands:
@@ -84,8 +90,37 @@ def _serve(backend, spec, commands, replies):
             t1 = clock()
             replies.write(f"{(t1 - t0) / 1e6!r}\n")
             replies.flush()
+        elif command == "F":
+            runner.feed(_read_inputs(spec["feed_input_path"], spec["input_shapes"]))
+            t0 = clock()
+            run()
+            t1 = clock()
+            _write_float_outputs(spec["feed_output_path"], runner.outputs())
+            replies.write(f"{(t1 - t0) / 1e6!r}\n")
+            replies.flush()
         else:
             return
+
+
+def _write_float_outputs(path, outputs):
+    with open(path + ".partial", "wb") as f:
+        for out in outputs:
+            if out.dtype.kind == "f":
+                f.write(out.astype("<f4", copy=False).tobytes())
+    os.replace(path + ".partial", path)
+
+
+def _read_inputs(path, shapes):
+    import numpy as np
+    flat = np.fromfile(path, dtype="<f4")
+    inputs, at = [], 0
+    for shape in shapes:
+        count = int(np.prod(shape, dtype=np.int64))
+        if at + count > flat.size:
+            raise ValueError(f"{path}: {flat.size} floats, the inputs {shapes} need more")
+        inputs.append(flat[at:at + count].reshape(shape))
+        at += count
+    return inputs
 
 
 def main():

@@ -68,7 +68,7 @@ fi
 # npm registry into the user's cache (INFERLAB_WITH_ONNXRUNTIME=OFF skips it).
 bash "$(dirname "$0")/fetch-onnxruntime.sh"
 
-# jax and openvino come from PyPI into one hashed virtual environment in the
+# jax, openvino and tvm come from PyPI into one hashed virtual environment in the
 # user's cache (INFERLAB_WITH_PYTHON_BACKENDS=OFF skips it).
 bash "$(dirname "$0")/setup-python-venv.sh"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates inferlab's one Python virtual environment (the python-worker
-# backends jax and openvino) from python/requirements.lock, pinned with hashes.
+# backends jax, openvino and tvm) from python/requirements.lock, pinned with hashes.
 #
 # It uses Debian's /usr/bin/python3 (a fresh bookworm machine has no other)
 # and never touches the system Python. The environment lives outside the
@@ -23,7 +23,7 @@ lock="$root/python/requirements.lock"
 hash="$(sha256sum "$lock" | cut -c1-16)"
 venv="${INFERLAB_PYTHON_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/inferlab/venv-$hash}"
 python=/usr/bin/python3
-imports='import jax, jaxlib, openvino, onnx, numpy'
+imports='import jax, jaxlib, openvino, onnx, numpy, tvm, tvm.relax.frontend.onnx'
 
 fail() {
   echo "setup-python-venv: $* (or build without the Python backends: INFERLAB_WITH_PYTHON_BACKENDS=OFF make ...)" >&2
@@ -47,7 +47,7 @@ rm -rf "$staging" "$venv"
 mkdir -p "$(dirname "$venv")"
 "$python" -m venv "$staging" || fail "$python -m venv $staging failed"
 start=$(date +%s)
-echo "setup-python-venv: installing python/requirements.lock into $venv (about 201 MB from PyPI, once)"
+echo "setup-python-venv: installing python/requirements.lock into $venv (about 311 MB from PyPI, once)"
 log="$staging/install.log"
 if ! PIP_FIND_LINKS= "$staging/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
   --require-hashes --no-deps --only-binary=:all: -r "$lock" >"$log" 2>&1; then

@@ -16,6 +16,11 @@ void EngineFlags::add_to(CLI::App& sub) {
                  "on | off: whether onnxruntime's idle intra-op threads spin (default off: on is faster only on an "
                  "idle machine; docs/onnxruntime.md)");
   sub.add_option("--ov-hint", ov_hint, "latency | throughput: openvino's CPU performance hint (default latency)");
+  sub.add_option(
+      "--tvm-trials", tvm_trials,
+      "N: tvm tunes the model with MetaSchedule, N measured candidates in all, before it is measured "
+      "(records cached in $INFERLAB_TVM_TUNING_DIR, else $XDG_CACHE_HOME or ~/.cache, then inferlab/tvm-tuning/; "
+      "default 0: untuned)");
 }
 
 std::map<std::string, std::string> EngineFlags::engine_options() const {
@@ -23,6 +28,7 @@ std::map<std::string, std::string> EngineFlags::engine_options() const {
   set_engine_option(options, "onnxruntime.graph_optimization", ort_opt);
   set_engine_option(options, "onnxruntime.spinning", ort_spinning);
   set_engine_option(options, "openvino.hint", ov_hint);
+  set_engine_option(options, "tvm.trials", tvm_trials);
   return options;
 }
 

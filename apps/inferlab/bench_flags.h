@@ -19,8 +19,9 @@ struct EngineFlags {
   std::string ort_opt;
   std::string ort_spinning;
   std::string ov_hint;
+  std::string tvm_trials;
 
-  /// Registers --ort-opt and --ort-spinning on `sub`.
+  /// Registers --ort-opt, --ort-spinning, --ov-hint and --tvm-trials on `sub`.
   void add_to(CLI::App& sub);
   /// The engine_options map; throws Error naming the flag on a bad value.
   std::map<std::string, std::string> engine_options() const;

@@ -51,7 +51,8 @@ struct SessionOptions {
   /// Engine-specific settings, keyed "<backend>.<setting>"; each backend reads
   /// its own keys, rejects an unknown key of its own with Error, and ignores
   /// the others. Known: "onnxruntime.graph_optimization" (all | extended |
-  /// basic | disable), "onnxruntime.spinning" (on | off).
+  /// basic | disable), "onnxruntime.spinning" (on | off), "openvino.hint" (latency |
+  /// throughput), "tvm.trials" (a whole number >= 0; engine_options.h lists them all).
   std::map<std::string, std::string> engine_options;
 };
 

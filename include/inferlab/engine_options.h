@@ -15,7 +15,8 @@ namespace inferlab {
 struct EngineOption {
   std::string key;                  ///< e.g. "onnxruntime.graph_optimization"
   std::string flag;                 ///< e.g. "--ort-opt"
-  std::vector<std::string> values;  ///< accepted values
+  std::vector<std::string> values;  ///< accepted values (unused when `count`)
+  bool count = false;               ///< accepts a whole number >= 0 (e.g. --tvm-trials) instead of `values`
 };
 
 /// Every engine option inferlab knows. Thread-safe (a constant table).

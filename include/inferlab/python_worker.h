@@ -1,6 +1,6 @@
 #pragma once
 /// @file python_worker.h
-/// Python-worker backends (jax, openvino): frameworks with no C/C++ SDK that
+/// Python-worker backends (jax, openvino, tvm): frameworks with no C/C++ SDK that
 /// inferlab uses, run by python/inferlab_worker.py inside the project's
 /// virtual environment (scripts/setup-python-venv.sh). A C++ launcher,
 /// inferlab-worker-<backend>, starts the Python process and drives it one
@@ -10,6 +10,9 @@
 
 #include <string>
 
+#include <memory>
+
+#include "inferlab/backend.h"
 #include "inferlab/result.h"
 #include "inferlab/worker.h"
 
@@ -45,5 +48,17 @@ std::string python_package_version(const PythonEnvironment& env, const std::stri
 /// "failed" result with its last log line. Never throws for engine failures.
 BenchResult measure_with_python_worker(const WorkerSpec& spec, const PythonEnvironment& env,
                                        const std::string& scratch_stem);
+
+/// A Session whose model runs in a Python worker of `backend` in `env`, for
+/// the verbs that bring their own inputs (accuracy). prepare() starts the
+/// worker and loads the model for those shapes; run() writes the float32
+/// inputs to a scratch file, sends the worker's F command and reads the
+/// float32 outputs back, so its timed region includes that round trip
+/// (TimingBoundary::kWithCopies). The worker lives as long as the session.
+/// Throws Error: kUnsupported when `env` is missing or the framework cannot
+/// run the model (its message names the op), kRuntime with the worker's last
+/// log line when it dies. The caller ignores SIGPIPE (inferlab's CLI does).
+std::unique_ptr<Session> make_python_session(const std::string& backend, const ModelSource& model,
+                                             const SessionOptions& options, const PythonEnvironment& env);
 
 }  // namespace inferlab

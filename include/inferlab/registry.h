@@ -20,12 +20,6 @@ struct BackendEntry {
 /// Every backend name inferlab knows, in display order, with build status.
 std::vector<BackendEntry> known_backends();
 
-/// Whether `name`'s Backend::load() gives a session inside this process.
-/// False for the Python-worker backends (jax, openvino: python_worker.h),
-/// which run only in their worker process under `bench`; in-process verbs
-/// (accuracy) report them unsupported with that reason.
-bool backend_runs_in_process(const std::string& name);
-
 /// Creates the backend `name`. Throws Error (kBadInput) for an unknown name or
 /// one not compiled into this build, naming the choices.
 std::unique_ptr<Backend> create_backend(const std::string& name);

@@ -1,4 +1,4 @@
-"""inferlab's Python side: the python-worker backends (jax, openvino).
+"""inferlab's Python side: the python-worker backends (jax, openvino, tvm).
 
 The C++ launcher (inferlab-worker-<backend>) starts python/inferlab_worker.py
 in the project's virtual environment and drives it iteration by iteration;

@@ -40,9 +40,13 @@ class OpenVinoRunner:
         }
         compiled = self._core.compile_model(self._model, "CPU", config)
         self._request = compiled.create_infer_request()
+        self.feed(inputs)
+
+    def feed(self, inputs):
+        """New inputs of the prepared shapes for the following run() calls."""
         self._inputs = inputs  # kept alive: the tensors below share their memory
         for i, x in enumerate(inputs):
-            self._request.set_input_tensor(i, ov.Tensor(x, shared_memory=True))
+            self._request.set_input_tensor(i, self._ov.Tensor(x, shared_memory=True))
 
     def run(self):
         self._request.infer()

@@ -78,9 +78,11 @@ const Registration kRegistrations[] = {
 #if defined(INFERLAB_HAVE_PYTHON_BACKENDS)
     {"jax", &make_jax_backend, INFERLAB_PYTHON_BACKENDS_STATUS},
     {"openvino", &make_openvino_backend, INFERLAB_PYTHON_BACKENDS_STATUS},
+    {"tvm", &make_tvm_backend, INFERLAB_PYTHON_BACKENDS_STATUS},
 #else
     {"jax", nullptr, INFERLAB_PYTHON_BACKENDS_STATUS},
     {"openvino", nullptr, INFERLAB_PYTHON_BACKENDS_STATUS},
+    {"tvm", nullptr, INFERLAB_PYTHON_BACKENDS_STATUS},
 #endif
     {"null", &make_null_backend, "built"},
     // No adapter source exists for this yet; its status still says what
@@ -118,8 +120,6 @@ std::vector<BackendEntry> known_backends() {
   }
   return entries;
 }
-
-bool backend_runs_in_process(const std::string& name) { return name != "jax" && name != "openvino"; }
 
 std::unique_ptr<Backend> create_backend(const std::string& name) {
   for (const Registration& registration : kRegistrations) {

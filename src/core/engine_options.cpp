@@ -25,6 +25,7 @@ const std::vector<EngineOption>& known_engine_options() {
       {"onnxruntime.graph_optimization", "--ort-opt", {"all", "extended", "basic", "disable"}},
       {"onnxruntime.spinning", "--ort-spinning", {"on", "off"}},
       {"openvino.hint", "--ov-hint", {"latency", "throughput"}},
+      {"tvm.trials", "--tvm-trials", {}, true},
   };
   return options;
 }
@@ -39,6 +40,12 @@ void check_engine_option(const std::string& key, const std::string& value) {
       if (o.key.rfind(backend + ".", 0) == 0) keys.push_back(o.key);
     throw Error(backend + ": unknown engine option '" + key + "'" +
                 (keys.empty() ? std::string() : " (known: " + choices(keys) + ")"));
+  }
+  if (it->count) {
+    const bool digits = !value.empty() && value.size() <= 9 &&
+                        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) throw Error(it->flag + " " + value + ": expected a whole number >= 0 (at most 9 digits)");
+    return;
   }
   if (std::find(it->values.begin(), it->values.end(), value) == it->values.end())
     throw Error(it->flag + " " + value + ": expected " + choices(it->values));

@@ -211,14 +211,9 @@ std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Data
       row.scenario = "accuracy";
       row.model_format = model_format_name(backend->format());
       row.model_form = describe_model_form(options.model, backend->format());
-      SupportAnswer support =
-          backend->name() == "null"
-              ? SupportAnswer::no("the null backend computes nothing; accuracy needs real outputs")
-          : !backend_runs_in_process(backend->name())
-              ? SupportAnswer::no(backend->name() +
-                                  " runs only in its Python worker process; accuracy runs sessions inside inferlab "
-                                  "(not implemented for Python-worker backends yet)")
-              : model_support(*backend, options.model, precision);
+      SupportAnswer support = backend->name() == "null"
+                                  ? SupportAnswer::no("the null backend computes nothing; accuracy needs real outputs")
+                                  : model_support(*backend, options.model, precision);
       RowOutcome outcome;
       if (!support.supported) {
         row.status = "unsupported";
@@ -226,6 +221,10 @@ std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Data
       } else {
         try {
           outcome = run.run(*backend, precision, row);
+        } catch (const Error& e) {
+          // e.g. a Python-worker framework that cannot convert an op.
+          row.status = e.kind() == ErrorKind::kUnsupported ? "unsupported" : "failed";
+          row.reason = e.what();
         } catch (const std::exception& e) {
           row.status = "failed";
           row.reason = e.what();

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "inferlab/error.h"
+#include "inferlab/files.h"
 
 extern char** environ;
 
@@ -32,6 +33,14 @@ int high_fd(int fd) {
 }
 
 }  // namespace
+
+std::string describe_worker_end(const std::string& backend, int wait_status, const std::string& log_path) {
+  const std::string how = WIFSIGNALED(wait_status) ? "killed by signal " + std::to_string(WTERMSIG(wait_status)) +
+                                                         " (" + strsignal(WTERMSIG(wait_status)) + ")"
+                                                   : "exited with code " + std::to_string(WEXITSTATUS(wait_status));
+  const std::string tail = last_nonempty_line(log_path);
+  return "the " + backend + " Python worker " + how + (tail.empty() ? "" : ": " + tail);
+}
 
 PythonChannel::PythonChannel(const std::vector<std::string>& argv, const std::string& log_path) {
   int command[2], reply[2];

@@ -9,6 +9,10 @@
 
 namespace inferlab {
 
+/// How a worker process ended, for a "failed" reason: "the <backend> Python
+/// worker exited with code N: <last log line>" (or "killed by signal ...").
+std::string describe_worker_end(const std::string& backend, int wait_status, const std::string& log_path);
+
 class PythonChannel {
  public:
   /// Starts `argv` with stdout and stderr appended to `log_path`, stdin from

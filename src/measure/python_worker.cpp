@@ -1,9 +1,7 @@
 // The C++ half of a Python-worker backend: starts the framework's Python
 // process, drives it under the run rules and turns what it reports into a
 // BenchResult with the same statistics code as every other backend.
-#include <sys/wait.h>
 
-#include <cstring>
 #include <fstream>
 #include <memory>
 
@@ -68,12 +66,7 @@ class PythonDriver {
   }
 
   [[noreturn]] void died() {
-    const int status = channel_.finish();
-    std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-                                                strsignal(WTERMSIG(status)) + ")"
-                                          : "exited with code " + std::to_string(WEXITSTATUS(status));
-    const std::string tail = last_nonempty_line(log_path_);
-    throw WorkerStopped{"failed", "the " + backend_ + " Python worker " + how + (tail.empty() ? "" : ": " + tail)};
+    throw WorkerStopped{"failed", describe_worker_end(backend_, channel_.finish(), log_path_)};
   }
 
  private:

@@ -62,6 +62,15 @@ def main(out_dir):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(out_dir, "lrn.onnx"))
+    # Celu: a standard op (opset 12) that TVM's Relax ONNX frontend has no converter for.
+    celu = helper.make_node("Celu", ["input"], ["output"], alpha=1.0)
+    graph = helper.make_graph(
+        [celu], "celu",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 8, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out_dir, "celu.onnx"))
     # A digits-shaped classifier with 5 classes: a distillation student whose
     # outputs cannot match digits_cnn's 10.
     gemm = helper.make_node("Gemm", ["flat", "w5", "b5"], ["logits"], transB=1)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "inferlab/backend.h"
+#include "inferlab/engine_options.h"
 #include "inferlab/error.h"
 #include "inferlab/registry.h"
 #include "inferlab/tensor.h"
@@ -44,8 +45,8 @@ TEST(Registry, ListsEveryKnownBackendInDisplayOrder) {
   const std::vector<BackendEntry> entries = known_backends();
   std::vector<std::string> names;
   for (const BackendEntry& entry : entries) names.push_back(entry.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"opencv", "torch", "native", "onnxruntime", "jax", "openvino", "null",
-                                             "tensorrt"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"opencv", "torch", "native", "onnxruntime", "jax", "openvino", "tvm",
+                                             "null", "tensorrt"}));
   for (const BackendEntry& entry : entries) {
     if (entry.compiled_in) {
       EXPECT_TRUE(entry.reason_missing.empty()) << entry.name;
@@ -61,7 +62,19 @@ TEST(Registry, ListsEveryKnownBackendInDisplayOrder) {
 TEST(Registry, UnknownBackendNamesTheChoices) {
   EXPECT_THROW(create_backend("tflite"), Error);
   EXPECT_EQ(thrown_message([] { create_backend("tflite"); }),
-            "unknown backend 'tflite' (known: opencv, torch, native, onnxruntime, jax, openvino, null, tensorrt)");
+            "unknown backend 'tflite' (known: opencv, torch, native, onnxruntime, jax, openvino, tvm, null, tensorrt)");
+}
+
+TEST(EngineOptions, TvmTrialsTakesAWholeNumber) {
+  std::map<std::string, std::string> options;
+  set_engine_option(options, "tvm.trials", "64");
+  EXPECT_EQ(options.at("tvm.trials"), "64");
+  set_engine_option(options, "tvm.trials", "0");
+  EXPECT_EQ(options.at("tvm.trials"), "0");
+  EXPECT_EQ(thrown_message([&] { set_engine_option(options, "tvm.trials", "-3"); }),
+            "--tvm-trials -3: expected a whole number >= 0 (at most 9 digits)");
+  EXPECT_THROW(set_engine_option(options, "tvm.trials", "12x"), Error);
+  EXPECT_THROW(set_engine_option(options, "tvm.trials", "1234567890"), Error);
 }
 
 TEST(Registry, MissingBackendSaysWhy) {

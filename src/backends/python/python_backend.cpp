@@ -1,6 +1,5 @@
 #include "python/python_backend.h"
 
-#include "inferlab/error.h"
 #include "inferlab/python_worker.h"
 
 namespace inferlab {
@@ -20,6 +19,10 @@ const Framework kJax{"jax", "jax", "ONNX lowered op by op to jax.numpy/lax, jitt
 const Framework kOpenVino{"openvino", "openvino", "OpenVINO runtime (Python API), ONNX read directly, CPU plugin",
                           "OpenVINO CPU plugin INFERENCE_NUM_THREADS=%d, PERFORMANCE_HINT from --ov-hint "
                           "(latency default), one synchronous infer request"};
+const Framework kTvm{"tvm", "apache-tvm",
+                     "ONNX imported to Relax, compiled by TVM's LLVM backend for this CPU (-mcpu as LLVM detects "
+                     "the host), run by the Relax VM; untuned unless --tvm-trials N (MetaSchedule)",
+                     "TVM runtime thread pool TVM_NUM_THREADS=%d (target num-cores the same); calls serialised"};
 
 class PythonWorkerBackend final : public Backend {
  public:
@@ -32,6 +35,7 @@ class PythonWorkerBackend final : public Backend {
     if (v.empty()) return "not installed";
     if (std::string(framework_.name) == "jax")
       return "jax " + v + " (jaxlib " + python_package_version(env_, "jaxlib") + ", XLA:CPU)";
+    if (std::string(framework_.name) == "tvm") return "tvm " + v + " (Relax, LLVM)";
     return std::string(framework_.package) + " " + v;
   }
 
@@ -71,11 +75,12 @@ class PythonWorkerBackend final : public Backend {
     return SupportAnswer::yes();
   }
 
+  // The session drives a worker process (python_worker.h): `bench` measures
+  // in inferlab-worker-<name> instead, this serves verbs with their own
+  // inputs (accuracy).
   std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) override {
-    (void)model;
-    (void)options;
-    throw Error(name() + " runs only in its Python worker process (inferlab-worker-" + name() +
-                "), not inside inferlab: use it with `inferlab bench`");
+    check_load_preconditions(*this, model, options);
+    return make_python_session(name(), model, options, env_);
   }
 
  private:
@@ -87,5 +92,6 @@ class PythonWorkerBackend final : public Backend {
 
 std::unique_ptr<Backend> make_jax_backend() { return std::make_unique<PythonWorkerBackend>(kJax); }
 std::unique_ptr<Backend> make_openvino_backend() { return std::make_unique<PythonWorkerBackend>(kOpenVino); }
+std::unique_ptr<Backend> make_tvm_backend() { return std::make_unique<PythonWorkerBackend>(kTvm); }
 
 }  // namespace inferlab

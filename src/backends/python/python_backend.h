@@ -1,5 +1,5 @@
 #pragma once
-// The Python-worker backends (jax, openvino) as seen from C++: they answer
+// The Python-worker backends (jax, openvino, tvm) as seen from C++: they answer
 // supports() and `inferlab info` from the project's Python environment, and
 // are measured only in their worker process (src/measure/python_worker.cpp).
 #include <memory>
@@ -10,5 +10,6 @@ namespace inferlab {
 
 std::unique_ptr<Backend> make_jax_backend();
 std::unique_ptr<Backend> make_openvino_backend();
+std::unique_ptr<Backend> make_tvm_backend();
 
 }  // namespace inferlab
