@@ -79,7 +79,7 @@ struct BatchRequest {
 struct BatcherStats {
   std::int64_t batches = 0;
   std::int64_t samples = 0;
-  std::int64_t max_queue_samples_seen = 0;      ///< most samples queued at once since reset_stats()
+  std::int64_t max_queue_samples_seen = 0;      ///< most samples queued at once (see take_max_queue_samples_seen())
   std::vector<std::int64_t> batch_size_counts;  ///< index n: batches that carried n real samples (0..B)
 };
 
@@ -121,10 +121,12 @@ class DynamicBatcher {
 
   /// Samples queued now (not yet taken by an instance).
   std::int64_t queued_samples() const;
-  /// Counts since construction or reset_stats().
+  /// Counts since construction (max_queue_samples_seen: since the last
+  /// take_max_queue_samples_seen()).
   BatcherStats stats() const;
-  /// Zeroes the counts (e.g. after a warm-up phase).
-  void reset_stats();
+  /// The most samples queued at once since the previous call (or
+  /// construction); starts the next such window at the current depth.
+  std::int64_t take_max_queue_samples_seen();
 
   /// Per-sample output specs (leading dimension 1).
   const std::vector<TensorSpec>& sample_output_specs() const { return sample_outputs_; }

@@ -78,11 +78,7 @@ bool BatcherTarget::issue(SampleDone done) {
   return batcher_.submit(std::move(request));
 }
 
-std::int64_t BatcherTarget::take_max_queue_depth() {
-  const std::int64_t seen = batcher_.stats().max_queue_samples_seen;
-  batcher_.reset_stats();
-  return seen;
-}
+std::int64_t BatcherTarget::take_max_queue_depth() { return batcher_.take_max_queue_samples_seen(); }
 
 LatencySummary summarize_ms(std::vector<double> values_ms) {
   LatencySummary s;

@@ -150,11 +150,11 @@ BatcherStats DynamicBatcher::stats() const {
   return stats_;
 }
 
-void DynamicBatcher::reset_stats() {
+std::int64_t DynamicBatcher::take_max_queue_samples_seen() {
   std::lock_guard lock(mutex_);
-  stats_.batches = stats_.samples = 0;
+  const std::int64_t seen = stats_.max_queue_samples_seen;
   stats_.max_queue_samples_seen = queued_samples_;
-  std::fill(stats_.batch_size_counts.begin(), stats_.batch_size_counts.end(), 0);
+  return seen;
 }
 
 double DynamicBatcher::warmup_engine_ms(std::int64_t batch) const {

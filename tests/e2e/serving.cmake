@@ -3,7 +3,7 @@
 # dynamic batching, `inferlab serve` driven over HTTP, and their bad input.
 # Structural checks only (check_serving.py); measured figures are in
 # docs/serving.md.
-set(SERVE_RUN --min-duration-ms 300 --min-count 10 --max-duration-ms 5000 --warmup 2 --warmup-ms 0 --quiet --no-store)
+set(SERVE_RUN "--min-duration-ms 300 --min-count 10 --max-duration-ms 5000 --warmup 2 --warmup-ms 0 --quiet --no-store")
 
 # The acceptance run: serve + bench --url --find-max-qps on mobilenet_v2.
 add_test(NAME e2e_serve_find_max_qps
