@@ -89,6 +89,7 @@ class HttpTarget final : public QueryTarget {
   void send_loop() {
     httplib::Client client(url_.host, url_.port);
     client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);  // the request's headers and body are separate writes (see HttpService)
     client.set_read_timeout(60, 0);
     client.set_write_timeout(60, 0);
     for (;;) {
