@@ -15,11 +15,15 @@
 #include "inferlab/quantize.h"
 #include "inferlab/recording.h"
 #include "inferlab/report.h"
+#include "serve/http_load.h"
+#include "serving_flags.h"
 #include "store_flags.h"
 
 namespace inferlab::cli {
 
 namespace {
+
+using RunRecorderFn = std::function<void(std::size_t, const BenchResult&)>;
 
 struct BenchFlags {
   ModelBackendFlags common;
@@ -36,7 +40,30 @@ struct BenchFlags {
   bool profile = false;
   std::int64_t profile_runs = 20;
   std::string trace_dir;
+  ServingFlags serving;
+  CLI::Option* batch_option = nullptr;
+  CLI::Option* max_batch_option = nullptr;  // the sweep's, and the batcher's B in serving scenarios
 };
+
+bool is_serving(const std::string& scenario) { return scenario == "server" || scenario == "multi-stream"; }
+
+// Serving scenarios: each --batch value (or --max-batch) is the batcher's
+// maximum batch B, one row each; the load flags are checked here.
+void serving_options(const BenchFlags& flags, BenchOptions& options) {
+  options.serving = flags.serving.resolved();
+  if (options.batch_sweep)
+    throw Error("--batch sweep: the offline scenario's; with --scenario " + flags.scenario +
+                " each --batch value is a dynamic batcher's --max-batch");
+  if (flags.max_batch_option->count() > 0) {
+    if (flags.batch_option->count() > 0)
+      throw Error("--max-batch and --batch: give one (both set the batcher's maximum batch)");
+    options.batches = {flags.sweep.max_batch};
+  }
+  for (auto b : options.batches) {
+    options.serving.batcher.max_batch = b;
+    validate_serving_settings(options.serving, flags.scenario);
+  }
+}
 
 BenchOptions to_options(const BenchFlags& flags) {
   BenchOptions options;
@@ -55,13 +82,16 @@ BenchOptions to_options(const BenchFlags& flags) {
   }
   options.batches.clear();
   if (!fixed_batches.empty() || !options.batch_sweep) options.batches = parse_positive_list(fixed_batches, "--batch");
-  if (flags.scenario != "single-stream" && flags.scenario != "offline") {
-    if (flags.scenario == "server" || flags.scenario == "multi-stream") {
-      throw Error("--scenario " + flags.scenario + ": not implemented in this version (single-stream, offline)");
-    }
+  if (flags.scenario != "single-stream" && flags.scenario != "offline" && !is_serving(flags.scenario)) {
     throw Error("--scenario " + flags.scenario + ": unknown (single-stream, offline, server, multi-stream)");
   }
   options.scenario = flags.scenario;
+  if (is_serving(flags.scenario)) {
+    serving_options(flags, options);
+  } else if (flags.serving.target_qps_option->count() > 0 || flags.serving.settings.find_max_qps ||
+             !flags.serving.settings.url.empty()) {
+    throw Error("--target-qps, --find-max-qps and --url need --scenario server");
+  }
   options.run = flags.run;
   validate_run_settings(options.run);
   options.sweep = flags.sweep;
@@ -161,8 +191,44 @@ void write_html(const std::string& path, const RunRecord& record, std::int64_t r
   write_file_atomically(path, render_html_report(input, charts));
 }
 
+// One line per serving row: what the scenario found.
+void print_serving_summary(const std::vector<BenchResult>& results) {
+  for (const auto& r : results) {
+    if (!r.serving || r.status != "ok" || !r.latency) continue;
+    const ServingResult& s = *r.serving;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "%s x %s %s, max batch %lld (%s), delay %g us, %d instance(s): %.4g QPS achieved at target %.4g, "
+                  "p99 %.4g ms %s bound %.4g ms; mean batch %.2f; %lld dropped, %lld cancelled\n",
+                  r.scenario.c_str(), r.model.c_str(), r.backend.c_str(), static_cast<long long>(s.max_batch),
+                  s.batch_shapes.c_str(), s.max_queue_delay_us, s.instances, s.achieved_qps, s.target_qps,
+                  r.latency->p99_ms, s.bound_met ? "meets the" : "misses the", s.latency_bound_ms, s.mean_batch,
+                  static_cast<long long>(s.dropped), static_cast<long long>(s.cancelled));
+    std::cout << line;
+    if (s.find_max_qps) std::cout << "  search: " << s.search.size() << " probes; " << s.search_stop << '\n';
+    for (const auto& [name, split] : s.split_ms) {
+      std::snprintf(line, sizeof line, "  %s: p50 %.4g ms, p99 %.4g ms\n", name.c_str(), split.p50_ms, split.p99_ms);
+      std::cout << line;
+    }
+  }
+}
+
+// `--url`: the client side of a running `inferlab serve`; one row.
+std::vector<BenchResult> run_url_bench(const BenchFlags& flags, const RunRecorderFn& record) {
+  if (flags.common.models.size() != 1) throw Error("--url: give exactly one MODEL, the name the server serves");
+  ServingSettings settings = flags.serving.resolved();
+  parse_loopback_url(settings.url);
+  validate_serving_settings(settings, "server");
+  std::vector<BenchResult> results{run_http_server_bench(flags.common.models[0], settings, flags.run)};
+  record(0, results[0]);
+  return results;
+}
+
 int run_bench_verb(const BenchFlags& flags) {
-  BenchOptions options = to_options(flags);
+  const bool url_mode = !flags.serving.settings.url.empty();
+  if (url_mode && flags.scenario != "server") throw Error("--url needs --scenario server");
+  if (url_mode) validate_run_settings(flags.run);
+  BenchOptions options = url_mode ? BenchOptions{} : to_options(flags);
   // Every output location is checked before the first measurement, so an
   // unwritable path never costs a finished sweep.
   std::string json_path = flags.json_path, csv_path = flags.csv_path, md_path = flags.md_path;
@@ -204,18 +270,24 @@ int run_bench_verb(const BenchFlags& flags) {
     make_int8_models(flags, options, int8_dir->path());
   }
 
+  if (url_mode) {
+    parse_loopback_url(flags.serving.settings.url);  // a non-loopback URL fails before anything is opened
+    validate_serving_settings(flags.serving.resolved(), "server");
+  }
   Environment env = environment_with_engines(options.threads);
   ProgressFn progress;
   if (!flags.quiet) progress = [](const std::string& line) { std::cerr << line << '\n'; };
   // Rows reach the store and the JSONL stream as each configuration finishes.
   const RunRecord record = make_run_record("bench", command_line(), env, run_rules_json(options.run));
   RunRecorder recorder(std::move(store), record, jsonl_path);
+  const RunRecorderFn record_row = [&](std::size_t index, const BenchResult& row) { recorder.record(index, row); };
   std::vector<BenchResult> results =
-      run_bench(options, progress, [&](std::size_t index, const BenchResult& row) { recorder.record(index, row); });
+      url_mode ? run_url_bench(flags, record_row) : run_bench(options, progress, record_row);
 
   if (flags.profile) write_profiles(results, trace_dir);
   BenchTables tables = build_bench_tables(results);
   std::cout << '\n' << render_text(tables);
+  print_serving_summary(results);
   std::cout
       << "weights are seeded, not trained: timings and memory are the architectures'; outputs are not predictions\n";
   nlohmann::json doc = bench_document(env, results);
@@ -238,10 +310,14 @@ void add_bench(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<BenchFlags>();
   flags->common.add_to(*sub);
   sub->add_option("--precision", flags->precision, "Comma list: fp32, fp16, bf16, int8")->capture_default_str();
-  sub->add_option("--batch", flags->batch,
-                  "Comma list of batch sizes; 'sweep' adds the offline sweep for maximum throughput (e.g. 1,sweep)")
+  flags->batch_option =
+      sub->add_option("--batch", flags->batch,
+                      "Comma list of batch sizes; 'sweep' adds the offline sweep for maximum throughput (e.g. 1,sweep)")
+          ->capture_default_str();
+  sub->add_option("--scenario", flags->scenario,
+                  "single-stream | offline | server (Poisson arrivals, a p99 bound; each --batch value is the dynamic "
+                  "batcher's maximum batch) | multi-stream (N samples per query at a fixed interval)")
       ->capture_default_str();
-  sub->add_option("--scenario", flags->scenario, "single-stream | offline")->capture_default_str();
   sub->add_option("--warmup", flags->run.warmup_count, "Untimed iterations before measuring (at least)")
       ->capture_default_str();
   sub->add_option("--warmup-ms", flags->run.warmup_min_duration_ms, "Untimed warm-up duration (at least)")
@@ -255,7 +331,12 @@ void add_bench(CLI::App& app, int* exit_code) {
   sub->add_option("--target-ci-min-count", flags->run.target_ci_min_count,
                   "The --target-ci early stop needs at least this many samples")
       ->capture_default_str();
-  sub->add_option("--max-batch", flags->sweep.max_batch, "Largest batch the sweep tries")->capture_default_str();
+  flags->max_batch_option =
+      sub->add_option("--max-batch", flags->sweep.max_batch,
+                      "Largest batch the sweep tries; with --scenario server|multi-stream: the batcher's maximum batch")
+          ->capture_default_str();
+  flags->serving.add_batcher_to(*sub, false);
+  flags->serving.add_load_to(*sub);
   sub->add_option("--max-memory-mb", flags->sweep.max_memory_mb, "The sweep stops before peak RSS would pass this");
   sub->add_option("--min-improvement", flags->sweep.min_improvement,
                   "The sweep stops when throughput improves by less than this fraction")

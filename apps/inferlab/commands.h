@@ -19,6 +19,7 @@ void add_results(CLI::App& app, int* exit_code);
 void add_compare(CLI::App& app, int* exit_code);
 void add_recommend(CLI::App& app, int* exit_code);
 void add_report(CLI::App& app, int* exit_code);
+void add_serve(CLI::App& app, int* exit_code);
 
 /// Installs `live`'s SIGUSR1 (switch backend) and SIGINT / SIGTERM (stop)
 /// handlers; idempotent, async-signal-safe state only, so main.cpp may call

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   inferlab::cli::add_compare(app, &exit_code);
   inferlab::cli::add_recommend(app, &exit_code);
   inferlab::cli::add_report(app, &exit_code);
+  inferlab::cli::add_serve(app, &exit_code);
   inferlab::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@
 
 #include "inferlab/result.h"
 #include "inferlab/run_rules.h"
+#include "inferlab/serving.h"
 #include "inferlab/sweep.h"
 #include "inferlab/zoo.h"
 
@@ -41,6 +42,9 @@ struct BenchOptions {
   std::map<std::string, std::string> int8_onnx_paths;
   std::string int8_onnx_form;     ///< how those files were made, shown as their model form
   std::int64_t profile_runs = 0;  ///< > 0: this many profiled runs after each measurement (`--profile`)
+  /// Scenarios server and multi-stream: the load and the batcher; each entry
+  /// of `batches` is then the batcher's max_batch (one row each).
+  ServingSettings serving;
 };
 
 /// Receives each result row as soon as its configuration finishes (`row_index`

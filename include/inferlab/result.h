@@ -15,6 +15,7 @@
 #include "inferlab/environment.h"
 #include "inferlab/power.h"
 #include "inferlab/profile.h"
+#include "inferlab/serving.h"
 #include "inferlab/stats.h"
 
 namespace inferlab {
@@ -113,6 +114,7 @@ struct BenchResult {
   std::optional<SessionProfile> profile;      ///< set by `bench --profile` where the backend has one
   std::string profile_unavailable;            ///< under --profile: why this row has no profile
   std::string profile_trace_path;             ///< under --profile: the Chrome trace written for this row
+  std::optional<ServingResult> serving;       ///< scenarios server and multi-stream (serving.h)
 };
 
 /// What identifies a measured configuration across runs: the key `compare`

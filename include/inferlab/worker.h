@@ -14,6 +14,7 @@
 #include "inferlab/backend.h"
 #include "inferlab/result.h"
 #include "inferlab/run_rules.h"
+#include "inferlab/serving.h"
 
 namespace inferlab {
 
@@ -36,6 +37,9 @@ struct WorkerSpec {
   std::uint64_t input_seed = 20261124;
   std::string profile_path;        ///< empty: no profile; else a SessionProfile JSON is written here
   std::int64_t profile_runs = 20;  ///< profiled runs after the measurement (when profile_path is set)
+  /// Scenarios "server" and "multi-stream": the load and the batcher
+  /// (batcher.max_batch equals `batch`; input_shapes are at that batch).
+  ServingSettings serving;
 };
 
 nlohmann::json to_json(const WorkerSpec& spec);
@@ -63,6 +67,12 @@ void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_
 /// Measures `spec` in this process and returns the result (status "failed"
 /// with the engine's message when it throws). Used by the hidden `_worker` verb.
 BenchResult measure_in_this_process(const WorkerSpec& spec);
+
+/// The server or multi-stream scenario of `spec` in this process: the
+/// sessions behind a DynamicBatcher driven by the load generator
+/// (loadgen.h); the result carries `serving`. Called by
+/// measure_in_this_process() for those scenarios.
+BenchResult measure_serving_in_this_process(const WorkerSpec& spec);
 
 /// Runs `spec` in a child process, the backend's worker executable
 /// (worker_executable_for), and returns its result. A child that crashes, is

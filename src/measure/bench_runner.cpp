@@ -124,6 +124,8 @@ struct ModelRun {
     spec.engine_options = options.engine_options;
     spec.scenario = scenario;
     spec.run = options.run;
+    spec.serving = options.serving;
+    spec.serving.batcher.max_batch = batch;
     return spec;
   }
 

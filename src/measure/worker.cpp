@@ -93,7 +93,8 @@ json to_json(const WorkerSpec& s) {
               {"samples_path", s.samples_path},
               {"input_seed", s.input_seed},
               {"profile_path", s.profile_path},
-              {"profile_runs", s.profile_runs}};
+              {"profile_runs", s.profile_runs},
+              {"serving", to_json(s.serving)}};
 }
 
 WorkerSpec worker_spec_from_json(const json& j) {
@@ -128,6 +129,7 @@ WorkerSpec worker_spec_from_json(const json& j) {
     s.input_seed = j.value("input_seed", std::uint64_t{20261124});
     s.profile_path = j.value("profile_path", "");
     s.profile_runs = j.value("profile_runs", std::int64_t{20});
+    if (j.contains("serving")) s.serving = serving_settings_from_json(j.at("serving"));
     return s;
   } catch (const json::exception& e) {
     throw Error(std::string("malformed worker spec: ") + e.what(), ErrorKind::kRuntime);
@@ -179,6 +181,7 @@ void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_
 }
 
 BenchResult measure_in_this_process(const WorkerSpec& spec) {
+  if (spec.scenario == "server" || spec.scenario == "multi-stream") return measure_serving_in_this_process(spec);
   BenchResult result = result_for(spec);
   EnergyMeter energy;
   result.power_note = energy.description();

@@ -97,6 +97,11 @@ json to_json(const BenchResult& r) {
   } else if (!r.profile_unavailable.empty()) {
     j["profile"] = json{{"unavailable", r.profile_unavailable}};
   }
+  if (r.serving) {
+    // Flat, beside the latency figures they qualify; the rest nested.
+    const json serving = to_json(*r.serving);
+    for (const auto& [key, value] : serving.items()) j[key] = value;
+  }
   if (r.accuracy) {
     const AccuracyFields& a = *r.accuracy;
     // Flat, as CLI.md lists them; the loader's figures nested beside.
@@ -220,6 +225,7 @@ BenchResult bench_result_from_json(const json& j) {
     r.sweep_best = get_or<bool>(j, "sweep_best", false);
     r.sweep_stop = get_or<std::string>(j, "sweep_stop", "");
     if (auto it = j.find("profile"); it != j.end() && it->is_object()) read_profile_summary(*it, r);
+    if (j.contains("achieved_qps") && j.contains("search")) r.serving = serving_result_from_json(j);
     if (j.contains("dataset") && j.contains("top1")) {
       AccuracyFields a;
       a.dataset = j.at("dataset").get<std::string>();
