@@ -68,6 +68,12 @@ class BinaryKernel final : public Kernel {
   BinaryKernel(const onnx::NodeProto& node) : node_(node), op_(node.op_type()) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.size() != 2) throw Error(node_prefix(node_) + "expects 2 inputs");
+    onednn_.reset();
+    // bf16 activations (a bf16 session) go to oneDNN's binary, which reads them as they are.
+    if (accepts_bf16(in)) {
+      onednn_ = make_binary_primitive_kernel(node_);
+      return onednn_->prepare(in);
+    }
     if (in[0].dtype != in[1].dtype)
       throw Error(node_prefix(node_) + "inputs of different dtypes are not supported", ErrorKind::kUnsupported);
     if (in[0].dtype != DType::kFloat32 && in[0].dtype != DType::kInt64) {
@@ -76,7 +82,6 @@ class BinaryKernel final : public Kernel {
     }
     if (op_ == "Pow" && in[0].dtype != DType::kFloat32)
       throw Error(node_prefix(node_) + "Pow needs float32", ErrorKind::kUnsupported);
-    onednn_.reset();
     if ((is_blocked(in[0].layout) || is_blocked(in[1].layout)) && !same_blocked_layout(in)) {
       onednn_ = make_binary_primitive_kernel(node_);
       return onednn_->prepare(in);
@@ -89,6 +94,9 @@ class BinaryKernel final : public Kernel {
   bool accepts_layouts(const std::vector<InputDesc>& in) const override {
     if (in.size() != 2 || (!is_blocked(in[0].layout) && !is_blocked(in[1].layout))) return true;
     return same_blocked_layout(in) || primitive_fits(in);
+  }
+  bool accepts_bf16(const std::vector<InputDesc>& in) const override {
+    return in.size() == 2 && (in[0].dtype == DType::kBFloat16 || in[1].dtype == DType::kBFloat16) && primitive_fits(in);
   }
   std::string implementation() const override { return onednn_ ? onednn_->implementation() : "reference"; }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
@@ -123,9 +131,10 @@ class BinaryKernel final : public Kernel {
   static bool same_blocked_layout(const std::vector<InputDesc>& in) {
     return in[0].layout == in[1].layout && in[0].shape == in[1].shape && in[0].dtype == DType::kFloat32;
   }
-  // oneDNN's binary primitive: 4-D float, the larger operand first unless Add/Mul.
+  // oneDNN's binary primitive: 4-D float32 or bfloat16, the larger operand first unless Add/Mul.
   bool primitive_fits(const std::vector<InputDesc>& in) const {
-    if (op_ == "Pow" || in[0].dtype != DType::kFloat32 || in[1].dtype != DType::kFloat32) return false;
+    auto floating = [](DType t) { return t == DType::kFloat32 || t == DType::kBFloat16; };
+    if (op_ == "Pow" || !floating(in[0].dtype) || !floating(in[1].dtype)) return false;
     if (in[0].shape.size() != 4 || in[1].shape.size() != 4) return false;
     const bool swapped = shape_element_count(in[0].shape) < shape_element_count(in[1].shape);
     return !swapped || op_ == "Add" || op_ == "Mul";
@@ -168,10 +177,14 @@ class UnaryKernel final : public Kernel {
 // Activations as one oneDNN eltwise, vectorised: Gelu (ONNX opset 20's op,
 // which rewrite_gelu() makes of torch's five-node export, where Erf alone
 // was a scalar loop) and HardSwish (x * max(0, min(1, x / 6 + 1 / 2)),
-// oneDNN 2.6's fixed hardswish).
+// oneDNN 2.6's fixed hardswish), and HardSigmoid (max(0, min(1, alpha x +
+// beta)): a linear eltwise with a [0, 1] clip post-op, oneDNN 2.6 having no
+// hardsigmoid; torch 1.13 exports MobileNetV3's Hardsigmoid so).
 class EltwiseKernel final : public Kernel {
  public:
-  EltwiseKernel(const onnx::NodeProto& node, dnnl::algorithm algorithm) : node_(node), algorithm_(algorithm) {}
+  EltwiseKernel(const onnx::NodeProto& node, dnnl::algorithm algorithm, float alpha = 0.0F, float beta = 0.0F,
+                bool clip01 = false)
+      : node_(node), algorithm_(algorithm), alpha_(alpha), beta_(beta), clip01_(clip01) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.empty() || in[0].dtype != DType::kFloat32)
@@ -186,8 +199,14 @@ class EltwiseKernel final : public Kernel {
     const std::int64_t count = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4)
                                                         : shape_element_count(in[0].shape);
     const dnnl::memory::desc flat({count}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
-    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm_, flat, 0.0F, 0.0F);
-    pd_ = dnnl::eltwise_forward::primitive_desc(desc, cpu_engine());
+    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm_, flat, alpha_, beta_);
+    dnnl::primitive_attr attr;
+    if (clip01_) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_clip, 0.0F, 1.0F);
+      attr.set_post_ops(ops);
+    }
+    pd_ = dnnl::eltwise_forward::primitive_desc(desc, attr, cpu_engine());
     prim_ = dnnl::eltwise_forward(pd_);
     src_ = dnnl::memory(flat, cpu_engine(), nullptr);
     dst_ = dnnl::memory(flat, cpu_engine(), nullptr);
@@ -201,6 +220,8 @@ class EltwiseKernel final : public Kernel {
  private:
   const onnx::NodeProto& node_;
   dnnl::algorithm algorithm_;
+  float alpha_, beta_;
+  bool clip01_;
   dnnl::eltwise_forward::primitive_desc pd_;
   dnnl::eltwise_forward prim_;
   dnnl::memory src_, dst_;
@@ -300,6 +321,11 @@ void register_elementwise_kernels(std::map<std::string, KernelFactory>& r) {
   };
   r["HardSwish"] = [](const onnx::NodeProto& n, int) {
     return std::make_unique<EltwiseKernel>(n, dnnl::algorithm::eltwise_hardswish);
+  };
+  r["HardSigmoid"] = [](const onnx::NodeProto& n, int) {
+    Attributes a(n);
+    return std::make_unique<EltwiseKernel>(n, dnnl::algorithm::eltwise_linear, a.f("alpha", 0.2F), a.f("beta", 0.5F),
+                                           true);
   };
 }
 
