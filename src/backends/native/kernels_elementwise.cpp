@@ -177,14 +177,10 @@ class UnaryKernel final : public Kernel {
 // Activations as one oneDNN eltwise, vectorised: Gelu (ONNX opset 20's op,
 // which rewrite_gelu() makes of torch's five-node export, where Erf alone
 // was a scalar loop) and HardSwish (x * max(0, min(1, x / 6 + 1 / 2)),
-// oneDNN 2.6's fixed hardswish), and HardSigmoid (max(0, min(1, alpha x +
-// beta)): a linear eltwise with a [0, 1] clip post-op, oneDNN 2.6 having no
-// hardsigmoid; torch 1.13 exports MobileNetV3's Hardsigmoid so).
+// oneDNN 2.6's fixed hardswish).
 class EltwiseKernel final : public Kernel {
  public:
-  EltwiseKernel(const onnx::NodeProto& node, dnnl::algorithm algorithm, float alpha = 0.0F, float beta = 0.0F,
-                bool clip01 = false)
-      : node_(node), algorithm_(algorithm), alpha_(alpha), beta_(beta), clip01_(clip01) {}
+  EltwiseKernel(const onnx::NodeProto& node, dnnl::algorithm algorithm) : node_(node), algorithm_(algorithm) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.empty() || in[0].dtype != DType::kFloat32)
@@ -199,14 +195,8 @@ class EltwiseKernel final : public Kernel {
     const std::int64_t count = is_blocked(in[0].layout) ? static_cast<std::int64_t>(in[0].layout.get_size() / 4)
                                                         : shape_element_count(in[0].shape);
     const dnnl::memory::desc flat({count}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
-    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm_, flat, alpha_, beta_);
-    dnnl::primitive_attr attr;
-    if (clip01_) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_clip, 0.0F, 1.0F);
-      attr.set_post_ops(ops);
-    }
-    pd_ = dnnl::eltwise_forward::primitive_desc(desc, attr, cpu_engine());
+    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm_, flat, 0.0F, 0.0F);
+    pd_ = dnnl::eltwise_forward::primitive_desc(desc, cpu_engine());
     prim_ = dnnl::eltwise_forward(pd_);
     src_ = dnnl::memory(flat, cpu_engine(), nullptr);
     dst_ = dnnl::memory(flat, cpu_engine(), nullptr);
@@ -220,14 +210,15 @@ class EltwiseKernel final : public Kernel {
  private:
   const onnx::NodeProto& node_;
   dnnl::algorithm algorithm_;
-  float alpha_, beta_;
-  bool clip01_;
   dnnl::eltwise_forward::primitive_desc pd_;
   dnnl::eltwise_forward prim_;
   dnnl::memory src_, dst_;
 };
 
 // Clip: bounds from attributes (opset < 11) or constant inputs (opset >= 11).
+// HardSigmoid is the same loop after a scale and shift, clamped to [0, 1]
+// (max(0, min(1, alpha x + beta)); oneDNN 2.6 has no hardsigmoid): torch
+// 1.13 exports MobileNetV3's Hardsigmoid and Hardswish so at opset 13.
 class ClipKernel final : public Kernel {
  public:
   explicit ClipKernel(const onnx::NodeProto& node) : node_(node) {
@@ -235,6 +226,8 @@ class ClipKernel final : public Kernel {
     lo_ = a.f("min", -INFINITY);
     hi_ = a.f("max", INFINITY);
   }
+  ClipKernel(const onnx::NodeProto& node, float scale, float shift)
+      : node_(node), lo_(0.0F), hi_(1.0F), scale_(scale), shift_(shift) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.empty() || in[0].dtype != DType::kFloat32)
@@ -252,9 +245,9 @@ class ClipKernel final : public Kernel {
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const float* x = in[0].f();
     float* y = out[0].f();
-    const float lo = lo_, hi = hi_;
+    const float lo = lo_, hi = hi_, scale = scale_, shift = shift_;
 #pragma omp parallel for if (count_ > kParallelMin) schedule(static)
-    for (std::int64_t i = 0; i < count_; ++i) y[i] = std::min(std::max(x[i], lo), hi);
+    for (std::int64_t i = 0; i < count_; ++i) y[i] = std::min(std::max(x[i] * scale + shift, lo), hi);
   }
   float lo() const { return lo_; }
   float hi() const { return hi_; }
@@ -262,6 +255,7 @@ class ClipKernel final : public Kernel {
  private:
   const onnx::NodeProto& node_;
   float lo_, hi_;
+  float scale_ = 1.0F, shift_ = 0.0F;  // HardSigmoid's alpha and beta
   std::int64_t count_ = 0;
 };
 
@@ -324,8 +318,7 @@ void register_elementwise_kernels(std::map<std::string, KernelFactory>& r) {
   };
   r["HardSigmoid"] = [](const onnx::NodeProto& n, int) {
     Attributes a(n);
-    return std::make_unique<EltwiseKernel>(n, dnnl::algorithm::eltwise_linear, a.f("alpha", 0.2F), a.f("beta", 0.5F),
-                                           true);
+    return std::make_unique<ClipKernel>(n, a.f("alpha", 0.2F), a.f("beta", 0.5F));
   };
 }
 
