@@ -37,9 +37,11 @@ struct BenchOptions {
   /// keeps 8 significant bits (up to 2^-9 relative per rounding of weights
   /// and activations, compounded over the layers), so the fp32 bounds would
   /// flag every bf16 row. Measured against native fp32 (docs/native.md):
-  /// max |diff| 0.3% of max |reference| on a 4-layer CNN, 7-10% on
-  /// resnet152's 155 layers; cosine >= 0.99997 on all of them.
-  double bf16_tolerance = 0.15;
+  /// max |diff| 0.3% of max |reference| on a 4-layer CNN, 0.5-0.7% on
+  /// resnet152's 155 layers; cosine >= 0.99998 on all of them. A wrong
+  /// kernel is off by far more (oneDNN's gemm bf16 residual: 7-10%, cosine
+  /// 0.91 on resnet18).
+  double bf16_tolerance = 0.05;
   double bf16_min_cosine = 0.999;
   std::map<std::string, Shape> shape_overrides;  ///< input name -> shape (batch included)
   std::string raw_latencies_path;                ///< CSV of every sample; empty: none

@@ -109,7 +109,20 @@ class ConvKernel final : public Kernel {
     // argument, or a linear step) and oneDNN rounds to nearest even and
     // saturates into u8/s8, as QuantizeLinear does.
     const float to_q = requantized_ ? 1.0F / requant_scale(in) : 1.0F;
-    append_epilogue(epilogue_, residual_md_, to_q, ops);
+    // bf16: the residual is added as oneDNN's sum post-op (dst holds it
+    // before the convolution; run() copies it there). With a binary post-op
+    // oneDNN 2.6 picks its gemm convolution for bf16 first, whose residual
+    // sums are wrong (resnet18: cosine 0.91 against ONNX Runtime); sum is
+    // what oneDNN's bf16 jit kernels implement for residual blocks.
+    sum_residual_ = bf16 && epilogue_.residual;
+    if (sum_residual_) {
+      Epilogue rest = epilogue_;
+      rest.residual = false;
+      ops.append_sum(1.0F);
+      append_epilogue(rest, {}, to_q, ops);
+    } else {
+      append_epilogue(epilogue_, residual_md_, to_q, ops);
+    }
     if (requantized_ && !epilogue_.eltwise) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
     if (ops.len() > 0) attr.set_post_ops(ops);
     // src and dst layouts: `any` lets oneDNN choose for these shapes
@@ -181,7 +194,8 @@ class ConvKernel final : public Kernel {
           scratch->allocate();
         }
         if (i == candidates.size()) return xnnpack_runner(xnnpack, given, usual, scratch);
-        return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, epilogue_.residual, scratch);
+        return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, epilogue_.residual && !sum_residual_,
+                           scratch);
       });
       chosen = choice.index;
       // oneDNN 2.6's int8 brgconv keeps state derived from its first run's
@@ -233,7 +247,8 @@ class ConvKernel final : public Kernel {
     cpu_stream().wait();
     bind_input(given, pd_.src_desc());
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
-    args_ = weighted_layer_args(src_, weights_, bias_, dst_, residual_);
+    args_ = weighted_layer_args(src_, weights_, bias_, dst_, sum_residual_ ? memory() : residual_);
+    residual_to_dst_ = sum_residual_ ? dnnl::reorder(residual_, dst_) : dnnl::reorder();
     return {{out_type_, y, layout_of(pd_.dst_desc(), y, out_type_)}};
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
@@ -253,6 +268,7 @@ class ConvKernel final : public Kernel {
     }
     dst_.set_data_handle(out[0].data);
     if (residual_) residual_.set_data_handle(in.back().data);
+    if (residual_to_dst_) residual_to_dst_.execute(cpu_stream(), residual_, dst_);
     prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
   }
@@ -349,6 +365,8 @@ class ConvKernel final : public Kernel {
   Epilogue epilogue_;  // fused activation and residual
   std::size_t input_count_ = 0;
   memory residual_;
+  bool sum_residual_ = false;      // bf16: the residual is a sum post-op over dst ...
+  dnnl::reorder residual_to_dst_;  // ... which this copies it into first
   memory::desc residual_md_;
   std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
   std::string fused_op_;                  // for the tactic signature
