@@ -278,7 +278,7 @@ struct ModelRun {
     for (auto& [row, dump] : dump_of_row) {
       BenchResult& r = results[row];
       // The null backend computes nothing, so its outputs agree with nothing.
-      if (r.status != "ok" || r.backend == reference || r.model_format == "none") continue;
+      if (r.status != "ok" || r.model_format == "none") continue;
       // The reference row: same model and batch, reference backend, fp32 if measured, else the same precision.
       std::optional<std::size_t> ref_row;
       for (auto& [other, other_dump] : dump_of_row) {
@@ -286,11 +286,18 @@ struct ModelRun {
         if (c.backend != reference || c.batch != r.batch || c.status != "ok") continue;
         if (!ref_row || c.precision == "fp32") ref_row = other;
       }
-      if (!ref_row) continue;
+      // The reference backend's other precisions (its bf16 or int8 rows) are
+      // compared with its fp32 row too; only that row itself is not.
+      if (!ref_row || *ref_row == row) continue;
       auto expected = read_dump(dump_of_row[*ref_row]);
       auto actual = read_dump(dump);
       if (expected.empty() || actual.empty()) continue;
-      r.validation = compare_outputs(expected, actual, reference, options.tolerance, options.min_cosine);
+      // Like int8 rows, bf16 rows are compared with the reference's fp32
+      // outputs; bf16's own rounding sets their bounds (BenchOptions).
+      const bool bf16 = r.precision == "bf16";
+      const double tolerance = bf16 ? std::max(options.tolerance, options.bf16_tolerance) : options.tolerance;
+      const double min_cosine = bf16 ? std::min(options.min_cosine, options.bf16_min_cosine) : options.min_cosine;
+      r.validation = compare_outputs(expected, actual, reference, tolerance, min_cosine);
     }
   }
 };

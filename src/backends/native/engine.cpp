@@ -15,6 +15,7 @@
 #include "memory_plan.h"
 #include "model/onnx_util.h"
 #include "model_store.h"
+#include "onednn_util.h"
 
 namespace inferlab::native {
 
@@ -27,6 +28,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   // Kernels keep references into the graph: the old plan goes first, then
   // weights released by the last prepare() are read back from the file.
   impl_.reset();
+  if (bf16_ && !cpu_has_bf16()) throw Error("native: " + bf16_unsupported_reason(), ErrorKind::kUnsupported);
   if (store_->released()) store_->reload();
   auto fresh = std::make_unique<Impl>(store_->graph(), store_->opset());
   Impl& m = *fresh;
@@ -143,6 +145,18 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
   auto add_reorder = [&](int from, int to, const Layout& layout) {
     add_internal(make_reorder_kernel(layout), "Reorder (layout)", from, to);
   };
+  // float32 copies of bf16 values, made once for all float32-only readers:
+  // keyed by value and whether the copy is plain (else in the value's layout).
+  std::map<std::pair<int, bool>, int> float32_copy;
+  auto to_float32 = [&](int from, bool plain) {
+    auto [it, added] = float32_copy.emplace(std::pair(from, plain), 0);
+    if (added) {
+      it->second = m.value(m.values[from].name + (plain ? "#float32" : "#float32-blocked"));
+      const Layout layout = plain ? Layout() : m.values[from].layout;
+      add_internal(make_float32_conversion_kernel(layout), "Reorder (bf16 to float32)", from, it->second);
+    }
+    return it->second;
+  };
   // Constant nodes first: they read nothing, and exporters (and opset
   // converters) may list one after a node that fuses its value (Clip bounds).
   for (const auto& node : graph.node()) {
@@ -185,6 +199,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     step.kernel = int8 == fusions.int8_by_node.end() ? registry.at(node.op_type())(node, m.opset)
                   : node.op_type() == "Conv"         ? make_int8_conv_kernel(node)
                                                      : make_int8_matmul_kernel(node);
+    step.kernel->set_bf16(bf16_);
     if (fused) {
       const onnx::NodeProto* act = fused->activation;
       float lo = -INFINITY, hi = INFINITY;
@@ -216,6 +231,25 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
       const auto& v = m.values[id];
       if (v.kind != Impl::Kind::kConstant) all_constant = false;
       descs.push_back({v.dtype, v.shape, v.kind == Impl::Kind::kConstant ? v.constant : nullptr, v.layout});
+    }
+    // bf16 activations meet a float32-only kernel: converted, in their
+    // layout when the kernel takes it, else plain.
+    const bool any_bf16 = std::any_of(descs.begin(), descs.end(), [](const InputDesc& d) {
+      return d.dtype == DType::kBFloat16 && d.constant == nullptr;
+    });
+    if (any_bf16 && !step.kernel->accepts_bf16(descs)) {
+      std::vector<InputDesc> as_float32 = descs;
+      for (auto& d : as_float32) {
+        if (d.dtype != DType::kBFloat16) continue;
+        d.dtype = DType::kFloat32;
+        if (is_blocked(d.layout)) d.layout.data.data_type = dnnl_f32;
+      }
+      const bool plain = !step.kernel->accepts_layouts(as_float32);
+      for (std::size_t k = 0; k < ins.size(); ++k) {
+        if (ins[k] < 0 || descs[k].dtype != DType::kBFloat16) continue;
+        ins[k] = to_float32(ins[k], plain);
+        descs[k] = {m.values[ins[k]].dtype, m.values[ins[k]].shape, nullptr, m.values[ins[k]].layout};
+      }
     }
     if (!step.kernel->accepts_layouts(descs)) {
       for (std::size_t k = 0; k < ins.size(); ++k) {
@@ -268,10 +302,12 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
       ++folded_;
       continue;
     }
-    // Graph outputs are plain: a blocked result goes through a reorder.
+    // Graph outputs are plain float32: a blocked or bf16 result goes
+    // through a reorder.
     std::vector<std::pair<int, int>> output_reorders;
     for (auto& id : outs) {
-      if (!output_names.count(m.values[id].name) || !is_blocked(m.values[id].layout)) continue;
+      const bool bf16_value = m.values[id].dtype == DType::kBFloat16;
+      if (!output_names.count(m.values[id].name) || (!is_blocked(m.values[id].layout) && !bf16_value)) continue;
       const int blocked = m.value(m.values[id].name + "#blocked");
       m.values[blocked].dtype = m.values[id].dtype;
       m.values[blocked].shape = m.values[id].shape;
@@ -284,7 +320,13 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     step.outputs = std::move(outs);
     done_reading(step.inputs, step.kernel.get());
     m.steps.push_back(std::move(step));
-    for (const auto& [from, to] : output_reorders) add_reorder(from, to, Layout());
+    for (const auto& [from, to] : output_reorders) {
+      if (m.values[from].dtype == DType::kBFloat16) {
+        add_internal(make_float32_conversion_kernel(Layout()), "Reorder (bf16 output to float32)", from, to);
+      } else {
+        add_reorder(from, to, Layout());
+      }
+    }
   }
 
   for (const auto& o : graph.output()) {

@@ -73,6 +73,14 @@ class Engine {
   /// Takes effect at the next prepare().
   void set_int8_kernels(bool on) { int8_kernels_ = on; }
 
+  /// Whether float Convs, and Gemms/MatMuls by constant weights, compute in
+  /// bfloat16 with float32 accumulation (weights converted once at prepare;
+  /// Conv outputs, and pooling, concat and binary ops on them, stay bf16
+  /// between such layers; float32 wherever another kernel reads and at the
+  /// graph's outputs). Default off. prepare() throws Error (kUnsupported)
+  /// on a CPU without avx512_bf16 or AMX. Takes effect at the next prepare().
+  void set_bf16(bool on) { bf16_ = on; }
+
   /// Whether prepare() times the implementations that fit each Conv on the
   /// actual shapes and keeps the fastest (default on), remembering choices
   /// in the on-disk cache (default_tactic_cache_path(), read at every
@@ -104,6 +112,7 @@ class Engine {
   std::vector<PassReport> passes_;
   std::int64_t folded_ = 0;
   bool int8_kernels_ = true;
+  bool bf16_ = false;
   bool tactics_ = true;
   TacticStats tactic_stats_;
 };

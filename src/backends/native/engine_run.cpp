@@ -133,6 +133,7 @@ const std::map<std::string, KernelFactory>& kernel_registry() {
     register_matmul_kernels(r);
     register_layernorm_kernels(r);
     register_quantize_kernels(r);
+    register_pad_kernels(r);
     return r;
   }();
   return registry;

@@ -225,6 +225,15 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
   if (int8) plan_int8_layers(graph, index, plan);
   for (const auto& node : graph.node()) {
     const std::string& op = node.op_type();
+    // A standalone BatchNormalization takes the Relu after it (oneDNN's
+    // fuse_norm_relu): DenseNet's pre-activation BN + ReLU after each concat.
+    if (op == "BatchNormalization" && node.output_size() == 1 && !index.is_graph_output(node.output(0))) {
+      if (const auto* relu = index.only_reader(node.output(0), "Relu")) {
+        plan.by_node[&node] = {"Relu", relu, relu->output(0), "", ""};
+        plan.absorbed.insert(relu);
+      }
+      continue;
+    }
     if (op != "Conv" && op != "Gemm" && op != "MatMul") continue;
     Fusion fusion;
     std::string head = node.output(0);

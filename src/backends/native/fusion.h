@@ -4,7 +4,8 @@
 // HardSwish, SiLU/Swish (x * sigmoid(x), the Sigmoid + Mul pair EfficientNet
 // exports), and a residual Add with an optional Relu after it (ResNet's and
 // MobileNetV2's skip connections, Swin's MLP). A MatMul by constant 2-D
-// weights also takes the bias Add after it (nn.Linear on 3-D input).
+// weights also takes the bias Add after it (nn.Linear on 3-D input). A
+// standalone BatchNormalization takes a Relu after it.
 
 #ifndef ONNX_ML
 #define ONNX_ML 1
@@ -44,7 +45,7 @@ struct Int8Layer {
 };
 
 struct FusionPlan {
-  std::unordered_map<const onnx::NodeProto*, Fusion> by_node;  ///< by the Conv, Gemm or MatMul fused into
+  std::unordered_map<const onnx::NodeProto*, Fusion> by_node;  ///< by the Conv, Gemm, MatMul or BN fused into
   std::unordered_map<const onnx::NodeProto*, Int8Layer> int8_by_node;
   std::set<const onnx::NodeProto*> absorbed;  ///< nodes that no longer run on their own
 };

@@ -98,6 +98,10 @@ class Kernel {
     }
     return true;
   }
+  /// Whether prepare() may be given these inputs when some are bfloat16
+  /// activations (a bf16 session's Conv outputs); when false the engine
+  /// converts them to float32 first. The default takes float32 only.
+  virtual bool accepts_bf16(const std::vector<InputDesc>& /*inputs*/) const { return false; }
   /// Whether run() reads input `index`. Kernels that copy a constant input
   /// into their own prepared form at prepare() (Conv and MatMul weights) say
   /// no, and the engine frees that constant.
@@ -117,6 +121,11 @@ class Kernel {
   /// the engine passes as the last input) as oneDNN post-ops. Called before
   /// prepare(); false (the default) when the kernel cannot.
   virtual bool fuse_epilogue(const std::string& /*op*/, float /*lo*/, float /*hi*/) { return false; }
+  /// A bf16 session: the kernel computes in bfloat16 with float32
+  /// accumulation where it has such a form (Conv; Gemm/MatMul by constant
+  /// weights), weights converted once at prepare. Called before prepare();
+  /// kernels without a bf16 form ignore it and compute in float32.
+  virtual void set_bf16(bool /*on*/) {}
 };
 
 /// Attribute access with ONNX defaults.
@@ -171,6 +180,7 @@ void register_conv_kernels(std::map<std::string, KernelFactory>& registry);
 void register_matmul_kernels(std::map<std::string, KernelFactory>& registry);
 void register_layernorm_kernels(std::map<std::string, KernelFactory>& registry);
 void register_quantize_kernels(std::map<std::string, KernelFactory>& registry);
+void register_pad_kernels(std::map<std::string, KernelFactory>& registry);
 
 /// A kernel converting float16 bits to float32 (`to_half` false) or float32
 /// to float16 bits (true): the engine's steps at float16 graph inputs and outputs.
@@ -192,6 +202,10 @@ std::unique_ptr<Kernel> make_int8_matmul_kernel(const onnx::NodeProto& node);
 /// A kernel converting its input to layout `to` (empty: plain); the engine
 /// inserts these where a kernel needs another layout than it is given.
 std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to);
+/// A kernel converting a bfloat16 input (any layout) to float32 in layout
+/// `to` (empty: plain): where a bf16 value meets a float32-only kernel or a
+/// graph output.
+std::unique_ptr<Kernel> make_float32_conversion_kernel(const Layout& to);
 
 /// oneDNN binary (Add/Sub/Mul/Div) of 4-D float tensors in any layouts, the
 /// second operand broadcast; Add/Mul take either operand as the larger.

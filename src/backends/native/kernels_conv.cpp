@@ -4,6 +4,11 @@
 // With tactics on, XNNPACK's float32 nhwc convolution (xnnpack_conv.h) is
 // timed beside oneDNN's implementations where its epilogue fits.
 //
+// In a bf16 session (set_bf16) the float Conv computes in bfloat16 with
+// float32 accumulation: weights converted once at prepare, src read as
+// bf16 (a float32 input is converted by the step's own reorder), bias
+// float32, dst bf16 so the next bf16 layer reads it without conversion.
+//
 // The int8 form runs the QDQ pattern the optimizer emits,
 //   Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w[oc], 0, axis=0), bias),
 // as one integer convolution: src is Q's u8/s8 output itself, weights s8,
@@ -77,8 +82,12 @@ class ConvKernel final : public Kernel {
     // int8 with {s_y, zp_y} after the bias (residual last): requantized output.
     const std::size_t operands = in.size() - (epilogue_.residual ? 1 : 0);
     requantized_ = int8_ && operands == 9;
-    out_type_ = requantized_ ? (in[8].constant ? in[8].dtype : DType::kUInt8) : DType::kFloat32;
-    const dt src_type = to_onednn(in[0].dtype), w_type = int8_ ? dt::s8 : dt::f32;
+    const bool bf16 = bf16_ && !int8_;
+    out_type_ = requantized_ ? (in[8].constant ? in[8].dtype : DType::kUInt8)
+                : bf16       ? DType::kBFloat16
+                             : DType::kFloat32;
+    const dt src_type = bf16 ? dt::bf16 : to_onednn(in[0].dtype);
+    const dt w_type = int8_ ? dt::s8 : bf16 ? dt::bf16 : dt::f32;
     const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
     const memory::desc b_md({w[0]}, dt::f32, tag::x);
     memory::dims dil{dilations[0] - 1, dilations[1] - 1};
@@ -100,7 +109,20 @@ class ConvKernel final : public Kernel {
     // argument, or a linear step) and oneDNN rounds to nearest even and
     // saturates into u8/s8, as QuantizeLinear does.
     const float to_q = requantized_ ? 1.0F / requant_scale(in) : 1.0F;
-    append_epilogue(epilogue_, residual_md_, to_q, ops);
+    // bf16: the residual is added as oneDNN's sum post-op (dst holds it
+    // before the convolution; run() copies it there). With a binary post-op
+    // oneDNN 2.6 picks its gemm convolution for bf16 first, whose residual
+    // sums are wrong (resnet18: cosine 0.91 against ONNX Runtime); sum is
+    // what oneDNN's bf16 jit kernels implement for residual blocks.
+    sum_residual_ = bf16 && epilogue_.residual;
+    if (sum_residual_) {
+      Epilogue rest = epilogue_;
+      rest.residual = false;
+      ops.append_sum(1.0F);
+      append_epilogue(rest, {}, to_q, ops);
+    } else {
+      append_epilogue(epilogue_, residual_md_, to_q, ops);
+    }
     if (requantized_ && !epilogue_.eltwise) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
     if (ops.len() > 0) attr.set_post_ops(ops);
     // src and dst layouts: `any` lets oneDNN choose for these shapes
@@ -114,10 +136,14 @@ class ConvKernel final : public Kernel {
     };
     const memory::desc given = physical_desc(in[0]);
     const std::string signature =
-        tuner_ ? std::string("Conv ") + (int8_ ? "int8 " : "f32 ") + "x=" + shape_to_string(x) + " " +
-                     dtype_name(in[0].dtype) + " " + layout_name(given) + " w=" + shape_to_string(w) +
-                     " g=" + std::to_string(groups) + " s=" + join(strides) + " d=" + join(dilations) +
-                     " pl=" + join(pad_l) + " pr=" + join(pad_r) + " post=" + (fused_op_.empty() ? "none" : fused_op_) +
+        tuner_ ? std::string("Conv ") +
+                     (int8_  ? "int8 "
+                      : bf16 ? "bf16 "
+                             : "f32 ") +
+                     "x=" + shape_to_string(x) + " " + dtype_name(in[0].dtype) + " " + layout_name(given) +
+                     " w=" + shape_to_string(w) + " g=" + std::to_string(groups) + " s=" + join(strides) +
+                     " d=" + join(dilations) + " pl=" + join(pad_l) + " pr=" + join(pad_r) +
+                     " post=" + (fused_op_.empty() ? "none" : fused_op_) +
                      (epilogue_.residual ? " res=" + layout_name(residual_md_) : "") + " out=" + dtype_name(out_type_) +
                      " scales=" + std::to_string(scales.size())
                : "";
@@ -125,7 +151,7 @@ class ConvKernel final : public Kernel {
     // XNNPACK's convolution fits float32 Convs whose fused activation is a
     // clamp (none, Relu, Clip): it has no other epilogue and no residual.
     const bool has_bias = in.size() > bi && !node_input(bi).empty();
-    const bool offer_xnnpack = tuner_ && !int8_ && xnnpack_built() && !epilogue_.residual &&
+    const bool offer_xnnpack = tuner_ && !int8_ && !bf16 && xnnpack_built() && !epilogue_.residual &&
                                (!has_bias || in[bi].constant) &&
                                (fused_op_.empty() || fused_op_ == "Relu" || fused_op_ == "Clip");
     // A cached XNNPACK choice needs only oneDNN's first pick listed (index 0
@@ -168,7 +194,8 @@ class ConvKernel final : public Kernel {
           scratch->allocate();
         }
         if (i == candidates.size()) return xnnpack_runner(xnnpack, given, usual, scratch);
-        return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, epilogue_.residual, scratch);
+        return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, epilogue_.residual && !sum_residual_,
+                           scratch);
       });
       chosen = choice.index;
       // oneDNN 2.6's int8 brgconv keeps state derived from its first run's
@@ -198,8 +225,9 @@ class ConvKernel final : public Kernel {
     pd_ = candidates[chosen].pd;
     prim_ = dnnl::convolution_forward(pd_);
     // Weights: ONNX OIHW (or grouped GOIHW, the same bytes) reordered once;
-    // for int8, oneDNN's reorder also computes the s8-source compensation.
-    memory user_w({w_dims, w_type, groups == 1 ? tag::oihw : tag::goihw}, eng,
+    // for int8, oneDNN's reorder also computes the s8-source compensation,
+    // for bf16 it rounds the float32 weights to bf16 (nearest even).
+    memory user_w({w_dims, int8_ ? dt::s8 : dt::f32, groups == 1 ? tag::oihw : tag::goihw}, eng,
                   const_cast<void*>(in[wi].constant->data()));
     weights_ = memory(pd_.weights_desc(), eng);
     dnnl::reorder(user_w, weights_).execute(cpu_stream(), user_w, weights_);
@@ -219,10 +247,13 @@ class ConvKernel final : public Kernel {
     cpu_stream().wait();
     bind_input(given, pd_.src_desc());
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
-    args_ = weighted_layer_args(src_, weights_, bias_, dst_, residual_);
+    args_ = weighted_layer_args(src_, weights_, bias_, dst_, sum_residual_ ? memory() : residual_);
+    residual_to_dst_ = sum_residual_ ? dnnl::reorder(residual_, dst_) : dnnl::reorder();
     return {{out_type_, y, layout_of(pd_.dst_desc(), y, out_type_)}};
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  bool accepts_bf16(const std::vector<InputDesc>&) const override { return bf16_ && !int8_; }
+  void set_bf16(bool on) override { bf16_ = on; }
   bool reads_input_at_run(std::size_t index) const override {
     return index == 0 || (epilogue_.residual && index + 1 == input_count_);
   }
@@ -237,6 +268,7 @@ class ConvKernel final : public Kernel {
     }
     dst_.set_data_handle(out[0].data);
     if (residual_) residual_.set_data_handle(in.back().data);
+    if (residual_to_dst_) residual_to_dst_.execute(cpu_stream(), residual_, dst_);
     prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
   }
@@ -298,7 +330,9 @@ class ConvKernel final : public Kernel {
 
   void check_types(const std::vector<InputDesc>& in) const {
     for (std::size_t k = 0; k < in.size(); ++k) {
-      bool ok = in[k].dtype == DType::kFloat32;
+      // bf16 activations: the source, and a fused residual (last).
+      const bool activation = k == 0 || (epilogue_.residual && k + 1 == in.size());
+      bool ok = in[k].dtype == DType::kFloat32 || (bf16_ && !int8_ && activation && in[k].dtype == DType::kBFloat16);
       if (int8_ && (k == 0 || k == 2 || k == 5 || k == 8)) {
         // The quantized source and the zero points (checked to be 0 later).
         ok = in[k].dtype == DType::kUInt8 || in[k].dtype == DType::kInt8 || (k != 0 && !in[k].constant);
@@ -321,6 +355,7 @@ class ConvKernel final : public Kernel {
 
   const onnx::NodeProto& node_;
   bool int8_;
+  bool bf16_ = false;  // a bf16 session: the float Conv computes in bf16
   bool requantized_ = false;
   DType out_type_ = DType::kFloat32;
   dnnl::convolution_forward::primitive_desc pd_;
@@ -330,6 +365,8 @@ class ConvKernel final : public Kernel {
   Epilogue epilogue_;  // fused activation and residual
   std::size_t input_count_ = 0;
   memory residual_;
+  bool sum_residual_ = false;      // bf16: the residual is a sum post-op over dst ...
+  dnnl::reorder residual_to_dst_;  // ... which this copies it into first
   memory::desc residual_md_;
   std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
   std::string fused_op_;                  // for the tactic signature

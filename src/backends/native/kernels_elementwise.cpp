@@ -68,6 +68,12 @@ class BinaryKernel final : public Kernel {
   BinaryKernel(const onnx::NodeProto& node) : node_(node), op_(node.op_type()) {}
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.size() != 2) throw Error(node_prefix(node_) + "expects 2 inputs");
+    onednn_.reset();
+    // bf16 activations (a bf16 session) go to oneDNN's binary, which reads them as they are.
+    if (accepts_bf16(in)) {
+      onednn_ = make_binary_primitive_kernel(node_);
+      return onednn_->prepare(in);
+    }
     if (in[0].dtype != in[1].dtype)
       throw Error(node_prefix(node_) + "inputs of different dtypes are not supported", ErrorKind::kUnsupported);
     if (in[0].dtype != DType::kFloat32 && in[0].dtype != DType::kInt64) {
@@ -76,7 +82,6 @@ class BinaryKernel final : public Kernel {
     }
     if (op_ == "Pow" && in[0].dtype != DType::kFloat32)
       throw Error(node_prefix(node_) + "Pow needs float32", ErrorKind::kUnsupported);
-    onednn_.reset();
     if ((is_blocked(in[0].layout) || is_blocked(in[1].layout)) && !same_blocked_layout(in)) {
       onednn_ = make_binary_primitive_kernel(node_);
       return onednn_->prepare(in);
@@ -89,6 +94,9 @@ class BinaryKernel final : public Kernel {
   bool accepts_layouts(const std::vector<InputDesc>& in) const override {
     if (in.size() != 2 || (!is_blocked(in[0].layout) && !is_blocked(in[1].layout))) return true;
     return same_blocked_layout(in) || primitive_fits(in);
+  }
+  bool accepts_bf16(const std::vector<InputDesc>& in) const override {
+    return in.size() == 2 && (in[0].dtype == DType::kBFloat16 || in[1].dtype == DType::kBFloat16) && primitive_fits(in);
   }
   std::string implementation() const override { return onednn_ ? onednn_->implementation() : "reference"; }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
@@ -123,9 +131,10 @@ class BinaryKernel final : public Kernel {
   static bool same_blocked_layout(const std::vector<InputDesc>& in) {
     return in[0].layout == in[1].layout && in[0].shape == in[1].shape && in[0].dtype == DType::kFloat32;
   }
-  // oneDNN's binary primitive: 4-D float, the larger operand first unless Add/Mul.
+  // oneDNN's binary primitive: 4-D float32 or bfloat16, the larger operand first unless Add/Mul.
   bool primitive_fits(const std::vector<InputDesc>& in) const {
-    if (op_ == "Pow" || in[0].dtype != DType::kFloat32 || in[1].dtype != DType::kFloat32) return false;
+    auto floating = [](DType t) { return t == DType::kFloat32 || t == DType::kBFloat16; };
+    if (op_ == "Pow" || !floating(in[0].dtype) || !floating(in[1].dtype)) return false;
     if (in[0].shape.size() != 4 || in[1].shape.size() != 4) return false;
     const bool swapped = shape_element_count(in[0].shape) < shape_element_count(in[1].shape);
     return !swapped || op_ == "Add" || op_ == "Mul";
@@ -207,6 +216,9 @@ class EltwiseKernel final : public Kernel {
 };
 
 // Clip: bounds from attributes (opset < 11) or constant inputs (opset >= 11).
+// HardSigmoid is the same loop after a scale and shift, clamped to [0, 1]
+// (max(0, min(1, alpha x + beta)); oneDNN 2.6 has no hardsigmoid): torch
+// 1.13 exports MobileNetV3's Hardsigmoid and Hardswish so at opset 13.
 class ClipKernel final : public Kernel {
  public:
   explicit ClipKernel(const onnx::NodeProto& node) : node_(node) {
@@ -214,6 +226,8 @@ class ClipKernel final : public Kernel {
     lo_ = a.f("min", -INFINITY);
     hi_ = a.f("max", INFINITY);
   }
+  ClipKernel(const onnx::NodeProto& node, float scale, float shift)
+      : node_(node), lo_(0.0F), hi_(1.0F), scale_(scale), shift_(shift) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (in.empty() || in[0].dtype != DType::kFloat32)
@@ -231,9 +245,9 @@ class ClipKernel final : public Kernel {
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     const float* x = in[0].f();
     float* y = out[0].f();
-    const float lo = lo_, hi = hi_;
+    const float lo = lo_, hi = hi_, scale = scale_, shift = shift_;
 #pragma omp parallel for if (count_ > kParallelMin) schedule(static)
-    for (std::int64_t i = 0; i < count_; ++i) y[i] = std::min(std::max(x[i], lo), hi);
+    for (std::int64_t i = 0; i < count_; ++i) y[i] = std::min(std::max(x[i] * scale + shift, lo), hi);
   }
   float lo() const { return lo_; }
   float hi() const { return hi_; }
@@ -241,6 +255,7 @@ class ClipKernel final : public Kernel {
  private:
   const onnx::NodeProto& node_;
   float lo_, hi_;
+  float scale_ = 1.0F, shift_ = 0.0F;  // HardSigmoid's alpha and beta
   std::int64_t count_ = 0;
 };
 
@@ -300,6 +315,10 @@ void register_elementwise_kernels(std::map<std::string, KernelFactory>& r) {
   };
   r["HardSwish"] = [](const onnx::NodeProto& n, int) {
     return std::make_unique<EltwiseKernel>(n, dnnl::algorithm::eltwise_hardswish);
+  };
+  r["HardSigmoid"] = [](const onnx::NodeProto& n, int) {
+    Attributes a(n);
+    return std::make_unique<ClipKernel>(n, a.f("alpha", 0.2F), a.f("beta", 0.5F));
   };
 }
 

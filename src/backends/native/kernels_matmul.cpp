@@ -21,9 +21,15 @@ using dt = dnnl::memory::data_type;
 // a constant 2-D B takes the fast weights path (A flattened to 2-D), and the
 // bias Add fusion.h absorbs after it arrives as a third input, like Gemm's C.
 // A fused epilogue (activation, residual Add) runs as oneDNN post-ops.
+// In a bf16 session the constant-weights form computes in bfloat16 with
+// float32 accumulation: the weights converted once into oneDNN's layout,
+// A converted by the step itself, float32 out (its readers here are
+// classifier heads and transformer blocks' float32 kernels). Products of
+// two runtime operands stay float32.
 class MatMulKernel final : public Kernel {
  public:
   MatMulKernel(const onnx::NodeProto& node, bool gemm) : node_(node), gemm_(gemm) {}
+  void set_bf16(bool on) override { bf16_ = on; }
 
   bool fuse_epilogue(const std::string& op, float lo, float hi) override {
     return parse_epilogue(op, lo, hi, epilogue_);
@@ -63,6 +69,8 @@ class MatMulKernel final : public Kernel {
     Shape y;
     memory::desc a_md, b_md, y_md;
     weights_constant_ = in[1].constant != nullptr && b.size() == 2;
+    bf16_weights_ = bf16_ && weights_constant_;
+    memory::desc a_given;  // A as given, when the step converts it to bf16
     if (weights_constant_) {
       // Fold every leading dim of A into M: one 2-D product against constant weights.
       const std::int64_t rows = shape_element_count(a) / (m * k) * m;
@@ -72,7 +80,14 @@ class MatMulKernel final : public Kernel {
       a_md = memory::desc({rows, k}, dt::f32, trans_a ? tag::ba : tag::ab);
       // The weights are read where they are (transposed or not): a reordered
       // copy would double the memory of FC-heavy models (VGG16's 411 MB layer).
-      b_md = memory::desc({k, n}, dt::f32, trans_b ? tag::ba : tag::ab);
+      // bf16 needs a converted copy anyway (half the bytes, and the float32
+      // original is freed), so oneDNN picks its layout.
+      b_md = bf16_weights_ ? memory::desc({k, n}, dt::bf16, tag::any)
+                           : memory::desc({k, n}, dt::f32, trans_b ? tag::ba : tag::ab);
+      if (bf16_weights_) {
+        a_given = a_md;
+        a_md = memory::desc({rows, k}, dt::bf16, trans_a ? tag::ba : tag::ab);
+      }
       y_md = memory::desc({rows, n}, dt::f32, tag::ab);
     } else {
       // Equal ranks, batch dims broadcast by oneDNN.
@@ -155,7 +170,12 @@ class MatMulKernel final : public Kernel {
         bias.empty() ? dnnl::matmul::desc(a_md, b_md, y_md) : dnnl::matmul::desc(a_md, b_md, bias_md, y_md);
     pd_ = dnnl::matmul::primitive_desc(desc, attr, eng);
     prim_ = dnnl::matmul(pd_);
-    if (weights_constant_) {
+    if (bf16_weights_) {
+      memory user_b({{k, n}, dt::f32, trans_b ? tag::ba : tag::ab}, eng, const_cast<void*>(in[1].constant->data()));
+      weights_ = memory(pd_.weights_desc(), eng);
+      dnnl::reorder(user_b, weights_).execute(cpu_stream(), user_b, weights_);
+      cpu_stream().wait();
+    } else if (weights_constant_) {
       weights_ = memory(pd_.weights_desc(), eng, const_cast<void*>(in[1].constant->data()));
     } else {
       weights_ = memory(pd_.weights_desc(), eng, nullptr);
@@ -164,14 +184,22 @@ class MatMulKernel final : public Kernel {
       bias_ = memory(bias_md, eng);
       std::copy(bias.begin(), bias.end(), static_cast<float*>(bias_.get_data_handle()));
     }
-    src_ = memory(pd_.src_desc(), eng, nullptr);
+    if (bf16_weights_) {
+      input_ = memory(a_given, eng, nullptr);
+      src_ = memory(pd_.src_desc(), eng);
+      input_reorder_ = dnnl::reorder(input_, src_);
+    } else {
+      input_ = src_ = memory(pd_.src_desc(), eng, nullptr);
+      input_reorder_ = dnnl::reorder();
+    }
     dst_ = memory(pd_.dst_desc(), eng, nullptr);
     args_ = weighted_layer_args(src_, weights_, bias_, dst_, residual_);
     return {{DType::kFloat32, out_shape, Layout()}};
   }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    src_.set_data_handle(in[0].data);
+    input_.set_data_handle(in[0].data);
+    if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
     if (!weights_constant_) weights_.set_data_handle(in[1].data);
     dst_.set_data_handle(product_ ? product_.get_data_handle() : out[0].data);
     if (residual_) residual_.set_data_handle(in.back().data);
@@ -186,21 +214,24 @@ class MatMulKernel final : public Kernel {
     cpu_stream().wait();
   }
   std::string implementation() const override { return impl_name(pd_); }
-  // A and B are read in place every run (constant B included), and so is a
-  // fused residual; C (or the bias) was copied.
+  // A and B are read in place every run (constant B included, unless
+  // converted to bf16), and so is a fused residual; C (or the bias) was copied.
   bool reads_input_at_run(std::size_t index) const override {
-    return index < 2 || (epilogue_.residual && index + 1 == input_count_);
+    return index == 0 || (index == 1 && !bf16_weights_) || (epilogue_.residual && index + 1 == input_count_);
   }
 
  private:
   const onnx::NodeProto& node_;
   bool gemm_;
+  bool bf16_ = false;          // a bf16 session
+  bool bf16_weights_ = false;  // ... and constant weights: this product runs in bf16
   bool weights_constant_ = false;
   Epilogue epilogue_;
   std::size_t input_count_ = 0;
   dnnl::matmul::primitive_desc pd_;
   dnnl::matmul prim_;
-  memory weights_, bias_, src_, dst_, residual_;
+  memory weights_, bias_, input_, src_, dst_, residual_;
+  dnnl::reorder input_reorder_;           // A into bf16 (bf16 weights only)
   std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
   // A broadcast residual: its Add, and the product's buffer when the residual is the larger.
   dnnl::binary binary_;

@@ -1,5 +1,5 @@
-// Kernels on oneDNN primitives: MaxPool/AveragePool, layout reorders,
-// channel Concat and binary ops. Convolutions are in kernels_conv.cpp, Gemm
+// Kernels on oneDNN primitives: MaxPool/AveragePool, BatchNormalization,
+// layout reorders, channel Concat and binary ops. Convolutions are in kernels_conv.cpp, Gemm
 // and MatMul in kernels_matmul.cpp.
 #include <algorithm>
 #include <cmath>
@@ -21,10 +21,13 @@ class PoolKernel final : public Kernel {
  public:
   PoolKernel(const onnx::NodeProto& node, bool max, bool global = false) : node_(node), max_(max), global_(global) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  // bf16 in, bf16 out: pooling is memory-bound, and half the bytes pay.
+  bool accepts_bf16(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& x = in.at(0).shape;
-    if (in[0].dtype != DType::kFloat32)
-      throw Error(node_prefix(node_) + dtype_name(in[0].dtype) + " pooling is not supported (float32 is)",
+    const DType dtype = in[0].dtype;
+    if (dtype != DType::kFloat32 && dtype != DType::kBFloat16)
+      throw Error(node_prefix(node_) + dtype_name(dtype) + " pooling is not supported (float32 and bfloat16 are)",
                   ErrorKind::kUnsupported);
     if (x.size() != 4)
       throw Error(node_prefix(node_) + "pooling other than 2-D is not supported", ErrorKind::kUnsupported);
@@ -53,14 +56,14 @@ class PoolKernel final : public Kernel {
              : (!global_ && a.i("count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
                                                         : dnnl::algorithm::pooling_avg_exclude_padding);
     const memory::desc src_md = physical_desc(in[0]);
-    const memory::desc dst_md(to_dims(y), dt::f32, tag::any);
+    const memory::desc dst_md(to_dims(y), to_onednn(dtype), tag::any);
     dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src_md, dst_md, to_dims(strides),
                                      to_dims(kernel), pad_l, pad_r);
     pd_ = dnnl::pooling_forward::primitive_desc(desc, cpu_engine());
     prim_ = dnnl::pooling_forward(pd_);
     src_ = memory(src_md, cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
-    return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
+    return {{dtype, y, layout_of(pd_.dst_desc(), y, dtype)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     execute_src_dst(prim_, src_, dst_, in[0], out[0]);
@@ -76,18 +79,95 @@ class PoolKernel final : public Kernel {
   memory src_, dst_;
 };
 
-// Converts between layouts; inserted by the engine, never named in a model.
+// Inference BatchNormalization that the graph passes could not fold into a
+// Conv before it (DenseNet's pre-activation BN reads a Concat): oneDNN's
+// batch_normalization with the model's mean and variance (global stats) and
+// its scale and bias, in the input's layout and type (float32 or bf16).
+class BatchNormKernel final : public Kernel {
+ public:
+  explicit BatchNormKernel(const onnx::NodeProto& node) : node_(node) {}
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  bool accepts_bf16(const std::vector<InputDesc>&) const override { return true; }
+  // The statistics are copied into oneDNN's operands at prepare.
+  bool reads_input_at_run(std::size_t index) const override { return index == 0; }
+  bool fuse_epilogue(const std::string& op, float, float) override {
+    relu_ = op == "Relu";
+    return relu_;
+  }
+  std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    Attributes a(node_);
+    if (a.i("training_mode", 0) != 0 || node_.output_size() > 1)
+      throw Error(node_prefix(node_) + "training mode (running statistics outputs) is not supported",
+                  ErrorKind::kUnsupported);
+    if (in.size() != 5) throw Error(node_prefix(node_) + "expects 5 inputs (X, scale, B, mean, var)");
+    const Shape& x = in[0].shape;
+    if (x.size() < 2 || x.size() > 5)
+      throw Error(node_prefix(node_) + "inputs of rank " + std::to_string(x.size()) + " are not supported",
+                  ErrorKind::kUnsupported);
+    if (in[0].dtype != DType::kFloat32 && in[0].dtype != DType::kBFloat16)
+      throw Error(node_prefix(node_) + dtype_name(in[0].dtype) + " is not supported", ErrorKind::kUnsupported);
+    const std::int64_t c = x[1];
+    for (std::size_t k = 1; k < 5; ++k) {
+      if (!in[k].constant || in[k].dtype != DType::kFloat32 || in[k].constant->element_count() != c)
+        throw Error(node_prefix(node_) + "scale, B, mean and var must be float32 constants of C values",
+                    ErrorKind::kUnsupported);
+    }
+    auto& eng = cpu_engine();
+    const memory::desc src_md = physical_desc(in[0]);
+    auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
+                 dnnl::normalization_flags::use_shift;
+    if (relu_) flags |= dnnl::normalization_flags::fuse_norm_relu;
+    pd_ = dnnl::batch_normalization_forward::primitive_desc(
+        {dnnl::prop_kind::forward_inference, src_md, a.f("epsilon", 1e-5F), flags}, eng);
+    prim_ = dnnl::batch_normalization_forward(pd_);
+    const memory::desc c_md({c}, dt::f32, tag::x);
+    const int args[] = {DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE};
+    args_.clear();
+    for (std::size_t k = 1; k < 5; ++k) {
+      memory m(c_md, eng);
+      std::copy_n(in[k].constant->data_as<float>(), c, static_cast<float*>(m.get_data_handle()));
+      args_.emplace(args[k - 1], m);
+    }
+    src_ = memory(pd_.src_desc(), eng, nullptr);
+    dst_ = memory(pd_.dst_desc(), eng, nullptr);
+    args_.emplace(DNNL_ARG_SRC, src_);
+    args_.emplace(DNNL_ARG_DST, dst_);
+    return {{in[0].dtype, x, layout_of(pd_.dst_desc(), x, in[0].dtype)}};
+  }
+  void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    src_.set_data_handle(in[0].data);
+    dst_.set_data_handle(out[0].data);
+    prim_.execute(cpu_stream(), args_);
+    cpu_stream().wait();
+  }
+  std::string implementation() const override { return impl_name(pd_); }
+
+ private:
+  const onnx::NodeProto& node_;
+  bool relu_ = false;  // a fused Relu after it
+  dnnl::batch_normalization_forward::primitive_desc pd_;
+  dnnl::batch_normalization_forward prim_;
+  memory src_, dst_;
+  std::unordered_map<int, memory> args_;  // src, dst and the four per-channel operands
+};
+
+// Converts between layouts (and from bfloat16 to float32 with
+// `to_float32`); inserted by the engine, never named in a model.
 class ReorderKernel final : public Kernel {
  public:
-  explicit ReorderKernel(Layout to) : to_(std::move(to)) {}
+  ReorderKernel(Layout to, bool to_float32) : to_(std::move(to)), to_float32_(to_float32) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  bool accepts_bf16(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const Shape& s = in.at(0).shape;
     src_ = memory(physical_desc(in[0]), cpu_engine(), nullptr);
     // int8 values move between layouts too (QuantizeLinear writes nhwc).
-    dst_ = memory(physical_desc({in[0].dtype, s, nullptr, to_}), cpu_engine(), nullptr);
+    const DType dtype = to_float32_ ? DType::kFloat32 : in[0].dtype;
+    Layout to = to_;
+    if (is_blocked(to)) to.data.data_type = static_cast<dnnl_data_type_t>(to_onednn(dtype));  // strides count elements
+    dst_ = memory(physical_desc({dtype, s, nullptr, to}), cpu_engine(), nullptr);
     prim_ = dnnl::reorder(src_, dst_);
-    return {{in[0].dtype, s, to_}};
+    return {{dtype, s, to}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     src_.set_data_handle(in[0].data);
@@ -99,6 +179,7 @@ class ReorderKernel final : public Kernel {
 
  private:
   Layout to_;
+  bool to_float32_;
   memory src_, dst_;
   dnnl::reorder prim_;
 };
@@ -112,17 +193,18 @@ class ChannelConcatKernel final : public Kernel {
     std::vector<memory::desc> srcs;
     Shape y = in.at(0).shape;
     y[1] = 0;
+    const DType dtype = in[0].dtype;  // one dtype for all (ConcatKernel checks): float32 or bfloat16
     for (const auto& d : in) {
       srcs.push_back(physical_desc(d));
       y[1] += d.shape[1];
     }
-    const memory::desc dst_any(to_dims(y), dt::f32, tag::any);
+    const memory::desc dst_any(to_dims(y), to_onednn(dtype), tag::any);
     pd_ = dnnl::concat::primitive_desc(dst_any, 1, srcs, cpu_engine());
     prim_ = dnnl::concat(pd_);
     inputs_.clear();
     for (const auto& d : srcs) inputs_.emplace_back(d, cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
-    return {{DType::kFloat32, y, layout_of(pd_.dst_desc(), y)}};
+    return {{dtype, y, layout_of(pd_.dst_desc(), y, dtype)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     std::unordered_map<int, memory> args;
@@ -147,6 +229,7 @@ class ChannelConcatKernel final : public Kernel {
 
 // Add/Sub/Mul/Div of 4-D float tensors in blocked layouts, with oneDNN's
 // broadcasting of the second operand (e.g. a [N,C,1,1] scale on [N,C,H,W]).
+// Operands may be float32 or bfloat16; the result has the larger one's type.
 class BinaryPrimitiveKernel final : public Kernel {
  public:
   explicit BinaryPrimitiveKernel(const onnx::NodeProto& node) : node_(node) {}
@@ -162,14 +245,14 @@ class BinaryPrimitiveKernel final : public Kernel {
                            : op == "Mul" ? dnnl::algorithm::binary_mul
                            : op == "Sub" ? dnnl::algorithm::binary_sub
                                          : dnnl::algorithm::binary_div;
-    const memory::desc dst_any(to_dims(big.shape), dt::f32, tag::any);
+    const memory::desc dst_any(to_dims(big.shape), to_onednn(big.dtype), tag::any);
     pd_ = dnnl::binary::primitive_desc(dnnl::binary::desc(algorithm, physical_desc(big), physical_desc(small), dst_any),
                                        cpu_engine());
     prim_ = dnnl::binary(pd_);
     src0_ = memory(physical_desc(big), cpu_engine(), nullptr);
     src1_ = memory(physical_desc(small), cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
-    return {{DType::kFloat32, big.shape, layout_of(pd_.dst_desc(), big.shape)}};
+    return {{big.dtype, big.shape, layout_of(pd_.dst_desc(), big.shape, big.dtype)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     src0_.set_data_handle(in[swapped_ ? 1 : 0].data);
@@ -194,7 +277,11 @@ std::unique_ptr<Kernel> make_binary_primitive_kernel(const onnx::NodeProto& node
   return std::make_unique<BinaryPrimitiveKernel>(node);
 }
 
-std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to) { return std::make_unique<ReorderKernel>(to); }
+std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to) { return std::make_unique<ReorderKernel>(to, false); }
+
+std::unique_ptr<Kernel> make_float32_conversion_kernel(const Layout& to) {
+  return std::make_unique<ReorderKernel>(to, true);
+}
 
 std::unique_ptr<Kernel> make_channel_concat_kernel(const onnx::NodeProto& node) {
   return std::make_unique<ChannelConcatKernel>(node);
@@ -214,6 +301,8 @@ void register_onednn_kernels(std::map<std::string, KernelFactory>& r) {
   r["MaxPool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, true); };
   r["AveragePool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, false); };
   r["GlobalAveragePool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, false, true); };
+  r["GlobalMaxPool"] = [](const onnx::NodeProto& n, int) { return std::make_unique<PoolKernel>(n, true, true); };
+  r["BatchNormalization"] = [](const onnx::NodeProto& n, int) { return std::make_unique<BatchNormKernel>(n); };
 }
 
 }  // namespace inferlab::native

@@ -279,6 +279,10 @@ class ConcatKernel final : public Kernel {
   bool accepts_layouts(const std::vector<InputDesc>& in) const override {
     return channel_concat(in) || Kernel::accepts_layouts(in);
   }
+  // bf16 activations: oneDNN's concat, when all of them are bf16 (it takes one type).
+  bool accepts_bf16(const std::vector<InputDesc>& in) const override {
+    return channel_concat(in) && in[0].dtype == DType::kBFloat16;
+  }
   std::string implementation() const override { return onednn_ ? onednn_->implementation() : "reference"; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     if (channel_concat(in)) {
@@ -316,14 +320,17 @@ class ConcatKernel final : public Kernel {
   }
 
  private:
-  // oneDNN only where an input is blocked: for plain inputs the memcpy
-  // loop below is faster than oneDNN's generic ("simple") concat.
+  // oneDNN only where an input is blocked (or bf16): for plain float32
+  // inputs the memcpy loop below is faster than oneDNN's generic ("simple")
+  // concat. All inputs float32, or all bfloat16.
   bool channel_concat(const std::vector<InputDesc>& in) const {
     const std::int64_t axis = Attributes(node_).i("axis", 0);
     if (in.size() < 2 || (axis != 1 && axis != -3)) return false;
+    const bool bf16 = in[0].dtype == DType::kBFloat16;
     const bool any_blocked = std::any_of(in.begin(), in.end(), [](const InputDesc& d) { return is_blocked(d.layout); });
-    return any_blocked && std::all_of(in.begin(), in.end(), [](const InputDesc& d) {
-             return d.dtype == DType::kFloat32 && d.shape.size() == 4 && d.constant == nullptr;
+    return (any_blocked || bf16) && std::all_of(in.begin(), in.end(), [&](const InputDesc& d) {
+             return d.dtype == in[0].dtype && (bf16 || d.dtype == DType::kFloat32) && d.shape.size() == 4 &&
+                    d.constant == nullptr;
            });
   }
 
@@ -378,6 +385,9 @@ class GatherKernel final : public Kernel {
 class ShapeKernel final : public Kernel {
  public:
   explicit ShapeKernel(const onnx::NodeProto& node) : node_(node) {}
+  // Only the shape is read: any layout and type, so no reorder is made for it.
+  bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
+  bool accepts_bf16(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     // Opset 15's start/end select a range of dimensions, clamped like Slice.
     const Shape& full = in.at(0).shape;

@@ -10,7 +10,6 @@
 
 #include "engine.h"
 #include "inferlab/error.h"
-#include "inferlab/graph_passes.h"
 #include "onednn_util.h"
 #include "tactic_cache.h"
 #include "xnnpack_conv.h"
@@ -19,11 +18,9 @@ namespace inferlab {
 
 namespace {
 
-// Whether the CPU computes `precision` natively (bf16 dot products, int8 VNNI).
-bool native_support(Precision precision) {
+// Whether the CPU sums int8 products exactly (VNNI).
+bool cpu_has_vnni() {
   const auto isa = dnnl::get_effective_cpu_isa();
-  if (precision == Precision::kBf16)
-    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
   return isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
          isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
 }
@@ -34,13 +31,15 @@ constexpr const char* kPrecisions =
     "arithmetic), weights rounded to fp16 (widened at load; Cast to FLOAT16 rounds; float16 graph inputs/outputs "
     "are real float16); QDQ int8 models run each Conv, Gemm and MatMul of the form op(DQ(Q(x)), DQ(W_q)) as a "
     "oneDNN int8 primitive (convolution or matmul; u8/s8 x s8 -> s32, per-channel output scales), other Q/DQ as "
-    "written";
+    "written; bf16 (CPUs with avx512_bf16 or AMX): Conv and Gemm/MatMul by constant weights as oneDNN bf16 "
+    "primitives with fp32 accumulation, activations bf16 between bf16 layers, fp32 outputs";
 
 class NativeSession final : public Session {
  public:
-  NativeSession(const std::string& path, int threads, bool tactics)
+  NativeSession(const std::string& path, int threads, bool tactics, bool bf16)
       : engine_(path), threads_(threads), tactics_(tactics) {
     engine_.set_tactics(tactics);
+    engine_.set_bf16(bf16);
   }
   void prepare(const std::vector<Shape>& input_shapes) override {
     omp_set_num_threads(threads_);
@@ -113,7 +112,9 @@ class NativeBackend final : public Backend {
             {"tactics", "Conv implementations timed at prepare (bench --tactics on|off), choices cached in " +
                             native::default_tactic_cache_path()},
             {"xnnpack (Conv tactic)", native::xnnpack_status()},
-            {"int8 dot products", native_support(Precision::kInt8)
+            {"bf16", native::cpu_has_bf16() ? "bf16 dot products (oneDNN reports " + native::onednn_isa_name() + ")"
+                                            : native::bf16_unsupported_reason()},
+            {"int8 dot products", cpu_has_vnni()
                                       ? "VNNI (exact s32 sums)"
                                       : "no VNNI: 16-bit pair sums, so oneDNN halves int8 weights (7-bit effective)"}};
   }
@@ -133,27 +134,14 @@ class NativeBackend final : public Backend {
           "optimize --fp16`) at fp32 precision; it computes in fp32 with weights and Cast points rounded to fp16");
     }
     if (precision == Precision::kInt8) return supports_int8(model);
-    if (precision != Precision::kFp32) {
-      const std::string p = precision_name(precision);
-      return SupportAnswer::no(
-          "native runs fp32 only so far; " + p + " is not implemented yet" +
-          (native_support(precision)
-               ? " (this CPU has native " + p + ": oneDNN reports " + native::onednn_isa_name() + ")"
-               : " and this CPU has no native " + p + " (oneDNN reports " + native::onednn_isa_name() +
-                     "; needs avx512_core_bf16)"));
-    }
+    // bf16 runs the fp32 model's Convs and MatMuls in bf16: the CPU decides,
+    // then the model's ops as for fp32.
+    if (precision == Precision::kBf16 && !native::cpu_has_bf16())
+      return SupportAnswer::no("native: " + native::bf16_unsupported_reason());
     if (model.path.empty()) return SupportAnswer::yes();
     try {
       // The op list only: a full parse would load every weight just to answer.
-      auto missing = native::unsupported_ops(read_onnx_op_types(model.path));
-      // The graph passes fold BatchNormalization into the Conv before it, so
-      // a model with one is asked again after the passes (this parse loads
-      // the weights, but only models with unfolded BatchNormalization pay it).
-      if (std::find(missing.begin(), missing.end(), "BatchNormalization") != missing.end()) {
-        OnnxGraph graph = OnnxGraph::load(model.path);
-        run_graph_passes(graph);
-        missing = native::unsupported_ops(graph);
-      }
+      const auto missing = native::unsupported_ops(read_onnx_op_types(model.path));
       if (!missing.empty()) {
         std::string list;
         for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
@@ -188,7 +176,8 @@ class NativeBackend final : public Backend {
 
   std::unique_ptr<Session> load(const ModelSource& model, const SessionOptions& options) override {
     check_load_preconditions(*this, model, options);
-    return std::make_unique<NativeSession>(model.path, options.intra_op_threads, options.tactic_selection);
+    return std::make_unique<NativeSession>(model.path, options.intra_op_threads, options.tactic_selection,
+                                           options.precision == Precision::kBf16);
   }
 };
 

@@ -2,6 +2,7 @@
 #include "onednn_util.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
 
 #include "onednn_context.h"
@@ -22,6 +23,8 @@ dt to_onednn(DType dtype) {
       return dt::u8;
     case DType::kInt32:
       return dt::s32;
+    case DType::kBFloat16:
+      return dt::bf16;
     default:
       throw Error("oneDNN kernels do not take " + dtype_name(dtype) + " tensors", ErrorKind::kUnsupported);
   }
@@ -125,6 +128,24 @@ std::string onednn_isa_name() {
     default:
       return "other";
   }
+}
+
+bool cpu_has_bf16() {
+  const auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+std::string bf16_unsupported_reason() {
+  if (cpu_has_bf16()) return "";
+  // oneDNN would still run bf16 primitives on plain AVX-512 by emulating the
+  // bf16 dot product, several times slower than fp32: never a bf16 result.
+  // A cap on oneDNN's ISA hides what the CPU has: say so rather than blame the CPU.
+  for (const char* cap : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
+    if (const char* value = std::getenv(cap))
+      return std::string("bf16 needs avx512_bf16 or AMX; oneDNN is capped below both (") + cap + "=" + value +
+             ", oneDNN reports " + onednn_isa_name() + ")";
+  }
+  return "bf16 needs avx512_bf16 or AMX; this CPU has neither (oneDNN reports " + onednn_isa_name() + ")";
 }
 
 void execute_src_dst(const dnnl::primitive& prim, dnnl::memory& src, dnnl::memory& dst, const View& in,

@@ -65,4 +65,10 @@ std::vector<float> int8_output_scales(const std::vector<InputDesc>& in, std::int
 /// The ISA oneDNN dispatches to on this CPU, e.g. "avx2", "avx512_core_vnni".
 std::string onednn_isa_name();
 
+/// Whether oneDNN dispatches to bf16 dot-product instructions here
+/// (avx512_bf16's vdpbf16ps, or AMX), read at run time.
+bool cpu_has_bf16();
+/// Why bf16 cannot run on this CPU, naming oneDNN's ISA; empty when it can.
+std::string bf16_unsupported_reason();
+
 }  // namespace inferlab::native

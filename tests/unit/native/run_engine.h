@@ -28,11 +28,14 @@ struct EngineRun {
   }
 };
 
-inline EngineRun run_engine(const onnx::ModelProto& model, const std::vector<const Tensor*>& inputs) {
+/// `bf16`: Engine::set_bf16 (the caller checks the CPU has bf16).
+inline EngineRun run_engine(const onnx::ModelProto& model, const std::vector<const Tensor*>& inputs,
+                            bool bf16 = false) {
   TempDir dir("inferlab-native-test");
   const std::string path = dir.path() + "/m.onnx";
   write_file_atomically(path, model.SerializeAsString());
   Engine engine(path);
+  engine.set_bf16(bf16);
   std::vector<Shape> shapes;
   for (const auto* t : inputs) shapes.push_back(t->shape());
   engine.prepare(shapes);
