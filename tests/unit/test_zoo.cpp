@@ -342,7 +342,7 @@ TEST(ResolveModel, UnknownNameNamesTheModelDirectoryAndHowToPrepare) {
   TempDir dir("inferlab-zoo-test");
   const std::string message = bad_input_message([&] { resolve_model("resnet9000", dir.path()); });
   EXPECT_EQ(message, "model 'resnet9000' is neither a file nor a prepared model in " + dir.path() +
-                         " (a reference model needs: inferlab models prepare --zoo quick|paper|digits|rppg)");
+                         " (a reference model needs: inferlab models prepare --zoo digits|paper|quick|rppg)");
   // A reference model's hint names its own zoo (issue 16: rppg_net was sent to the quick zoo).
   for (const auto& [name, zoo] : {std::pair{"rppg_net", "rppg"}, {"digits_cnn", "digits"}, {"vgg16", "paper"}}) {
     const std::string hint = bad_input_message([&] { resolve_model(name, dir.path()); });
