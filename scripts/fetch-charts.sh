@@ -32,14 +32,7 @@ fail() {
   exit 1
 }
 
-present() {
-  local dir=$1 f
-  for f in "${!SHA256[@]}"; do
-    [ -f "$dir/$f" ] && [ "$(sha256sum "$dir/$f" | cut -d' ' -f1)" = "${SHA256[$f]}" ] || return 1
-  done
-}
-
-if present "$charts_dir"; then
+if files_match_sha256 SHA256 "$charts_dir"; then
   echo "fetch-charts: Vega $VEGA_VERSION, Vega-Lite $VEGA_LITE_VERSION, vega-embed $VEGA_EMBED_VERSION present in $charts_dir"
   exit 0
 fi

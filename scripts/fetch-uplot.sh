@@ -28,14 +28,7 @@ fail() {
   exit 1
 }
 
-present() {
-  local dir=$1 f
-  for f in "${!SHA256[@]}"; do
-    [ -f "$dir/$f" ] && [ "$(sha256sum "$dir/$f" | cut -d' ' -f1)" = "${SHA256[$f]}" ] || return 1
-  done
-}
-
-if present "$uplot_dir"; then
+if files_match_sha256 SHA256 "$uplot_dir"; then
   echo "fetch-uplot: uPlot $UPLOT_VERSION present in $uplot_dir"
   exit 0
 fi

@@ -19,3 +19,13 @@ swap_into_place() {
   rm -rf "$2"
   mv "$1" "$2"
 }
+
+# files_match_sha256 ARRAY DIR: true when every file named in the associative
+# array ARRAY (file -> sha256) is in DIR with that checksum.
+files_match_sha256() {
+  local -n sums=$1
+  local dir=$2 f
+  for f in "${!sums[@]}"; do
+    [ -f "$dir/$f" ] && [ "$(sha256sum "$dir/$f" | cut -d' ' -f1)" = "${sums[$f]}" ] || return 1
+  done
+}
