@@ -64,6 +64,9 @@ void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult
 void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_uj, std::optional<std::uint64_t> end_uj,
                    const WorkerSpec& spec, BenchResult& result);
 
+/// The session options `spec` asks for (precision, threads, tactics, engine options).
+SessionOptions session_options_for(const WorkerSpec& spec);
+
 /// Measures `spec` in this process and returns the result (status "failed"
 /// with the engine's message when it throws). Used by the hidden `_worker` verb.
 BenchResult measure_in_this_process(const WorkerSpec& spec);

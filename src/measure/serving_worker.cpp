@@ -57,11 +57,7 @@ BenchResult measure_serving_in_this_process(const WorkerSpec& spec) {
     std::unique_ptr<Backend> backend = create_backend(spec.backend);
     result.backend_version = backend->version();
     result.threading = backend->threading_description(spec.threads);
-    SessionOptions options;
-    options.precision = precision_from_name(spec.precision);
-    options.intra_op_threads = spec.threads;
-    options.tactic_selection = spec.tactic_selection;
-    options.engine_options = spec.engine_options;
+    const SessionOptions options = session_options_for(spec);
 
     std::vector<Shape> sample_shapes = spec.input_shapes;
     for (Shape& s : sample_shapes) s.at(0) = 1;

@@ -180,6 +180,15 @@ void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_
   }
 }
 
+SessionOptions session_options_for(const WorkerSpec& spec) {
+  SessionOptions options;
+  options.precision = precision_from_name(spec.precision);
+  options.intra_op_threads = spec.threads;
+  options.tactic_selection = spec.tactic_selection;
+  options.engine_options = spec.engine_options;
+  return options;
+}
+
 BenchResult measure_in_this_process(const WorkerSpec& spec) {
   if (spec.scenario == "server" || spec.scenario == "multi-stream") return measure_serving_in_this_process(spec);
   BenchResult result = result_for(spec);
@@ -191,11 +200,7 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
     result.backend_version = backend->version();
     result.threading = backend->threading_description(spec.threads);
 
-    SessionOptions options;
-    options.precision = precision_from_name(spec.precision);
-    options.intra_op_threads = spec.threads;
-    options.tactic_selection = spec.tactic_selection;
-    options.engine_options = spec.engine_options;
+    const SessionOptions options = session_options_for(spec);
     std::unique_ptr<Session> session = backend->load(spec.model, options);
     session->prepare(spec.input_shapes);
     result.timing_boundary = timing_boundary_name(session->timing_boundary());
