@@ -264,8 +264,13 @@ TEST_F(NativeTactics, ResidualConvNeverRunsGemmOnNhwc) {
     write_cache(lines);
     expect_close(run(true, nullptr, &steps, model, shape), untuned);
     for (const auto& s : steps) {
+      // Only gemm on nhwc (acdb) is excluded; timing on a loaded machine may
+      // fairly pick gemm on another layout (it failed once in a parallel
+      // `make test` asserting "no gemm at all").
       if (s.fused == "Add+Relu") {
-        EXPECT_EQ(s.implementation.find("gemm"), std::string::npos) << s.implementation;
+        const bool gemm_on_nhwc =
+            s.implementation.find("gemm") != std::string::npos && s.implementation.find("acdb") != std::string::npos;
+        EXPECT_FALSE(gemm_on_nhwc) << s.implementation;
       }
     }
   }
