@@ -29,6 +29,12 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
 std::vector<std::int64_t> parse_positive_list(const std::string& text, const std::string& flag) {
   std::vector<std::int64_t> values;
   for (const auto& item : split_list(text)) {

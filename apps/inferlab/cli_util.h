@@ -15,6 +15,9 @@ namespace inferlab::cli {
 /// Splits "a,b,,c" into {"a","b","c"} (empty items dropped, spaces trimmed).
 std::vector<std::string> split_list(const std::string& text);
 
+/// Joins items with commas: the inverse of split_list for items without commas.
+std::string join_list(const std::vector<std::string>& items);
+
 /// Parses a comma list of positive integers for `flag`; throws Error naming the flag.
 std::vector<std::int64_t> parse_positive_list(const std::string& text, const std::string& flag);
 

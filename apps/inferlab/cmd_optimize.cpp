@@ -1,6 +1,5 @@
 // `inferlab optimize`: FP16, INT8 (calibrated QDQ), pruning and graph passes
 // on an ONNX model, re-measured and held to an accuracy budget.
-#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -64,13 +63,21 @@ struct StepOutcome {
   bool budget_failed = false;
 };
 
+// The store a step records into, opened (created, migrated, checked
+// writable) before the step's work, so a bad --store fails fast; an
+// unreachable server is deferred (`error`) until the step's files are written.
+struct StepStore {
+  std::unique_ptr<ResultStore> store;
+  std::string error;
+  explicit StepStore(const OptimizeFlags& f) : store(f.store.open_for_recording(&error)) {}
+};
+
 // Records a step's batch-1 latency rows (original and result interleaved per
 // backend) as one run, so `results`, `compare` and `report` see an
 // optimization round like any bench.
-void record_latency_rows(const OptimizeFlags& f, const std::vector<BenchResult>& rows, const RunSettings& run,
-                         int threads) {
-  std::string store_error;
-  std::unique_ptr<ResultStore> store = f.store.open_for_recording(&store_error);
+void record_latency_rows(StepStore opened, const std::vector<BenchResult>& rows, const RunSettings& run, int threads) {
+  std::unique_ptr<ResultStore> store = std::move(opened.store);
+  const std::string store_error = opened.error;
   RunRecorder recorder(
       std::move(store),
       make_run_record("optimize", command_line(), environment_with_engines(threads), run_rules_json(run)), "");
@@ -122,10 +129,11 @@ DistillOptions distill_options(const OptimizeFlags& f) {
 }
 
 StepOutcome run_distill_step(const OptimizeFlags& f, const DistillOptions& o, const std::string& label) {
+  StepStore store(f);
   OptimizeProgress progress(f.quiet);
   const DistillReport report = run_distill(o, [&](const std::string& line) { progress(line); });
   std::cout << render_distill_report(report);
-  record_latency_rows(f, report.latency, o.latency_run, o.threads);
+  record_latency_rows(std::move(store), report.latency, o.latency_run, o.threads);
   return {to_json(report), summarize_step(report, label, o.teacher.argument, o.output_path), false};
 }
 
@@ -173,11 +181,12 @@ OptimizeOptions optimize_options(const OptimizeFlags& f) {
 }
 
 StepOutcome run_optimize_step(const OptimizeFlags& f, const OptimizeOptions& o, const std::string& label) {
+  StepStore store(f);
   OptimizeProgress progress(f.quiet);
   const OptimizeReport report = run_optimize(o, [&](const std::string& line) { progress(line); });
   std::cout << render_optimize_report(report);
   StepOutcome outcome{to_json(report), summarize_step(report, label), report.budget_held && !*report.budget_held};
-  record_latency_rows(f, report.latency, o.latency_run, o.threads);
+  record_latency_rows(std::move(store), report.latency, o.latency_run, o.threads);
   if (outcome.budget_failed) {
     std::cout << "CHECK FAILED: top-1 drop exceeds --max-top1-drop " << *f.max_top1_drop << " pts\n";
   }
@@ -225,64 +234,6 @@ std::string describe_step(const OptimizeFlags& f) {
   if (f.int8) out << " --int8 --calib " << f.calib;
   std::string text = out.str();
   return text.empty() ? "graph passes" : text.substr(1);
-}
-
-int run_optimize_verb(const OptimizeFlags& f,
-                      const std::function<OptimizeFlags(const OptimizeFlags&, const std::string&)>& parse_step) {
-  if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
-  if (f.then_steps.empty()) {
-    StepOutcome outcome = run_planned(plan_step(f, ""));
-    if (!f.json_path.empty()) {
-      write_file_atomically(f.json_path, outcome.report.dump(2) + "\n");
-      std::cout << "wrote " << f.json_path << '\n';
-    }
-    return outcome.budget_failed ? 1 : 0;
-  }
-  // Every step's flags are parsed and checked before the first one runs, so
-  // a typo in the last step cannot cost the minutes of training before it.
-  // Step k reads step k-1's file (which carries the model's preprocessing
-  // in its metadata) and writes <output stem>.step<k>.onnx; the last writes -o.
-  const std::size_t count = f.then_steps.size() + 1;
-  std::vector<OptimizeFlags> flags{f};
-  for (const auto& text : f.then_steps) flags.push_back(parse_step(f, text));
-  std::vector<std::string> labels{describe_step(f)};
-  for (const auto& text : f.then_steps) labels.push_back(text);
-  std::vector<PlannedStep> plan;
-  for (std::size_t i = 0; i < count; ++i) {
-    OptimizeFlags& step = flags[i];
-    step.model = i == 0 ? f.model : chain_step_output(f.output, i - 1, count);
-    step.output = chain_step_output(f.output, i, count);
-    if (i > 0) {
-      // A later step's model does not exist yet: plan it from the first
-      // step's model so its flags are checked, then re-plan at run time.
-      OptimizeFlags check = step;
-      check.model = f.model;
-      check.output = step.output;
-      plan_step(check, labels[i]);
-    } else {
-      plan.push_back(plan_step(step, labels[i]));
-    }
-  }
-  std::vector<ChainStepSummary> summaries;
-  std::vector<nlohmann::json> reports;
-  int exit_code = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    std::cout << "\n=== recipe step " << (i + 1) << "/" << count << ": " << labels[i] << " ===\n";
-    StepOutcome outcome = run_planned(i == 0 ? plan[0] : plan_step(flags[i], labels[i]));
-    summaries.push_back(outcome.summary);
-    reports.push_back(outcome.report);
-    if (outcome.budget_failed) {
-      exit_code = 1;
-      if (i + 1 < count) std::cout << "recipe stopped after step " << (i + 1) << ": its accuracy budget failed\n";
-      break;
-    }
-  }
-  std::cout << render_chain_summary(summaries);
-  if (!f.json_path.empty()) {
-    write_file_atomically(f.json_path, chain_json(summaries, reports).dump(2) + "\n");
-    std::cout << "wrote " << f.json_path << '\n';
-  }
-  return exit_code;
 }
 
 // Every flag a step of a recipe may give (all but MODEL, -o, --json, --then
@@ -344,6 +295,56 @@ OptimizeFlags parse_step_flags(const OptimizeFlags& first, const std::string& te
   return step;
 }
 
+int run_optimize_verb(const OptimizeFlags& f) {
+  if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
+  if (f.then_steps.empty()) {
+    StepOutcome outcome = run_planned(plan_step(f, ""));
+    if (!f.json_path.empty()) {
+      write_file_atomically(f.json_path, outcome.report.dump(2) + "\n");
+      std::cout << "wrote " << f.json_path << '\n';
+    }
+    return outcome.budget_failed ? 1 : 0;
+  }
+  // Every step's flags are parsed and checked before the first one runs, so
+  // a typo in the last step cannot cost the minutes of training before it.
+  // Step k reads step k-1's file (which carries the model's preprocessing
+  // in its metadata) and writes <output stem>.step<k>.onnx; the last writes -o.
+  const std::size_t count = f.then_steps.size() + 1;
+  std::vector<OptimizeFlags> flags{f};
+  for (const auto& text : f.then_steps) flags.push_back(parse_step_flags(f, text));
+  std::vector<std::string> labels{describe_step(f)};
+  for (const auto& text : f.then_steps) labels.push_back(text);
+  for (std::size_t i = 0; i < count; ++i) {
+    flags[i].model = i == 0 ? f.model : chain_step_output(f.output, i - 1, count);
+    flags[i].output = chain_step_output(f.output, i, count);
+    // A later step's input does not exist yet: its flags are checked against
+    // the first step's model now, and the step is planned again when it runs.
+    OptimizeFlags check = flags[i];
+    check.model = f.model;
+    plan_step(check, labels[i]);
+  }
+  std::vector<ChainStepSummary> summaries;
+  std::vector<nlohmann::json> reports;
+  int exit_code = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::cout << "\n=== recipe step " << (i + 1) << "/" << count << ": " << labels[i] << " ===\n";
+    StepOutcome outcome = run_planned(plan_step(flags[i], labels[i]));
+    summaries.push_back(outcome.summary);
+    reports.push_back(outcome.report);
+    if (outcome.budget_failed) {
+      exit_code = 1;
+      if (i + 1 < count) std::cout << "recipe stopped after step " << (i + 1) << ": its accuracy budget failed\n";
+      break;
+    }
+  }
+  std::cout << render_chain_summary(summaries);
+  if (!f.json_path.empty()) {
+    write_file_atomically(f.json_path, chain_json(summaries, reports).dump(2) + "\n");
+    std::cout << "wrote " << f.json_path << '\n';
+  }
+  return exit_code;
+}
+
 }  // namespace
 
 void add_optimize(CLI::App& app, int* exit_code) {
@@ -358,7 +359,7 @@ void add_optimize(CLI::App& app, int* exit_code) {
   sub->add_option("--json", f->json_path,
                   "Write the report as JSON (inferlab.optimize/1; with --then inferlab.optimize-chain/1)");
   f->store.add_to(*sub, true);
-  sub->callback([=] { *exit_code = run_optimize_verb(*f, parse_step_flags); });
+  sub->callback([=] { *exit_code = run_optimize_verb(*f); });
 }
 
 }  // namespace inferlab::cli

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
@@ -41,12 +42,6 @@ std::string shorten(const std::string& text, std::size_t width) {
   return text.size() <= width ? text : text.substr(0, width - 3) + "...";
 }
 
-std::string join_tags(const std::vector<std::string>& tags) {
-  std::string out;
-  for (const auto& t : tags) out += (out.empty() ? "" : ",") + t;
-  return out;
-}
-
 int list_runs(const ResultsFlags& f) {
   auto store = f.store.open_for_reading();
   const auto runs = store->list_runs(f.filter);
@@ -55,7 +50,7 @@ int list_runs(const ResultsFlags& f) {
   for (const auto& r : runs) {
     std::printf("%6lld  %-20s  %-9s  %-16s  %5lld  %-12s  %s\n", static_cast<long long>(r.run.id),
                 r.run.env.started_at.c_str(), r.run.verb.c_str(), shorten(r.run.hostname, 16).c_str(),
-                static_cast<long long>(r.rows), shorten(join_tags(r.tags), 12).c_str(),
+                static_cast<long long>(r.rows), shorten(join_list(r.tags), 12).c_str(),
                 shorten(r.run.command_line, 80).c_str());
   }
   std::cout << runs.size() << " run(s) in " << store->location() << '\n';
@@ -106,7 +101,7 @@ int show_run(const ResultsFlags& f) {
             << "machine: " << run.run.hostname << ", " << env.cpu_model << ", " << env.cores << " CPUs, "
             << env.memory_total_bytes / (1024 * 1024) << " MiB, " << env.os << "\npower: " << run.run.power_sensor
             << "\ninferlab revision: " << env.git_revision << "\n";
-  if (!run.tags.empty()) std::cout << "tags: " << join_tags(run.tags) << '\n';
+  if (!run.tags.empty()) std::cout << "tags: " << join_list(run.tags) << '\n';
   if (!run.run.run_rules.is_null()) std::cout << "run rules: " << run.run.run_rules.dump() << '\n';
   bool timing_header = false, heart_rate_header = false;
   for (const auto& r : rows) {

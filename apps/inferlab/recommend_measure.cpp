@@ -20,12 +20,6 @@ namespace {
 
 using ConfigKey = std::tuple<std::string, std::string, std::int64_t>;  // backend, precision, batch
 
-std::string join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
-  return out;
-}
-
 std::string describe(const ConfigKey& k) {
   return std::get<0>(k) + " " + std::get<1>(k) + " batch " + std::to_string(std::get<2>(k));
 }
@@ -109,16 +103,7 @@ void measure_missing(const MeasureFlags& f, const std::vector<std::string>& mode
   const std::vector<std::string> precisions = split_list(f.precisions);
   if (precisions.empty()) throw Error("--precision: give at least one precision");
   for (const auto& p : precisions) precision_from_name(p);
-  std::vector<std::int64_t> batches;
-  for (const auto& b : split_list(f.batches)) {
-    std::int64_t value = 0;
-    try {
-      value = std::stoll(b);
-    } catch (const std::exception&) {
-    }
-    if (value < 1) throw Error("--batch " + b + ": batch sizes must be integers >= 1");
-    batches.push_back(value);
-  }
+  const std::vector<std::int64_t> batches = parse_positive_list(f.batches, "--batch");
   if (f.threads != -1 && f.threads < 1) throw Error("--threads " + std::to_string(f.threads) + ": must be >= 1");
   if (!(f.min_duration_ms > 0)) throw Error("--min-duration-ms: must be > 0");
   const int threads = f.threads == -1 ? default_thread_count() : f.threads;
@@ -172,7 +157,7 @@ void measure_missing(const MeasureFlags& f, const std::vector<std::string>& mode
       std::cout << model.name << ": Top-1 on " << f.dataset << " stored for every backend\n";
       continue;
     }
-    std::cout << model.name << ": measuring Top-1 on " << f.dataset << " for " << join(top1_backends, ",") << '\n';
+    std::cout << model.name << ": measuring Top-1 on " << f.dataset << " for " << join_list(top1_backends) << '\n';
     measure_accuracy(f, model, top1_backends, {top1_precisions.begin(), top1_precisions.end()}, threads, store_flags);
   }
 }
