@@ -216,10 +216,7 @@ void print_serving_summary(const std::vector<BenchResult>& results) {
 // `--url`: the client side of a running `inferlab serve`; one row.
 std::vector<BenchResult> run_url_bench(const BenchFlags& flags, const RunRecorderFn& record) {
   if (flags.common.models.size() != 1) throw Error("--url: give exactly one MODEL, the name the server serves");
-  ServingSettings settings = flags.serving.resolved();
-  parse_loopback_url(settings.url);
-  validate_serving_settings(settings, "server");
-  std::vector<BenchResult> results{run_http_server_bench(flags.common.models[0], settings, flags.run)};
+  std::vector<BenchResult> results{run_http_server_bench(flags.common.models[0], flags.serving.resolved(), flags.run)};
   record(0, results[0]);
   return results;
 }
@@ -227,8 +224,17 @@ std::vector<BenchResult> run_url_bench(const BenchFlags& flags, const RunRecorde
 int run_bench_verb(const BenchFlags& flags) {
   const bool url_mode = !flags.serving.settings.url.empty();
   if (url_mode && flags.scenario != "server") throw Error("--url needs --scenario server");
-  if (url_mode) validate_run_settings(flags.run);
-  BenchOptions options = url_mode ? BenchOptions{} : to_options(flags);
+  BenchOptions options;
+  if (url_mode) {
+    // Checked once, before any file or store is opened; the row records
+    // these run rules like any bench row.
+    validate_run_settings(flags.run);
+    parse_loopback_url(flags.serving.settings.url);
+    validate_serving_settings(flags.serving.resolved(), "server");
+    options.run = flags.run;
+  } else {
+    options = to_options(flags);
+  }
   // Every output location is checked before the first measurement, so an
   // unwritable path never costs a finished sweep.
   std::string json_path = flags.json_path, csv_path = flags.csv_path, md_path = flags.md_path;
@@ -270,10 +276,6 @@ int run_bench_verb(const BenchFlags& flags) {
     make_int8_models(flags, options, int8_dir->path());
   }
 
-  if (url_mode) {
-    parse_loopback_url(flags.serving.settings.url);  // a non-loopback URL fails before anything is opened
-    validate_serving_settings(flags.serving.resolved(), "server");
-  }
   Environment env = environment_with_engines(options.threads);
   ProgressFn progress;
   if (!flags.quiet) progress = [](const std::string& line) { std::cerr << line << '\n'; };

@@ -55,9 +55,8 @@ struct BatchReply {
   double queue_ms = 0;             ///< from enqueue to its batch starting on an instance
   double engine_ms = 0;            ///< Session::run() of the batch it rode in
   std::int64_t batch_samples = 0;  ///< real samples in that batch (padding excluded)
-  ServingClock::time_point completed;
-  bool cancelled = false;  ///< removed from the queue by cancel_pending() or stop(); never ran
-  std::string error;       ///< non-empty: the engine threw (message) or the request was cancelled
+  bool cancelled = false;          ///< removed from the queue by cancel_pending() or stop(); never ran
+  std::string error;               ///< non-empty: the engine threw (message) or the request was cancelled
 };
 
 /// One request: `samples` samples of every model input.

@@ -63,6 +63,10 @@ void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult
 /// is missing: never an estimate. Shared by every worker kind.
 void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_uj, std::optional<std::uint64_t> end_uj,
                    const WorkerSpec& spec, BenchResult& result);
+/// The same for a run of `inferences` samples (the serving scenarios, whose
+/// samples are not count x batch).
+void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_uj, std::optional<std::uint64_t> end_uj,
+                   std::int64_t inferences, BenchResult& result);
 
 /// The session options `spec` asks for (precision, threads, tactics, engine options).
 SessionOptions session_options_for(const WorkerSpec& spec);

@@ -142,8 +142,13 @@ LoadRun run_load(QueryTarget& target, const std::vector<double>& arrivals_ms, st
         std::int64_t seen = tracker.last_completion_ns.load();
         while (ns > seen && !tracker.last_completion_ns.compare_exchange_weak(seen, ns)) {
         }
-        std::lock_guard lock(tracker.mutex);
-        if (tracker.outstanding_samples.fetch_sub(1) == 1) tracker.all_done.notify_all();
+        // Only the last completion takes the lock (so the drain's waiter,
+        // which checks under it, cannot miss the wake-up): the batcher's
+        // threads do not queue on one mutex for every sample.
+        if (tracker.outstanding_samples.fetch_sub(1) == 1) {
+          std::lock_guard lock(tracker.mutex);
+          tracker.all_done.notify_all();
+        }
       };
       if (!target.issue(std::move(done))) {
         tracker.outstanding_samples.fetch_sub(1);

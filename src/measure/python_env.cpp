@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "inferlab/files.h"
 #include "inferlab/python_worker.h"
 
 #ifndef INFERLAB_PYTHON_DIR
@@ -43,9 +44,7 @@ PythonEnvironment python_environment() {
   env.venv_dir = env_or_empty("INFERLAB_PYTHON_VENV");
   if (env.venv_dir.empty()) {
     // The same rule as scripts/setup-python-venv.sh, so neither needs telling.
-    std::string cache = env_or_empty("XDG_CACHE_HOME");
-    if (cache.empty()) cache = env_or_empty("HOME") + "/.cache";
-    env.venv_dir = cache + "/inferlab/venv-" INFERLAB_PYTHON_LOCK_HASH;
+    env.venv_dir = user_cache_directory() + "/venv-" INFERLAB_PYTHON_LOCK_HASH;
   }
   env.python = env.venv_dir + "/bin/python";
   std::string dir = env_or_empty("INFERLAB_PYTHON_DIR");

@@ -119,9 +119,12 @@ BenchResult measure_serving_in_this_process(const WorkerSpec& spec) {
                                  static_cast<double>(rss_loaded - rss_start) / kBytesPerMb,
                                  static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};
     // Under --find-max-qps the meter spans every probe, not the reported one.
-    if (!settings.find_max_qps && energy_start && energy_end && *energy_end >= *energy_start && samples > 0) {
-      const double joules = static_cast<double>(*energy_end - *energy_start) * 1e-6;
-      result.energy_mj_per_inference = joules * 1000.0 / static_cast<double>(samples);
+    if (!settings.find_max_qps) {
+      record_energy(energy, energy_start, energy_end, samples, result);
+    } else if (energy.available()) {
+      result.power_note = "n/a under --find-max-qps: the readings span every probe, not the reported run";
+    } else {
+      result.power_note = energy.reason();
     }
     result.serving = std::move(serving);
     result.status = "ok";

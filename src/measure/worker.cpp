@@ -167,7 +167,12 @@ void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult
 
 void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_uj, std::optional<std::uint64_t> end_uj,
                    const WorkerSpec& spec, BenchResult& result) {
-  const EnergyFigure figure = energy_figure(start_uj, end_uj, result.duration_ms / 1000.0, result.count * spec.batch);
+  record_energy(meter, start_uj, end_uj, result.count * spec.batch, result);
+}
+
+void record_energy(const EnergyMeter& meter, std::optional<std::uint64_t> start_uj, std::optional<std::uint64_t> end_uj,
+                   std::int64_t inferences, BenchResult& result) {
+  const EnergyFigure figure = energy_figure(start_uj, end_uj, result.duration_ms / 1000.0, inferences);
   result.power_w_avg = figure.power_w_avg;
   result.energy_mj_per_inference = figure.energy_mj_per_inference;
   if (figure.power_w_avg) {

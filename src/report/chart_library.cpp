@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "inferlab/error.h"
+#include "inferlab/files.h"
 #include "inferlab/html_report.h"
 
 namespace inferlab {
@@ -38,9 +39,7 @@ std::string read_script(const std::filesystem::path& dir, const std::string& nam
 
 std::string chart_library_dir() {
   if (std::string dir = env_or_empty("INFERLAB_CHARTS_DIR"); !dir.empty()) return dir;
-  std::string cache = env_or_empty("XDG_CACHE_HOME");
-  if (cache.empty()) cache = env_or_empty("HOME") + "/.cache";
-  return cache + "/inferlab/" + kChartsFolder;
+  return user_cache_directory() + "/" + kChartsFolder;
 }
 
 ChartLibrary load_chart_library() {

@@ -120,7 +120,6 @@ std::int64_t DynamicBatcher::cancel_pending() {
     reply.cancelled = true;
     reply.error = "cancelled before it ran";
     reply.queue_ms = ms_between(q.enqueued, now);
-    reply.completed = now;
     q.request.done(std::move(reply));
   }
   return static_cast<std::int64_t>(taken.size());
@@ -263,7 +262,6 @@ void DynamicBatcher::run_batch(Instance& instance, std::vector<Queued>& batch) {
       }
     }
     row += q.request.samples;
-    reply.completed = ServingClock::now();
     q.request.done(std::move(reply));
     q.request.keep_alive.reset();
   }

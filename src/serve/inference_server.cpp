@@ -175,7 +175,6 @@ void InferenceServer::infer(const httplib::Request& req, httplib::Response& res)
   request.samples = owned->samples;
   request.keep_alive = owned;
   request.done = [promise](BatchReply&& reply) { promise->set_value(std::move(reply)); };
-  metrics_->set_queue_depth(batcher_->queued_samples());
   if (!batcher_->submit(std::move(request))) {
     fail(503, "the queue is full (--max-queue " + std::to_string(options_.batcher.max_queue_samples) +
                   " samples): the server is overloaded, retry later");

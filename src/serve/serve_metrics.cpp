@@ -71,15 +71,21 @@ ServeMetrics::ServeMetrics(MetricsRegistry& registry, const std::string& model, 
     registry.counter("inferlab_serve_requests_total", "Infer requests answered, by HTTP status",
                      {{"model", model}, {"code", code}});
   }
+  requests_ok_ = &registry.counter("inferlab_serve_requests_total", "Infer requests answered, by HTTP status",
+                                   {{"model", model}, {"code", "200"}});
   refresh_process();
 }
 
 void ServeMetrics::request_done(int status, double total_ms, double queue_ms, double engine_ms) {
-  registry_
-      .counter("inferlab_serve_requests_total", "Infer requests answered, by HTTP status",
-               {{"model", model_}, {"code", std::to_string(status)}})
-      .add();
-  if (status != 200) return;
+  if (status != 200) {
+    // Errors are rare: looked up by their code (registry lock, label map).
+    registry_
+        .counter("inferlab_serve_requests_total", "Infer requests answered, by HTTP status",
+                 {{"model", model_}, {"code", std::to_string(status)}})
+        .add();
+    return;
+  }
+  requests_ok_->add();
   total_s_.observe(total_ms / 1000.0);
   queue_s_.observe(queue_ms / 1000.0);
   engine_s_.observe(engine_ms / 1000.0);

@@ -33,6 +33,7 @@ class ServeMetrics {
   MetricHistogram &total_s_, &queue_s_, &engine_s_, &batch_size_;
   MetricGauge &queue_depth_, &rss_bytes_, &cpu_utilisation_;
   MetricCounter& cpu_seconds_;
+  MetricCounter* requests_ok_ = nullptr;  // code 200, the per-request path, looked up once
   std::mutex process_mutex_;
   double last_cpu_s_ = -1;
   double last_wall_s_ = 0;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "inferlab/error.h"
+#include "inferlab/files.h"
 
 namespace inferlab {
 
@@ -36,9 +37,7 @@ std::string read_asset(const std::filesystem::path& dir, const std::string& name
 
 std::string stream_chart_library_dir() {
   if (std::string dir = env_or_empty("INFERLAB_UPLOT_DIR"); !dir.empty()) return dir;
-  std::string cache = env_or_empty("XDG_CACHE_HOME");
-  if (cache.empty()) cache = env_or_empty("HOME") + "/.cache";
-  return cache + "/inferlab/" + kUplotFolder;
+  return user_cache_directory() + "/" + kUplotFolder;
 }
 
 StreamChartLibrary load_stream_chart_library() {

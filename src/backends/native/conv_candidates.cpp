@@ -30,13 +30,6 @@ std::string family(const std::string& impl) {
                                                                                           : impl;
 }
 
-// Whether this CPU sums int8 products exactly in 32 bits (VNNI, or AMX).
-bool cpu_has_vnni() {
-  const auto isa = dnnl::get_effective_cpu_isa();
-  return isa == dnnl::cpu_isa::avx2_vnni || isa == dnnl::cpu_isa::avx512_core_vnni ||
-         isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
-}
-
 // An int8 kernel written for an ISA without VNNI ("jit_uni_int8:avx2",
 // "...:avx512_core"): it sums u8 x s8 pairs in 16 bits, so oneDNN halves its
 // weights, and its results differ from the exact sums of the VNNI kernels

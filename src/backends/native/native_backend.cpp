@@ -18,13 +18,6 @@ namespace inferlab {
 
 namespace {
 
-// Whether the CPU sums int8 products exactly (VNNI).
-bool cpu_has_vnni() {
-  const auto isa = dnnl::get_effective_cpu_isa();
-  return isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
-         isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
-}
-
 // What each kind of model computes in, stated in info and in refusals.
 constexpr const char* kPrecisions =
     "fp32; fp16 models (float16 weights, Cast to/from FLOAT16) run with fp32 arithmetic on this CPU (no native fp16 "
@@ -114,7 +107,7 @@ class NativeBackend final : public Backend {
             {"xnnpack (Conv tactic)", native::xnnpack_status()},
             {"bf16", native::cpu_has_bf16() ? "bf16 dot products (oneDNN reports " + native::onednn_isa_name() + ")"
                                             : native::bf16_unsupported_reason()},
-            {"int8 dot products", cpu_has_vnni()
+            {"int8 dot products", native::cpu_has_vnni()
                                       ? "VNNI (exact s32 sums)"
                                       : "no VNNI: 16-bit pair sums, so oneDNN halves int8 weights (7-bit effective)"}};
   }

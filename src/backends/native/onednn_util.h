@@ -65,6 +65,10 @@ std::vector<float> int8_output_scales(const std::vector<InputDesc>& in, std::int
 /// The ISA oneDNN dispatches to on this CPU, e.g. "avx2", "avx512_core_vnni".
 std::string onednn_isa_name();
 
+/// Whether oneDNN dispatches to int8 dot products that sum exactly in 32 bits
+/// (VNNI: avx2_vnni, avx512_core_vnni and above, or AMX), read at run time.
+bool cpu_has_vnni();
+
 /// Whether oneDNN dispatches to bf16 dot-product instructions here
 /// (avx512_bf16's vdpbf16ps, or AMX), read at run time.
 bool cpu_has_bf16();
