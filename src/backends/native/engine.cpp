@@ -203,6 +203,11 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     if (fused) {
       const onnx::NodeProto* act = fused->activation;
       float lo = -INFINITY, hi = INFINITY;
+      if (fused->op == "HardSigmoid") {
+        Attributes a(*act);
+        lo = a.f("alpha", 0.2F);
+        hi = a.f("beta", 0.5F);
+      }
       if (fused->op == "Clip") {
         Attributes a(*act);
         lo = a.f("min", lo);

@@ -13,6 +13,11 @@ bool parse_epilogue(const std::string& op, float lo, float hi, Epilogue& out) {
     e.algorithm = alg::eltwise_clip;
     e.alpha = lo;
     e.beta = hi;
+  } else if (op == "HardSigmoid") {
+    e.algorithm = alg::eltwise_linear;
+    e.alpha = lo;
+    e.beta = hi;
+    e.clip_to_unit = true;
   } else if (op == "Sigmoid") {
     e.algorithm = alg::eltwise_logistic;
   } else if (op == "Swish") {
@@ -34,7 +39,14 @@ bool parse_epilogue(const std::string& op, float lo, float hi, Epilogue& out) {
 void append_epilogue(const Epilogue& epilogue, const dnnl::memory::desc& residual, float eltwise_scale,
                      dnnl::post_ops& ops) {
   if (epilogue.residual) ops.append_binary(dnnl::algorithm::binary_add, residual);
-  if (epilogue.eltwise) ops.append_eltwise(eltwise_scale, epilogue.algorithm, epilogue.alpha, epilogue.beta);
+  if (!epilogue.eltwise) return;
+  if (epilogue.clip_to_unit) {
+    // The scale (requantization) goes on the last step: the clip's bounds are pre-scale.
+    ops.append_eltwise(1.0F, epilogue.algorithm, epilogue.alpha, epilogue.beta);
+    ops.append_eltwise(eltwise_scale, dnnl::algorithm::eltwise_clip, 0.0F, 1.0F);
+    return;
+  }
+  ops.append_eltwise(eltwise_scale, epilogue.algorithm, epilogue.alpha, epilogue.beta);
 }
 
 }  // namespace inferlab::native

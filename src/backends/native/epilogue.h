@@ -1,8 +1,8 @@
 #pragma once
 // The epilogues the engine fuses into a Conv, Gemm or MatMul (fusion.h
 // plans them), in their oneDNN post-op form: a residual binary add first,
-// then one eltwise. Shared so that every kernel with post-ops reads the
-// fusion names the same way.
+// then one eltwise (two for HardSigmoid: oneDNN 2.6 has no hardsigmoid). Shared so that every kernel with post-ops
+// reads the fusion names the same way.
 
 #include <string>
 
@@ -16,11 +16,12 @@ struct Epilogue {
   dnnl::algorithm algorithm = dnnl::algorithm::eltwise_relu;
   float alpha = 0;
   float beta = 0;
+  bool clip_to_unit = false;  ///< then clip to [0, 1] (HardSigmoid = linear(alpha, beta), clip)
 };
 
 /// The oneDNN form of the fusion named `op` ("Relu", "Clip" with bounds
-/// `lo`, `hi`, "Sigmoid", "Swish", "Gelu", "HardSwish", "Add", "Add+Relu");
-/// false when `op` has none (then `out` is unchanged).
+/// `lo`, `hi`, "Sigmoid", "HardSigmoid" with alpha `lo` and beta `hi`, "Swish", "Gelu", "HardSwish", "Add",
+/// "Add+Relu"); false when `op` has none (then `out` is unchanged).
 bool parse_epilogue(const std::string& op, float lo, float hi, Epilogue& out);
 
 /// Appends `epilogue`'s post-ops to `ops`; `residual` describes the added

@@ -3,6 +3,7 @@
 #include "fusion.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "graph_index.h"
@@ -162,12 +163,23 @@ const onnx::NodeProto* bias_add(const onnx::NodeProto& matmul, const GraphIndex&
   return add;
 }
 
+// HardSigmoid(x) = max(0, min(1, alpha x + beta)) with torch's Hardswish
+// constants, so that x * HardSigmoid(x) is oneDNN's hardswish.
+bool is_hardswish_gate(const onnx::NodeProto& node) {
+  float alpha = 0.2F, beta = 0.5F;  // ONNX's defaults
+  for (const auto& a : node.attribute()) {
+    if (a.name() == "alpha") alpha = a.f();
+    if (a.name() == "beta") beta = a.f();
+  }
+  return std::abs(alpha - 1.0F / 6.0F) <= 1e-6F && beta == 0.5F;
+}
+
 // The epilogue after `head` (the value `producer` or its fused bias Add
 // writes): one activation, SiLU's Sigmoid + Mul pair, or a residual Add of
 // a value computed before `producer`, with an optional Relu after it.
 bool plan_epilogue(const onnx::NodeProto& producer, const std::string& head, const GraphIndex& index, Fusion& fusion,
                    std::set<const onnx::NodeProto*>& absorbed) {
-  static const std::set<std::string> activations{"Relu", "Clip", "Sigmoid", "Gelu", "HardSwish"};
+  static const std::set<std::string> activations{"Relu", "Clip", "Sigmoid", "Gelu", "HardSwish", "HardSigmoid"};
   if (index.is_graph_output(head)) return false;
   const auto& users = index.readers(head);
   if (users.size() == 1) {
@@ -195,18 +207,22 @@ bool plan_epilogue(const onnx::NodeProto& producer, const std::string& head, con
     }
     return true;
   }
-  // Swish: Sigmoid(head) read only by a Mul that also reads head.
+  // Swish: Sigmoid(head) read only by a Mul that also reads head. HardSwish
+  // as torch exports it below opset 14: head * HardSigmoid(head) with
+  // HardSigmoid's alpha 1/6 and beta 1/2 (MobileNetV3).
   if (users.size() != 2) return false;
   for (int k = 0; k < 2; ++k) {
     const auto* sigmoid = users[k];
     const auto* mul = users[1 - k];
-    if (sigmoid->op_type() != "Sigmoid" || mul->op_type() != "Mul" || index.only_reader(sigmoid->output(0)) != mul) {
+    const bool hard = sigmoid->op_type() == "HardSigmoid" && is_hardswish_gate(*sigmoid);
+    if ((sigmoid->op_type() != "Sigmoid" && !hard) || mul->op_type() != "Mul" ||
+        index.only_reader(sigmoid->output(0)) != mul) {
       continue;
     }
     const bool pair = (mul->input(0) == head && mul->input(1) == sigmoid->output(0)) ||
                       (mul->input(1) == head && mul->input(0) == sigmoid->output(0));
     if (!pair) continue;
-    fusion.op = "Swish";
+    fusion.op = hard ? "HardSwish" : "Swish";
     fusion.activation = sigmoid;
     fusion.output = mul->output(0);
     absorbed.insert(sigmoid);

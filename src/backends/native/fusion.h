@@ -1,7 +1,8 @@
 #pragma once
 // Which nodes the engine fuses into the Conv, Gemm or MatMul before them,
-// as oneDNN post-ops: Relu, Clip (ReLU6), Sigmoid, Gelu (rewrite_gelu()'s),
-// HardSwish, SiLU/Swish (x * sigmoid(x), the Sigmoid + Mul pair EfficientNet
+// as oneDNN post-ops: Relu, Clip (ReLU6), Sigmoid, HardSigmoid, Gelu
+// (rewrite_gelu()'s), HardSwish (ONNX's, or x * HardSigmoid(x) with torch's
+// constants, MobileNetV3's export below opset 14), SiLU/Swish (x * sigmoid(x), the Sigmoid + Mul pair EfficientNet
 // exports), and a residual Add with an optional Relu after it (ResNet's and
 // MobileNetV2's skip connections, Swin's MLP). A MatMul by constant 2-D
 // weights also takes the bias Add after it (nn.Linear on 3-D input). A
@@ -21,13 +22,14 @@ namespace inferlab::native {
 
 /// One Conv's, Gemm's or MatMul's fused epilogue.
 struct Fusion {
-  /// "Relu", "Clip", "Sigmoid", "Gelu", "HardSwish", "Swish", "Add" or
+  /// "Relu", "Clip", "Sigmoid", "HardSigmoid", "Gelu", "HardSwish", "Swish", "Add" or
   /// "Add+Relu" (see parse_epilogue()); empty for a MatMul's bias alone.
   std::string op;
-  const onnx::NodeProto* activation = nullptr;  ///< Clip's node (for its bounds); the Sigmoid for Swish
-  std::string output;                           ///< the value the fused node now writes
-  std::string residual;                         ///< for "Add": the other operand, added as a oneDNN binary post-op
-  std::string bias;                             ///< MatMul only: the initializer its absorbed Add added
+  /// Clip's or HardSigmoid's node (for its bounds or alpha, beta); the Sigmoid for Swish
+  const onnx::NodeProto* activation = nullptr;
+  std::string output;    ///< the value the fused node now writes
+  std::string residual;  ///< for "Add": the other operand, added as a oneDNN binary post-op
+  std::string bias;      ///< MatMul only: the initializer its absorbed Add added
 };
 
 /// A Conv, Gemm or MatMul fed by the optimizer's QDQ pattern, run as one

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "batch_fold_rewrite.h"
 #include "engine.h"
 #include "gelu_rewrite.h"
 #include "layernorm_rewrite.h"
@@ -15,6 +16,11 @@ ModelStore::ModelStore(std::string path) : path_(std::move(path)), graph_(OnnxGr
 
 void ModelStore::load() {
   passes_ = run_graph_passes(graph_);
+  if (const int folds = unfold_batch_folds(*graph_.proto().mutable_graph()); folds > 0) {
+    passes_.push_back({"native-batch-unfold",
+                       folds * 3,
+                       {std::to_string(folds) + " x Reshape/op/Reshape (prepare.py's batch fold) -> op"}});
+  }
   if (const int gelus = rewrite_gelu(*graph_.proto().mutable_graph()); gelus > 0) {
     passes_.push_back({"native-gelu", gelus * 4, {std::to_string(gelus) + " x Div/Erf/Add/Mul/Mul -> Gelu"}});
   }
