@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_optimize.py REPORT.json KIND -- checks an `inferlab optimize` report
 against the issue's done-when figures for digits_cnn on the native engine:
-int8: top-1 drop <= 0.5 pts and a file <= 0.3x; fp16: drop <= 0.1 pts and a
+int8: top-1 drop <= 0.3 pts (issue 18: on every ISA) and a file <= 0.3x; fp16: drop <= 0.1 pts and a
 file <= 0.52x; prune: the accuracy after is reported. The optimized file
 must exist and pass the ONNX checker (Debian's python3-onnx)."""
 import json
@@ -17,7 +17,7 @@ assert native and native[0]["status"] == "ok", report["accuracy"]
 drop = native[0]["top1_drop_pts"]
 ratio = report["size_bytes"]["after"] / report["size_bytes"]["before"]
 onnx.checker.check_model(onnx.load(report["output"]), full_check=True)
-limits = {"int8": (0.5, 0.30), "fp16": (0.1, 0.52)}
+limits = {"int8": (0.3, 0.30), "fp16": (0.1, 0.52)}
 print(f"{kind}: top-1 {native[0]['top1_before']:.4f} -> {native[0]['top1_after']:.4f}, drop {drop:.2f} pts, "
       f"file {ratio:.3f}x, sparsity {report['weight_sparsity']:.3f}")
 if kind in limits:
