@@ -196,21 +196,6 @@ nlohmann::json run_child(const LiveFlags& f, const std::string& backend, const T
   return {{"backend", backend}, {"status", "failed"}, {"reason", reason}};
 }
 
-LiveReport report_from_json(const nlohmann::json& j) {
-  LiveReport r;
-  r.backend = j.value("backend", "");
-  r.fps_avg = j.value("fps_avg", 0.0);
-  r.rss_mb_avg = j.value("rss_mb_avg", 0.0);
-  r.rss_mb_max = j.value("rss_mb_max", 0.0);
-  if (j.contains("bpm_median") && j["bpm_median"].is_number()) r.bpm_median = j["bpm_median"].get<double>();
-  if (j.contains("stages")) {
-    for (const auto& [name, s] : j["stages"].items()) {
-      r.stages.push_back({name, s.value("p50_ms", 0.0), s.value("p99_ms", 0.0), s.value("mean_ms", 0.0), 0});
-    }
-  }
-  return r;
-}
-
 int run_compare(const LiveFlags& f) {
   const auto backends = split_list(f.compare);
   if (backends.empty()) throw Error("--compare: give at least one backend, e.g. --compare opencv,torch");
@@ -232,7 +217,7 @@ int run_compare(const LiveFlags& f) {
     std::fflush(stdout);
     runs.push_back(run_child(f, backend, tmp));
     if (runs.back()["status"] == "ok") {
-      rows.push_back(report_from_json(runs.back()));
+      rows.push_back(live_report_from_json(runs.back()));
     } else {
       std::printf("%s FAILED: %s\n", backend.c_str(), runs.back()["reason"].get<std::string>().c_str());
     }
