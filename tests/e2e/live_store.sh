@@ -3,7 +3,8 @@
 # is recorded in the results store. A --compare of two backends on synthetic
 # video (ground truth 72 BPM) is one run with a row per backend; `results
 # show` prints each row's stages, `results export` returns them (the same
-# figures as the run's own JSON, in pipeline order, plausible). --no-store records nothing;
+# figures as the run's own JSON, in pipeline order, plausible), and `report`
+# draws the live stage chart in headless Chromium. --no-store records nothing;
 # an unreachable PostgreSQL server still gets the run's JSON written, then
 # exit 2 with one line.
 set -u
@@ -67,6 +68,8 @@ assert len(lines) == 16 and {l["backend"] for l in lines} == {"opencv", "torch"}
 print("ok: 2 live rows, 8 stages each, figures identical to the run's JSON")
 PY
 
+"$cli" report --runs 1 --store "$store" -o "$work/report.html" >"$work/report.out" || fail "report"
+/usr/bin/python3 "$e2e/check_report_page.py" "$work/report.html" "$work" live-stages || fail "report.html in Chromium"
 
 if [ "$have_pg" = "TRUE" ] || [ "$have_pg" = "ON" ] || [ "$have_pg" = "1" ]; then
   "$cli" "${live[@]}" --duration 1 --store postgresql://inferlab@127.0.0.1:1/inferlab --json "$work/down.json" \
