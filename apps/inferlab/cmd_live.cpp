@@ -1,6 +1,8 @@
 // `inferlab live`: the real-time rPPG demonstrator with its Timing Monitor.
 // --compare runs each backend in a child process of its own, so each row's
 // memory is that backend's alone and one backend failing does not end the rest.
+// Each run is recorded in the results store (one row, or one per compared
+// backend) after its JSON is written, unless --no-store.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -19,10 +21,13 @@
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/live_json.h"
+#include "inferlab/live_row.h"
+#include "inferlab/recording.h"
 #include "inferlab/registry.h"
 #include "inferlab/result.h"
 #include "live_monitor.h"
 #include "serve/live_web.h"
+#include "store_flags.h"
 
 extern char** environ;
 
@@ -40,6 +45,7 @@ struct LiveFlags {
   double window_s = 10;
   int metrics_port = -1, web_port = -1;  // -1: not served
   std::string host = "127.0.0.1";
+  StoreFlags store;
 };
 
 // Backends a switch cycles through: every compiled-in engine except null.
@@ -118,16 +124,40 @@ void print_summary(const LiveReport& r) {
   }
 }
 
-nlohmann::json document_with(nlohmann::json body) {
-  nlohmann::json doc = {{"schema", kLiveSchema}, {"env", to_json(environment_with_engines(1))}};
+nlohmann::json document_with(const Environment& env, nlohmann::json body) {
+  nlohmann::json doc = {{"schema", kLiveSchema}, {"env", to_json(env)}};
   doc.update(body);
   return doc;
+}
+
+// What the run was asked to do, kept with it in the store (runs.run_rules_json).
+nlohmann::json live_settings_json(const LiveFlags& f) {
+  return {{"duration_s", f.duration_s < 0 ? nlohmann::json(nullptr) : nlohmann::json(f.duration_s)},
+          {"pace", f.pace},
+          {"window_s", f.window_s},
+          {"method", f.method},
+          {"source", f.source}};
+}
+
+// Records `rows` as one run (nothing under --no-store) and says so; then
+// throws the store error deferred at opening, if any (the JSON is written).
+void record_live_rows(const LiveFlags& f, std::unique_ptr<ResultStore> store, const Environment& env,
+                      const std::vector<BenchResult>& rows, const std::string& store_error) {
+  RunRecorder recorder(std::move(store), make_run_record("live", command_line(), env, live_settings_json(f)), "");
+  for (std::size_t i = 0; i < rows.size(); ++i) recorder.record(i, rows[i]);
+  if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
+  if (!store_error.empty()) throw Error(store_error + " (the files above were written; nothing was recorded)");
 }
 
 int run_single(const LiveFlags& f) {
   // Before the (possibly slow) model load: a SIGUSR1 sent meanwhile must be
   // counted, not take its default action and end the process.
   install_live_signal_handlers();
+  // A bad --store fails here, before anything runs; an unreachable server is
+  // said at the end, after the JSON (store_flags.h).
+  std::string store_error;
+  std::unique_ptr<ResultStore> store = f.store.open_for_recording(&store_error);
+  const Environment env = environment_with_engines(f.threads);
   LiveOptions options = options_from(f);
   const bool served = f.metrics_port >= 0 || f.web_port >= 0;
   // The stage histograms see every timing the pipeline records, as it records it.
@@ -149,7 +179,10 @@ int run_single(const LiveFlags& f) {
   const LiveReport report = pipeline.wait();
   if (http) http->stop();
   print_summary(report);
-  if (!f.json_path.empty()) write_file_atomically(f.json_path, document_with(live_report_json(report)).dump(2) + "\n");
+  if (!f.json_path.empty()) {
+    write_file_atomically(f.json_path, document_with(env, live_report_json(report)).dump(2) + "\n");
+  }
+  record_live_rows(f, std::move(store), env, {live_result_row(report, f.threads)}, store_error);
   return 0;
 }
 
@@ -167,7 +200,8 @@ nlohmann::json run_child(const LiveFlags& f, const std::string& backend, const T
                                 "--pace",         f.pace,
                                 "--threads",      std::to_string(f.threads),
                                 "--model",        f.model,
-                                "--window",       std::to_string(f.window_s)};
+                                "--window",       std::to_string(f.window_s),
+                                "--no-store"};  // the parent records every backend's row as one run
   if (!f.model_dir.empty()) args.insert(args.end(), {"--dir", f.model_dir});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -196,27 +230,15 @@ nlohmann::json run_child(const LiveFlags& f, const std::string& backend, const T
   return {{"backend", backend}, {"status", "failed"}, {"reason", reason}};
 }
 
-LiveReport report_from_json(const nlohmann::json& j) {
-  LiveReport r;
-  r.backend = j.value("backend", "");
-  r.fps_avg = j.value("fps_avg", 0.0);
-  r.rss_mb_avg = j.value("rss_mb_avg", 0.0);
-  r.rss_mb_max = j.value("rss_mb_max", 0.0);
-  if (j.contains("bpm_median") && j["bpm_median"].is_number()) r.bpm_median = j["bpm_median"].get<double>();
-  if (j.contains("stages")) {
-    for (const auto& [name, s] : j["stages"].items()) {
-      r.stages.push_back({name, s.value("p50_ms", 0.0), s.value("p99_ms", 0.0), s.value("mean_ms", 0.0), 0});
-    }
-  }
-  return r;
-}
-
 int run_compare(const LiveFlags& f) {
   const auto backends = split_list(f.compare);
   if (backends.empty()) throw Error("--compare: give at least one backend, e.g. --compare opencv,torch");
   if (f.duration_s <= 0) throw Error("--compare needs --duration S (seconds per backend)");
   for (const auto& b : backends) create_backend(b);
   options_from(f);  // flags that are wrong for every backend fail before any run
+  std::string store_error;
+  std::unique_ptr<ResultStore> store = f.store.open_for_recording(&store_error);
+  const Environment env = environment_with_engines(f.threads);
   const auto method = pulse_method_from_name(f.method);
   if (!method_runs_model(method)) {
     std::printf(
@@ -227,18 +249,23 @@ int run_compare(const LiveFlags& f) {
   TempDir tmp("inferlab-live");
   nlohmann::json runs = nlohmann::json::array();
   std::vector<LiveReport> rows;
+  std::vector<BenchResult> stored;
   for (const auto& backend : backends) {
     std::printf("== %s: %g s\n", backend.c_str(), f.duration_s);
     std::fflush(stdout);
     runs.push_back(run_child(f, backend, tmp));
     if (runs.back()["status"] == "ok") {
-      rows.push_back(report_from_json(runs.back()));
+      rows.push_back(live_report_from_json(runs.back()));
+      stored.push_back(live_result_row(rows.back(), f.threads));
     } else {
-      std::printf("%s FAILED: %s\n", backend.c_str(), runs.back()["reason"].get<std::string>().c_str());
+      const std::string reason = runs.back()["reason"].get<std::string>();
+      std::printf("%s FAILED: %s\n", backend.c_str(), reason.c_str());
+      stored.push_back(failed_live_row(backend, f.method, f.method == "neural" ? f.model : "", f.threads, reason));
     }
   }
   std::printf("\n%s", comparison_table(rows).c_str());
-  if (!f.json_path.empty()) write_file_atomically(f.json_path, document_with({{"runs", runs}}).dump(2) + "\n");
+  if (!f.json_path.empty()) write_file_atomically(f.json_path, document_with(env, {{"runs", runs}}).dump(2) + "\n");
+  record_live_rows(f, std::move(store), env, stored, store_error);
   // A comparison missing a row compares nothing: scripts must see it fail
   // (CLI.md: 1, the run finished but a check failed).
   const std::size_t failed = backends.size() - rows.size();
@@ -271,6 +298,7 @@ void add_live(CLI::App& app, int* exit_code) {
   sub->add_option("--web", f->web_port,
                   "Serve the web Timing Monitor on this port (also /metrics); 0 picks a free one");
   sub->add_option("--host", f->host, "Address --metrics-port and --web listen on (default 127.0.0.1, loopback only)");
+  f->store.add_to(*sub, true);
   sub->callback([f, exit_code] {
     check_flags(*f);
     *exit_code = f->compare.empty() ? run_single(*f) : run_compare(*f);

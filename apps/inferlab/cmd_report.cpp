@@ -22,14 +22,14 @@ bool all_digits(const std::string& text) {
   return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// --runs items are run ids or tags; without --runs, the newest bench run and
-// the newest accuracy run, so `make run` then `report` shows both and joins
-// Top-1 into the Pareto front.
+// --runs items are run ids or tags; without --runs, the newest bench run,
+// the newest accuracy run and the newest live run, so `make run` then
+// `report` shows both and joins Top-1 into the Pareto front.
 std::vector<RunSummary> pick_runs(ResultStore& store, const std::string& list) {
   std::vector<RunSummary> out;
   if (list.empty()) {
     const auto runs = store.list_runs(RowFilter{});
-    for (const char* verb : {"accuracy", "bench"}) {
+    for (const char* verb : {"accuracy", "bench", "live"}) {
       for (const auto& r : runs) {
         if (r.run.verb == verb && r.rows > 0) {
           out.push_back(r);
@@ -76,7 +76,7 @@ void add_report(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<ReportFlags>();
   auto* sub = app.add_subcommand("report", "Stored runs as one self-contained HTML page with charts and tables");
   sub->add_option("--runs", f->runs,
-                  "Run ids or tags, comma-separated (default: the newest bench run and the newest accuracy run)");
+                  "Run ids or tags, comma-separated (default: the newest bench, accuracy and live runs)");
   sub->add_option("-o,--output", f->output, "The HTML file to write")->required();
   sub->add_option("--title", f->title, "The page's title")->capture_default_str();
   f->store.add_to(*sub, false);

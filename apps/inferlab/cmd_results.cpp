@@ -17,7 +17,7 @@ namespace {
 struct ResultsFlags {
   StoreFlags store;
   RowFilter filter;
-  std::string id, tag_name, json_path, csv_path;
+  std::string id, tag_name, json_path, csv_path, stages_csv_path;
 };
 
 std::int64_t parse_run_id(const std::string& text, const std::string& verb) {
@@ -40,6 +40,12 @@ RunSummary existing_run(ResultStore& store, const std::string& text, const std::
 
 std::string shorten(const std::string& text, std::size_t width) {
   return text.size() <= width ? text : text.substr(0, width - 3) + "...";
+}
+
+std::string cell_number(double value, const char* format) {
+  char text[32];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
 }
 
 int list_runs(const ResultsFlags& f) {
@@ -67,6 +73,31 @@ std::string heart_rate_line(const BenchResult& r) {
   std::string line = text;
   if (r.status != "ok") line += "  (" + r.reason + ")";
   return line;
+}
+
+// live rows: frames, rate and heart rate, then one line per timed stage.
+void print_live_row(const BenchResult& r) {
+  if (!r.live) {
+    std::printf("%-18s %-14s %-8s  (%s)\n", shorten(r.model, 18).c_str(), shorten(r.backend, 14).c_str(),
+                r.status.c_str(), r.reason.c_str());
+    return;
+  }
+  const LiveFields& l = *r.live;
+  const auto bpm = [](const std::optional<double>& v) { return v ? cell_number(*v, "%.1f") : std::string("-"); };
+  std::printf("%-18s %-14s %-8s %7lld %7.1f %7lld %6s %7s %8.1f  %s%s\n", shorten(r.model, 18).c_str(),
+              shorten(r.backend, 14).c_str(), r.status.c_str(), static_cast<long long>(l.frames), l.fps_avg,
+              static_cast<long long>(l.dropped_frames), bpm(l.bpm_median).c_str(), bpm(l.bpm_mae).c_str(),
+              l.peak_rss_mb, l.source.c_str(), l.paced ? "" : " (--pace max)");
+  std::printf("    %-12s %8s %9s %9s %9s %9s %9s\n", "stage", "count", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
+              "max_ms");
+  for (const auto& st : l.stages) {
+    std::printf("    %-12s %8lld %9.4g %9.4g %9.4g %9.4g %9.4g\n", st.stage.c_str(), static_cast<long long>(st.count),
+                st.mean_ms, st.p50_ms, st.p90_ms, st.p99_ms, st.max_ms);
+  }
+  for (const auto& sw : l.switches) {
+    std::printf("    switch at %.2f s: %s -> %s in %.2f ms%s\n", sw.at_s, sw.from.c_str(), sw.to.c_str(), sw.switch_ms,
+                sw.error.empty() ? "" : (" FAILED: " + sw.error).c_str());
+  }
 }
 
 std::string row_line(const StoredRow& row) {
@@ -103,8 +134,19 @@ int show_run(const ResultsFlags& f) {
             << "\ninferlab revision: " << env.git_revision << "\n";
   if (!run.tags.empty()) std::cout << "tags: " << join_list(run.tags) << '\n';
   if (!run.run.run_rules.is_null()) std::cout << "run rules: " << run.run.run_rules.dump() << '\n';
-  bool timing_header = false, heart_rate_header = false;
+  bool timing_header = false, heart_rate_header = false, live_header = false;
+  std::string percentiles;
   for (const auto& r : rows) {
+    if (r.result.scenario == "live") {
+      if (!live_header) {
+        std::printf("\n%-18s %-14s %-8s %7s %7s %7s %6s %7s %8s  %s\n", "model", "backend", "status", "frames", "fps",
+                    "dropped", "bpm", "MAE_bpm", "rss_mb", "source");
+        live_header = true;
+      }
+      print_live_row(r.result);
+      if (r.result.live) percentiles = r.result.live->percentiles;
+      continue;
+    }
     if (r.result.heart_rate) {
       if (!heart_rate_header) {
         std::printf("\n%-18s %-8s %-12s %-8s %8s %8s %8s %8s %8s\n", "model", "backend", "clip", "status", "readings",
@@ -121,14 +163,44 @@ int show_run(const ResultsFlags& f) {
     }
     std::cout << row_line(r) << '\n';
   }
+  if (!percentiles.empty()) std::cout << "stage figures: " << percentiles << "; rss_mb is the peak RSS\n";
   if (!f.json_path.empty()) std::cout << "wrote " << f.json_path << '\n';
   return 0;
 }
 
+// RFC 4180: a field with a comma, quote or newline is quoted, quotes doubled.
+std::string csv_text(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// One line per live row and stage, with the row's identity.
+std::string live_stages_csv(const std::vector<StoredRow>& rows) {
+  std::string out = "run_id,row_id,model,backend,method,stage,count,mean_ms,p50_ms,p90_ms,p99_ms,max_ms\n";
+  for (const auto& row : rows) {
+    if (!row.result.live) continue;
+    const std::string identity = std::to_string(row.run_id) + "," + std::to_string(row.id) + "," +
+                                 csv_text(row.result.model) + "," + csv_text(row.result.backend) + "," +
+                                 row.result.live->method + ",";
+    for (const auto& st : row.result.live->stages) {
+      char figures[256];
+      std::snprintf(figures, sizeof figures, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g", static_cast<long long>(st.count),
+                    st.mean_ms, st.p50_ms, st.p90_ms, st.p99_ms, st.max_ms);
+      out += identity + st.stage + "," + figures + "\n";
+    }
+  }
+  return out;
+}
+
 int export_rows(const ResultsFlags& f) {
-  if (f.json_path.empty() && f.csv_path.empty()) throw Error("results export: give --json FILE and/or --csv FILE");
+  if (f.json_path.empty() && f.csv_path.empty() && f.stages_csv_path.empty()) {
+    throw Error("results export: give --json FILE, --csv FILE and/or --stages-csv FILE");
+  }
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
   if (!f.csv_path.empty()) ensure_writable_file_path(f.csv_path, "--csv");
+  if (!f.stages_csv_path.empty()) ensure_writable_file_path(f.stages_csv_path, "--stages-csv");
   auto store = f.store.open_for_reading();
   const auto rows = store->rows(f.filter);
   if (!f.json_path.empty()) {
@@ -168,6 +240,10 @@ int export_rows(const ResultsFlags& f) {
     if (rows.empty()) out = "run_id\n";
     write_file_atomically(f.csv_path, out);
     std::cout << "wrote " << f.csv_path << " (" << rows.size() << " rows)\n";
+  }
+  if (!f.stages_csv_path.empty()) {
+    write_file_atomically(f.stages_csv_path, live_stages_csv(rows));
+    std::cout << "wrote " << f.stages_csv_path << " (the stages of the live rows)\n";
   }
   return 0;
 }
@@ -217,6 +293,7 @@ void add_results(CLI::App& app, int* exit_code) {
   add_filters(*exp, *f);
   exp->add_option("--json", f->json_path, "Write the rows and their runs as JSON");
   exp->add_option("--csv", f->csv_path, "Write the rows as CSV");
+  exp->add_option("--stages-csv", f->stages_csv_path, "Write each live row's stage timings as CSV (one line a stage)");
   f->store.add_to(*exp, false);
   exp->callback([=] { *exit_code = export_rows(*f); });
 

@@ -42,7 +42,9 @@ struct ReportInput {
 /// The data the page plots, as JSON: runs, rows (flattened figures), CDF
 /// points (at most 200 per row, from the sorted raw samples), per-layer
 /// profile bars (the 15 slowest layers of each profiled row), the
-/// configurations with their joined Top-1 and both Pareto fronts, and the
+/// configurations with their joined Top-1 and both Pareto fronts, the live
+/// rows' stage timings ("live_stages": one point per row and stage with
+/// count, mean, p50, p90, p99 and max in ms; "live_stage_order"), and the
 /// list of charts the page draws ("charts": [{id, title, why_missing}]).
 /// Pure function.
 nlohmann::json report_data(const ReportInput& input);

@@ -22,16 +22,21 @@ class LatencyHistogram {
   std::int64_t count() const;
   /// Mean of the recorded durations in milliseconds (exact, not binned); 0 when empty.
   double mean_ms() const;
+  /// Largest recorded duration in milliseconds (exact, not binned); 0 when empty.
+  double max_ms() const;
   /// Forgets everything.
   void reset();
 
-  static constexpr int kBins = 940;  ///< ln(1e8) / ln(1.02) bins cover 1 us .. 100 s
+  static constexpr int kBins = 940;                             ///< ln(1e8) / ln(1.02) bins cover 1 us .. 100 s
+  static constexpr double kBinWidthPct = 2.0;                   ///< each bin is 2% wider than the last
+  static constexpr double kBinGrowth = 1 + kBinWidthPct / 100;  ///< so percentiles are within 2% of the truth
 
  private:
   mutable std::mutex mutex_;
   std::array<std::int64_t, kBins> bins_{};
   std::int64_t count_ = 0;
   double sum_ms_ = 0;
+  double max_ms_ = 0;
 };
 
 }  // namespace inferlab

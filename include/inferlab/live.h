@@ -48,11 +48,14 @@ struct LiveOptions {
   StageLatencyObserver stage_observer;  ///< optional: sees every stage timing (metrics export)
 };
 
-/// Latency of one stage over a run (or so far).
+/// Latency of one stage over a run (or so far). Percentiles come from a
+/// LatencyHistogram (bin centres, within LatencyHistogram::kBinGrowth of the
+/// truth); mean and max are exact.
 struct StageLatency {
   std::string name;
   double p50_ms = 0, p99_ms = 0, mean_ms = 0;
   std::int64_t count = 0;
+  double p90_ms = 0, max_ms = 0;
 };
 
 /// One backend switch.
@@ -97,8 +100,11 @@ struct LiveReport {
   double duration_s = 0, fps_avg = 0;
   std::optional<double> bpm_median, bpm_mae, bpm_rmse;
   std::vector<BpmEstimate> bpm_series;
-  std::vector<StageLatency> stages;  ///< per-frame stages plus "end_to_end"
-  double rss_mb_avg = 0, rss_mb_max = 0, rss_mb_start = 0;
+  std::vector<StageLatency> stages;                         ///< per-frame stages plus "end_to_end"
+  double rss_mb_avg = 0, rss_mb_max = 0, rss_mb_start = 0;  ///< sampled every 250 ms
+  double peak_rss_mb = 0;                                   ///< the process's peak (VmHWM) at the end
+  std::string model;                                        ///< neural: the model's name; empty otherwise
+  std::string model_sha256;                                 ///< neural: sha256 of its ONNX file when known
   std::optional<double> power_w_avg;
   std::string power_note;
   std::vector<SwitchRecord> switches;

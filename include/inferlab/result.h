@@ -74,6 +74,42 @@ struct HeartRateFields {
   std::optional<double> pearson;     ///< null with fewer than 3 readings or no spread
 };
 
+/// One timed stage of a live run, as the results store keeps it. Milliseconds.
+struct LiveStageFields {
+  std::string stage;                          ///< "capture", "face_detect", ..., "end_to_end"
+  std::int64_t count = 0;                     ///< timings recorded
+  double mean_ms = 0;                         ///< exact
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0;  ///< histogram percentiles (see LiveFields::percentiles)
+  double max_ms = 0;                          ///< exact
+};
+
+/// A backend switch during a live run.
+struct LiveSwitchFields {
+  double at_s = 0;  ///< seconds since the start when it was requested
+  std::string from, to;
+  double switch_ms = 0;  ///< request until the first frame served by `to`
+  std::string error;     ///< non-empty when it failed (the old backend kept serving)
+};
+
+/// What `inferlab live` measured in one run (one backend under --compare).
+/// The stage figures span the whole run: after a switch they mix backends
+/// (the row's backend then names each one, "opencv>torch").
+struct LiveFields {
+  std::string method;  ///< "pos", "chrom", "green", "neural"
+  std::string source;  ///< the frame source as described by the pipeline
+  bool paced = true;   ///< frames delivered at the source's rate (false: --pace max)
+  std::int64_t frames = 0, frames_captured = 0, dropped_frames = 0;
+  double duration_s = 0, fps_avg = 0;
+  std::optional<double> bpm_median;         ///< null: no reading in the run
+  std::optional<double> bpm_mae, bpm_rmse;  ///< against ground truth; null when the source has none
+  double rss_mb_avg = 0, rss_mb_max = 0;    ///< RSS sampled every 250 ms, in MB (10^6 bytes)
+  double peak_rss_mb = 0;                   ///< the process's peak RSS (VmHWM), in MB
+  std::string percentiles;                  ///< how p50/p90/p99 were obtained, in words
+  double histogram_bin_width_pct = 0;       ///< relative width of the histogram's bins (0: exact percentiles)
+  std::vector<LiveStageFields> stages;      ///< in pipeline order
+  std::vector<LiveSwitchFields> switches;
+};
+
 /// One row of results.
 struct BenchResult {
   std::string model, backend, backend_version, precision, scenario;
@@ -111,6 +147,7 @@ struct BenchResult {
   std::string sweep_stop;                     ///< why the sweep ended (on the best row)
   std::optional<AccuracyFields> accuracy;     ///< set by `inferlab accuracy`
   std::optional<HeartRateFields> heart_rate;  ///< set by `inferlab rppg-eval`
+  std::optional<LiveFields> live;             ///< set by `inferlab live` (scenario "live")
   std::optional<SessionProfile> profile;      ///< set by `bench --profile` where the backend has one
   std::string profile_unavailable;            ///< under --profile: why this row has no profile
   std::string profile_trace_path;             ///< under --profile: the Chrome trace written for this row
@@ -136,6 +173,10 @@ nlohmann::json to_json(const BenchResult& result);
 /// Parses a result written by to_json(); throws Error on a malformed document.
 BenchResult bench_result_from_json(const nlohmann::json& json);
 nlohmann::json to_json(const Environment& env);
+/// A live row's figures as the "live" object of to_json(BenchResult).
+nlohmann::json to_json(const LiveFields& live);
+/// The inverse of to_json(const LiveFields&); throws Error on a malformed object.
+LiveFields live_fields_from_json(const nlohmann::json& json);
 
 /// The whole document: {schema, env, results}.
 nlohmann::json bench_document(const Environment& env, const std::vector<BenchResult>& results);

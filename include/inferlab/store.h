@@ -19,9 +19,11 @@
 
 namespace inferlab {
 
-/// The schema version this build writes. A store whose migrations table holds
-/// a higher version was written by a newer inferlab and is refused.
-constexpr int kStoreSchemaVersion = 1;
+/// The schema version this build writes (2: live runs and their stages). A
+/// store whose migrations table holds a higher version was written by a newer
+/// inferlab and is refused; an older one is migrated when opened for writing
+/// and read as it is otherwise.
+constexpr int kStoreSchemaVersion = 2;
 
 /// One CLI invocation that recorded rows (`bench`, `accuracy`, ...).
 struct RunRecord {
@@ -45,7 +47,8 @@ struct RunSummary {
 struct StoredRow {
   std::int64_t id = 0;      ///< the row's own id
   std::int64_t run_id = 0;  ///< the run it belongs to
-  BenchResult result;       ///< rebuilt from the row's JSON, latency_samples_ms included when stored
+  BenchResult result;       ///< rebuilt from the row's JSON, latency_samples_ms included when stored;
+                            ///< a live row's stages from the live_stages table
 };
 
 /// Which rows or runs to return. Empty fields do not filter.
@@ -71,9 +74,10 @@ class ResultStore {
   /// Records a run and returns its id (also written to `run.id`).
   virtual std::int64_t begin_run(RunRecord& run) = 0;
 
-  /// Records `row` as row `row_index` of `run_id` in one transaction: a
-  /// killed process leaves the row either whole or absent. Recording the same
-  /// (run_id, row_index) again replaces the row. Returns the row id.
+  /// Records `row` as row `row_index` of `run_id` in one transaction (a live
+  /// row's live_results and live_stages rows included): a killed process
+  /// leaves the row either whole or absent. Recording the same (run_id,
+  /// row_index) again replaces the row. Returns the row id.
   virtual std::int64_t put_row(std::int64_t run_id, std::size_t row_index, const BenchResult& row) = 0;
 
   /// Runs matching `filter` (a run matches when any of its rows does, or

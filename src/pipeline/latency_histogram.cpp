@@ -8,7 +8,7 @@ namespace inferlab {
 namespace {
 
 constexpr double kMinMs = 1e-3;
-constexpr double kGrowth = 1.02;
+constexpr double kGrowth = LatencyHistogram::kBinGrowth;
 
 int bin_of(double latency_ms) {
   if (!(latency_ms > kMinMs)) return 0;
@@ -27,6 +27,7 @@ void LatencyHistogram::add(double latency_ms) {
   ++bins_[bin];
   ++count_;
   sum_ms_ += std::max(latency_ms, 0.0);
+  max_ms_ = std::max(max_ms_, latency_ms);
 }
 
 double LatencyHistogram::percentile_ms(double q) const {
@@ -52,11 +53,17 @@ double LatencyHistogram::mean_ms() const {
   return count_ == 0 ? 0 : sum_ms_ / static_cast<double>(count_);
 }
 
+double LatencyHistogram::max_ms() const {
+  std::lock_guard lock(mutex_);
+  return max_ms_;
+}
+
 void LatencyHistogram::reset() {
   std::lock_guard lock(mutex_);
   bins_.fill(0);
   count_ = 0;
   sum_ms_ = 0;
+  max_ms_ = 0;
 }
 
 }  // namespace inferlab

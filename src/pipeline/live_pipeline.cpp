@@ -362,6 +362,11 @@ LiveReport LivePipeline::wait() {
   r.rss_mb_avg = s.rss.average_bytes() / 1e6;
   r.rss_mb_max = s.rss.max_bytes() / 1e6;
   r.rss_mb_start = s.rss.start_bytes() / 1e6;
+  r.peak_rss_mb = static_cast<double>(peak_rss_bytes()) / 1e6;
+  if (s.model) {
+    r.model = s.model->name;
+    r.model_sha256 = s.model->sha256_onnx;
+  }
   if (s.energy.available() && s.energy_start_uj && r.duration_s > 0) {
     if (auto now = s.energy.read_energy_uj()) r.power_w_avg = (*now - *s.energy_start_uj) / 1e6 / r.duration_s;
   }

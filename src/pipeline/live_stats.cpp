@@ -43,7 +43,9 @@ std::vector<StageLatency> stage_latencies(const std::array<LatencyHistogram, kLi
     StageLatency s;
     s.name = live_stage_name(static_cast<LiveStage>(i));
     s.p50_ms = h.percentile_ms(0.5);
+    s.p90_ms = h.percentile_ms(0.90);
     s.p99_ms = h.percentile_ms(0.99);
+    s.max_ms = h.max_ms();
     s.mean_ms = h.mean_ms();
     s.count = h.count();
     out.push_back(s);

@@ -21,11 +21,20 @@ std::string row_label(const BenchResult& r, std::int64_t run_id) {
          std::to_string(r.threads) + " (run " + std::to_string(run_id) + ")";
 }
 
+// What a row measured: "accuracy", "heart-rate" (rppg-eval), "live" or
+// "bench"; only bench rows go into the bench charts.
+const char* row_kind(const BenchResult& r) {
+  if (r.accuracy) return "accuracy";
+  if (r.heart_rate) return "heart-rate";
+  if (r.scenario == "live") return "live";
+  return "bench";
+}
+
 nlohmann::json row_json(const StoredRow& row) {
   const BenchResult& r = row.result;
   nlohmann::json j = {{"run_id", row.run_id},
                       {"label", row_label(r, row.run_id)},
-                      {"kind", r.accuracy ? "accuracy" : "bench"},
+                      {"kind", row_kind(r)},
                       {"model", r.model},
                       {"backend", r.backend},
                       {"precision", r.precision},
@@ -82,6 +91,27 @@ void add_profile(const StoredRow& row, nlohmann::json& out) {
   out.push_back({{"label", row_label(row.result, row.run_id)}, {"layers", bars}});
 }
 
+// One point per stage of a successful live row: what the live chart plots.
+void add_live_stages(const StoredRow& row, nlohmann::json& out) {
+  const BenchResult& r = row.result;
+  if (!r.live || r.status != "ok") return;
+  const std::string series = r.backend + " (run " + std::to_string(row.run_id) + ")";
+  for (const auto& s : r.live->stages) {
+    out.push_back({{"series", series},
+                   {"run_id", row.run_id},
+                   {"backend", r.backend},
+                   {"model", r.model},
+                   {"method", r.live->method},
+                   {"stage", s.stage},
+                   {"count", s.count},
+                   {"mean_ms", s.mean_ms},
+                   {"p50_ms", s.p50_ms},
+                   {"p90_ms", s.p90_ms},
+                   {"p99_ms", s.p99_ms},
+                   {"max_ms", s.max_ms}});
+  }
+}
+
 nlohmann::json chart(const std::string& id, const std::string& title, const std::string& why_missing) {
   return {{"id", id}, {"title", title}, {"why_missing", why_missing}};
 }
@@ -91,6 +121,7 @@ nlohmann::json chart(const std::string& id, const std::string& title, const std:
 nlohmann::json report_data(const ReportInput& input) {
   nlohmann::json runs = nlohmann::json::array(), rows = nlohmann::json::array();
   nlohmann::json cdf = nlohmann::json::array(), profiles = nlohmann::json::array();
+  nlohmann::json live_stages = nlohmann::json::array(), live_stage_order = nlohmann::json::array();
   for (const auto& r : input.runs) {
     runs.push_back({{"id", r.run.id},
                     {"verb", r.run.verb},
@@ -109,7 +140,8 @@ nlohmann::json report_data(const ReportInput& input) {
     rows.push_back(row_json(row));
     if (row.result.status == "ok") add_cdf(row, cdf);
     add_profile(row, profiles);
-    any_bench = any_bench || (!row.result.accuracy && row.result.status == "ok");
+    add_live_stages(row, live_stages);
+    any_bench = any_bench || (std::string(row_kind(row.result)) == "bench" && row.result.status == "ok");
     any_memory = any_memory || (row.result.memory && row.result.status == "ok");
   }
 
@@ -144,6 +176,16 @@ nlohmann::json report_data(const ReportInput& input) {
   if (profiles.empty()) {
     charts.push_back(chart("profile", "Per-layer profile", "no row has a per-layer profile (bench --profile)"));
   }
+  // Stages in pipeline order, as the rows list them (every live row lists them in that order).
+  for (const auto& point : live_stages) {
+    if (std::find(live_stage_order.begin(), live_stage_order.end(), point["stage"]) == live_stage_order.end()) {
+      live_stage_order.push_back(point["stage"]);
+    }
+  }
+  charts.push_back(chart("live-stages", "Live stage timings per backend: p50 (dot) to p99 (tick)",
+                         live_stages.empty() ? "no successful live run among these runs (inferlab live records "
+                                               "one; pick it with --runs)"
+                                             : ""));
   return {{"schema", "inferlab.report-data/1"},
           {"title", input.title},
           {"generated_at", iso8601_utc_now()},
@@ -151,6 +193,8 @@ nlohmann::json report_data(const ReportInput& input) {
           {"rows", rows},
           {"cdf", cdf},
           {"profiles", profiles},
+          {"live_stages", live_stages},
+          {"live_stage_order", live_stage_order},
           {"configurations", configs},
           {"charts", charts}};
 }

@@ -123,6 +123,19 @@ const specs = {
                color: {field: 'backend', type: 'nominal'}, tooltip: [{field: 'label'}, {field: 'peak_rss_mb'}]}}),
   'pareto-accuracy': () => front('p99_ms', 'p99 latency (ms, log scale)', 'top1', 'Top-1', 'front_accuracy_latency', true, false),
   'pareto-memory': () => front('peak_rss_mb', 'peak RSS (MB)', 'throughput_per_s', 'throughput (samples/s, log scale)', 'front_memory_throughput', false, true),
+  'live-stages': () => {
+    // Stages along x in pipeline order, one offset column per backend run; a
+    // rule from p50 to p99, a dot at p50, a tick at p99 (log scale: stages span 1 us to 100 ms).
+    const enc = {x: {field: 'stage', type: 'nominal', sort: DATA.live_stage_order, title: 'stage', axis: {labelAngle: -30}},
+                 xOffset: {field: 'series', type: 'nominal'},
+                 color: {field: 'series', type: 'nominal', title: 'backend (run)', legend: {orient: 'bottom', columns: 1, labelLimit: 400}}};
+    const y = {type: 'quantitative', scale: {type: 'log'}, title: 'latency (ms, log scale)'};
+    const tip = [{field: 'series'}, {field: 'stage'}, {field: 'count'}, {field: 'p50_ms'}, {field: 'p90_ms'}, {field: 'p99_ms'}, {field: 'max_ms'}];
+    return {data: {values: DATA.live_stages.filter(s => s.p50_ms > 0 && s.p99_ms > 0)}, layer: [
+      {mark: {type: 'rule', strokeWidth: 2}, encoding: {...enc, y: {field: 'p50_ms', ...y}, y2: {field: 'p99_ms'}}},
+      {mark: {type: 'point', filled: true, size: 60}, encoding: {...enc, y: {field: 'p50_ms', ...y}, tooltip: tip}},
+      {mark: {type: 'tick', thickness: 2}, encoding: {...enc, y: {field: 'p99_ms', ...y}, tooltip: tip}}]};
+  },
 };
 function front(x, xTitle, y, yTitle, flag, logX, logY) {
   const values = DATA.configurations.filter(c => c[x] !== null && c[y] !== null);
@@ -147,6 +160,7 @@ const tables = {
   'pareto-accuracy': () => table([['on the front', r => r.label, true], ['p99 ms', r => r.p99_ms], ['Top-1', r => r.top1], ['accuracy run', r => r.accuracy_run_id]], frontRows('front_accuracy_latency')),
   'pareto-memory': () => table([['on the front', r => r.label, true], ['peak RSS MB', r => r.peak_rss_mb], ['samples/s', r => r.throughput_per_s]], frontRows('front_memory_throughput')),
 };
+tables['live-stages'] = () => table([['backend (run)', r => r.series, true], ['stage', r => r.stage, true], ['count', r => r.count], ['mean ms', r => r.mean_ms], ['p50 ms', r => r.p50_ms], ['p90 ms', r => r.p90_ms], ['p99 ms', r => r.p99_ms], ['max ms', r => r.max_ms]], DATA.live_stages);
 DATA.profiles.forEach((p, i) => { tables['profile-' + i] = () => table([['layer', r => r.layer, true], ['op', r => r.op, true], ['kernel', r => r.implementation, true], ['ms/run', r => r.mean_ms]], p.layers); });
 
 const main = document.getElementById('charts');
@@ -200,7 +214,8 @@ std::string render_html_report(const ReportInput& input, const ChartLibrary& lib
       "<section><h2>Runs</h2><div id=\"runs\"></div></section>\n<div id=\"charts\"></div>\n"
       "<section><h2>All rows</h2><div id=\"all-rows\"></div><p class=\"note\">* invalid: the run was cut by "
       "--max-duration-ms before its minimums (see reason). Latency CDFs use the raw samples kept with each row "
-      "(at most 4096, evenly strided).</p></section>\n<pre id=\"render-status\" class=\"note\"></pre>\n";
+      "(at most 4096, evenly strided). Live stage percentiles come from each run's log-spaced histogram (bins 2% "
+      "wide); their mean and max are exact.</p></section>\n<pre id=\"render-status\" class=\"note\"></pre>\n";
   html += "<script type=\"application/json\" id=\"report-data\">" +
           json_safe(data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) + "</script>\n";
   html += std::string("<script>") + kScript + "</script>\n</body>\n</html>\n";

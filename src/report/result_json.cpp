@@ -130,6 +130,7 @@ json to_json(const BenchResult& r) {
                            {"mae_bpm", h.mae_bpm},   {"rmse_bpm", h.rmse_bpm},
                            {"mape_pct", h.mape_pct}, {"pearson", h.pearson ? json(*h.pearson) : json(nullptr)}};
   }
+  if (r.live) j["live"] = to_json(*r.live);
   return j;
 }
 
@@ -261,6 +262,7 @@ BenchResult bench_result_from_json(const json& j) {
       if (auto p = it->find("pearson"); p != it->end() && p->is_number()) h.pearson = p->get<double>();
       r.heart_rate = h;
     }
+    if (auto it = j.find("live"); it != j.end() && it->is_object()) r.live = live_fields_from_json(*it);
     return r;
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed bench result: ") + e.what(), ErrorKind::kRuntime);

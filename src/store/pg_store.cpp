@@ -86,10 +86,11 @@ class PgStore final : public ResultStore {
     exec("SET client_min_messages = warning");
     if (access == StoreAccess::kWrite) {
       migrate();
+      version_ = kStoreSchemaVersion;
     } else {
-      const int version = schema_version();
-      if (version < 0) throw Error("results store " + url_ + ": not an inferlab results store (no schema_migrations)");
-      refuse_newer(version);
+      version_ = schema_version();
+      if (version_ < 0) throw Error("results store " + url_ + ": not an inferlab results store (no schema_migrations)");
+      refuse_newer(version_);
     }
   }
   ~PgStore() override { PQfinish(conn_); }
@@ -135,7 +136,7 @@ class PgStore final : public ResultStore {
     const std::size_t n = v.size();
     v.push_back(std::string(reinterpret_cast<const char*>(row.latency_samples_ms.data()),
                             row.latency_samples_ms.size() * sizeof(float)));
-    v.push_back(to_json(row).dump());
+    v.push_back(row_json_without_stages(row).dump());
     const std::string insert = "INSERT INTO results (run_id, row_index" + columns +
                                ", run_rules_json, latency_samples_f32, row_json) VALUES ($1, $2" + marks +
                                ", (SELECT run_rules_json FROM runs WHERE id = $1), $" + std::to_string(n + 1) + ", $" +
@@ -145,6 +146,7 @@ class PgStore final : public ResultStore {
       query("DELETE FROM results WHERE run_id = $1 AND row_index = $2", {v[0], v[1]});
       Result r = query(insert, v, n);  // parameter n (0-based) is the samples blob, sent as binary
       const std::int64_t id = r.i64(0, 0);
+      if (row.live) put_live(id, *row.live);
       exec("COMMIT");
       return id;
     } catch (...) {
@@ -202,6 +204,7 @@ class PgStore final : public ResultStore {
       if (!r.null(i, 3)) row.result.latency_samples_ms = r.floats(i, 3);
       out.push_back(std::move(row));
     }
+    attach_live_stages(where, binds, out);
     return out;
   }
 
@@ -289,6 +292,90 @@ class PgStore final : public ResultStore {
     }
   }
 
+  // Called inside put_row's transaction. The DELETE before it removed a
+  // replaced row's live rows (ON DELETE CASCADE).
+  void put_live(std::int64_t result_id, const LiveFields& l) {
+    const std::vector<Value> v{std::to_string(result_id),
+                               l.method,
+                               l.source,
+                               l.paced ? "1" : "0",
+                               std::to_string(l.frames),
+                               std::to_string(l.frames_captured),
+                               std::to_string(l.dropped_frames),
+                               text(l.duration_s),
+                               text(l.fps_avg),
+                               text(l.bpm_median),
+                               text(l.bpm_mae),
+                               text(l.bpm_rmse),
+                               text(l.rss_mb_avg),
+                               text(l.rss_mb_max),
+                               text(l.peak_rss_mb),
+                               std::to_string(l.switches.size()),
+                               l.percentiles,
+                               text(l.histogram_bin_width_pct)};
+    query(insert_sql("live_results", {"result_id"}, live_result_columns()), v);
+    if (l.stages.empty()) return;
+    // Every stage in one statement: one round trip to the server, not eight.
+    std::vector<Value> stages;
+    for (std::size_t i = 0; i < l.stages.size(); ++i) {
+      const LiveStageFields& x = l.stages[i];
+      for (Value value : {Value(std::to_string(result_id)), Value(std::to_string(i)), Value(x.stage),
+                          Value(std::to_string(x.count)), Value(text(x.mean_ms)), Value(text(x.p50_ms)),
+                          Value(text(x.p90_ms)), Value(text(x.p99_ms)), Value(text(x.max_ms))}) {
+        stages.push_back(std::move(value));
+      }
+    }
+    query(insert_sql("live_stages", {"result_id", "stage_index"}, live_stage_columns(), l.stages.size()), stages);
+  }
+
+  // Live rows get their stages from live_stages (row_json holds none); a
+  // store of schema 1, read without migrating, has no live rows.
+  void attach_live_stages(const std::string& where, const std::vector<Value>& binds, std::vector<StoredRow>& rows) {
+    std::map<std::int64_t, StoredRow*> live;
+    for (auto& row : rows) {
+      if (row.result.live) live[row.id] = &row;
+    }
+    if (live.empty() || version_ < 2) return;
+    std::string columns;
+    for (const auto& c : live_stage_columns()) columns += ", s." + c;
+    Result r = query("SELECT s.result_id" + columns +
+                         " FROM live_stages s JOIN results r ON r.id = s.result_id JOIN runs u ON u.id = r.run_id" +
+                         where + " ORDER BY s.result_id, s.stage_index",
+                     binds);
+    for (int i = 0; i < r.rows(); ++i) {
+      auto it = live.find(r.i64(i, 0));
+      if (it == live.end()) continue;
+      it->second->result.live->stages.push_back({r.str(i, 1), r.i64(i, 2), std::stod(r.str(i, 3)),
+                                                 std::stod(r.str(i, 4)), std::stod(r.str(i, 5)), std::stod(r.str(i, 6)),
+                                                 std::stod(r.str(i, 7))});
+    }
+  }
+
+  // "INSERT INTO table (leading..., columns...) VALUES ($1, ...), ..." with
+  // `rows` rows of parameters, numbered in order.
+  static std::string insert_sql(const std::string& table, const std::vector<std::string>& leading,
+                                const std::vector<std::string>& columns, std::size_t rows = 1) {
+    std::string names;
+    for (const auto* list : {&leading, &columns}) {
+      for (const auto& c : *list) {
+        // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "..." + std::string.
+        names += names.empty() ? "" : ", ";
+        names += c;
+      }
+    }
+    const std::size_t width = leading.size() + columns.size();
+    std::string values;
+    for (std::size_t row = 0; row < rows; ++row) {
+      values += row == 0 ? "(" : ", (";
+      for (std::size_t i = 0; i < width; ++i) {
+        values += i == 0 ? "$" : ", $";
+        values += std::to_string(row * width + i + 1);
+      }
+      values += ")";
+    }
+    return "INSERT INTO " + table + " (" + names + ") VALUES " + values;
+  }
+
   // In result_columns() order.
   static void append_result(std::vector<Value>& v, const BenchResult& r) {
     for (const std::string& t : {r.model, r.model_sha256, r.backend, r.backend_version, r.precision}) v.push_back(t);
@@ -358,6 +445,7 @@ class PgStore final : public ResultStore {
 
   std::string url_;
   PGconn* conn_;
+  int version_ = 0;  // the schema this connection sees
 };
 
 }  // namespace

@@ -1,6 +1,10 @@
 // Schema version 1: runs (one per CLI invocation), results (one per row,
 // with the statistics as columns for queries and the row's full JSON for
 // everything else), tags (names for runs, used as compare baselines).
+// Version 2: live runs. A live row is a results row (scenario "live") plus
+// one live_results row (its run-level figures as columns) and one
+// live_stages row per timed stage. The stages are kept only there (not in
+// row_json), so the table is what `results` and `report` read them from.
 #include "store/schema.h"
 
 #include "inferlab/store.h"
@@ -62,8 +66,72 @@ CREATE TABLE tags (
   name TEXT PRIMARY KEY,
   run_id BIGINT NOT NULL REFERENCES runs(id),
   tagged_at TEXT NOT NULL
+))"},
+                                          {2, "live runs: live_results, live_stages", R"(CREATE TABLE live_results (
+  result_id BIGINT PRIMARY KEY REFERENCES results(id) ON DELETE CASCADE,
+  method TEXT NOT NULL,
+  source TEXT NOT NULL,
+  paced INTEGER NOT NULL,
+  frames BIGINT NOT NULL,
+  frames_captured BIGINT NOT NULL,
+  dropped_frames BIGINT NOT NULL,
+  duration_s DOUBLE PRECISION NOT NULL,
+  fps_avg DOUBLE PRECISION NOT NULL,
+  bpm_median DOUBLE PRECISION,
+  bpm_mae DOUBLE PRECISION,
+  bpm_rmse DOUBLE PRECISION,
+  rss_mb_avg DOUBLE PRECISION NOT NULL,
+  rss_mb_max DOUBLE PRECISION NOT NULL,
+  peak_rss_mb DOUBLE PRECISION NOT NULL,
+  switches INTEGER NOT NULL,
+  percentiles TEXT NOT NULL,
+  histogram_bin_width_pct DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE live_stages (
+  result_id BIGINT NOT NULL REFERENCES results(id) ON DELETE CASCADE,
+  stage_index INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  count BIGINT NOT NULL,
+  mean_ms DOUBLE PRECISION NOT NULL,
+  p50_ms DOUBLE PRECISION NOT NULL,
+  p90_ms DOUBLE PRECISION NOT NULL,
+  p99_ms DOUBLE PRECISION NOT NULL,
+  max_ms DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (result_id, stage_index)
 ))"}};
   return all;
+}
+
+const std::vector<std::string>& live_result_columns() {
+  static const std::vector<std::string> columns{"method",
+                                                "source",
+                                                "paced",
+                                                "frames",
+                                                "frames_captured",
+                                                "dropped_frames",
+                                                "duration_s",
+                                                "fps_avg",
+                                                "bpm_median",
+                                                "bpm_mae",
+                                                "bpm_rmse",
+                                                "rss_mb_avg",
+                                                "rss_mb_max",
+                                                "peak_rss_mb",
+                                                "switches",
+                                                "percentiles",
+                                                "histogram_bin_width_pct"};
+  return columns;
+}
+
+const std::vector<std::string>& live_stage_columns() {
+  static const std::vector<std::string> columns{"stage", "count", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms"};
+  return columns;
+}
+
+nlohmann::json row_json_without_stages(const BenchResult& row) {
+  nlohmann::json doc = to_json(row);
+  if (doc.contains("live")) doc["live"].erase("stages");
+  return doc;
 }
 
 const std::vector<std::string>& result_columns() {

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "inferlab/result.h"
+
 namespace inferlab::store_detail {
 
 struct Migration {
@@ -22,5 +26,16 @@ const std::vector<Migration>& migrations();
 /// The result columns written for every row (apart from ids, blobs and JSON),
 /// in the order the insert binds them.
 const std::vector<std::string>& result_columns();
+
+/// live_results' columns after result_id, in the order the insert binds them
+/// (LiveFields: method ... histogram_bin_width_pct; switches is their count).
+const std::vector<std::string>& live_result_columns();
+
+/// live_stages' columns after result_id and stage_index, in bind order.
+const std::vector<std::string>& live_stage_columns();
+
+/// The row_json a store keeps for `row`: to_json(row) without live.stages,
+/// which live_stages holds (read back by the store's rows()).
+nlohmann::json row_json_without_stages(const BenchResult& row);
 
 }  // namespace inferlab::store_detail

@@ -106,6 +106,22 @@ RunSummary read_run(const Statement& s) {
   return out;
 }
 
+std::string insert_sql(const std::string& table, const std::vector<std::string>& leading,
+                       const std::vector<std::string>& columns) {
+  std::vector<std::string> all = leading;
+  all.insert(all.end(), columns.begin(), columns.end());
+  std::string marks;
+  for (std::size_t i = 0; i < all.size(); ++i) marks += i == 0 ? "?" : ", ?";
+  return "INSERT INTO " + table + " (" + join(all, ", ") + ") VALUES (" + marks + ")";
+}
+
+// In live_result_columns() order.
+void bind_live(Binder& b, const LiveFields& l) {
+  b << l.method << l.source << std::int64_t{l.paced ? 1 : 0} << l.frames << l.frames_captured << l.dropped_frames
+    << l.duration_s << l.fps_avg << l.bpm_median << l.bpm_mae << l.bpm_rmse << l.rss_mb_avg << l.rss_mb_max
+    << l.peak_rss_mb << static_cast<std::int64_t>(l.switches.size()) << l.percentiles << l.histogram_bin_width_pct;
+}
+
 class SqliteStore final : public ResultStore {
  public:
   SqliteStore(const std::string& path, StoreAccess access) : db_(path, access == StoreAccess::kWrite, false) {
@@ -114,12 +130,13 @@ class SqliteStore final : public ResultStore {
       db_.exec("PRAGMA journal_mode = WAL");
       db_.exec("PRAGMA synchronous = NORMAL");
       migrate();
+      version_ = kStoreSchemaVersion;
     } else {
-      const int version = schema_version(db_);
-      if (version < 0) {
+      version_ = schema_version(db_);
+      if (version_ < 0) {
         throw Error("results store " + path + ": not an inferlab results store (no schema_migrations table)");
       }
-      refuse_newer(db_, version);
+      refuse_newer(db_, version_);
     }
     db_.exec("PRAGMA foreign_keys = ON");
   }
@@ -165,11 +182,12 @@ class SqliteStore final : public ResultStore {
     bind_result(b, r);
     b << run_id;
     b.blob(r.latency_samples_ms.data(), r.latency_samples_ms.size() * sizeof(float));
-    b << to_json(r).dump();
+    b << row_json_without_stages(r).dump();
     Transaction t(db_);
-    del.run();
+    del.run();  // a replaced live row's live_results and live_stages go with it (ON DELETE CASCADE)
     s.run();
     const std::int64_t id = db_.last_insert_id();
+    if (r.live) put_live(id, *r.live);
     t.commit();
     return id;
   }
@@ -205,6 +223,7 @@ class SqliteStore final : public ResultStore {
       row.result.latency_samples_ms = s.column_floats(3);
       out.push_back(std::move(row));
     }
+    attach_live_stages(w, out);
     return out;
   }
 
@@ -244,6 +263,47 @@ class SqliteStore final : public ResultStore {
     t.commit();
   }
 
+  // Called inside put_row's transaction.
+  void put_live(std::int64_t result_id, const LiveFields& live) {
+    static const std::string live_insert = insert_sql("live_results", {"result_id"}, live_result_columns());
+    static const std::string stage_insert =
+        insert_sql("live_stages", {"result_id", "stage_index"}, live_stage_columns());
+    Statement s(db_, live_insert);
+    Binder b(s);
+    b << result_id;
+    bind_live(b, live);
+    s.run();
+    Statement st(db_, stage_insert);
+    for (std::size_t i = 0; i < live.stages.size(); ++i) {
+      const LiveStageFields& x = live.stages[i];
+      Binder sb(st);
+      sb << result_id << static_cast<std::int64_t>(i) << x.stage << x.count << x.mean_ms << x.p50_ms << x.p90_ms
+         << x.p99_ms << x.max_ms;
+      st.run();
+    }
+  }
+
+  // Live rows get their stages from live_stages (row_json holds none); a
+  // store of schema 1, read without migrating, has no live rows.
+  void attach_live_stages(const Where& w, std::vector<StoredRow>& rows) {
+    std::map<std::int64_t, StoredRow*> live;
+    for (auto& row : rows) {
+      if (row.result.live) live[row.id] = &row;
+    }
+    if (live.empty() || version_ < 2) return;
+    Statement s(db_, "SELECT s.result_id, s." + join(live_stage_columns(), ", s.") +
+                         " FROM live_stages s JOIN results r ON r.id = s.result_id JOIN runs u ON u.id = r.run_id" +
+                         w.sql + " ORDER BY s.result_id, s.stage_index");
+    bind_where(s, w);
+    while (s.step()) {
+      auto it = live.find(s.column_int(0));
+      if (it == live.end()) continue;
+      it->second->result.live->stages.push_back({s.column_text(1), s.column_int(2), s.column_double(3),
+                                                 s.column_double(4), s.column_double(5), s.column_double(6),
+                                                 s.column_double(7)});
+    }
+  }
+
   void attach_tags(std::vector<RunSummary>& runs) {
     if (runs.empty()) return;
     std::map<std::int64_t, std::vector<std::string>> by_run;
@@ -280,6 +340,7 @@ class SqliteStore final : public ResultStore {
   }
 
   SqliteDb db_;
+  int version_ = 0;  // the schema this connection sees
 };
 
 }  // namespace

@@ -5,7 +5,8 @@ Loads an inferlab HTML report from a file:// URL in a real headless Chromium
 (a fresh profile, no network features), waits for the page's render marker,
 and checks: no console output at all, no error caught by the page, every chart
 the page draws exists with a non-zero size and drawn marks, and each CHART_ID
-named is among them. Takes a screenshot (WORKDIR/<page>.png) for people to
+named is among them. When the page's data holds live runs' stage timings, the
+live chart (live-stages) must be among them too. Takes a screenshot (WORKDIR/<page>.png) for people to
 look at. The page must not reference anything outside itself."""
 import json
 import os
@@ -49,6 +50,9 @@ assert state.group(1) == "done" and not doc["errors"], "page errors: %s" % doc["
 charts = {c["id"]: c for c in doc["charts"]}
 for c in doc["charts"]:
     assert c["width"] > 0 and c["height"] > 0 and c["marks"] > 0, "chart %s did not render: %s" % (c["id"], c)
+data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S).group(1))
+if data.get("live_stages"):
+    expected = expected + ["live-stages"]
 missing = [c for c in expected if c not in charts]
 assert not missing, "charts not drawn: %s (drawn: %s)" % (missing, sorted(charts))
 

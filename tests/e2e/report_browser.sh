@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # report_browser.sh CLI WORKDIR E2E_DIR
 # HTML reports end to end: real short benches (opencv with a per-layer
-# profile, null) and an accuracy run on digits_cnn go into a fresh store;
+# profile, null), an accuracy run on digits_cnn and a short live run go into a
+# fresh store;
 # `bench --html` writes the run just made and `report` the stored runs; each
 # page is rendered in headless Chromium from a file:// URL and must show every
 # chart (latency CDF, throughput vs batch, memory, both Pareto fronts, the
-# profile bars) with no console output. A missing charting library is exit 2
+# profile bars, the live stage timings) with no console output. A missing charting library is exit 2
 # with one line naming the way out.
 set -u
 cli=$1 work=$2 e2e=$3
@@ -18,16 +19,19 @@ fast=(--min-duration-ms 100 --min-count 20 --warmup 2 --warmup-ms 0 --threads 1 
   --html "$work/bench.html" >"$work/bench.out" || fail "bench --html: $(tail -3 "$work/bench.out")"
 grep -q "wrote $work/bench.html" "$work/bench.out" || fail "bench did not say it wrote the page"
 "$cli" accuracy digits_cnn --dataset digits --backends opencv --store "$store" >"$work/acc.out" || fail "accuracy"
+"$cli" live --source synthetic:bpm=72,noise=2 --duration 2 --pace max --monitor none --store "$store" \
+  >"$work/live.out" || fail "live: $(tail -3 "$work/live.out")"
 "$cli" report --store "$store" -o "$work/report.html" >"$work/report.out" || fail "report: $(cat "$work/report.out")"
-grep -q "2 run(s)" "$work/report.out" || fail "report did not pick the bench and the accuracy run: $(cat "$work/report.out")"
+grep -q "3 run(s)" "$work/report.out" || fail "report did not pick the bench, accuracy and live runs: $(cat "$work/report.out")"
 
-all=(latency-cdf throughput-batch memory pareto-accuracy pareto-memory profile-0)
+all=(latency-cdf throughput-batch memory pareto-accuracy pareto-memory profile-0 live-stages)
 /usr/bin/python3 "$e2e/check_report_page.py" "$work/report.html" "$work" "${all[@]}" || fail "report.html in Chromium"
 # bench --html has no accuracy rows: its Pareto front of Top-1 is explained, not drawn.
 /usr/bin/python3 "$e2e/check_report_page.py" "$work/bench.html" "$work" latency-cdf throughput-batch memory \
   pareto-memory profile-0 || fail "bench.html in Chromium"
 grep -q "not drawn: no bench row has a matching accuracy row" "$work/bench.html" ||
   grep -q "run inferlab accuracy" "$work/bench.html" || fail "bench.html does not say why the Top-1 front is missing"
+grep -q "no successful live run among these runs" "$work/bench.html" || fail "bench.html does not say why the live chart is missing"
 
 # --runs by id and by tag.
 "$cli" results tag 1 base --store "$store" >/dev/null || fail "tag"

@@ -27,9 +27,12 @@ TEST(LatencyHistogram, PercentilesWithinOneBin) {
   EXPECT_NEAR(h.percentile_ms(0.5), 5.0, 5.0 * 0.02);
   EXPECT_NEAR(h.percentile_ms(0.99), 9.9, 9.9 * 0.02);
   EXPECT_NEAR(h.mean_ms(), 5.005, 1e-9);
+  EXPECT_NEAR(h.percentile_ms(0.9), 9.0, 9.0 * 0.02);
+  EXPECT_DOUBLE_EQ(h.max_ms(), 10.0);  // exact, not a bin centre
   h.reset();
   EXPECT_EQ(h.count(), 0);
   EXPECT_EQ(h.percentile_ms(0.5), 0);
+  EXPECT_EQ(h.max_ms(), 0);
 }
 
 TEST(BoundedQueue, RefusesWhenFullAndDrainsAfterClose) {
