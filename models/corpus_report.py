@@ -4,14 +4,19 @@ and reports, per architecture, whether native runs it and agrees with ONNX
 Runtime, with both p50s from the same `inferlab bench` run.
 
     /usr/bin/python3 models/corpus_report.py --cli build/apps/inferlab/inferlab --dir DIR
-        [--only a,b] [--threads 2] [--precision fp32] [--json OUT.json] [--md OUT.md]
+        [--only a,b] [--threads 2] [--precision fp32|bf16|int8] [--calib DATASET] [--json OUT.json] [--md OUT.md]
 
 One `inferlab bench` per architecture (backends onnxruntime,native, the
 reference onnxruntime; each configuration in its own worker process), so a
 model that crashes a worker still gets its row. Pass means: native's row is
 "ok" and its outputs are within bench's tolerance of ONNX Runtime's (max
 |diff| <= 1e-3 x max |reference|, cosine >= 0.9999; bf16's own bounds at
---precision bf16). Exit 1 when any architecture fails.
+--precision bf16). With --precision int8 (needs --calib, e.g. folder:DIR:
+bench quantizes each model first, calibration only), pass means native's
+int8 row is "ok"; its speed against native fp32 and its agreement with ONNX
+Runtime's fp32 outputs are reported, not gated (seeded weights calibrated on
+whatever images are at hand say little about int8 accuracy).
+Exit 1 when any architecture fails.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ import sys
 import tempfile
 
 
-def bench(cli: str, path: str, threads: int, precision: str, work: str) -> tuple[list[dict], str]:
+def bench(cli: str, path: str, threads: int, precision: str, work: str, calib: str) -> tuple[list[dict], str]:
     out = os.path.join(work, os.path.basename(path) + ".json")
     precisions = "fp32" if precision == "fp32" else "fp32," + precision
     cmd = [cli, "bench", path, "--backends", "onnxruntime,native", "--reference", "onnxruntime",
            "--precision", precisions, "--threads", str(threads), "--min-duration-ms", "1000", "--min-count", "20",
            "--warmup", "3", "--no-store", "--json", out]
+    if calib:
+        cmd += ["--calib", calib, "--calib-count", "16", "--calibrator", "minmax"]
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0 or not os.path.exists(out):
         return [], (run.stderr.strip().splitlines() or ["exit %d" % run.returncode])[-1]
@@ -50,6 +57,9 @@ def row_for(name: str, entry: dict, results: list[dict], error: str, precision: 
         row["ort_p50_ms"] = ort["latency_ms"]["p50"]
     if native and native.get("status") == "ok":
         row["native_p50_ms"] = native["latency_ms"]["p50"]
+    fp32 = by.get(("native", "fp32"))
+    if precision != "fp32" and fp32 and fp32.get("status") == "ok":
+        row["native_fp32_p50_ms"] = fp32["latency_ms"]["p50"]
     if not native or native["status"] != "ok":
         row["reason"] = "native %s: %s" % (native["status"], native["reason"]) if native else "no native row"
         return row
@@ -58,7 +68,7 @@ def row_for(name: str, entry: dict, results: list[dict], error: str, precision: 
         row["reason"] = "no onnxruntime output to compare with"
         return row
     row["max_abs_diff"], row["cosine"] = v["max_abs_diff"], v["cosine"]
-    row["pass"] = bool(v["within_tolerance"])
+    row["pass"] = bool(v["within_tolerance"]) or precision == "int8"
     if not row["pass"]:
         row["reason"] = "outputs disagree with onnxruntime"
     return row
@@ -66,10 +76,13 @@ def row_for(name: str, entry: dict, results: list[dict], error: str, precision: 
 
 def markdown(rows: list[dict], precision: str) -> str:
     lines = ["| architecture | input | native %s | max abs diff | cosine | native p50 ms | onnxruntime p50 ms | "
-             "native / ort | note |" % precision,
-             "|---|---|---|---|---|---|---|---|---|"]
+             "native / ort | %snote |" % (precision, "" if precision == "fp32" else "native %s / fp32 | " % precision),
+             "|---|---|---|---|---|---|---|---|%s---|" % ("" if precision == "fp32" else "---|")]
     for r in rows:
         ratio = ("%.2f" % (r["native_p50_ms"] / r["ort_p50_ms"])) if "native_p50_ms" in r and "ort_p50_ms" in r else ""
+        if precision != "fp32":
+            own = r["native_p50_ms"] / r["native_fp32_p50_ms"] if "native_fp32_p50_ms" in r and "native_p50_ms" in r else None
+            ratio += " | " + ("" if own is None else ("%.2f" % own) + (" (slower)" if own > 1.0 else ""))
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["name"], r["input"], "pass" if r["pass"] else "**fail**",
             ("%.3g" % r["max_abs_diff"]) if "max_abs_diff" in r else "",
@@ -85,7 +98,8 @@ def main() -> int:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--only", default="")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"])
+    parser.add_argument("--calib", default="", help="with --precision int8: bench's --calib dataset (folder:DIR)")
     parser.add_argument("--json", default="")
     parser.add_argument("--md", default="")
     args = parser.parse_args()
@@ -93,6 +107,9 @@ def main() -> int:
     if not os.path.exists(manifest):
         print(f"corpus_report.py: --dir {args.dir}: no corpus.json (run models/export_corpus.py first)",
               file=sys.stderr)
+        return 2
+    if args.precision == "int8" and not args.calib:
+        print("corpus_report.py: --precision int8 needs --calib (e.g. folder:DIR of images)", file=sys.stderr)
         return 2
     entries = json.load(open(manifest))["models"]
     only = [n for n in args.only.split(",") if n]
@@ -102,7 +119,8 @@ def main() -> int:
             if only and entry["name"] not in only:
                 continue
             results, error = ([], "") if "error" in entry else bench(
-                args.cli, os.path.join(args.dir, entry["file"]), args.threads, args.precision, work)
+                args.cli, os.path.join(args.dir, entry["file"]), args.threads, args.precision, work,
+                args.calib if args.precision == "int8" else "")
             row = row_for(entry["name"], entry, results, error, args.precision)
             print("%-20s %s %s" % (row["name"], "pass" if row["pass"] else "FAIL", row.get("reason", "")), flush=True)
             rows.append(row)
