@@ -12,6 +12,7 @@
 
 #include "engine_impl.h"
 #include "fusion.h"
+#include "int8_operands.h"
 #include "memory_plan.h"
 #include "model/onnx_util.h"
 #include "model_store.h"
@@ -91,7 +92,7 @@ void Engine::prepare(const std::vector<Shape>& input_shapes) {
     auto fused = fusions.by_node.find(&node);
     if (fused != fusions.by_node.end() && !fused->second.bias.empty()) {
       if (int8) {
-        names[6] = fused->second.bias;  // the int8 layer's bias position
+        names[Int8Operand::kBias] = fused->second.bias;
       } else {
         names.push_back(fused->second.bias);
       }

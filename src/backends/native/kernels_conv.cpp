@@ -13,9 +13,10 @@
 //   Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w[oc], 0, axis=0), bias),
 // as one integer convolution: src is Q's u8/s8 output itself, weights s8,
 // and s_x * s_w[oc] applied as oneDNN output scales to the s32 sums.
-// Inputs then are [q, s_x, zp_x, W_q, s_w, zp_w, bias] (+ residual); when
-// only a QuantizeLinear(s_y, 0) reads the result, [..., bias, s_y, zp_y]
-// (+ residual) and the Conv writes that u8/s8 tensor itself.
+// Inputs then are Int8Operand's [q, s_x, zp_x, W_q, s_w, zp_w, bias]
+// (+ residual); when only a QuantizeLinear(s_y, 0) reads the result,
+// [..., bias, s_y, zp_y] (+ residual) and the Conv writes that u8/s8 tensor
+// itself.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -30,6 +31,7 @@
 
 #include "conv_candidates.h"
 #include "epilogue.h"
+#include "int8_operands.h"
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
@@ -53,17 +55,22 @@ std::string join(const std::vector<std::int64_t>& values) {
   return text;
 }
 
+// ONNX Conv's inputs: X, W, B. The int8 form's are Int8Operand's, its
+// quantized source in X's place.
+constexpr std::size_t kConvSource = 0, kConvWeights = 1, kConvBias = 2;
+static_assert(Int8Operand::kQuantizedInput == kConvSource);
+
 class ConvKernel final : public Kernel {
  public:
   ConvKernel(const onnx::NodeProto& node, bool int8) : node_(node), int8_(int8) {}
 
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    const std::size_t wi = int8_ ? 3 : 1, bi = int8_ ? 6 : 2;  // weight and bias positions
+    const std::size_t wi = weights_slot(), bi = bias_slot();
     if (in.size() <= wi || !in[wi].constant)
       throw Error(node_prefix(node_) + "non-constant weights are not supported", ErrorKind::kUnsupported);
     check_types(in);
     input_count_ = in.size();
-    const Shape& x = in[0].shape;
+    const Shape& x = in[kConvSource].shape;
     const Shape& w = in[wi].shape;
     if (x.size() != 4 || w.size() != 4)
       throw Error(node_prefix(node_) + "convolutions other than 2-D are not supported", ErrorKind::kUnsupported);
@@ -81,12 +88,13 @@ class ConvKernel final : public Kernel {
     auto& eng = cpu_engine();
     // int8 with {s_y, zp_y} after the bias (residual last): requantized output.
     const std::size_t operands = in.size() - (epilogue_.residual ? 1 : 0);
-    requantized_ = int8_ && operands == 9;
+    requantized_ = int8_ && operands == Int8Operand::kRequantizedCount;
     const bool bf16 = bf16_ && !int8_;
-    out_type_ = requantized_ ? (in[8].constant ? in[8].dtype : DType::kUInt8)
+    out_type_ = requantized_ ? (in[Int8Operand::kOutputZeroPoint].constant ? in[Int8Operand::kOutputZeroPoint].dtype
+                                                                           : DType::kUInt8)
                 : bf16       ? DType::kBFloat16
                              : DType::kFloat32;
-    const dt src_type = bf16 ? dt::bf16 : to_onednn(in[0].dtype);
+    const dt src_type = bf16 ? dt::bf16 : to_onednn(in[kConvSource].dtype);
     const dt w_type = int8_ ? dt::s8 : bf16 ? dt::bf16 : dt::f32;
     const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
     const memory::desc b_md({w[0]}, dt::f32, tag::x);
@@ -134,13 +142,13 @@ class ConvKernel final : public Kernel {
           memory::desc(to_dims(x), src_type, layout), memory::desc(w_dims, w_type, tag::any), b_md,
           memory::desc(to_dims(y), to_onednn(out_type_), layout), to_dims(strides), dil, pad_l, pad_r);
     };
-    const memory::desc given = physical_desc(in[0]);
+    const memory::desc given = physical_desc(in[kConvSource]);
     const std::string signature =
         tuner_ ? std::string("Conv ") +
                      (int8_  ? "int8 "
                       : bf16 ? "bf16 "
                              : "f32 ") +
-                     "x=" + shape_to_string(x) + " " + dtype_name(in[0].dtype) + " " + layout_name(given) +
+                     "x=" + shape_to_string(x) + " " + dtype_name(in[kConvSource].dtype) + " " + layout_name(given) +
                      " w=" + shape_to_string(w) + " g=" + std::to_string(groups) + " s=" + join(strides) +
                      " d=" + join(dilations) + " pl=" + join(pad_l) + " pr=" + join(pad_r) +
                      " post=" + (fused_op_.empty() ? "none" : fused_op_) +
@@ -255,11 +263,11 @@ class ConvKernel final : public Kernel {
   bool accepts_bf16(const std::vector<InputDesc>&) const override { return bf16_ && !int8_; }
   void set_bf16(bool on) override { bf16_ = on; }
   bool reads_input_at_run(std::size_t index) const override {
-    return index == 0 || (epilogue_.residual && index + 1 == input_count_);
+    return index == kConvSource || (epilogue_.residual && index + 1 == input_count_);
   }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    input_.set_data_handle(in[0].data);
+    input_.set_data_handle(in[kConvSource].data);
     if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
     if (xnnpack_) {
       cpu_stream().wait();
@@ -286,6 +294,9 @@ class ConvKernel final : public Kernel {
   }
 
  private:
+  std::size_t weights_slot() const { return int8_ ? Int8Operand::kWeights : kConvWeights; }
+  std::size_t bias_slot() const { return int8_ ? Int8Operand::kBias : kConvBias; }
+
   // Where run() finds its source: the input itself when it already has the
   // layout `src` wants, else a private buffer the input is reordered into
   // (the layer before left another layout).
@@ -325,18 +336,21 @@ class ConvKernel final : public Kernel {
   // the importer substituted have no node name; only the bias matters here).
   std::string node_input(std::size_t index) const {
     if (!int8_) return static_cast<int>(index) < node_.input_size() ? node_.input(static_cast<int>(index)) : "";
-    return index == 6 && node_.input_size() > 2 ? node_.input(2) : "";
+    const int bias = static_cast<int>(kConvBias);
+    return index == Int8Operand::kBias && node_.input_size() > bias ? node_.input(bias) : "";
   }
 
   void check_types(const std::vector<InputDesc>& in) const {
     for (std::size_t k = 0; k < in.size(); ++k) {
       // bf16 activations: the source, and a fused residual (last).
-      const bool activation = k == 0 || (epilogue_.residual && k + 1 == in.size());
+      const bool activation = k == kConvSource || (epilogue_.residual && k + 1 == in.size());
       bool ok = in[k].dtype == DType::kFloat32 || (bf16_ && !int8_ && activation && in[k].dtype == DType::kBFloat16);
-      if (int8_ && (k == 0 || k == 2 || k == 5 || k == 8)) {
+      if (int8_ && (k == Int8Operand::kQuantizedInput || k == Int8Operand::kInputZeroPoint ||
+                    k == Int8Operand::kWeightZeroPoint || k == Int8Operand::kOutputZeroPoint)) {
         // The quantized source and the zero points (checked to be 0 later).
-        ok = in[k].dtype == DType::kUInt8 || in[k].dtype == DType::kInt8 || (k != 0 && !in[k].constant);
-      } else if (int8_ && k == 3) {
+        ok = in[k].dtype == DType::kUInt8 || in[k].dtype == DType::kInt8 ||
+             (k != Int8Operand::kQuantizedInput && !in[k].constant);
+      } else if (int8_ && k == Int8Operand::kWeights) {
         ok = in[k].dtype == DType::kInt8;
       }
       if (!ok)
@@ -347,10 +361,12 @@ class ConvKernel final : public Kernel {
   }
 
   float requant_scale(const std::vector<InputDesc>& in) const {
-    if (!in[7].constant || in[7].constant->element_count() != 1 || !constant_all_zero(in[8]))
+    const InputDesc& scale = in[Int8Operand::kOutputScale];
+    if (!scale.constant || scale.constant->element_count() != 1 ||
+        !constant_all_zero(in[Int8Operand::kOutputZeroPoint]))
       throw Error(node_prefix(node_) + "int8: the output's scale must be a constant and its zero point 0",
                   ErrorKind::kUnsupported);
-    return in[7].constant->data_as<float>()[0];
+    return scale.constant->data_as<float>()[0];
   }
 
   const onnx::NodeProto& node_;
