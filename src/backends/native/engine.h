@@ -106,6 +106,7 @@ class Engine {
 
  private:
   struct Impl;
+  class Preparer;  // prepare()'s phases (engine_prepare.h)
   std::unique_ptr<ModelStore> store_;
   std::unique_ptr<Impl> impl_;
   MemoryPlan plan_;

@@ -110,9 +110,15 @@ void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, Fu
     if (channels != 1 && !(channels == w_q->dims(static_cast<int>(out_axis)) && axis == out_axis)) continue;
     const std::string bias = layer.op_type() == "MatMul" ? "" : input_or_empty(layer, 2);
     if (!bias.empty() && !inits.is_float(bias)) continue;
-    plan.int8_by_node[&layer] = {
-        {q->output(0), s_x, input_or_empty(*dq_x, 2), dq_w->input(0), dq_w->input(1), input_or_empty(*dq_w, 2), bias},
-        ""};
+    auto& inputs = plan.int8_by_node[&layer].inputs;
+    inputs.assign(Int8Operand::kFloatResultCount, "");
+    inputs[Int8Operand::kQuantizedInput] = q->output(0);
+    inputs[Int8Operand::kInputScale] = s_x;
+    inputs[Int8Operand::kInputZeroPoint] = input_or_empty(*dq_x, 2);
+    inputs[Int8Operand::kWeights] = dq_w->input(0);
+    inputs[Int8Operand::kWeightScale] = dq_w->input(1);
+    inputs[Int8Operand::kWeightZeroPoint] = input_or_empty(*dq_w, 2);
+    inputs[Int8Operand::kBias] = bias;
     if (index.only_reader(dq_x->output(0)) == &layer) plan.absorbed.insert(dq_x);
     if (index.only_reader(dq_w->output(0)) == &layer) plan.absorbed.insert(dq_w);
   }
@@ -134,8 +140,9 @@ void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index,
     const std::string zp = input_or_empty(*q, 2);
     if (!inits.zero_point_is_zero(zp)) continue;
     int8.output = q->output(0);
-    int8.inputs.push_back(q->input(1));
-    int8.inputs.push_back(zp);
+    int8.inputs.resize(Int8Operand::kRequantizedCount);
+    int8.inputs[Int8Operand::kOutputScale] = q->input(1);
+    int8.inputs[Int8Operand::kOutputZeroPoint] = zp;
     plan.absorbed.insert(q);
   }
 }
@@ -146,9 +153,10 @@ void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index,
 const onnx::NodeProto* bias_add(const onnx::NodeProto& matmul, const GraphIndex& index, const Initializers& inits,
                                 const FusionPlan& plan, std::string& bias) {
   if (matmul.input_size() != 2) return nullptr;
-  // An int8 MatMul's weights are its W_q (the int8 plan's fourth input).
+  // An int8 MatMul's weights are its W_q.
   const auto int8 = plan.int8_by_node.find(&matmul);
-  const std::string weights = int8 == plan.int8_by_node.end() ? matmul.input(1) : int8->second.inputs[3];
+  const std::string weights =
+      int8 == plan.int8_by_node.end() ? matmul.input(1) : int8->second.inputs[Int8Operand::kWeights];
   const auto* w = inits.find(weights);
   if (!w || (int8 == plan.int8_by_node.end() && !inits.is_float(weights)) || w->dims_size() != 2) return nullptr;
   const auto* add = index.only_reader(matmul.output(0), "Add");

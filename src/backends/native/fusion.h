@@ -18,6 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "int8_operands.h"
+
 namespace inferlab::native {
 
 /// One Conv's, Gemm's or MatMul's fused epilogue.
@@ -37,9 +39,9 @@ struct Fusion {
 /// and likewise for Gemm and MatMul with constant 2-D weights quantized per
 /// tensor or per output column.
 struct Int8Layer {
-  /// The kernel's inputs: {Q output, s_x, zp_x, W_q, s_w, zp_w, bias} ("" when
-  /// absent; a MatMul's is the bias Add fused after it), then {s_y, zp_y}
-  /// when the result is requantized (Conv only).
+  /// The kernel's inputs by Int8Operand slot: {Q output, s_x, zp_x, W_q, s_w,
+  /// zp_w, bias} ("" when absent; a MatMul's bias is the Add fused after it),
+  /// then {s_y, zp_y} when the result is requantized (Conv only).
   std::vector<std::string> inputs;
   /// Non-empty: the Conv writes this QuantizeLinear output (u8/s8) instead of
   /// a float result; that Q is absorbed.

@@ -190,8 +190,8 @@ std::unique_ptr<Kernel> make_float16_conversion_kernel(bool to_half);
 /// in float32: float16 weights and constants are widened once, at load.
 Tensor widen_float16(Tensor t);
 
-/// The int8 Conv of a QDQ pattern (kernels_conv.cpp); its inputs are
-/// [q, x_scale, x_zero_point, W_q, w_scale, w_zero_point, bias] (+ residual).
+/// The int8 Conv of a QDQ pattern (kernels_conv.cpp); its inputs are in
+/// Int8Operand's slots (int8_operands.h), then a fused residual.
 std::unique_ptr<Kernel> make_int8_conv_kernel(const onnx::NodeProto& conv);
 
 /// The int8 Gemm or MatMul of a QDQ pattern with constant 2-D weights

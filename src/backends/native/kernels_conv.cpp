@@ -13,9 +13,10 @@
 //   Conv(DQ(Q(x, s_x, 0)), DQ(W_q, s_w[oc], 0, axis=0), bias),
 // as one integer convolution: src is Q's u8/s8 output itself, weights s8,
 // and s_x * s_w[oc] applied as oneDNN output scales to the s32 sums.
-// Inputs then are [q, s_x, zp_x, W_q, s_w, zp_w, bias] (+ residual); when
-// only a QuantizeLinear(s_y, 0) reads the result, [..., bias, s_y, zp_y]
-// (+ residual) and the Conv writes that u8/s8 tensor itself.
+// Inputs then are Int8Operand's [q, s_x, zp_x, W_q, s_w, zp_w, bias]
+// (+ residual); when only a QuantizeLinear(s_y, 0) reads the result,
+// [..., bias, s_y, zp_y] (+ residual) and the Conv writes that u8/s8 tensor
+// itself.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -30,6 +31,7 @@
 
 #include "conv_candidates.h"
 #include "epilogue.h"
+#include "int8_operands.h"
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
@@ -53,213 +55,35 @@ std::string join(const std::vector<std::int64_t>& values) {
   return text;
 }
 
+// ONNX Conv's inputs: X, W, B. The int8 form's are Int8Operand's, its
+// quantized source in X's place.
+constexpr std::size_t kConvSource = 0, kConvWeights = 1, kConvBias = 2;
+static_assert(Int8Operand::kQuantizedInput == kConvSource);
+
 class ConvKernel final : public Kernel {
  public:
   ConvKernel(const onnx::NodeProto& node, bool int8) : node_(node), int8_(int8) {}
 
+  // As XNNPACK's create/setup: the descriptor and its post-ops, then the
+  // implementation, then weights packed once and the run's memories bound.
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
-    const std::size_t wi = int8_ ? 3 : 1, bi = int8_ ? 6 : 2;  // weight and bias positions
-    if (in.size() <= wi || !in[wi].constant)
-      throw Error(node_prefix(node_) + "non-constant weights are not supported", ErrorKind::kUnsupported);
-    check_types(in);
-    input_count_ = in.size();
-    const Shape& x = in[0].shape;
-    const Shape& w = in[wi].shape;
-    if (x.size() != 4 || w.size() != 4)
-      throw Error(node_prefix(node_) + "convolutions other than 2-D are not supported", ErrorKind::kUnsupported);
-    Attributes a(node_);
-    const std::int64_t groups = a.i("group", 1);
-    const std::vector<std::int64_t> kernel{w[2], w[3]};
-    const auto strides = a.ints("strides", {1, 1});
-    const auto dilations = a.ints("dilations", {1, 1});
-    memory::dims pad_l, pad_r;
-    Shape out_spatial;
-    spatial_padding(a, x, kernel, strides, dilations, false, pad_l, pad_r, out_spatial);
-    const Shape y{x[0], w[0], out_spatial[0], out_spatial[1]};
-    if (x[1] != w[1] * groups) throw Error(node_prefix(node_) + "input channels do not match the weights");
-
-    auto& eng = cpu_engine();
-    // int8 with {s_y, zp_y} after the bias (residual last): requantized output.
-    const std::size_t operands = in.size() - (epilogue_.residual ? 1 : 0);
-    requantized_ = int8_ && operands == 9;
-    const bool bf16 = bf16_ && !int8_;
-    out_type_ = requantized_ ? (in[8].constant ? in[8].dtype : DType::kUInt8)
-                : bf16       ? DType::kBFloat16
-                             : DType::kFloat32;
-    const dt src_type = bf16 ? dt::bf16 : to_onednn(in[0].dtype);
-    const dt w_type = int8_ ? dt::s8 : bf16 ? dt::bf16 : dt::f32;
-    const memory::dims w_dims = groups == 1 ? to_dims(w) : memory::dims{groups, w[0] / groups, w[1], w[2], w[3]};
-    const memory::desc b_md({w[0]}, dt::f32, tag::x);
-    memory::dims dil{dilations[0] - 1, dilations[1] - 1};
-    dnnl::primitive_attr attr;
-    std::vector<float> scales(1, 1.0F);
-    if (int8_) {
-      scales = int8_output_scales(in, w[0], node_prefix(node_));
-      attr.set_output_scales(scales.size() == 1 ? 0 : 1 << 1, scales);
-    }
-    dnnl::post_ops ops;
-    if (epilogue_.residual) {
-      // The residual is the last input; its layout is whatever produced it.
-      const InputDesc& r = in.back();
-      if (r.shape != y) throw Error(node_prefix(node_) + "the fused residual's shape differs from the output");
-      residual_md_ = physical_desc(r);
-      residual_ = memory(residual_md_, eng, nullptr);
-    }
-    // Requantizing divides the final value by s_y (the activation's scale
-    // argument, or a linear step) and oneDNN rounds to nearest even and
-    // saturates into u8/s8, as QuantizeLinear does.
-    const float to_q = requantized_ ? 1.0F / requant_scale(in) : 1.0F;
-    // bf16: the residual is added as oneDNN's sum post-op (dst holds it
-    // before the convolution; run() copies it there). With a binary post-op
-    // oneDNN 2.6 picks its gemm convolution for bf16 first, whose residual
-    // sums are wrong (resnet18: cosine 0.91 against ONNX Runtime); sum is
-    // what oneDNN's bf16 jit kernels implement for residual blocks.
-    sum_residual_ = bf16 && epilogue_.residual;
-    if (sum_residual_) {
-      Epilogue rest = epilogue_;
-      rest.residual = false;
-      ops.append_sum(1.0F);
-      append_epilogue(rest, {}, to_q, ops);
-    } else {
-      append_epilogue(epilogue_, residual_md_, to_q, ops);
-    }
-    if (requantized_ && !epilogue_.eltwise) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
-    if (ops.len() > 0) attr.set_post_ops(ops);
-    // src and dst layouts: `any` lets oneDNN choose for these shapes
-    // (blocked, e.g. nChw8c, or nhwc for int8); tactics also try fixed ones.
-    // The engine keeps whatever is chosen between layers.
-    auto desc_for = [&](tag layout) {
-      return dnnl::convolution_forward::desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-          memory::desc(to_dims(x), src_type, layout), memory::desc(w_dims, w_type, tag::any), b_md,
-          memory::desc(to_dims(y), to_onednn(out_type_), layout), to_dims(strides), dil, pad_l, pad_r);
-    };
-    const memory::desc given = physical_desc(in[0]);
-    const std::string signature =
-        tuner_ ? std::string("Conv ") +
-                     (int8_  ? "int8 "
-                      : bf16 ? "bf16 "
-                             : "f32 ") +
-                     "x=" + shape_to_string(x) + " " + dtype_name(in[0].dtype) + " " + layout_name(given) +
-                     " w=" + shape_to_string(w) + " g=" + std::to_string(groups) + " s=" + join(strides) +
-                     " d=" + join(dilations) + " pl=" + join(pad_l) + " pr=" + join(pad_r) +
-                     " post=" + (fused_op_.empty() ? "none" : fused_op_) +
-                     (epilogue_.residual ? " res=" + layout_name(residual_md_) : "") + " out=" + dtype_name(out_type_) +
-                     " scales=" + std::to_string(scales.size())
-               : "";
-    const std::string cached = tuner_ ? tuner_->cached_tactic(signature) : "";
-    // XNNPACK's convolution fits float32 Convs whose fused activation is a
-    // clamp (none, Relu, Clip): it has no other epilogue and no residual.
-    const bool has_bias = in.size() > bi && !node_input(bi).empty();
-    const bool offer_xnnpack = tuner_ && !int8_ && !bf16 && xnnpack_built() && !epilogue_.residual &&
-                               (!has_bias || in[bi].constant) &&
-                               (fused_op_.empty() || fused_op_ == "Relu" || fused_op_ == "Clip");
-    // A cached XNNPACK choice needs only oneDNN's first pick listed (index 0
-    // of the names, and the layout the timing charged against).
-    const bool all = tuner_ != nullptr && !(offer_xnnpack && cached == kXnnpackConvTactic);
-    auto candidates = conv_candidates(desc_for, attr, all, int8_, cached);
-    tactic_note_.clear();
-    xnnpack_.reset();
-    std::size_t chosen = 0;
-    std::vector<std::string> names;
-    std::shared_ptr<XnnpackConv> xnnpack;
-    if (!cached.empty() && candidates.back().name == cached) {
-      chosen = candidates.size() - 1;
-      tuner_->count_hit();
-      tactic_note_ = " (tactic " + std::to_string(chosen + 1) + ", cached)";
-    } else if (tuner_) {
-      for (const auto& c : candidates) names.push_back(c.name);
-      if (offer_xnnpack)
-        xnnpack = try_xnnpack(xnnpack_conv_params(x, w, y, groups, strides, dilations, pad_l, pad_r), in[wi],
-                              has_bias ? &in[bi] : nullptr);
-      if (xnnpack) names.push_back(kXnnpackConvTactic);
-    }
-    if (names.size() > 1) {
-      std::shared_ptr<ConvScratch> scratch;
-      const memory::desc usual = candidates[0].pd.dst_desc();
-      const auto choice = tuner_->choose(signature, names, [&](std::size_t i) {
-        if (!scratch) {  // first call: only a layer that is timed allocates
-          scratch = std::make_shared<ConvScratch>();
-          for (const auto& c : candidates) {
-            scratch->need(ConvScratch::kSrc, c.pd.src_desc());
-            scratch->need(ConvScratch::kWeights, c.pd.weights_desc());
-            scratch->need(ConvScratch::kDst, c.pd.dst_desc());
-          }
-          if (xnnpack) scratch->need(ConvScratch::kSrc, nhwc_like(given));
-          if (xnnpack) scratch->need(ConvScratch::kDst, nhwc_like(usual));
-          scratch->need(ConvScratch::kInput, given);
-          scratch->need(ConvScratch::kBias, b_md);
-          scratch->need(ConvScratch::kUsualDst, usual);
-          if (epilogue_.residual) scratch->need(ConvScratch::kResidual, residual_md_);
-          scratch->allocate();
-        }
-        if (i == candidates.size()) return xnnpack_runner(xnnpack, given, usual, scratch);
-        return conv_runner(candidates[i].pd, given, usual, b_md, residual_md_, epilogue_.residual && !sum_residual_,
-                           scratch);
-      });
-      chosen = choice.index;
-      // oneDNN 2.6's int8 brgconv keeps state derived from its first run's
-      // operands in the primitive, and the primitive cache would hand the
-      // candidate timed on zeroed scratch to this layer: its sums were then
-      // wrong (avx512_core_vnni). Emptying the cache makes the layer's own
-      // primitive fresh; primitives already made keep working.
-      if (int8_ && !choice.from_cache) {
-        const int capacity = dnnl::get_primitive_cache_capacity();
-        dnnl::set_primitive_cache_capacity(0);
-        dnnl::set_primitive_cache_capacity(capacity);
-      }
-      tactic_note_ = " (tactic " + std::to_string(chosen + 1) + " of " + std::to_string(names.size()) +
-                     (choice.from_cache ? ", cached)" : ", timed)");
-    }
-    tuner_ = nullptr;                   // valid for this prepare() only
-    if (chosen == candidates.size()) {  // XNNPACK packed its own weights: none of oneDNN's are kept
-      xnnpack_ = xnnpack;
-      tactic_layouts_ = "acdb>acdb";
-      pd_ = {};
-      prim_ = {};
-      weights_ = bias_ = memory();
-      bind_input(given, nhwc_like(given), /*padded_copy=*/true);
-      return {{out_type_, y, layout_of(nhwc_like(candidates[0].pd.dst_desc()), y, out_type_)}};
-    }
-    tactic_layouts_ = candidates[chosen].layouts;
-    pd_ = candidates[chosen].pd;
-    prim_ = dnnl::convolution_forward(pd_);
-    // Weights: ONNX OIHW (or grouped GOIHW, the same bytes) reordered once;
-    // for int8, oneDNN's reorder also computes the s8-source compensation,
-    // for bf16 it rounds the float32 weights to bf16 (nearest even).
-    memory user_w({w_dims, int8_ ? dt::s8 : dt::f32, groups == 1 ? tag::oihw : tag::goihw}, eng,
-                  const_cast<void*>(in[wi].constant->data()));
-    weights_ = memory(pd_.weights_desc(), eng);
-    dnnl::reorder(user_w, weights_).execute(cpu_stream(), user_w, weights_);
-    bias_ = memory(b_md, eng);
-    auto* b = static_cast<float*>(bias_.get_data_handle());
-    if (in.size() > bi && !node_input(bi).empty()) {
-      if (!in[bi].constant)
-        throw Error(node_prefix(node_) + "a non-constant bias is not supported", ErrorKind::kUnsupported);
-      std::copy_n(in[bi].constant->data_as<float>(), w[0], b);
-      // oneDNN 2.x adds the bias to the s32 sums before the output scales.
-      if (int8_) {
-        for (std::int64_t o = 0; o < w[0]; ++o) b[o] /= scales[scales.size() == 1 ? 0 : o];
-      }
-    } else {
-      std::fill(b, b + w[0], 0.0F);
-    }
-    cpu_stream().wait();
-    bind_input(given, pd_.src_desc());
-    dst_ = memory(pd_.dst_desc(), eng, nullptr);
-    args_ = weighted_layer_args(src_, weights_, bias_, dst_, sum_residual_ ? memory() : residual_);
-    residual_to_dst_ = sum_residual_ ? dnnl::reorder(residual_, dst_) : dnnl::reorder();
-    return {{out_type_, y, layout_of(pd_.dst_desc(), y, out_type_)}};
+    ConvDesc d = describe(in);
+    set_attributes(in, d);
+    const Choice choice = choose_candidate(in, d);
+    if (choice.index == choice.candidates.size()) return bind_xnnpack(d, choice);
+    create_primitive(choice.candidates[choice.index]);
+    prepack_weights(in, d);
+    return bind_onednn(d);
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   bool accepts_bf16(const std::vector<InputDesc>&) const override { return bf16_ && !int8_; }
   void set_bf16(bool on) override { bf16_ = on; }
   bool reads_input_at_run(std::size_t index) const override {
-    return index == 0 || (epilogue_.residual && index + 1 == input_count_);
+    return index == kConvSource || (epilogue_.residual && index + 1 == input_count_);
   }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    input_.set_data_handle(in[0].data);
+    input_.set_data_handle(in[kConvSource].data);
     if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
     if (xnnpack_) {
       cpu_stream().wait();
@@ -286,6 +110,267 @@ class ConvKernel final : public Kernel {
   }
 
  private:
+  // What the convolution computes, as describe() and set_attributes() find it.
+  struct ConvDesc {
+    Shape x, w, y;  // source, weights (OIHW) and output shapes
+    std::int64_t groups = 1;
+    std::vector<std::int64_t> strides, dilations;
+    memory::dims pad_l, pad_r;
+    memory::dims w_dims;  // grouped: GOIHW
+    memory::dims dil;     // oneDNN's dilations (ONNX's minus 1)
+    bool bf16 = false;    // the float Conv computes in bf16
+    dt src_type = dt::f32, w_type = dt::f32;
+    memory::desc b_md;                                        // the bias, float32 (zeros when the node has none)
+    memory::desc given;                                       // the source as the layer before left it
+    std::vector<float> scales = std::vector<float>(1, 1.0F);  // int8: s_x * s_w, per tensor or per output channel
+    dnnl::primitive_attr attr;                                // output scales and post-ops
+  };
+  // The implementation chosen: candidates[index], or XNNPACK's when index == candidates.size().
+  struct Choice {
+    std::vector<ConvCandidate> candidates;
+    std::size_t index = 0;
+    std::shared_ptr<XnnpackConv> xnnpack;  // offered and accepted by XNNPACK, else null
+  };
+
+  std::size_t weights_slot() const { return int8_ ? Int8Operand::kWeights : kConvWeights; }
+  std::size_t bias_slot() const { return int8_ ? Int8Operand::kBias : kConvBias; }
+
+  // The geometry and types: shapes, padding, groups, what src, weights and dst hold.
+  ConvDesc describe(const std::vector<InputDesc>& in) {
+    const std::size_t wi = weights_slot();
+    if (in.size() <= wi || !in[wi].constant)
+      throw Error(node_prefix(node_) + "non-constant weights are not supported", ErrorKind::kUnsupported);
+    check_types(in);
+    input_count_ = in.size();
+    ConvDesc d;
+    d.x = in[kConvSource].shape;
+    d.w = in[wi].shape;
+    const Shape& x = d.x;
+    const Shape& w = d.w;
+    if (x.size() != 4 || w.size() != 4)
+      throw Error(node_prefix(node_) + "convolutions other than 2-D are not supported", ErrorKind::kUnsupported);
+    Attributes a(node_);
+    d.groups = a.i("group", 1);
+    const std::vector<std::int64_t> kernel{w[2], w[3]};
+    d.strides = a.ints("strides", {1, 1});
+    d.dilations = a.ints("dilations", {1, 1});
+    Shape out_spatial;
+    spatial_padding(a, x, kernel, d.strides, d.dilations, false, d.pad_l, d.pad_r, out_spatial);
+    d.y = {x[0], w[0], out_spatial[0], out_spatial[1]};
+    if (x[1] != w[1] * d.groups) throw Error(node_prefix(node_) + "input channels do not match the weights");
+
+    // int8 with {s_y, zp_y} after the bias (residual last): requantized output.
+    const std::size_t operands = in.size() - (epilogue_.residual ? 1 : 0);
+    requantized_ = int8_ && operands == Int8Operand::kRequantizedCount;
+    d.bf16 = bf16_ && !int8_;
+    out_type_ = requantized_ ? (in[Int8Operand::kOutputZeroPoint].constant ? in[Int8Operand::kOutputZeroPoint].dtype
+                                                                           : DType::kUInt8)
+                : d.bf16     ? DType::kBFloat16
+                             : DType::kFloat32;
+    d.src_type = d.bf16 ? dt::bf16 : to_onednn(in[kConvSource].dtype);
+    d.w_type = int8_ ? dt::s8 : d.bf16 ? dt::bf16 : dt::f32;
+    d.w_dims = d.groups == 1 ? to_dims(w) : memory::dims{d.groups, w[0] / d.groups, w[1], w[2], w[3]};
+    d.b_md = memory::desc({w[0]}, dt::f32, tag::x);
+    d.dil = {d.dilations[0] - 1, d.dilations[1] - 1};
+    return d;
+  }
+
+  // The primitive's attributes: int8 output scales, the fused epilogue and
+  // residual as post-ops, and the requantization into u8/s8.
+  void set_attributes(const std::vector<InputDesc>& in, ConvDesc& d) {
+    if (int8_) {
+      d.scales = int8_output_scales(in, d.w[0], node_prefix(node_));
+      d.attr.set_output_scales(d.scales.size() == 1 ? 0 : 1 << 1, d.scales);
+    }
+    dnnl::post_ops ops;
+    if (epilogue_.residual) {
+      // The residual is the last input; its layout is whatever produced it.
+      const InputDesc& r = in.back();
+      if (r.shape != d.y) throw Error(node_prefix(node_) + "the fused residual's shape differs from the output");
+      residual_md_ = physical_desc(r);
+      residual_ = memory(residual_md_, cpu_engine(), nullptr);
+    }
+    // Requantizing divides the final value by s_y (the activation's scale
+    // argument, or a linear step) and oneDNN rounds to nearest even and
+    // saturates into u8/s8, as QuantizeLinear does.
+    const float to_q = requantized_ ? 1.0F / requant_scale(in) : 1.0F;
+    // bf16: the residual is added as oneDNN's sum post-op (dst holds it
+    // before the convolution; run() copies it there). With a binary post-op
+    // oneDNN 2.6 picks its gemm convolution for bf16 first, whose residual
+    // sums are wrong (resnet18: cosine 0.91 against ONNX Runtime); sum is
+    // what oneDNN's bf16 jit kernels implement for residual blocks.
+    sum_residual_ = d.bf16 && epilogue_.residual;
+    if (sum_residual_) {
+      Epilogue rest = epilogue_;
+      rest.residual = false;
+      ops.append_sum(1.0F);
+      append_epilogue(rest, {}, to_q, ops);
+    } else {
+      append_epilogue(epilogue_, residual_md_, to_q, ops);
+    }
+    if (requantized_ && !epilogue_.eltwise) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
+    if (ops.len() > 0) d.attr.set_post_ops(ops);
+    d.given = physical_desc(in[kConvSource]);
+  }
+
+  // src and dst layouts: `any` lets oneDNN choose for these shapes
+  // (blocked, e.g. nChw8c, or nhwc for int8); tactics also try fixed ones.
+  // The engine keeps whatever is chosen between layers.
+  dnnl::convolution_forward::desc convolution_desc(const ConvDesc& d, tag layout) const {
+    return dnnl::convolution_forward::desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+        memory::desc(to_dims(d.x), d.src_type, layout), memory::desc(d.w_dims, d.w_type, tag::any), d.b_md,
+        memory::desc(to_dims(d.y), to_onednn(out_type_), layout), to_dims(d.strides), d.dil, d.pad_l, d.pad_r);
+  }
+
+  // The layer as the tactic cache knows it: everything that can change which implementation is fastest.
+  std::string tactic_signature(const std::vector<InputDesc>& in, const ConvDesc& d) const {
+    return std::string("Conv ") +
+           (int8_    ? "int8 "
+            : d.bf16 ? "bf16 "
+                     : "f32 ") +
+           "x=" + shape_to_string(d.x) + " " + dtype_name(in[kConvSource].dtype) + " " + layout_name(d.given) +
+           " w=" + shape_to_string(d.w) + " g=" + std::to_string(d.groups) + " s=" + join(d.strides) +
+           " d=" + join(d.dilations) + " pl=" + join(d.pad_l) + " pr=" + join(d.pad_r) +
+           " post=" + (fused_op_.empty() ? "none" : fused_op_) +
+           (epilogue_.residual ? " res=" + layout_name(residual_md_) : "") + " out=" + dtype_name(out_type_) +
+           " scales=" + std::to_string(d.scales.size());
+  }
+
+  // oneDNN's first pick, or with tactics the fastest of the candidates that
+  // fit (XNNPACK's among them where its epilogue fits), timed now or named
+  // by the cache.
+  Choice choose_candidate(const std::vector<InputDesc>& in, const ConvDesc& d) {
+    const std::string signature = tuner_ ? tactic_signature(in, d) : "";
+    const std::string cached = tuner_ ? tuner_->cached_tactic(signature) : "";
+    // XNNPACK's convolution fits float32 Convs whose fused activation is a
+    // clamp (none, Relu, Clip): it has no other epilogue and no residual.
+    const std::size_t bi = bias_slot();
+    const bool has_bias = in.size() > bi && !node_input(bi).empty();
+    const bool offer_xnnpack = tuner_ && !int8_ && !d.bf16 && xnnpack_built() && !epilogue_.residual &&
+                               (!has_bias || in[bi].constant) &&
+                               (fused_op_.empty() || fused_op_ == "Relu" || fused_op_ == "Clip");
+    // A cached XNNPACK choice needs only oneDNN's first pick listed (index 0
+    // of the names, and the layout the timing charged against).
+    const bool all = tuner_ != nullptr && !(offer_xnnpack && cached == kXnnpackConvTactic);
+    Choice c;
+    c.candidates = conv_candidates([&](tag layout) { return convolution_desc(d, layout); }, d.attr, all, int8_, cached);
+    const auto& candidates = c.candidates;
+    tactic_note_.clear();
+    xnnpack_.reset();
+    std::vector<std::string> names;
+    if (!cached.empty() && candidates.back().name == cached) {
+      c.index = candidates.size() - 1;
+      tuner_->count_hit();
+      tactic_note_ = " (tactic " + std::to_string(c.index + 1) + ", cached)";
+    } else if (tuner_) {
+      for (const auto& candidate : candidates) names.push_back(candidate.name);
+      if (offer_xnnpack)
+        c.xnnpack = try_xnnpack(xnnpack_conv_params(d.x, d.w, d.y, d.groups, d.strides, d.dilations, d.pad_l, d.pad_r),
+                                in[weights_slot()], has_bias ? &in[bi] : nullptr);
+      if (c.xnnpack) names.push_back(kXnnpackConvTactic);
+    }
+    if (names.size() > 1) c.index = time_candidates(signature, names, c, d);
+    tuner_ = nullptr;  // valid for this prepare() only
+    return c;
+  }
+
+  // The tuner's pick among `names` (c's candidates, then XNNPACK's when it
+  // took the layer): the cache's when it names one, else the fastest, each
+  // run as run() would on shared zeroed scratch buffers.
+  std::size_t time_candidates(const std::string& signature, const std::vector<std::string>& names, const Choice& c,
+                              const ConvDesc& d) {
+    const auto& candidates = c.candidates;
+    std::shared_ptr<ConvScratch> scratch;
+    const memory::desc usual = candidates[0].pd.dst_desc();
+    const auto choice = tuner_->choose(signature, names, [&](std::size_t i) {
+      if (!scratch) {  // first call: only a layer that is timed allocates
+        scratch = std::make_shared<ConvScratch>();
+        for (const auto& candidate : candidates) {
+          scratch->need(ConvScratch::kSrc, candidate.pd.src_desc());
+          scratch->need(ConvScratch::kWeights, candidate.pd.weights_desc());
+          scratch->need(ConvScratch::kDst, candidate.pd.dst_desc());
+        }
+        if (c.xnnpack) scratch->need(ConvScratch::kSrc, nhwc_like(d.given));
+        if (c.xnnpack) scratch->need(ConvScratch::kDst, nhwc_like(usual));
+        scratch->need(ConvScratch::kInput, d.given);
+        scratch->need(ConvScratch::kBias, d.b_md);
+        scratch->need(ConvScratch::kUsualDst, usual);
+        if (epilogue_.residual) scratch->need(ConvScratch::kResidual, residual_md_);
+        scratch->allocate();
+      }
+      if (i == candidates.size()) return xnnpack_runner(c.xnnpack, d.given, usual, scratch);
+      return conv_runner(candidates[i].pd, d.given, usual, d.b_md, residual_md_, epilogue_.residual && !sum_residual_,
+                         scratch);
+    });
+    // oneDNN 2.6's int8 brgconv keeps state derived from its first run's
+    // operands in the primitive, and the primitive cache would hand the
+    // candidate timed on zeroed scratch to this layer: its sums were then
+    // wrong (avx512_core_vnni). Emptying the cache makes the layer's own
+    // primitive fresh; primitives already made keep working.
+    if (int8_ && !choice.from_cache) {
+      const int capacity = dnnl::get_primitive_cache_capacity();
+      dnnl::set_primitive_cache_capacity(0);
+      dnnl::set_primitive_cache_capacity(capacity);
+    }
+    tactic_note_ = " (tactic " + std::to_string(choice.index + 1) + " of " + std::to_string(names.size()) +
+                   (choice.from_cache ? ", cached)" : ", timed)");
+    return choice.index;
+  }
+
+  // XNNPACK packed its own weights: none of oneDNN's are kept, and it reads
+  // a padded nhwc copy of its source.
+  std::vector<OutputDesc> bind_xnnpack(const ConvDesc& d, const Choice& c) {
+    xnnpack_ = c.xnnpack;
+    tactic_layouts_ = "acdb>acdb";
+    pd_ = {};
+    prim_ = {};
+    weights_ = bias_ = memory();
+    bind_input(d.given, nhwc_like(d.given), /*padded_copy=*/true);
+    return {{out_type_, d.y, layout_of(nhwc_like(c.candidates[0].pd.dst_desc()), d.y, out_type_)}};
+  }
+
+  void create_primitive(const ConvCandidate& chosen) {
+    tactic_layouts_ = chosen.layouts;
+    pd_ = chosen.pd;
+    prim_ = dnnl::convolution_forward(pd_);
+  }
+
+  // Weights: ONNX OIHW (or grouped GOIHW, the same bytes) reordered once into
+  // the primitive's layout; for int8, oneDNN's reorder also computes the
+  // s8-source compensation, for bf16 it rounds the float32 weights to bf16
+  // (nearest even). The bias is copied, zeros when the node has none.
+  void prepack_weights(const std::vector<InputDesc>& in, const ConvDesc& d) {
+    const std::size_t wi = weights_slot(), bi = bias_slot();
+    const std::int64_t channels = d.w[0];
+    memory user_w({d.w_dims, int8_ ? dt::s8 : dt::f32, d.groups == 1 ? tag::oihw : tag::goihw}, cpu_engine(),
+                  const_cast<void*>(in[wi].constant->data()));
+    weights_ = memory(pd_.weights_desc(), cpu_engine());
+    dnnl::reorder(user_w, weights_).execute(cpu_stream(), user_w, weights_);
+    bias_ = memory(d.b_md, cpu_engine());
+    auto* b = static_cast<float*>(bias_.get_data_handle());
+    if (in.size() > bi && !node_input(bi).empty()) {
+      if (!in[bi].constant)
+        throw Error(node_prefix(node_) + "a non-constant bias is not supported", ErrorKind::kUnsupported);
+      std::copy_n(in[bi].constant->data_as<float>(), channels, b);
+      // oneDNN 2.x adds the bias to the s32 sums before the output scales.
+      if (int8_) {
+        for (std::int64_t o = 0; o < channels; ++o) b[o] /= d.scales[d.scales.size() == 1 ? 0 : o];
+      }
+    } else {
+      std::fill(b, b + channels, 0.0F);
+    }
+    cpu_stream().wait();
+  }
+
+  // The memories run() sets its pointers into, and the primitive's arguments over them.
+  std::vector<OutputDesc> bind_onednn(const ConvDesc& d) {
+    bind_input(d.given, pd_.src_desc());
+    dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
+    args_ = weighted_layer_args(src_, weights_, bias_, dst_, sum_residual_ ? memory() : residual_);
+    residual_to_dst_ = sum_residual_ ? dnnl::reorder(residual_, dst_) : dnnl::reorder();
+    return {{out_type_, d.y, layout_of(pd_.dst_desc(), d.y, out_type_)}};
+  }
   // Where run() finds its source: the input itself when it already has the
   // layout `src` wants, else a private buffer the input is reordered into
   // (the layer before left another layout).
@@ -325,18 +410,21 @@ class ConvKernel final : public Kernel {
   // the importer substituted have no node name; only the bias matters here).
   std::string node_input(std::size_t index) const {
     if (!int8_) return static_cast<int>(index) < node_.input_size() ? node_.input(static_cast<int>(index)) : "";
-    return index == 6 && node_.input_size() > 2 ? node_.input(2) : "";
+    const int bias = static_cast<int>(kConvBias);
+    return index == Int8Operand::kBias && node_.input_size() > bias ? node_.input(bias) : "";
   }
 
   void check_types(const std::vector<InputDesc>& in) const {
     for (std::size_t k = 0; k < in.size(); ++k) {
       // bf16 activations: the source, and a fused residual (last).
-      const bool activation = k == 0 || (epilogue_.residual && k + 1 == in.size());
+      const bool activation = k == kConvSource || (epilogue_.residual && k + 1 == in.size());
       bool ok = in[k].dtype == DType::kFloat32 || (bf16_ && !int8_ && activation && in[k].dtype == DType::kBFloat16);
-      if (int8_ && (k == 0 || k == 2 || k == 5 || k == 8)) {
+      if (int8_ && (k == Int8Operand::kQuantizedInput || k == Int8Operand::kInputZeroPoint ||
+                    k == Int8Operand::kWeightZeroPoint || k == Int8Operand::kOutputZeroPoint)) {
         // The quantized source and the zero points (checked to be 0 later).
-        ok = in[k].dtype == DType::kUInt8 || in[k].dtype == DType::kInt8 || (k != 0 && !in[k].constant);
-      } else if (int8_ && k == 3) {
+        ok = in[k].dtype == DType::kUInt8 || in[k].dtype == DType::kInt8 ||
+             (k != Int8Operand::kQuantizedInput && !in[k].constant);
+      } else if (int8_ && k == Int8Operand::kWeights) {
         ok = in[k].dtype == DType::kInt8;
       }
       if (!ok)
@@ -347,10 +435,12 @@ class ConvKernel final : public Kernel {
   }
 
   float requant_scale(const std::vector<InputDesc>& in) const {
-    if (!in[7].constant || in[7].constant->element_count() != 1 || !constant_all_zero(in[8]))
+    const InputDesc& scale = in[Int8Operand::kOutputScale];
+    if (!scale.constant || scale.constant->element_count() != 1 ||
+        !constant_all_zero(in[Int8Operand::kOutputZeroPoint]))
       throw Error(node_prefix(node_) + "int8: the output's scale must be a constant and its zero point 0",
                   ErrorKind::kUnsupported);
-    return in[7].constant->data_as<float>()[0];
+    return scale.constant->data_as<float>()[0];
   }
 
   const onnx::NodeProto& node_;

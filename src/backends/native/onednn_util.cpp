@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <numeric>
 
+#include "int8_operands.h"
 #include "onednn_context.h"
 
 namespace inferlab::native {
@@ -179,10 +180,10 @@ bool constant_all_zero(const InputDesc& d) {
 
 std::vector<float> int8_output_scales(const std::vector<InputDesc>& in, std::int64_t channels,
                                       const std::string& prefix) {
-  const InputDesc &sx = in[1], &sw = in[4];
+  const InputDesc &sx = in[Int8Operand::kInputScale], &sw = in[Int8Operand::kWeightScale];
   if (!sx.constant || sx.constant->element_count() != 1 || !sw.constant)
     throw Error(prefix + "int8: scales must be constants", ErrorKind::kUnsupported);
-  if (!constant_all_zero(in[2]) || !constant_all_zero(in[5]))
+  if (!constant_all_zero(in[Int8Operand::kInputZeroPoint]) || !constant_all_zero(in[Int8Operand::kWeightZeroPoint]))
     throw Error(prefix + "int8: zero points must be 0 (symmetric quantization)", ErrorKind::kUnsupported);
   const std::int64_t n = sw.constant->element_count();
   if (n != 1 && n != channels) throw Error(prefix + "int8: weight scales must be per-tensor or per output channel");

@@ -55,8 +55,8 @@ std::unordered_map<int, dnnl::memory> weighted_layer_args(const dnnl::memory& sr
 /// constant, no shape) counts as zero too, as ONNX defines.
 bool constant_all_zero(const InputDesc& d);
 
-/// The output scales of an int8 layer whose inputs are [q, s_x, zp_x, W_q,
-/// s_w, zp_w, ...]: s_x * s_w, one value (per-tensor weights) or one per
+/// The output scales of an int8 layer whose inputs are in Int8Operand's
+/// slots (int8_operands.h): s_x * s_w, one value (per-tensor weights) or one per
 /// output channel (`channels`). Throws Error, message starting with
 /// `prefix`, for non-constant scales, non-zero zero points or another count.
 std::vector<float> int8_output_scales(const std::vector<InputDesc>& in, std::int64_t channels,
