@@ -82,6 +82,10 @@ class EnergyMeter {
   /// differences between two calls mean anything. nullopt when unavailable or
   /// when a sensor stopped answering (the figure is then not trustworthy).
   std::optional<std::uint64_t> read_energy_uj() const;
+  /// The same reading and, in `read_at_ns`, the steady-clock time (ns) it
+  /// covers up to: a rate computed against this time, not the caller's own
+  /// clock read after the call, stays exact when the caller is preempted.
+  std::optional<std::uint64_t> read_energy_uj(std::int64_t& read_at_ns) const;
 
   struct Impl;  ///< implementation detail (src/measure/power/)
 

@@ -138,7 +138,7 @@ struct EnergyMeter::Impl {
     }
   }
 
-  std::optional<std::uint64_t> read() {
+  std::optional<std::uint64_t> read(std::int64_t* read_at_ns = nullptr) {
     if (used.empty()) return std::nullopt;
     std::lock_guard lock(mutex);
     if (!started) {
@@ -147,10 +147,12 @@ struct EnergyMeter::Impl {
       started = true;
       if (failed) return std::nullopt;
       thread = std::thread([this] { run_sampler(); });
+      if (read_at_ns) *read_at_ns = last_sample_ns;
       return 0;
     }
     poll_locked();
     if (failed) return std::nullopt;
+    if (read_at_ns) *read_at_ns = last_sample_ns;
     return counter_total_uj + static_cast<std::uint64_t>(sampled_j * 1e6 + 0.5);
   }
 };
@@ -167,6 +169,9 @@ const std::string& EnergyMeter::reason() const { return impl_->reason; }
 const std::vector<PowerReaderStatus>& EnergyMeter::readers() const { return impl_->statuses; }
 std::optional<EnergySource> EnergyMeter::source() const { return impl_->source; }
 std::optional<std::uint64_t> EnergyMeter::read_energy_uj() const { return impl_->read(); }
+std::optional<std::uint64_t> EnergyMeter::read_energy_uj(std::int64_t& read_at_ns) const {
+  return impl_->read(&read_at_ns);
+}
 
 EnergyFigure energy_figure(std::optional<std::uint64_t> start_uj, std::optional<std::uint64_t> end_uj,
                            double duration_s, std::int64_t inferences) {
@@ -178,11 +183,14 @@ EnergyFigure energy_figure(std::optional<std::uint64_t> start_uj, std::optional<
   return f;
 }
 
-PowerRate::PowerRate(const EnergyMeter& meter) : meter_(meter), last_uj_(meter.read_energy_uj()), last_ns_(now_ns()) {}
+// Energy and time come from the same poll: under load, a clock read after
+// the call drifted up to 5% from the energy's own interval (tests/unit's
+// constant 5 W rail read 5.27 W).
+PowerRate::PowerRate(const EnergyMeter& meter) : meter_(meter) { last_uj_ = meter.read_energy_uj(last_ns_); }
 
 std::optional<double> PowerRate::update_w() {
-  const auto uj = meter_.read_energy_uj();
-  const std::int64_t t = now_ns();
+  std::int64_t t = 0;
+  const auto uj = meter_.read_energy_uj(t);
   std::optional<double> watts;
   if (uj && last_uj_ && *uj >= *last_uj_ && t > last_ns_) {
     watts = static_cast<double>(*uj - *last_uj_) * 1e-6 / (static_cast<double>(t - last_ns_) * 1e-9);
