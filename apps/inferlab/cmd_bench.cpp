@@ -194,7 +194,7 @@ void write_html(const std::string& path, const RunRecord& record, std::int64_t r
 // One line per serving row: what the scenario found.
 void print_serving_summary(const std::vector<BenchResult>& results) {
   for (const auto& r : results) {
-    if (!r.serving || r.status != "ok" || !r.latency) continue;
+    if (!r.serving || !r.ok() || !r.latency) continue;
     const ServingResult& s = *r.serving;
     char line[512];
     std::snprintf(line, sizeof line,

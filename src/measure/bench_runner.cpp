@@ -56,7 +56,7 @@ std::vector<float> read_samples(const std::string& path) {
 std::string progress_line(const BenchResult& r) {
   std::string line =
       "  " + r.model + " x " + r.backend + " " + r.precision + " batch " + std::to_string(r.batch) + ": ";
-  if (r.status != "ok" || !r.latency) return line + r.status + " (" + r.reason + ")";
+  if (!r.ok() || !r.latency) return line + result_status_name(r.status) + " (" + r.reason + ")";
   std::ostringstream out;
   out << "p50 " << format_ms(r.latency->p50_ms) << " ms, " << static_cast<long long>(std::llround(r.throughput_per_s))
       << "/s, peak RSS " << static_cast<long long>(std::llround(r.memory ? r.memory->peak_rss_mb : 0)) << " MB";
@@ -142,12 +142,12 @@ struct ModelRun {
       spec.profile_runs = options.profile_runs;
     }
     BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
-    if (r.status == "failed" && may_retry_cleaned(pair)) r = retry_cleaned(spec, r);
+    if (r.status == ResultStatus::kFailed && may_retry_cleaned(pair)) r = retry_cleaned(spec, r);
     r.model = model.name;  // the user's name for it, whatever file the backend read
     r.model_sha256 = model.sha256_onnx;
-    if (r.status == "ok" && options.profile_runs > 0) read_profile(spec.profile_path, r);
-    if (r.status == "ok") raw.append(r, spec.raw_latencies_path);
-    if (r.status == "ok") r.latency_samples_ms = read_samples(spec.samples_path);
+    if (r.ok() && options.profile_runs > 0) read_profile(spec.profile_path, r);
+    if (r.ok()) raw.append(r, spec.raw_latencies_path);
+    if (r.ok()) r.latency_samples_ms = read_samples(spec.samples_path);
     if (progress) progress(progress_line(r));
     results.push_back(r);
     if (on_row) on_row(results.size() - 1, results.back());
@@ -176,7 +176,7 @@ struct ModelRun {
     spec.model_form = "ONNX cleaned by inferlab's graph passes (" + cleaned->changes +
                       ") because the original failed: " + failed.reason;
     BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
-    if (r.status != "ok") {
+    if (!r.ok()) {
       BenchResult still_failed = failed;
       still_failed.reason += " (a copy cleaned by inferlab's graph passes failed too: " + r.reason + ")";
       return still_failed;
@@ -209,7 +209,7 @@ struct ModelRun {
       copy.output_dump_path = scratch + "/agreement-cleaned.bin";
       const BenchResult a = measure_in_child_process(original, scratch, options.worker_timeout_s);
       const BenchResult b = measure_in_child_process(copy, scratch, options.worker_timeout_s);
-      if (a.status != "ok" || b.status != "ok") continue;
+      if (!a.ok() || !b.ok()) continue;
       const ValidationResult v = compare_outputs(read_dump(original.output_dump_path), read_dump(copy.output_dump_path),
                                                  name, options.tolerance, options.min_cosine);
       std::ostringstream out;
@@ -223,7 +223,7 @@ struct ModelRun {
   void unsupported_row(const Pair& pair, std::int64_t batch, const std::string& scenario) {
     BenchResult r = result_for(spec_for(pair, batch, scenario));
     r.model = model.name;
-    r.status = "unsupported";
+    r.status = ResultStatus::kUnsupported;
     r.reason = pair.support.reason;
     r.model_sha256 = model.sha256_onnx;
     if (progress) progress(progress_line(r));
@@ -255,8 +255,7 @@ struct ModelRun {
         }
         BenchResult r = measure(pairs[i], *next, "offline");
         rows[i].push_back(results.size() - 1);
-        points[i].push_back(
-            SweepPoint{*next, r.status == "ok", r.throughput_per_s, r.memory ? r.memory->peak_rss_mb : 0.0});
+        points[i].push_back(SweepPoint{*next, r.ok(), r.throughput_per_s, r.memory ? r.memory->peak_rss_mb : 0.0});
       }
     }
   }
@@ -278,12 +277,12 @@ struct ModelRun {
     for (auto& [row, dump] : dump_of_row) {
       BenchResult& r = results[row];
       // The null backend computes nothing, so its outputs agree with nothing.
-      if (r.status != "ok" || r.model_format == "none") continue;
+      if (!r.ok() || r.model_format == "none") continue;
       // The reference row: same model and batch, reference backend, fp32 if measured, else the same precision.
       std::optional<std::size_t> ref_row;
       for (auto& [other, other_dump] : dump_of_row) {
         const BenchResult& c = results[other];
-        if (c.backend != reference || c.batch != r.batch || c.status != "ok") continue;
+        if (c.backend != reference || c.batch != r.batch || !c.ok()) continue;
         if (!ref_row || c.precision == "fp32") ref_row = other;
       }
       // The reference backend's other precisions (its bf16 or int8 rows) are

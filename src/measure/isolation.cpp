@@ -28,7 +28,7 @@ namespace {
 
 BenchResult failed_result(const WorkerSpec& spec, std::string reason) {
   BenchResult r = result_for(spec);
-  r.status = "failed";
+  r.status = ResultStatus::kFailed;
   r.reason = std::move(reason);
   return r;
 }

@@ -127,9 +127,9 @@ BenchResult measure_serving_in_this_process(const WorkerSpec& spec) {
       result.power_note = energy.reason();
     }
     result.serving = std::move(serving);
-    result.status = "ok";
+    result.status = ResultStatus::kOk;
   } catch (const std::exception& e) {
-    result.status = "failed";
+    result.status = ResultStatus::kFailed;
     result.reason = e.what();
   }
   return result;

@@ -250,9 +250,9 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
                                  static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};
     record_energy(energy, energy_start, energy_end, spec, result);
     if (!spec.profile_path.empty()) write_profile(*session, spec, input_ptrs, output_ptrs);
-    result.status = "ok";
+    result.status = ResultStatus::kOk;
   } catch (const std::exception& e) {
-    result.status = "failed";
+    result.status = ResultStatus::kFailed;
     result.reason = e.what();
   }
   return result;
