@@ -120,11 +120,8 @@ void measure(const WorkerSpec& spec, PythonChannel& channel, PythonDriver& drive
       MemoryResult{static_cast<double>(peak) / kBytesPerMb, static_cast<double>(rss_loaded - rss_start) / kBytesPerMb,
                    static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};
   record_energy(energy, energy_start, energy_end, spec, result);
-  if (!spec.profile_path.empty()) {
-    write_file_atomically(
-        spec.profile_path,
-        json{{"unavailable", spec.backend + " (Python worker) has no per-layer profile in inferlab"}}.dump());
-  }
+  if (spec.profile_runs > 0)
+    result.profile_unavailable = spec.backend + " (Python worker) has no per-layer profile in inferlab";
   (void)imported;
   result.status = ResultStatus::kOk;
 }

@@ -7,6 +7,7 @@
 
 #include "inferlab/bench.h"
 #include "inferlab/error.h"
+#include "inferlab/registry.h"
 #include "inferlab/result.h"
 
 namespace inferlab {
@@ -91,6 +92,35 @@ TEST(InputShapes, NonFloatInputsAndMissingDeclarationsAreBadInput) {
   ResolvedModel no_inputs;
   no_inputs.argument = "m.pt";
   EXPECT_THROW(input_shapes_for(no_inputs, 1, {}), Error);
+}
+
+TEST(CheckBenchOptions, ChecksRunSettingsBackendsAndShapesOnce) {
+  BenchOptions options;
+  options.backends = {"null"};
+  options.run.min_count = 0;
+  EXPECT_THROW(check_bench_options(options), Error);
+  options.run.min_count = 1;
+  options.backends.clear();
+  EXPECT_THROW(check_bench_options(options), Error);
+  options.backends = {"null"};
+  ResolvedModel unknown_dims;
+  unknown_dims.argument = "m.onnx";
+  unknown_dims.inputs = {TensorSpec{"x", DType::kFloat32, {-1, 3, -1, -1}, {}}};
+  options.models = {unknown_dims};
+  EXPECT_THROW(check_bench_options(options), Error);
+  options.shape_overrides[""] = {1, 3, 8, 8};
+  CheckedBenchOptions checked = check_bench_options(options);
+  checked.set_int8_models({{"m", "m.int8.onnx"}}, "made here");
+  EXPECT_EQ(checked.options().int8_onnx_paths.at("m"), "m.int8.onnx");
+  EXPECT_EQ(checked.options().int8_onnx_form, "made here");
+}
+
+TEST(SharedBackend, OneInstancePerNameAndNoneForUnknownNames) {
+  EXPECT_EQ(&shared_backend("null"), &shared_backend("null"));
+  EXPECT_EQ(shared_backend("null").name(), "null");
+  EXPECT_NO_THROW(check_backend_available("null"));
+  EXPECT_THROW(check_backend_available("no-such-engine"), Error);
+  EXPECT_THROW(shared_backend("no-such-engine"), Error);
 }
 
 TEST(ReferenceBackend, FirstNonNullUnlessGiven) {

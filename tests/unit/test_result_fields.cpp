@@ -14,6 +14,7 @@
 #include "inferlab/report.h"
 #include "inferlab/result.h"
 #include "inferlab/store.h"
+#include "inferlab/worker.h"
 #include "result_rows.h"
 
 namespace inferlab {
@@ -90,6 +91,17 @@ TEST(ResultJson, MalformedDocumentsThrowError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("latency_ms.p50"), std::string::npos) << e.what();
   }
+}
+
+// The worker's result file carries the row whole, so the parent needs to
+// add nothing: the kept samples and the profile's timeline travel too.
+TEST(WorkerResult, RoundTripKeepsTheWholeRow) {
+  const BenchResult r = every_field_set();
+  expect_same_row(worker_result_from_json(nlohmann::json::parse(worker_result_to_json(r).dump())), r);
+  BenchResult bare;
+  bare.model = "m";
+  bare.backend = "null";
+  expect_same_row(worker_result_from_json(worker_result_to_json(bare)), bare);
 }
 
 // The CSV export's header is a contract (scripts read it by name and place).
