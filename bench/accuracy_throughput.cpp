@@ -87,7 +87,7 @@ int run(int argc, char** argv) {
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   for (const auto& r : rows) {
     if (!r.accuracy) {
-      std::printf("    %-8s %s: %s\n", r.backend.c_str(), r.status.c_str(), r.reason.c_str());
+      std::printf("    %-8s %s: %s\n", r.backend.c_str(), result_status_name(r.status), r.reason.c_str());
       continue;
     }
     const auto& a = *r.accuracy;

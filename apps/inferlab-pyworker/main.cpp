@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     }
     const std::string stem = std::string(argv[2]);
     inferlab::BenchResult result = inferlab::measure_with_python_worker(spec, inferlab::python_environment(), stem);
-    inferlab::write_file_atomically(argv[2], inferlab::to_json(result).dump(2));
+    inferlab::write_file_atomically(argv[2], inferlab::worker_result_to_json(result).dump());
   } catch (const std::exception& e) {
     std::cerr << "inferlab worker: " << e.what() << '\n';
     return 2;

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   try {
     auto spec = inferlab::worker_spec_from_json(nlohmann::json::parse(inferlab::read_file(argv[1])));
     inferlab::BenchResult result = inferlab::measure_in_this_process(spec);
-    inferlab::write_file_atomically(argv[2], inferlab::to_json(result).dump(2));
+    inferlab::write_file_atomically(argv[2], inferlab::worker_result_to_json(result).dump());
   } catch (const std::exception& e) {
     std::cerr << "inferlab worker: " << e.what() << '\n';
     return 2;

@@ -64,7 +64,7 @@ void ModelBackendFlags::fill(BenchOptions& options) const {
   options.engine_options = engine.engine_options();
   options.backends = split_list(backends);
   if (options.backends.empty()) throw Error("--backends: give at least one backend");
-  for (const auto& name : options.backends) create_backend(name);  // unknown names fail here, before any work
+  for (const auto& name : options.backends) check_backend_available(name);  // unknown names fail before any work
   options.reference = reference;
   if (!reference.empty() &&
       std::find(options.backends.begin(), options.backends.end(), reference) == options.backends.end()) {

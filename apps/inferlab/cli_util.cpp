@@ -72,7 +72,7 @@ Environment environment_with_engines(int threads) {
   for (const auto& entry : known_backends()) {
     if (!entry.compiled_in || entry.name == "null") continue;
     try {
-      env.libraries[entry.name] = create_backend(entry.name)->version();
+      env.libraries[entry.name] = shared_backend(entry.name).version();
     } catch (const std::exception& e) {
       env.libraries[entry.name] = std::string("unavailable: ") + e.what();
     }

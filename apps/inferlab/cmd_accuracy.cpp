@@ -208,8 +208,7 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   }
   if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
   if (!store_error.empty()) throw Error(store_error + " (the files above were written; nothing was recorded)");
-  const bool any_ok =
-      std::any_of(results.begin(), results.end(), [](const BenchResult& r) { return r.status == "ok"; });
+  const bool any_ok = std::any_of(results.begin(), results.end(), [](const BenchResult& r) { return r.ok(); });
   if (!any_ok)
     throw Error(options.model.name + ": no backend produced an accuracy (see the footnotes above)",
                 ErrorKind::kCheckFailed);

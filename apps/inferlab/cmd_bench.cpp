@@ -92,8 +92,7 @@ BenchOptions to_options(const BenchFlags& flags) {
              !flags.serving.settings.url.empty()) {
     throw Error("--target-qps, --find-max-qps and --url need --scenario server");
   }
-  options.run = flags.run;
-  validate_run_settings(options.run);
+  options.run = flags.run;  // checked with the rest by check_bench_options()
   options.sweep = flags.sweep;
   if (options.sweep.max_batch < 1) throw Error("--max-batch: must be >= 1");
   if (!(options.sweep.min_improvement >= 0)) throw Error("--min-improvement: must be >= 0");
@@ -150,9 +149,11 @@ void write_profiles(std::vector<BenchResult>& results, const std::string& trace_
 // `--precision int8 --calib DATASET`: each model's ONNX file quantized to the
 // optimizer's QDQ form (calibration only: no accuracy gate, no sensitivity
 // runs) into `dir`, for the int8 rows of backends that read ONNX.
-void make_int8_models(const BenchFlags& flags, BenchOptions& options, const std::string& dir) {
-  options.int8_onnx_form = "INT8 QDQ ONNX made by inferlab optimize (" + flags.calibrator + " calibration on " +
+void make_int8_models(const BenchFlags& flags, CheckedBenchOptions& checked, const std::string& dir) {
+  const BenchOptions& options = checked.options();
+  const std::string form = "INT8 QDQ ONNX made by inferlab optimize (" + flags.calibrator + " calibration on " +
                            flags.calib + ", " + std::to_string(flags.calib_count) + " samples)";
+  std::map<std::string, std::string> paths;
   for (const auto& model : options.models) {
     OptimizeOptions o;
     o.model = model;
@@ -166,9 +167,10 @@ void make_int8_models(const BenchFlags& flags, BenchOptions& options, const std:
     o.measure_sensitivity = false;
     o.threads = options.threads;
     run_optimize(o, nullptr);
-    options.int8_onnx_paths[model.name] = o.output_path;
-    if (!flags.quiet) std::cerr << model.name << ": quantized to " << options.int8_onnx_form << "\n";
+    paths[model.name] = o.output_path;
+    if (!flags.quiet) std::cerr << model.name << ": quantized to " << form << "\n";
   }
+  checked.set_int8_models(std::move(paths), form);
 }
 
 // The run just made as an HTML report; with --no-store its run id is 0.
@@ -194,7 +196,7 @@ void write_html(const std::string& path, const RunRecord& record, std::int64_t r
 // One line per serving row: what the scenario found.
 void print_serving_summary(const std::vector<BenchResult>& results) {
   for (const auto& r : results) {
-    if (!r.serving || r.status != "ok" || !r.latency) continue;
+    if (!r.serving || !r.ok() || !r.latency) continue;
     const ServingResult& s = *r.serving;
     char line[512];
     std::snprintf(line, sizeof line,
@@ -224,17 +226,18 @@ std::vector<BenchResult> run_url_bench(const BenchFlags& flags, const RunRecorde
 int run_bench_verb(const BenchFlags& flags) {
   const bool url_mode = !flags.serving.settings.url.empty();
   if (url_mode && flags.scenario != "server") throw Error("--url needs --scenario server");
-  BenchOptions options;
+  // Checked once, before any file or store is opened.
+  BenchOptions url_options;  // --url: the row records these run rules like any bench row
+  std::optional<CheckedBenchOptions> checked;
   if (url_mode) {
-    // Checked once, before any file or store is opened; the row records
-    // these run rules like any bench row.
     validate_run_settings(flags.run);
     parse_loopback_url(flags.serving.settings.url);
     validate_serving_settings(flags.serving.resolved(), "server");
-    options.run = flags.run;
+    url_options.run = flags.run;
   } else {
-    options = to_options(flags);
+    checked = check_bench_options(to_options(flags));
   }
+  const BenchOptions& options = checked ? checked->options() : url_options;
   // Every output location is checked before the first measurement, so an
   // unwritable path never costs a finished sweep.
   std::string json_path = flags.json_path, csv_path = flags.csv_path, md_path = flags.md_path;
@@ -271,9 +274,9 @@ int run_bench_verb(const BenchFlags& flags) {
 
   // Quantizing takes a while: only after every output location is known good.
   std::optional<TempDir> int8_dir;
-  if (!flags.calib.empty()) {
+  if (!flags.calib.empty() && checked) {  // --url measures a served model: nothing to quantize
     int8_dir.emplace("inferlab-bench-int8");
-    make_int8_models(flags, options, int8_dir->path());
+    make_int8_models(flags, *checked, int8_dir->path());
   }
 
   Environment env = environment_with_engines(options.threads);
@@ -284,7 +287,7 @@ int run_bench_verb(const BenchFlags& flags) {
   RunRecorder recorder(std::move(store), record, jsonl_path);
   const RunRecorderFn record_row = [&](std::size_t index, const BenchResult& row) { recorder.record(index, row); };
   std::vector<BenchResult> results =
-      url_mode ? run_url_bench(flags, record_row) : run_bench(options, progress, record_row);
+      url_mode ? run_url_bench(flags, record_row) : run_bench(*checked, progress, record_row);
 
   if (flags.profile) write_profiles(results, trace_dir);
   BenchTables tables = build_bench_tables(results);

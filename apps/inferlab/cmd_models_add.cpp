@@ -118,7 +118,7 @@ ValidationResult compare_pair(const ResolvedModel& staged, const ModelsAddFlags&
   options.min_cosine = f.min_cosine;
   const auto rows = run_bench(options, nullptr);
   for (const auto& row : rows) {
-    if (row.status != "ok") {
+    if (!row.ok()) {
       throw Error("models add " + f.name + ": " + row.backend + " could not run its file: " + row.reason,
                   ErrorKind::kRuntime);
     }

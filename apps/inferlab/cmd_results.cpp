@@ -68,10 +68,11 @@ std::string heart_rate_line(const BenchResult& r) {
   const HeartRateFields& h = *r.heart_rate;
   char text[320];
   std::snprintf(text, sizeof text, "%-18s %-8s %-12s %-8s %8lld %8.2f %8.2f %8.2f %8s", shorten(r.model, 18).c_str(),
-                r.backend.c_str(), shorten(h.clip, 12).c_str(), r.status.c_str(), static_cast<long long>(h.readings),
-                h.mae_bpm, h.rmse_bpm, h.mape_pct, h.pearson ? std::to_string(*h.pearson).substr(0, 5).c_str() : "-");
+                r.backend.c_str(), shorten(h.clip, 12).c_str(), result_status_name(r.status),
+                static_cast<long long>(h.readings), h.mae_bpm, h.rmse_bpm, h.mape_pct,
+                h.pearson ? std::to_string(*h.pearson).substr(0, 5).c_str() : "-");
   std::string line = text;
-  if (r.status != "ok") line += "  (" + r.reason + ")";
+  if (!r.ok()) line += "  (" + r.reason + ")";
   return line;
 }
 
@@ -79,13 +80,13 @@ std::string heart_rate_line(const BenchResult& r) {
 void print_live_row(const BenchResult& r) {
   if (!r.live) {
     std::printf("%-18s %-14s %-8s  (%s)\n", shorten(r.model, 18).c_str(), shorten(r.backend, 14).c_str(),
-                r.status.c_str(), r.reason.c_str());
+                result_status_name(r.status), r.reason.c_str());
     return;
   }
   const LiveFields& l = *r.live;
   const auto bpm = [](const std::optional<double>& v) { return v ? cell_number(*v, "%.1f") : std::string("-"); };
   std::printf("%-18s %-14s %-8s %7lld %7.1f %7lld %6s %7s %8.1f  %s%s\n", shorten(r.model, 18).c_str(),
-              shorten(r.backend, 14).c_str(), r.status.c_str(), static_cast<long long>(l.frames), l.fps_avg,
+              shorten(r.backend, 14).c_str(), result_status_name(r.status), static_cast<long long>(l.frames), l.fps_avg,
               static_cast<long long>(l.dropped_frames), bpm(l.bpm_median).c_str(), bpm(l.bpm_mae).c_str(),
               l.peak_rss_mb, l.source.c_str(), l.paced ? "" : " (--pace max)");
   std::printf("    %-12s %8s %9s %9s %9s %9s %9s\n", "stage", "count", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
@@ -106,11 +107,11 @@ std::string row_line(const StoredRow& row) {
   const double p50 = r.latency ? r.latency->p50_ms : 0, p99 = r.latency ? r.latency->p99_ms : 0;
   std::snprintf(text, sizeof text, "%-18s %-8s %-5s %5lld %-13s %3d  %-11s %10.4g %10.4g %10.4g %8.0f %s",
                 shorten(r.model, 18).c_str(), r.backend.c_str(), r.precision.c_str(), static_cast<long long>(r.batch),
-                r.scenario.c_str(), r.threads, r.status.c_str(), p50, p99, r.throughput_per_s,
+                r.scenario.c_str(), r.threads, result_status_name(r.status), p50, p99, r.throughput_per_s,
                 r.memory ? r.memory->peak_rss_mb : 0.0, r.accuracy ? std::to_string(r.accuracy->top1).c_str() : "");
   std::string line = text;
   if (!r.valid) line += "  * invalid: " + r.invalid_reason;
-  if (r.status != "ok") line += "  (" + r.reason + ")";
+  if (!r.ok()) line += "  (" + r.reason + ")";
   return line;
 }
 

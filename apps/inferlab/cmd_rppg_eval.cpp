@@ -27,7 +27,7 @@ struct EvalFlags {
 // model is the method's (the neural model's name, else "rppg-<method>"),
 // the backend the one that ran it ("none" for the classical methods).
 BenchResult eval_row(const EvalFlags& f, const std::string& method, const std::string& clip, const EvalMetrics& m,
-                     const std::string& status, const std::string& reason) {
+                     ResultStatus status, const std::string& reason) {
   BenchResult row;
   const bool neural = method == "neural";
   row.model = neural ? f.model : "rppg-" + method;
@@ -89,9 +89,9 @@ int run_eval(const EvalFlags& f) {
 
   std::printf("%-16s %-8s %8s %8s %8s %8s %8s\n", "clip", "method", "readings", "MAE", "RMSE", "MAPE%", "Pearson");
   for (const auto& c : report.clips) {
-    print_metrics_row(
-        c.clip, c.method, c.metrics,
-        c.status == "ok" ? "truth " + cell(c.truth_bpm_mean, true, "%.1f") + " BPM" : "FAILED: " + c.reason);
+    print_metrics_row(c.clip, c.method, c.metrics,
+                      c.status == ResultStatus::kOk ? "truth " + cell(c.truth_bpm_mean, true, "%.1f") + " BPM"
+                                                    : "FAILED: " + c.reason);
   }
   std::printf("\nper method, all clips pooled (MAE/RMSE in BPM, MAPE in %%):\n");
   for (const auto& [name, m] : report.methods) print_metrics_row("all", name, m, "");
@@ -108,7 +108,7 @@ int run_eval(const EvalFlags& f) {
     recorder.record(index++, eval_row(f, c.method, c.clip, c.metrics, c.status, c.reason));
   for (const auto& [name, m] : report.methods) {
     const bool neural_failed = name == "neural" && report.neural_status != "ok";
-    recorder.record(index++, eval_row(f, name, "all", m, neural_failed ? "failed" : "ok",
+    recorder.record(index++, eval_row(f, name, "all", m, neural_failed ? ResultStatus::kFailed : ResultStatus::kOk,
                                       neural_failed ? report.neural_status : ""));
   }
   if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';

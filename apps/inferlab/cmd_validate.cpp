@@ -26,9 +26,9 @@ int run_validate(const ModelBackendFlags& flags, std::int64_t batch) {
   std::printf("%-18s %-12s %-8s %14s %12s  %s\n", "model", "backend", "status", "max|diff|", "cosine", "verdict");
   for (const auto& r : results) {
     std::string verdict;
-    if (r.status == "unsupported") {
+    if (r.status == ResultStatus::kUnsupported) {
       verdict = "skipped: " + r.reason;
-    } else if (r.status != "ok") {
+    } else if (!r.ok()) {
       verdict = "FAILED: " + r.reason;
       ++failures;
     } else if (r.backend == reference) {
@@ -42,11 +42,11 @@ int run_validate(const ModelBackendFlags& flags, std::int64_t batch) {
       ++disagreements;
     }
     if (r.validation) {
-      std::printf("%-18s %-12s %-8s %14.3g %12.8f  %s\n", r.model.c_str(), r.backend.c_str(), r.status.c_str(),
-                  r.validation->max_abs_diff, r.validation->cosine, verdict.c_str());
+      std::printf("%-18s %-12s %-8s %14.3g %12.8f  %s\n", r.model.c_str(), r.backend.c_str(),
+                  result_status_name(r.status), r.validation->max_abs_diff, r.validation->cosine, verdict.c_str());
     } else {
-      std::printf("%-18s %-12s %-8s %14s %12s  %s\n", r.model.c_str(), r.backend.c_str(), r.status.c_str(), "-", "-",
-                  verdict.c_str());
+      std::printf("%-18s %-12s %-8s %14s %12s  %s\n", r.model.c_str(), r.backend.c_str(), result_status_name(r.status),
+                  "-", "-", verdict.c_str());
     }
   }
   std::printf("reference: %s; tolerance: max|diff| <= %g x max|ref|, cosine >= %g\n", reference.c_str(),

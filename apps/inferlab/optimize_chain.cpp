@@ -14,19 +14,19 @@ void fill_figures(ChainStepSummary& s, const std::string& model, const std::vect
                   const std::vector<BenchResult>& latency) {
   auto p50_of = [&](const std::string& backend) -> std::optional<double> {
     for (const auto& row : latency) {
-      if (row.model == model && row.backend == backend && row.status == "ok" && row.latency) return row.latency->p50_ms;
+      if (row.model == model && row.backend == backend && row.ok() && row.latency) return row.latency->p50_ms;
     }
     return std::nullopt;
   };
   for (const auto& row : accuracy) {
-    if (row.status != "ok" || !row.accuracy) continue;
+    if (!row.ok() || !row.accuracy) continue;
     s.backend = row.backend;
     s.top1_after = row.accuracy->top1;
     s.p50_ms_after = p50_of(row.backend);
     return;
   }
   for (const auto& row : latency) {
-    if (row.model == model && row.status == "ok" && row.latency) {
+    if (row.model == model && row.ok() && row.latency) {
       s.backend = row.backend;
       s.p50_ms_after = row.latency->p50_ms;
       return;
@@ -51,7 +51,7 @@ ChainStepSummary summarize_step(const OptimizeReport& report, const std::string&
   s.size_bytes_after = report.size_bytes_after;
   // The optimizer's accuracy rows carry before and after per backend.
   for (const auto& change : report.accuracy) {
-    if (change.status == "ok" && change.top1_after) {
+    if (change.status == ResultStatus::kOk && change.top1_after) {
       s.backend = change.backend;
       s.top1_after = change.top1_after;
       break;
@@ -59,7 +59,7 @@ ChainStepSummary summarize_step(const OptimizeReport& report, const std::string&
   }
   for (const auto& row : report.latency) {
     bool optimized_row = row.model != report.model;
-    if (optimized_row && row.status == "ok" && row.latency && (s.backend.empty() || row.backend == s.backend)) {
+    if (optimized_row && row.ok() && row.latency && (s.backend.empty() || row.backend == s.backend)) {
       if (s.backend.empty()) s.backend = row.backend;
       s.p50_ms_after = row.latency->p50_ms;
       break;

@@ -26,7 +26,7 @@ std::string describe(const ConfigKey& k) {
 
 // A row is "present" when it says something a recommendation can use:
 // measured (ok) or known impossible (unsupported). Failed rows are retried.
-bool settled(const BenchResult& r) { return r.status == "ok" || r.status == "unsupported"; }
+bool settled(const BenchResult& r) { return r.ok() || r.status == ResultStatus::kUnsupported; }
 
 void measure_latency(const MeasureFlags& f, const ResolvedModel& model, const std::vector<ConfigKey>& missing,
                      int threads, const StoreFlags& store_flags) {

@@ -81,10 +81,37 @@ std::string describe_model_form(const ResolvedModel& model, ModelFormat format);
 /// no file in the backend's format, else the backend's own supports().
 SupportAnswer model_support(const Backend& backend, const ResolvedModel& model, const std::string& precision);
 
-/// Runs the whole plan. Rows for failed/unsupported pairs are kept, with
-/// their reason; the sweep continues past them. Throws Error (kBadInput) only
-/// for problems found before any measurement (e.g. no requested backend can
-/// run a model at all).
+/// BenchOptions that check_bench_options() accepted: checked once, so a
+/// caller can check them before its own slow work (opening a store,
+/// quantizing) and run_bench() need not check them again. Value type.
+class CheckedBenchOptions {
+ public:
+  const BenchOptions& options() const { return options_; }
+  /// `bench --calib`: the QDQ INT8 ONNX file made for each model and how it
+  /// was made (BenchOptions::int8_onnx_paths, int8_onnx_form).
+  void set_int8_models(std::map<std::string, std::string> paths, std::string form);
+
+ private:
+  friend CheckedBenchOptions check_bench_options(BenchOptions options);
+  explicit CheckedBenchOptions(BenchOptions options) : options_(std::move(options)) {}
+  BenchOptions options_;
+};
+
+/// Checks what needs no model file read and no backend asked: backends
+/// given, run settings (validate_run_settings), each model's input shapes at
+/// its first batches. Throws Error (kBadInput) naming the flag or input.
+CheckedBenchOptions check_bench_options(BenchOptions options);
+
+/// Runs the whole plan. Each requested backend is created once in this
+/// process (shared_backend) and asked supports() once per model x
+/// precision; every configuration is then measured by a worker process
+/// that returns its row whole. Rows for failed/unsupported pairs are kept,
+/// with their reason; the sweep continues past them. Throws Error
+/// (kBadInput) only for problems found before any measurement (e.g. no
+/// requested backend can run a model at all).
+std::vector<BenchResult> run_bench(const CheckedBenchOptions& options, const ProgressFn& progress,
+                                   const RowSink& on_row = {});
+/// check_bench_options(), then the above.
 std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress, const RowSink& on_row = {});
 
 /// The backend whose outputs are the reference: `reference`, else the first

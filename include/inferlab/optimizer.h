@@ -64,7 +64,7 @@ struct LayerSensitivity {
 /// Accuracy of one backend before and after.
 struct AccuracyChange {
   std::string backend;
-  std::string status = "ok";  ///< "ok" | "unsupported" | "failed" (of the optimized model)
+  ResultStatus status = ResultStatus::kOk;  ///< of the optimized model
   std::string reason;
   std::optional<double> top1_before, top5_before, top1_after, top5_after;  ///< fractions
   std::optional<double> top1_drop_pts;                                     ///< (before - after) x 100

@@ -42,6 +42,7 @@ struct EnergySource {
   std::string sensor;          ///< e.g. "RAPL package-0 (.../intel-rapl:0/energy_uj)"
   std::string method;          ///< "counter" | "sampled" | "counter+sampled"
   int sample_interval_ms = 0;  ///< the sampling interval when any part is sampled, else 0
+  bool operator==(const EnergySource&) const = default;
 };
 
 /// Total energy of the machine's measurable domains, from every reader that

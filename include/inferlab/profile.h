@@ -23,6 +23,7 @@ struct LayerProfile {
   double total_ms = 0;         ///< summed over `runs`
   std::int64_t runs = 0;       ///< profiled runs this layer ran in
   double mean_ms() const { return runs > 0 ? total_ms / static_cast<double>(runs) : 0; }
+  bool operator==(const LayerProfile&) const = default;
 };
 
 /// One layer's execution in one profiled run, for the trace.
@@ -31,6 +32,7 @@ struct LayerEvent {
   std::int32_t run = 0;    ///< profiled run, from 0
   double start_us = 0;     ///< from the start of the first profiled run
   double duration_us = 0;
+  bool operator==(const LayerEvent&) const = default;
 };
 
 /// What a session measured while profiling was on. Value type.
@@ -41,6 +43,7 @@ struct SessionProfile {
   std::string note;                  ///< how the engine timed its layers, in words
   /// Sum of every layer's total_ms divided by runs: the profiled run's time.
   double layers_ms_per_run() const;
+  bool operator==(const SessionProfile&) const = default;
 };
 
 /// Profiles travel from the worker process as JSON.

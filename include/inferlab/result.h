@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +22,20 @@
 
 namespace inferlab {
 
+/// How a row ended. Written as "ok" | "failed" | "unsupported" (JSON, the
+/// store's status column, CSV, text); result_status_name() and
+/// result_status_from_name() are the only conversions.
+enum class ResultStatus {
+  kOk,           ///< measured
+  kFailed,       ///< the engine or the worker failed; `reason` says how
+  kUnsupported,  ///< the backend cannot run this model x precision; `reason` says why
+};
+
+/// "ok", "failed" or "unsupported".
+const char* result_status_name(ResultStatus status);
+/// The inverse of result_status_name(); throws Error (kBadInput) for anything else.
+ResultStatus result_status_from_name(std::string_view name);
+
 /// Output agreement against the reference backend.
 struct ValidationResult {
   std::string reference;  ///< reference backend name
@@ -27,6 +43,7 @@ struct ValidationResult {
   double cosine = 0;
   bool within_tolerance = true;
   double tolerance = 0;  ///< max-abs-diff tolerance applied
+  bool operator==(const ValidationResult&) const = default;
 };
 
 /// Memory of the measuring (child) process, in MiB.
@@ -34,6 +51,7 @@ struct MemoryResult {
   double peak_rss_mb = 0;    ///< VmHWM at the end of the run
   double load_delta_mb = 0;  ///< RSS after load+prepare minus before
   double run_delta_mb = 0;   ///< RSS growth during the measured run
+  bool operator==(const MemoryResult&) const = default;
 };
 
 /// What the batch loader did while one accuracy row ran.
@@ -42,6 +60,7 @@ struct LoaderResult {
   double samples_per_s = 0;     ///< decode + preprocess capacity: samples x threads / busy time
   double busy_ms = 0;           ///< decode + preprocess time summed over loader threads
   double consumer_wait_ms = 0;  ///< inference waited this long for data
+  bool operator==(const LoaderResult&) const = default;
 };
 
 /// Accuracy of one backend x precision on a labelled dataset (`inferlab accuracy`).
@@ -60,6 +79,7 @@ struct AccuracyFields {
   LoaderResult loader;
   double inference_samples_per_s = 0;  ///< samples / time inside Session::run()
   double wall_s = 0;                   ///< the whole pass, loading included
+  bool operator==(const AccuracyFields&) const = default;
 };
 
 /// Heart-rate accuracy of one rPPG method on one clip or a whole set
@@ -72,6 +92,7 @@ struct HeartRateFields {
   double mae_bpm = 0, rmse_bpm = 0;  ///< beats per minute
   double mape_pct = 0;               ///< percent
   std::optional<double> pearson;     ///< null with fewer than 3 readings or no spread
+  bool operator==(const HeartRateFields&) const = default;
 };
 
 /// One timed stage of a live run, as the results store keeps it. Milliseconds.
@@ -81,6 +102,7 @@ struct LiveStageFields {
   double mean_ms = 0;                         ///< exact
   double p50_ms = 0, p90_ms = 0, p99_ms = 0;  ///< histogram percentiles (see LiveFields::percentiles)
   double max_ms = 0;                          ///< exact
+  bool operator==(const LiveStageFields&) const = default;
 };
 
 /// A backend switch during a live run.
@@ -89,6 +111,7 @@ struct LiveSwitchFields {
   std::string from, to;
   double switch_ms = 0;  ///< request until the first frame served by `to`
   std::string error;     ///< non-empty when it failed (the old backend kept serving)
+  bool operator==(const LiveSwitchFields&) const = default;
 };
 
 /// What `inferlab live` measured in one run (one backend under --compare).
@@ -108,14 +131,17 @@ struct LiveFields {
   double histogram_bin_width_pct = 0;       ///< relative width of the histogram's bins (0: exact percentiles)
   std::vector<LiveStageFields> stages;      ///< in pipeline order
   std::vector<LiveSwitchFields> switches;
+  bool operator==(const LiveFields&) const = default;
 };
 
-/// One row of results.
+/// One row of results. Its fields are listed once, in the field table
+/// (src/report/result_fields.h), which the JSON writer and parser, the
+/// store's columns and the CSV export all walk. Value type.
 struct BenchResult {
   std::string model, backend, backend_version, precision, scenario;
   std::int64_t batch = 1;
   int threads = 1;
-  std::string status = "ok";  ///< "ok" | "failed" | "unsupported"
+  ResultStatus status = ResultStatus::kOk;
   std::string reason;
   std::optional<LatencyStats> latency;
   double throughput_per_s = 0;  ///< samples (images) per second
@@ -152,6 +178,9 @@ struct BenchResult {
   std::string profile_unavailable;            ///< under --profile: why this row has no profile
   std::string profile_trace_path;             ///< under --profile: the Chrome trace written for this row
   std::optional<ServingResult> serving;       ///< scenarios server and multi-stream (serving.h)
+
+  bool ok() const { return status == ResultStatus::kOk; }
+  bool operator==(const BenchResult&) const = default;
 };
 
 /// What identifies a measured configuration across runs: the key `compare`
@@ -169,9 +198,31 @@ inline ConfigurationId configuration_of(const BenchResult& row) {
 }
 
 nlohmann::json to_json(const LatencyStats& stats);
+/// The row as the bench document holds it (CLI.md). Leaves out
+/// latency_samples_ms and the profile's timeline (events).
 nlohmann::json to_json(const BenchResult& result);
 /// Parses a result written by to_json(); throws Error on a malformed document.
 BenchResult bench_result_from_json(const nlohmann::json& json);
+
+/// One scalar of a row's flat views: absent (SQL NULL, an empty CSV cell), a
+/// flag, an integer, a number or text.
+using FlatValue = std::variant<std::monostate, bool, std::int64_t, double, std::string>;
+
+/// One named cell of a flat view; `column` points into the field table
+/// (static storage).
+struct FlatCell {
+  std::string_view column;
+  FlatValue value;
+};
+
+/// The results store's query columns of `row`, in the field table's order
+/// (the store keeps the row's whole JSON beside them). A group the row lacks
+/// (latency, memory, accuracy) gives absent values; the names never change,
+/// so store_columns(BenchResult{}) lists them.
+std::vector<FlatCell> store_columns(const BenchResult& row);
+/// The CSV export's columns of `row` (render_csv()), in the field table's
+/// order; the same rules as store_columns().
+std::vector<FlatCell> csv_columns(const BenchResult& row);
 nlohmann::json to_json(const Environment& env);
 /// A live row's figures as the "live" object of to_json(BenchResult).
 nlohmann::json to_json(const LiveFields& live);

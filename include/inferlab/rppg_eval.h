@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "inferlab/result.h"
 #include "inferlab/rppg.h"
 
 namespace inferlab {
@@ -50,7 +51,7 @@ struct EvalMetrics {
 /// One method on one clip, or why it could not run there.
 struct ClipResult {
   std::string clip, method;
-  std::string status = "ok";  ///< "ok" or "failed"
+  ResultStatus status = ResultStatus::kOk;  ///< ok or failed
   std::string reason;
   EvalMetrics metrics;
   double truth_bpm_mean = 0;

@@ -52,11 +52,13 @@ struct QpsProbe {
   bool met = false;         ///< p99 <= bound and every issued query completed
   std::int64_t issued = 0, completed = 0, dropped = 0, cancelled = 0;
   bool early_stopped = false;  ///< stopped once more than 1% of its queries had passed the bound
+  bool operator==(const QpsProbe&) const = default;
 };
 
 /// p50/p99/mean of one component of latency, in ms.
 struct LatencySummary {
   double p50_ms = 0, p99_ms = 0, mean_ms = 0;
+  bool operator==(const LatencySummary&) const = default;
 };
 
 /// What a server or multi-stream row carries beyond BenchResult's latency
@@ -89,6 +91,7 @@ struct ServingResult {
   /// "network_and_serialisation" (round trip minus queue and engine).
   std::map<std::string, LatencySummary> split_ms;
   std::string url;  ///< --url: the server driven
+  bool operator==(const ServingResult&) const = default;
 };
 
 nlohmann::json to_json(const ServingResult& result);

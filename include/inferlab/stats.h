@@ -15,6 +15,7 @@ struct LatencyStats {
   double mean_ms = 0, stddev_ms = 0, min_ms = 0, max_ms = 0;
   double p50_ms = 0, p90_ms = 0, p95_ms = 0, p99_ms = 0, p999_ms = 0;
   double ci95_p50_lo_ms = 0, ci95_p50_hi_ms = 0;  ///< 95% CI of the median
+  bool operator==(const LatencyStats&) const = default;
 };
 
 /// Percentile `q` in [0, 1] of an ascending-sorted sample, by linear

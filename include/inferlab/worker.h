@@ -18,10 +18,12 @@
 
 namespace inferlab {
 
-/// Everything a worker needs; travels to the child as JSON.
+/// Everything a worker needs to produce its row whole; travels to the child
+/// as JSON.
 struct WorkerSpec {
-  ModelSource model;       ///< file and declared I/O for this backend's format
-  std::string model_form;  ///< e.g. "frozen TorchScript", shown in results
+  ModelSource model;         ///< file and declared I/O for this backend's format; model.name names the row
+  std::string model_form;    ///< e.g. "frozen TorchScript", shown in results
+  std::string model_sha256;  ///< sha256 (hex) of the model's ONNX file, for the row; empty when unknown
   std::string backend;
   std::string precision = "fp32";
   std::int64_t batch = 1;
@@ -33,10 +35,10 @@ struct WorkerSpec {
   RunSettings run;
   std::string output_dump_path;    ///< where to write the outputs of the seeded input (float32, raw)
   std::string raw_latencies_path;  ///< empty: do not stream samples
-  std::string samples_path;        ///< empty: none; else strided_samples() written here as float32 after the run
   std::uint64_t input_seed = 20261124;
-  std::string profile_path;        ///< empty: no profile; else a SessionProfile JSON is written here
-  std::int64_t profile_runs = 20;  ///< profiled runs after the measurement (when profile_path is set)
+  /// > 0: this many profiled runs after the measurement, into the row's
+  /// profile (or profile_unavailable); 0: no profile.
+  std::int64_t profile_runs = 0;
   /// Scenarios "server" and "multi-stream": the load and the batcher
   /// (batcher.max_batch equals `batch`; input_shapes are at that batch).
   ServingSettings serving;
@@ -46,13 +48,20 @@ nlohmann::json to_json(const WorkerSpec& spec);
 /// Throws Error on a malformed spec.
 WorkerSpec worker_spec_from_json(const nlohmann::json& json);
 
-/// A result carrying `spec`'s identity (model, backend, precision, batch,
-/// threads, scenario, format) and nothing measured yet.
+/// The worker's result file: the row as to_json() writes it, plus what the
+/// bench document leaves out (latency_samples_ms, the profile's timeline),
+/// so the row the parent reads back is the row the worker made.
+nlohmann::json worker_result_to_json(const BenchResult& row);
+/// The inverse of worker_result_to_json(); throws Error when malformed.
+BenchResult worker_result_from_json(const nlohmann::json& json);
+
+/// A result carrying `spec`'s identity (model, model_sha256, backend,
+/// precision, batch, threads, scenario, format) and nothing measured yet.
 BenchResult result_for(const WorkerSpec& spec);
 
 /// Fills `result`'s count, duration, stop reason, validity verdict, latency
-/// statistics and throughput from a measured run, and writes the kept raw
-/// samples to spec.samples_path when set. Shared by every worker kind, so
+/// statistics, throughput and kept raw samples (latency_samples_ms,
+/// strided_samples()) from a measured run. Shared by every worker kind, so
 /// the statistics are computed by one piece of code.
 void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult& result);
 

@@ -1,5 +1,8 @@
 #include "inferlab/registry.h"
 
+#include <map>
+#include <mutex>
+
 #include "inferlab/error.h"
 #include "null/null_backend.h"
 
@@ -107,6 +110,19 @@ std::string missing_reason(const Registration& registration) {
   return status;
 }
 
+// The registration of `name`, compiled in; throws Error naming the choices
+// otherwise.
+const Registration& available_registration(const std::string& name) {
+  for (const Registration& registration : kRegistrations) {
+    if (name != registration.name) continue;
+    if (registration.factory == nullptr) {
+      throw Error("backend '" + name + "' is not available in this build: " + missing_reason(registration));
+    }
+    return registration;
+  }
+  throw Error("unknown backend '" + name + "' (known: " + known_names() + ")");
+}
+
 }  // namespace
 
 std::vector<BackendEntry> known_backends() {
@@ -121,15 +137,18 @@ std::vector<BackendEntry> known_backends() {
   return entries;
 }
 
-std::unique_ptr<Backend> create_backend(const std::string& name) {
-  for (const Registration& registration : kRegistrations) {
-    if (name != registration.name) continue;
-    if (registration.factory == nullptr) {
-      throw Error("backend '" + name + "' is not available in this build: " + missing_reason(registration));
-    }
-    return registration.factory();
-  }
-  throw Error("unknown backend '" + name + "' (known: " + known_names() + ")");
+void check_backend_available(const std::string& name) { available_registration(name); }
+
+std::unique_ptr<Backend> create_backend(const std::string& name) { return available_registration(name).factory(); }
+
+const Backend& shared_backend(const std::string& name) {
+  static std::mutex mutex;
+  // Never destroyed: an engine's globals may be gone by static destruction.
+  static auto* instances = new std::map<std::string, std::unique_ptr<Backend>>;
+  const std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<Backend>& instance = (*instances)[name];
+  if (!instance) instance = create_backend(name);
+  return *instance;
 }
 
 }  // namespace inferlab

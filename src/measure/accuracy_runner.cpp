@@ -54,7 +54,7 @@ class AccuracyRun {
   AccuracyRun(const AccuracyOptions& options, const Dataset& dataset, const AccuracyProgressFn& progress)
       : options_(options), dataset_(dataset), progress_(progress) {}
 
-  // Fills `row` (status "ok" on success) and returns its predictions.
+  // Fills `row` (status ok on success) and returns its predictions.
   RowOutcome run(Backend& backend, const std::string& precision, BenchResult& row) const {
     RowOutcome outcome{std::vector<int>(dataset_.size(), -1)};
     const auto wall_start = Clock::now();
@@ -145,7 +145,7 @@ class AccuracyRun {
     row.duration_ms = run_ms;
     row.throughput_per_s = a.inference_samples_per_s;
     row.accuracy = a;
-    row.status = "ok";
+    row.status = ResultStatus::kOk;
     return outcome;
   }
 
@@ -216,17 +216,17 @@ std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Data
                                   : model_support(*backend, options.model, precision);
       RowOutcome outcome;
       if (!support.supported) {
-        row.status = "unsupported";
+        row.status = ResultStatus::kUnsupported;
         row.reason = support.reason;
       } else {
         try {
           outcome = run.run(*backend, precision, row);
         } catch (const Error& e) {
           // e.g. a Python-worker framework that cannot convert an op.
-          row.status = e.kind() == ErrorKind::kUnsupported ? "unsupported" : "failed";
+          row.status = e.kind() == ErrorKind::kUnsupported ? ResultStatus::kUnsupported : ResultStatus::kFailed;
           row.reason = e.what();
         } catch (const std::exception& e) {
-          row.status = "failed";
+          row.status = ResultStatus::kFailed;
           row.reason = e.what();
         }
       }
@@ -240,12 +240,12 @@ std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Data
   std::size_t reference = rows.size();
   for (std::size_t i = 0; i < rows.size() && reference == rows.size(); ++i) {
     const bool wanted = reference_backend.empty() ? rows[i].backend != "null" : rows[i].backend == reference_backend;
-    if (wanted && rows[i].status == "ok") reference = i;
+    if (wanted && rows[i].ok()) reference = i;
   }
   if (reference < rows.size()) {
     const std::string reference_name = rows[reference].backend + " " + rows[reference].precision;
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      if (rows[i].status != "ok") continue;
+      if (!rows[i].ok()) continue;
       std::int64_t both = 0, same = 0;
       for (std::size_t s = 0; s < outcomes[i].predictions.size(); ++s) {
         const int mine = outcomes[i].predictions[s], theirs = outcomes[reference].predictions[s];

@@ -44,19 +44,10 @@ std::vector<float> read_dump(const std::string& path) {
   return values;
 }
 
-std::vector<float> read_samples(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return {};
-  const std::string bytes = read_file(path);
-  std::vector<float> values(bytes.size() / sizeof(float));
-  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-  return values;
-}
-
 std::string progress_line(const BenchResult& r) {
   std::string line =
       "  " + r.model + " x " + r.backend + " " + r.precision + " batch " + std::to_string(r.batch) + ": ";
-  if (r.status != "ok" || !r.latency) return line + r.status + " (" + r.reason + ")";
+  if (!r.ok() || !r.latency) return line + result_status_name(r.status) + " (" + r.reason + ")";
   std::ostringstream out;
   out << "p50 " << format_ms(r.latency->p50_ms) << " ms, " << static_cast<long long>(std::llround(r.throughput_per_s))
       << "/s, peak RSS " << static_cast<long long>(std::llround(r.memory ? r.memory->peak_rss_mb : 0)) << " MB";
@@ -86,19 +77,6 @@ class RawLatencyWriter {
   std::unique_ptr<std::ofstream> out_;
 };
 
-// The worker wrote either a profile or why the backend has none.
-void read_profile(const std::string& path, BenchResult& r) {
-  std::ifstream in(path);
-  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
-  if (!in || doc.is_discarded() || !doc.is_object()) {
-    r.profile_unavailable = "the worker wrote no readable profile (" + path + ")";
-  } else if (doc.contains("unavailable")) {
-    r.profile_unavailable = doc.at("unavailable").get<std::string>();
-  } else {
-    r.profile = session_profile_from_json(doc);
-  }
-}
-
 struct ModelRun {
   const BenchOptions& options;
   const ResolvedModel& model;
@@ -116,6 +94,7 @@ struct ModelRun {
     WorkerSpec spec;
     spec.model = pair.source;
     spec.model_form = pair.model_form;
+    spec.model_sha256 = model.sha256_onnx;
     spec.backend = pair.backend;
     spec.precision = pair.precision;
     spec.batch = batch;
@@ -126,6 +105,7 @@ struct ModelRun {
     spec.run = options.run;
     spec.serving = options.serving;
     spec.serving.batcher.max_batch = batch;
+    spec.profile_runs = options.profile_runs;
     return spec;
   }
 
@@ -135,19 +115,12 @@ struct ModelRun {
     spec.input_shapes = input_shapes_for(model, batch, options.shape_overrides);
     const std::string stem = scratch + "/run-" + std::to_string(++sequence);
     spec.output_dump_path = stem + ".out.bin";
-    spec.samples_path = stem + ".samples.f32";
     if (raw.enabled()) spec.raw_latencies_path = stem + ".raw.csv";
-    if (options.profile_runs > 0) {
-      spec.profile_path = stem + ".profile.json";
-      spec.profile_runs = options.profile_runs;
-    }
+    // The worker makes the row whole (the spec carries the model's name and
+    // hash; the profile and the kept samples come back in the row).
     BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
-    if (r.status == "failed" && may_retry_cleaned(pair)) r = retry_cleaned(spec, r);
-    r.model = model.name;  // the user's name for it, whatever file the backend read
-    r.model_sha256 = model.sha256_onnx;
-    if (r.status == "ok" && options.profile_runs > 0) read_profile(spec.profile_path, r);
-    if (r.status == "ok") raw.append(r, spec.raw_latencies_path);
-    if (r.status == "ok") r.latency_samples_ms = read_samples(spec.samples_path);
+    if (r.status == ResultStatus::kFailed && may_retry_cleaned(pair)) r = retry_cleaned(spec, r);
+    if (r.ok()) raw.append(r, spec.raw_latencies_path);
     if (progress) progress(progress_line(r));
     results.push_back(r);
     if (on_row) on_row(results.size() - 1, results.back());
@@ -173,15 +146,17 @@ struct ModelRun {
     if (!cleaned) return failed;
     const std::string original_path = spec.model.path;
     spec.model.path = cleaned->path;
+    // The comparison with the original comes first, so the cleaned run's
+    // worker writes the row's whole model form.
     spec.model_form = "ONNX cleaned by inferlab's graph passes (" + cleaned->changes +
-                      ") because the original failed: " + failed.reason;
+                      ") because the original failed: " + failed.reason + "; " + cleaned_agreement(spec, original_path);
     BenchResult r = measure_in_child_process(spec, scratch, options.worker_timeout_s);
-    if (r.status != "ok") {
+    if (!r.ok()) {
+      // Two attempts, one row: the original's, saying the copy failed too.
       BenchResult still_failed = failed;
       still_failed.reason += " (a copy cleaned by inferlab's graph passes failed too: " + r.reason + ")";
       return still_failed;
     }
-    r.model_form += "; " + cleaned_agreement(spec, original_path);
     return r;
   }
 
@@ -201,7 +176,7 @@ struct ModelRun {
       original.run.min_duration_ms = 0;
       original.run.target_ci = 0;
       original.raw_latencies_path.clear();
-      original.profile_path.clear();
+      original.profile_runs = 0;
       original.model.path = original_path;
       original.output_dump_path = scratch + "/agreement-original.bin";
       WorkerSpec copy = original;
@@ -209,7 +184,7 @@ struct ModelRun {
       copy.output_dump_path = scratch + "/agreement-cleaned.bin";
       const BenchResult a = measure_in_child_process(original, scratch, options.worker_timeout_s);
       const BenchResult b = measure_in_child_process(copy, scratch, options.worker_timeout_s);
-      if (a.status != "ok" || b.status != "ok") continue;
+      if (!a.ok() || !b.ok()) continue;
       const ValidationResult v = compare_outputs(read_dump(original.output_dump_path), read_dump(copy.output_dump_path),
                                                  name, options.tolerance, options.min_cosine);
       std::ostringstream out;
@@ -222,10 +197,8 @@ struct ModelRun {
 
   void unsupported_row(const Pair& pair, std::int64_t batch, const std::string& scenario) {
     BenchResult r = result_for(spec_for(pair, batch, scenario));
-    r.model = model.name;
-    r.status = "unsupported";
+    r.status = ResultStatus::kUnsupported;
     r.reason = pair.support.reason;
-    r.model_sha256 = model.sha256_onnx;
     if (progress) progress(progress_line(r));
     results.push_back(r);
     if (on_row) on_row(results.size() - 1, results.back());
@@ -255,8 +228,7 @@ struct ModelRun {
         }
         BenchResult r = measure(pairs[i], *next, "offline");
         rows[i].push_back(results.size() - 1);
-        points[i].push_back(
-            SweepPoint{*next, r.status == "ok", r.throughput_per_s, r.memory ? r.memory->peak_rss_mb : 0.0});
+        points[i].push_back(SweepPoint{*next, r.ok(), r.throughput_per_s, r.memory ? r.memory->peak_rss_mb : 0.0});
       }
     }
   }
@@ -278,12 +250,12 @@ struct ModelRun {
     for (auto& [row, dump] : dump_of_row) {
       BenchResult& r = results[row];
       // The null backend computes nothing, so its outputs agree with nothing.
-      if (r.status != "ok" || r.model_format == "none") continue;
+      if (!r.ok() || r.model_format == "none") continue;
       // The reference row: same model and batch, reference backend, fp32 if measured, else the same precision.
       std::optional<std::size_t> ref_row;
       for (auto& [other, other_dump] : dump_of_row) {
         const BenchResult& c = results[other];
-        if (c.backend != reference || c.batch != r.batch || c.status != "ok") continue;
+        if (c.backend != reference || c.batch != r.batch || !c.ok()) continue;
         if (!ref_row || c.precision == "fp32") ref_row = other;
       }
       // The reference backend's other precisions (its bf16 or int8 rows) are
@@ -387,30 +359,48 @@ SupportAnswer model_support(const Backend& backend, const ResolvedModel& model, 
   return backend.supports(model.source_for(backend.format()), precision_from_name(precision));
 }
 
-std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress, const RowSink& on_row) {
+CheckedBenchOptions check_bench_options(BenchOptions options) {
   if (options.backends.empty()) throw Error("--backends: give at least one backend");
   validate_run_settings(options.run);
-  std::vector<std::unique_ptr<Backend>> backends;
-  for (const auto& name : options.backends) backends.push_back(create_backend(name));
+  for (const auto& model : options.models) {
+    std::vector<std::int64_t> first_batches = options.batches;
+    if (options.batch_sweep) first_batches.push_back(options.sweep.start_batch);
+    for (auto batch : first_batches) input_shapes_for(model, batch, options.shape_overrides);
+  }
+  return CheckedBenchOptions(std::move(options));
+}
 
-  // Everything a user can get wrong is checked before the first measurement,
-  // so a bad flag never costs a half-finished sweep.
+void CheckedBenchOptions::set_int8_models(std::map<std::string, std::string> paths, std::string form) {
+  options_.int8_onnx_paths = std::move(paths);
+  options_.int8_onnx_form = std::move(form);
+}
+
+std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn& progress, const RowSink& on_row) {
+  return run_bench(check_bench_options(options), progress, on_row);
+}
+
+std::vector<BenchResult> run_bench(const CheckedBenchOptions& checked, const ProgressFn& progress,
+                                   const RowSink& on_row) {
+  const BenchOptions& options = checked.options();
+  // Each backend is asked once per model x precision, before the first
+  // measurement, so an unrunnable model never costs a half-finished sweep.
   std::vector<std::vector<Pair>> plan;
   for (const auto& model : options.models) {
     std::vector<Pair> pairs;
     std::string reasons;
-    for (const auto& backend : backends) {
+    for (const auto& name : options.backends) {
+      const Backend& backend = shared_backend(name);
       for (const auto& precision_text : options.precisions) {
-        Pair pair{backend->name(), precision_text, model.source_for(backend->format()),
-                  describe_model_form(model, backend->format()), SupportAnswer::yes()};
+        Pair pair{backend.name(), precision_text, model.source_for(backend.format()),
+                  describe_model_form(model, backend.format()), SupportAnswer::yes()};
         const auto int8_file = options.int8_onnx_paths.find(model.name);
-        if (precision_text == "int8" && backend->format() == ModelFormat::kOnnx &&
+        if (precision_text == "int8" && backend.format() == ModelFormat::kOnnx &&
             int8_file != options.int8_onnx_paths.end()) {
           pair.source.path = int8_file->second;
           pair.model_form = options.int8_onnx_form;
-          pair.support = backend->supports(pair.source, Precision::kInt8);
+          pair.support = backend.supports(pair.source, Precision::kInt8);
         } else {
-          pair.support = model_support(*backend, model, precision_text);
+          pair.support = model_support(backend, model, precision_text);
         }
         if (!pair.support.supported)
           reasons += (reasons.empty() ? "" : "; ") + pair.backend + ": " + pair.support.reason;
@@ -419,11 +409,6 @@ std::vector<BenchResult> run_bench(const BenchOptions& options, const ProgressFn
     }
     const bool any = std::any_of(pairs.begin(), pairs.end(), [](const Pair& p) { return p.support.supported; });
     if (!any) throw Error(model.argument + ": no requested backend can run it (" + reasons + ")");
-    std::vector<std::int64_t> first_batches = options.batches;
-    if (options.batch_sweep) first_batches.push_back(options.sweep.start_batch);
-    for (auto batch : first_batches) {
-      input_shapes_for(model, batch, options.shape_overrides);
-    }
     plan.push_back(std::move(pairs));
   }
 

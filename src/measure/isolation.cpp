@@ -28,7 +28,7 @@ namespace {
 
 BenchResult failed_result(const WorkerSpec& spec, std::string reason) {
   BenchResult r = result_for(spec);
-  r.status = "failed";
+  r.status = ResultStatus::kFailed;
   r.reason = std::move(reason);
   return r;
 }
@@ -106,7 +106,7 @@ BenchResult measure_in_child_process(const WorkerSpec& spec, const std::string& 
                                    (tail.empty() ? "" : ": " + tail));
   }
   try {
-    return bench_result_from_json(nlohmann::json::parse(read_file(result_path)));
+    return worker_result_from_json(nlohmann::json::parse(read_file(result_path)));
   } catch (const std::exception& e) {
     return failed_result(spec, std::string("unreadable worker result: ") + e.what());
   }

@@ -23,7 +23,7 @@ constexpr double kBytesPerMb = 1024.0 * 1024.0;
 
 // Thrown when the Python process reports an error event or goes away.
 struct WorkerStopped {
-  std::string status;  // "unsupported" | "failed"
+  ResultStatus status;  // unsupported or failed
   std::string reason;
 };
 
@@ -46,12 +46,16 @@ class PythonDriver {
     try {
       j = json::parse(text);
     } catch (const json::exception&) {
-      throw WorkerStopped{"failed", "the " + backend_ + " Python worker sent an unreadable reply: " + text};
+      throw WorkerStopped{ResultStatus::kFailed,
+                          "the " + backend_ + " Python worker sent an unreadable reply: " + text};
     }
     if (j.value("event", "") == "error")
-      throw WorkerStopped{j.value("kind", "failed"), j.value("message", "unknown error")};
+      throw WorkerStopped{
+          j.value("kind", "failed") == "unsupported" ? ResultStatus::kUnsupported : ResultStatus::kFailed,
+          j.value("message", "unknown error")};
     if (j.value("event", "") != expected)
-      throw WorkerStopped{"failed", "the " + backend_ + " Python worker sent '" + text + "', expected " + expected};
+      throw WorkerStopped{ResultStatus::kFailed,
+                          "the " + backend_ + " Python worker sent '" + text + "', expected " + expected};
     return j;
   }
 
@@ -61,12 +65,13 @@ class PythonDriver {
     try {
       return std::stod(text);
     } catch (const std::exception&) {
-      throw WorkerStopped{"failed", "the " + backend_ + " Python worker sent '" + text + "', expected a latency"};
+      throw WorkerStopped{ResultStatus::kFailed,
+                          "the " + backend_ + " Python worker sent '" + text + "', expected a latency"};
     }
   }
 
   [[noreturn]] void died() {
-    throw WorkerStopped{"failed", describe_worker_end(backend_, channel_.finish(), log_path_)};
+    throw WorkerStopped{ResultStatus::kFailed, describe_worker_end(backend_, channel_.finish(), log_path_)};
   }
 
  private:
@@ -115,13 +120,10 @@ void measure(const WorkerSpec& spec, PythonChannel& channel, PythonDriver& drive
       MemoryResult{static_cast<double>(peak) / kBytesPerMb, static_cast<double>(rss_loaded - rss_start) / kBytesPerMb,
                    static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};
   record_energy(energy, energy_start, energy_end, spec, result);
-  if (!spec.profile_path.empty()) {
-    write_file_atomically(
-        spec.profile_path,
-        json{{"unavailable", spec.backend + " (Python worker) has no per-layer profile in inferlab"}}.dump());
-  }
+  if (spec.profile_runs > 0)
+    result.profile_unavailable = spec.backend + " (Python worker) has no per-layer profile in inferlab";
   (void)imported;
-  result.status = "ok";
+  result.status = ResultStatus::kOk;
 }
 
 }  // namespace
@@ -130,7 +132,7 @@ BenchResult measure_with_python_worker(const WorkerSpec& spec, const PythonEnvir
                                        const std::string& scratch_stem) {
   BenchResult result = result_for(spec);
   if (!env.installed()) {
-    result.status = "unsupported";
+    result.status = ResultStatus::kUnsupported;
     result.reason = "the Python environment " + env.venv_dir + " is missing: run " + python_install_command();
     return result;
   }
@@ -151,7 +153,7 @@ BenchResult measure_with_python_worker(const WorkerSpec& spec, const PythonEnvir
     result.status = stopped.status;
     result.reason = stopped.reason;
   } catch (const std::exception& e) {
-    result.status = "failed";
+    result.status = ResultStatus::kFailed;
     result.reason = e.what();
   }
   return result;

@@ -127,9 +127,11 @@ BenchResult measure_serving_in_this_process(const WorkerSpec& spec) {
       result.power_note = energy.reason();
     }
     result.serving = std::move(serving);
-    result.status = "ok";
+    if (spec.profile_runs > 0)
+      result.profile_unavailable = "--scenario " + spec.scenario + " has no per-layer profile in inferlab";
+    result.status = ResultStatus::kOk;
   } catch (const std::exception& e) {
-    result.status = "failed";
+    result.status = ResultStatus::kFailed;
     result.reason = e.what();
   }
   return result;

@@ -46,17 +46,15 @@ void dump_outputs(const std::string& path, const std::vector<Tensor>& outputs) {
 
 // The per-layer profile comes from extra runs after the measurement, so the
 // profiler's clock reads never touch the measured latencies.
-void write_profile(Session& session, const WorkerSpec& spec, const std::vector<const Tensor*>& inputs,
-                   std::vector<Tensor*>& outputs) {
+void record_profile(Session& session, const WorkerSpec& spec, const std::vector<const Tensor*>& inputs,
+                    std::vector<Tensor*>& outputs, BenchResult& result) {
   if (!session.set_profiling(true)) {
-    write_file_atomically(spec.profile_path,
-                          json{{"unavailable", spec.backend + " has no per-layer profile in inferlab"}}.dump());
+    result.profile_unavailable = spec.backend + " has no per-layer profile in inferlab";
     return;
   }
-  for (std::int64_t i = 0; i < std::max<std::int64_t>(spec.profile_runs, 1); ++i) session.run(inputs, outputs);
-  SessionProfile profile = session.profile();
+  for (std::int64_t i = 0; i < spec.profile_runs; ++i) session.run(inputs, outputs);
+  result.profile = session.profile();
   session.set_profiling(false);
-  write_file_atomically(spec.profile_path, to_json(profile).dump());
 }
 
 }  // namespace
@@ -72,6 +70,7 @@ json to_json(const WorkerSpec& s) {
                 {"inputs", inputs},
                 {"outputs", outputs}}},
               {"model_form", s.model_form},
+              {"model_sha256", s.model_sha256},
               {"backend", s.backend},
               {"precision", s.precision},
               {"batch", s.batch},
@@ -90,9 +89,7 @@ json to_json(const WorkerSpec& s) {
                 {"target_ci_min_count", s.run.target_ci_min_count}}},
               {"output_dump_path", s.output_dump_path},
               {"raw_latencies_path", s.raw_latencies_path},
-              {"samples_path", s.samples_path},
               {"input_seed", s.input_seed},
-              {"profile_path", s.profile_path},
               {"profile_runs", s.profile_runs},
               {"serving", to_json(s.serving)}};
 }
@@ -107,6 +104,7 @@ WorkerSpec worker_spec_from_json(const json& j) {
     for (const auto& t : m.at("inputs")) s.model.inputs.push_back(spec_from_json(t));
     for (const auto& t : m.at("outputs")) s.model.outputs.push_back(spec_from_json(t));
     s.model_form = j.value("model_form", "");
+    s.model_sha256 = j.value("model_sha256", "");
     s.backend = j.at("backend");
     s.precision = j.at("precision");
     s.batch = j.at("batch");
@@ -125,10 +123,8 @@ WorkerSpec worker_spec_from_json(const json& j) {
     s.run.target_ci_min_count = r.at("target_ci_min_count");
     s.output_dump_path = j.value("output_dump_path", "");
     s.raw_latencies_path = j.value("raw_latencies_path", "");
-    s.samples_path = j.value("samples_path", "");
     s.input_seed = j.value("input_seed", std::uint64_t{20261124});
-    s.profile_path = j.value("profile_path", "");
-    s.profile_runs = j.value("profile_runs", std::int64_t{20});
+    s.profile_runs = j.value("profile_runs", std::int64_t{0});
     if (j.contains("serving")) s.serving = serving_settings_from_json(j.at("serving"));
     return s;
   } catch (const json::exception& e) {
@@ -136,9 +132,28 @@ WorkerSpec worker_spec_from_json(const json& j) {
   }
 }
 
+json worker_result_to_json(const BenchResult& row) {
+  json j = to_json(row);
+  j["latency_samples_ms"] = row.latency_samples_ms;
+  if (row.profile) j["profile_timeline"] = to_json(*row.profile);
+  return j;
+}
+
+BenchResult worker_result_from_json(const json& j) {
+  BenchResult row = bench_result_from_json(j);
+  try {
+    row.latency_samples_ms = j.value("latency_samples_ms", std::vector<float>{});
+  } catch (const json::exception& e) {
+    throw Error(std::string("malformed worker result: ") + e.what(), ErrorKind::kRuntime);
+  }
+  if (auto it = j.find("profile_timeline"); it != j.end()) row.profile = session_profile_from_json(*it);
+  return row;
+}
+
 BenchResult result_for(const WorkerSpec& spec) {
   BenchResult result;
   result.model = spec.model.name;
+  result.model_sha256 = spec.model_sha256;
   result.backend = spec.backend;
   result.precision = spec.precision;
   result.batch = spec.batch;
@@ -155,11 +170,7 @@ void fill_run_statistics(const WorkerSpec& spec, RunOutcome outcome, BenchResult
   result.stop_reason = stop_reason_name(outcome.stop_reason);
   result.invalid_reason = run_validity_problem(spec.run, outcome);
   result.valid = result.invalid_reason.empty();
-  if (!spec.samples_path.empty()) {
-    const std::vector<float> kept = strided_samples(outcome.latencies_ms, kMaxKeptLatencySamples);
-    write_file_atomically(spec.samples_path,
-                          std::string(reinterpret_cast<const char*>(kept.data()), kept.size() * sizeof(float)));
-  }
+  result.latency_samples_ms = strided_samples(outcome.latencies_ms, kMaxKeptLatencySamples);
   result.latency = compute_latency_stats(std::move(outcome.latencies_ms));
   result.throughput_per_s =
       outcome.duration_ms > 0 ? static_cast<double>(result.count * spec.batch) * 1000.0 / outcome.duration_ms : 0;
@@ -249,10 +260,10 @@ BenchResult measure_in_this_process(const WorkerSpec& spec) {
                                  static_cast<double>(rss_loaded - rss_start) / kBytesPerMb,
                                  static_cast<double>(rss_end - rss_loaded) / kBytesPerMb};
     record_energy(energy, energy_start, energy_end, spec, result);
-    if (!spec.profile_path.empty()) write_profile(*session, spec, input_ptrs, output_ptrs);
-    result.status = "ok";
+    if (spec.profile_runs > 0) record_profile(*session, spec, input_ptrs, output_ptrs, result);
+    result.status = ResultStatus::kOk;
   } catch (const std::exception& e) {
-    result.status = "failed";
+    result.status = ResultStatus::kFailed;
     result.reason = e.what();
   }
   return result;

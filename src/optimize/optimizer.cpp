@@ -141,14 +141,14 @@ std::vector<AccuracyChange> compare_accuracy(const std::vector<BenchResult>& bef
     c.backend = backend;
     const BenchResult* b = row_of(before, backend);
     const BenchResult* a = row_of(after, backend);
-    if (b && b->status == "ok" && b->accuracy) {
+    if (b && b->ok() && b->accuracy) {
       c.top1_before = b->accuracy->top1;
       c.top5_before = b->accuracy->top5;
     }
     if (a) {
       c.status = a->status;
       c.reason = a->reason;
-      if (a->status == "ok" && a->accuracy) {
+      if (a->ok() && a->accuracy) {
         c.top1_after = a->accuracy->top1;
         c.top5_after = a->accuracy->top5;
         c.execution = model_format_note(o);

@@ -93,7 +93,7 @@ BenchResult failed_live_row(const std::string& backend, const std::string& metho
   BenchResult row = base_row(model, method, threads);
   row.backend = backend;
   row.backend_version = create_backend(backend)->version();
-  row.status = "failed";
+  row.status = ResultStatus::kFailed;
   row.reason = reason;
   return row;
 }

@@ -21,7 +21,7 @@ const BenchResult* row_for(const std::vector<BenchResult>& rows, const std::stri
 std::string top1_text(const DistilledModel& m, const std::string& backend) {
   const BenchResult* r = row_for(m.accuracy, "", backend);
   if (!r) return "-";
-  if (r->status != "ok" || !r->accuracy) return r->status;
+  if (!r->ok() || !r->accuracy) return result_status_name(r->status);
   return fixed(r->accuracy->top1 * 100.0, 2) + "%";
 }
 
@@ -58,8 +58,8 @@ std::string render_distill_report(const DistillReport& r) {
       double teacher_ms = 0, student_ms = 0;
       for (const auto& m : r.models) {
         const BenchResult* l = row_for(r.latency, model_name(r, m), b);
-        if (!l || l->status != "ok" || !l->latency) {
-          row.push_back(l ? l->status : "-");
+        if (!l || !l->ok() || !l->latency) {
+          row.push_back(l ? result_status_name(l->status) : "-");
           continue;
         }
         row.push_back(fixed(l->latency->p50_ms, 4));

@@ -41,7 +41,7 @@ nlohmann::json row_json(const StoredRow& row) {
                       {"batch", r.batch},
                       {"threads", r.threads},
                       {"scenario", r.scenario},
-                      {"status", r.status},
+                      {"status", result_status_name(r.status)},
                       {"reason", r.reason},
                       {"valid", r.valid},
                       {"invalid_reason", r.invalid_reason},
@@ -94,7 +94,7 @@ void add_profile(const StoredRow& row, nlohmann::json& out) {
 // One point per stage of a successful live row: what the live chart plots.
 void add_live_stages(const StoredRow& row, nlohmann::json& out) {
   const BenchResult& r = row.result;
-  if (!r.live || r.status != "ok") return;
+  if (!r.live || !r.ok()) return;
   const std::string series = r.backend + " (run " + std::to_string(row.run_id) + ")";
   for (const auto& s : r.live->stages) {
     out.push_back({{"series", series},
@@ -138,11 +138,11 @@ nlohmann::json report_data(const ReportInput& input) {
   bool any_memory = false, any_bench = false;
   for (const auto& row : input.rows) {
     rows.push_back(row_json(row));
-    if (row.result.status == "ok") add_cdf(row, cdf);
+    if (row.result.ok()) add_cdf(row, cdf);
     add_profile(row, profiles);
     add_live_stages(row, live_stages);
-    any_bench = any_bench || (std::string(row_kind(row.result)) == "bench" && row.result.status == "ok");
-    any_memory = any_memory || (row.result.memory && row.result.status == "ok");
+    any_bench = any_bench || (std::string(row_kind(row.result)) == "bench" && row.result.ok());
+    any_memory = any_memory || (row.result.memory && row.result.ok());
   }
 
   const Recommendation rec = recommend(collect_configurations(input.rows), Constraints{}, Objective::kLatency);

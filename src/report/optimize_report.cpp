@@ -74,9 +74,10 @@ std::string render_optimize_report(const OptimizeReport& r) {
     std::vector<std::vector<std::string>> rows{
         {"accuracy", "top-1 before", "top-1 after", "drop (pts)", "top-5 before", "top-5 after", "status"}};
     for (const auto& a : r.accuracy) {
-      rows.push_back({a.backend, percent(a.top1_before), percent(a.top1_after),
-                      a.top1_drop_pts ? fixed(*a.top1_drop_pts, 2) : "-", percent(a.top5_before), percent(a.top5_after),
-                      a.status == "ok" ? a.execution : brief(a.status + ": " + a.reason)});
+      rows.push_back(
+          {a.backend, percent(a.top1_before), percent(a.top1_after), a.top1_drop_pts ? fixed(*a.top1_drop_pts, 2) : "-",
+           percent(a.top5_before), percent(a.top5_after),
+           a.status == ResultStatus::kOk ? a.execution : brief(result_status_name(a.status) + (": " + a.reason))});
     }
     out << text_table(rows);
   }
@@ -84,8 +85,8 @@ std::string render_optimize_report(const OptimizeReport& r) {
     out << '\n';
     std::vector<std::vector<std::string>> rows{{"latency batch 1", "model", "p50 ms", "status"}};
     for (const auto& l : r.latency) {
-      rows.push_back({l.backend, l.model, l.status == "ok" && l.latency ? fixed(l.latency->p50_ms, 3) : "-",
-                      l.status == "ok" ? l.model_format : brief(l.status + ": " + l.reason)});
+      rows.push_back({l.backend, l.model, l.ok() && l.latency ? fixed(l.latency->p50_ms, 3) : "-",
+                      l.ok() ? l.model_format : brief(result_status_name(l.status) + (": " + l.reason))});
     }
     out << text_table(rows);
   }
@@ -135,7 +136,7 @@ nlohmann::json to_json(const OptimizeReport& r) {
   j["accuracy"] = nlohmann::json::array();
   for (const auto& a : r.accuracy) {
     j["accuracy"].push_back({{"backend", a.backend},
-                             {"status", a.status},
+                             {"status", result_status_name(a.status)},
                              {"reason", a.reason},
                              {"execution", a.execution},
                              {"top1_before", optional_json(a.top1_before)},

@@ -1,15 +1,22 @@
-// JSON conversion of results (CLI.md, schema "inferlab.bench/1"). Field names
-// here are the public contract: scripts and tests read them.
+// JSON conversion of results (CLI.md, schema "inferlab.bench/1") and the
+// rows' flat views (store columns, CSV columns), all by walking the one
+// field table in result_fields.h. Field names are the public contract:
+// scripts and tests read them.
 #include <cmath>
+#include <type_traits>
 
 #include "inferlab/error.h"
 #include "inferlab/result.h"
+#include "report/result_fields.h"
 
 namespace inferlab {
 
 namespace {
 
 using nlohmann::json;
+using result_fields::Absent;
+using result_fields::Spec;
+using result_fields::View;
 
 // JSON has no NaN/Inf: a non-finite figure is written as null rather than
 // producing a document other tools cannot parse.
@@ -22,61 +29,215 @@ T get_or(const json& object, const char* key, T fallback) {
   return it->get<T>();
 }
 
-}  // namespace
-
-json to_json(const LatencyStats& s) {
-  return json{{"mean", s.mean_ms}, {"stddev", s.stddev_ms},
-              {"min", s.min_ms},   {"p50", s.p50_ms},
-              {"p90", s.p90_ms},   {"p95", s.p95_ms},
-              {"p99", s.p99_ms},   {"p999", s.p999_ms},
-              {"max", s.max_ms},   {"ci95_p50", json::array({s.ci95_p50_lo_ms, s.ci95_p50_hi_ms})}};
+template <class T>
+json json_value(const T& x, const Spec& spec) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return spec.empty_as_null && x.empty() ? json(nullptr) : json(x);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return finite_or_null(x);
+  } else if constexpr (std::is_same_v<T, std::optional<double>>) {
+    return x ? finite_or_null(*x) : json(nullptr);
+  } else if constexpr (std::is_same_v<T, ResultStatus>) {
+    return result_status_name(x);
+  } else {
+    static_assert(std::is_integral_v<T>, "a field type the table has no JSON form for");
+    return x;
+  }
 }
 
-json to_json(const BenchResult& r) {
-  json j{{"model", r.model},
-         {"backend", r.backend},
-         {"backend_version", r.backend_version},
-         {"precision", r.precision},
-         {"batch", r.batch},
-         {"threads", r.threads},
-         {"scenario", r.scenario},
-         {"status", r.status},
-         {"reason", r.reason},
-         {"latency_ms", r.latency ? to_json(*r.latency) : json(nullptr)},
-         {"throughput_per_s", finite_or_null(r.throughput_per_s)},
-         {"count", r.count},
-         {"duration_ms", r.duration_ms},
-         {"timing_boundary", r.timing_boundary},
-         {"timed_region", r.timed_region},
-         {"model_format", r.model_format},
-         {"model_form", r.model_form},
-         {"stop_reason", r.stop_reason},
-         {"valid", r.valid},
-         {"invalid_reason", r.invalid_reason},
-         {"model_sha256", r.model_sha256},
-         {"threading", r.threading},
-         {"power_note", r.power_note},
-         {"sweep_best", r.sweep_best},
-         {"sweep_stop", r.sweep_stop}};
-  j["memory_mb"] = r.memory ? json{{"peak_rss", r.memory->peak_rss_mb},
-                                   {"load_delta", r.memory->load_delta_mb},
-                                   {"run_delta", r.memory->run_delta_mb}}
-                            : json(nullptr);
-  j["power_w"] = r.power_w_avg ? json{{"avg", *r.power_w_avg}} : json(nullptr);
-  j["energy_mj_per_inference"] = r.energy_mj_per_inference ? json(*r.energy_mj_per_inference) : json(nullptr);
-  j["energy_source"] = r.energy_source ? json{{"sensor", r.energy_source->sensor},
-                                              {"method", r.energy_source->method},
-                                              {"sample_interval_ms", r.energy_source->sample_interval_ms}}
-                                       : json(nullptr);
-  if (r.validation) {
-    j["validation"] = json{{"reference", r.validation->reference},
-                           {"max_abs_diff", finite_or_null(r.validation->max_abs_diff)},
-                           {"cosine", finite_or_null(r.validation->cosine)},
-                           {"within_tolerance", r.validation->within_tolerance},
-                           {"tolerance", r.validation->tolerance}};
+template <class T>
+void read_json_value(const json& j, T& x) {
+  if constexpr (std::is_same_v<T, std::optional<double>>) {
+    x = j.is_number() ? std::optional<double>(j.get<double>()) : std::nullopt;
+  } else if constexpr (std::is_same_v<T, ResultStatus>) {
+    x = result_status_from_name(j.get<std::string>());
   } else {
-    j["validation"] = nullptr;
+    x = j.get<T>();
   }
+}
+
+template <class T>
+FlatValue flat_value(const T& x) {
+  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, double> || std::is_same_v<T, bool>) {
+    return x;
+  } else if constexpr (std::is_same_v<T, std::optional<double>>) {
+    return x ? FlatValue(*x) : FlatValue();
+  } else if constexpr (std::is_same_v<T, ResultStatus>) {
+    return std::string(result_status_name(x));
+  } else {
+    static_assert(std::is_integral_v<T>, "a field type the table has no flat form for");
+    return static_cast<std::int64_t>(x);
+  }
+}
+
+// Writes a row (or a group of it) into a JSON object.
+class JsonWriter {
+ public:
+  explicit JsonWriter(json& out) : out_(out) {}
+
+  template <class T>
+  void value(const char* key, const T& x, const Spec& spec) {
+    out_[key] = json_value(x, spec);
+  }
+  void pair(const char* key, double lo, double hi, const Spec&, const Spec&) {
+    out_[key] = json::array({finite_or_null(lo), finite_or_null(hi)});
+  }
+  template <class T, class Fill>
+  void group(const char* key, const std::optional<T>& group, Absent absent, Fill fill, const T& = T{}) {
+    if (group) {
+      object(key, *group, fill);
+    } else if (absent == Absent::kNull) {
+      out_[key] = nullptr;
+    }
+  }
+  template <class T, class Fill>
+  void object(const char* key, const T& x, Fill fill) {
+    json inner = json::object();
+    JsonWriter writer(inner);
+    fill(writer, x);
+    out_[key] = std::move(inner);
+  }
+  template <class T, class Fill>
+  void inline_group(const std::optional<T>& group, const char*, const char*, Fill fill, const T& = T{}) {
+    if (group) fill(*this, *group);
+  }
+  template <class Write, class Read>
+  void custom(const BenchResult& row, Write write, Read) {
+    write(row, out_);
+  }
+
+ private:
+  json& out_;
+};
+
+// Reads what JsonWriter wrote. A missing or null key leaves the field at its
+// starting value unless the field is required.
+class JsonReader {
+ public:
+  JsonReader(const json& in, std::string path) : in_(in), path_(std::move(path)) {}
+
+  template <class T>
+  void value(const char* key, T& x, const Spec& spec) {
+    if (const json* j = find(key, spec.required)) read_json_value(*j, x);
+  }
+  void pair(const char* key, double& lo, double& hi, const Spec& spec, const Spec&) {
+    if (const json* j = find(key, spec.required)) {
+      lo = j->at(0).get<double>();
+      hi = j->at(1).get<double>();
+    }
+  }
+  template <class T, class Fill>
+  void group(const char* key, std::optional<T>& group, Absent, Fill fill, const T& prototype = T{}) {
+    auto it = in_.find(key);
+    if (it == in_.end() || !it->is_object()) return;
+    T x = prototype;
+    JsonReader reader(*it, path_ + key + ".");
+    fill(reader, x);
+    group = std::move(x);
+  }
+  template <class T, class Fill>
+  void object(const char* key, T& x, Fill fill) {
+    auto it = in_.find(key);
+    if (it == in_.end() || !it->is_object()) return;
+    JsonReader reader(*it, path_ + key + ".");
+    fill(reader, x);
+  }
+  template <class T, class Fill>
+  void inline_group(std::optional<T>& group, const char* marker_a, const char* marker_b, Fill fill,
+                    const T& prototype = T{}) {
+    if (!in_.contains(marker_a) || !in_.contains(marker_b)) return;
+    T x = prototype;
+    fill(*this, x);
+    group = std::move(x);
+  }
+  template <class Write, class Read>
+  void custom(BenchResult& row, Write, Read read) {
+    read(in_, row);
+  }
+
+ private:
+  const json* find(const char* key, bool required) const {
+    auto it = in_.find(key);
+    if (it != in_.end() && !it->is_null()) return &*it;
+    if (required) throw Error("malformed bench result: \"" + path_ + key + "\" is missing", ErrorKind::kRuntime);
+    return nullptr;
+  }
+
+  const json& in_;
+  std::string path_;
+};
+
+// Collects one flat view's cells. A group the row lacks still gives its
+// cells, absent, so every row has the same columns.
+class FlatCollector {
+ public:
+  FlatCollector(View view, bool row_ok, std::vector<FlatCell>& out) : view_(view), row_ok_(row_ok), out_(out) {}
+
+  template <class T>
+  void value(const char*, const T& x, const Spec& spec) {
+    if ((spec.views & view_) == 0) return;
+    const bool blank = !present_ || (view_ == result_fields::kCsv && spec.csv_only_ok && !row_ok_);
+    out_.push_back({spec.flat, blank ? FlatValue() : flat_value(x)});
+  }
+  void pair(const char* key, double lo, double hi, const Spec& lo_spec, const Spec& hi_spec) {
+    value(key, lo, lo_spec);
+    value(key, hi, hi_spec);
+  }
+  template <class T, class Fill>
+  void group(const char*, const std::optional<T>& group, Absent, Fill fill, const T& prototype = T{}) {
+    FlatCollector inner = *this;
+    inner.present_ = present_ && group.has_value();
+    fill(inner, group ? *group : prototype);
+  }
+  template <class T, class Fill>
+  void object(const char*, const T& x, Fill fill) {
+    fill(*this, x);
+  }
+  template <class T, class Fill>
+  void inline_group(const std::optional<T>& group, const char*, const char*, Fill fill, const T& prototype = T{}) {
+    this->group("", group, Absent::kNull, fill, prototype);
+  }
+  template <class Write, class Read>
+  void custom(const BenchResult&, Write, Read) {}
+
+ private:
+  View view_;
+  bool row_ok_;
+  bool present_ = true;
+  std::vector<FlatCell>& out_;
+};
+
+std::vector<FlatCell> flat_view(const BenchResult& row, View view) {
+  std::vector<FlatCell> cells;
+  FlatCollector collector(view, row.ok(), cells);
+  result_fields::visit_result_fields(collector, row);
+  return cells;
+}
+
+}  // namespace
+
+const char* result_status_name(ResultStatus status) {
+  switch (status) {
+    case ResultStatus::kOk:
+      return "ok";
+    case ResultStatus::kFailed:
+      return "failed";
+    case ResultStatus::kUnsupported:
+      return "unsupported";
+  }
+  return "failed";
+}
+
+ResultStatus result_status_from_name(std::string_view name) {
+  for (ResultStatus s : {ResultStatus::kOk, ResultStatus::kFailed, ResultStatus::kUnsupported}) {
+    if (name == result_status_name(s)) return s;
+  }
+  throw Error("unknown result status '" + std::string(name) + "' (expected ok, failed or unsupported)");
+}
+
+namespace result_fields {
+
+void write_profile_summary(const BenchResult& r, json& j) {
   if (r.profile) {
     // The summary per layer; the timeline goes to the Chrome trace file.
     json layers = json::array();
@@ -97,50 +258,16 @@ json to_json(const BenchResult& r) {
   } else if (!r.profile_unavailable.empty()) {
     j["profile"] = json{{"unavailable", r.profile_unavailable}};
   }
-  if (r.serving) {
-    // Flat, beside the latency figures they qualify; the rest nested.
-    const json serving = to_json(*r.serving);
-    for (const auto& [key, value] : serving.items()) j[key] = value;
-  }
-  if (r.accuracy) {
-    const AccuracyFields& a = *r.accuracy;
-    // Flat, as CLI.md lists them; the loader's figures nested beside.
-    j["dataset"] = a.dataset;
-    j["preprocess"] = a.preprocess;
-    j["preprocess_source"] = a.preprocess_source;
-    j["samples"] = a.samples;
-    j["top1"] = a.top1;
-    j["top5"] = a.top5;
-    j["agreement_top1"] = a.agreement_top1 ? json(*a.agreement_top1) : json(nullptr);
-    j["agreement_reference"] = a.agreement_reference;
-    j["corrupt_skipped"] = a.corrupt_skipped;
-    j["misclassified"] = a.misclassified;
-    j["contact_sheet"] = a.contact_sheet.empty() ? json(nullptr) : json(a.contact_sheet);
-    j["inference_samples_per_s"] = finite_or_null(a.inference_samples_per_s);
-    j["wall_s"] = a.wall_s;
-    j["loader"] = json{{"threads", a.loader.threads},
-                       {"samples_per_s", finite_or_null(a.loader.samples_per_s)},
-                       {"busy_ms", a.loader.busy_ms},
-                       {"consumer_wait_ms", a.loader.consumer_wait_ms}};
-  }
-  if (r.heart_rate) {
-    const HeartRateFields& h = *r.heart_rate;
-    j["heart_rate"] = json{{"set", h.set},           {"clip", h.clip},
-                           {"readings", h.readings}, {"unavailable", h.unavailable},
-                           {"mae_bpm", h.mae_bpm},   {"rmse_bpm", h.rmse_bpm},
-                           {"mape_pct", h.mape_pct}, {"pearson", h.pearson ? json(*h.pearson) : json(nullptr)}};
-  }
-  if (r.live) j["live"] = to_json(*r.live);
-  return j;
 }
 
-namespace {
-
-// The per-layer summary to_json() writes (the timeline went to the Chrome
-// trace, so events stay empty; total_ms is ms_per_run x runs again).
-void read_profile_summary(const json& p, BenchResult& r) {
-  if (auto it = p.find("unavailable"); it != p.end()) {
-    r.profile_unavailable = it->get<std::string>();
+// The per-layer summary write_profile_summary() writes (the timeline went to
+// the Chrome trace, so events stay empty; total_ms is ms_per_run x runs again).
+void read_profile_summary(const json& j, BenchResult& r) {
+  auto it = j.find("profile");
+  if (it == j.end() || !it->is_object()) return;
+  const json& p = *it;
+  if (auto u = p.find("unavailable"); u != p.end()) {
+    r.profile_unavailable = u->get<std::string>();
     return;
   }
   SessionProfile profile;
@@ -160,114 +287,55 @@ void read_profile_summary(const json& p, BenchResult& r) {
   r.profile_trace_path = get_or<std::string>(p, "trace", "");
 }
 
-}  // namespace
+// Flat, beside the latency figures they qualify; the rest nested.
+void write_serving(const BenchResult& r, json& j) {
+  if (!r.serving) return;
+  j.update(to_json(*r.serving));
+}
+
+void read_serving(const json& j, BenchResult& r) {
+  if (j.contains("achieved_qps") && j.contains("search")) r.serving = serving_result_from_json(j);
+}
+
+void write_live(const BenchResult& r, json& j) {
+  if (r.live) j["live"] = to_json(*r.live);
+}
+
+void read_live(const json& j, BenchResult& r) {
+  if (auto it = j.find("live"); it != j.end() && it->is_object()) r.live = live_fields_from_json(*it);
+}
+
+}  // namespace result_fields
+
+json to_json(const BenchResult& r) {
+  json j = json::object();
+  JsonWriter writer(j);
+  result_fields::visit_result_fields(writer, r);
+  return j;
+}
+
+json to_json(const LatencyStats& stats) {
+  BenchResult row;
+  row.latency = stats;
+  return to_json(row).at("latency_ms");
+}
 
 BenchResult bench_result_from_json(const json& j) {
   try {
     BenchResult r;
-    r.model = j.at("model").get<std::string>();
-    r.backend = j.at("backend").get<std::string>();
-    r.backend_version = get_or<std::string>(j, "backend_version", "");
-    r.precision = get_or<std::string>(j, "precision", "fp32");
-    r.batch = get_or<std::int64_t>(j, "batch", 1);
-    r.threads = get_or<int>(j, "threads", 1);
-    r.scenario = get_or<std::string>(j, "scenario", "");
-    r.status = j.at("status").get<std::string>();
-    r.reason = get_or<std::string>(j, "reason", "");
-    if (auto it = j.find("latency_ms"); it != j.end() && it->is_object()) {
-      LatencyStats s;
-      s.mean_ms = it->at("mean");
-      s.stddev_ms = it->at("stddev");
-      s.min_ms = it->at("min");
-      s.p50_ms = it->at("p50");
-      s.p90_ms = it->at("p90");
-      s.p95_ms = it->at("p95");
-      s.p99_ms = it->at("p99");
-      s.p999_ms = it->at("p999");
-      s.max_ms = it->at("max");
-      s.ci95_p50_lo_ms = it->at("ci95_p50").at(0);
-      s.ci95_p50_hi_ms = it->at("ci95_p50").at(1);
-      s.count = get_or<std::size_t>(j, "count", 0);
-      r.latency = s;
-    }
-    r.throughput_per_s = get_or<double>(j, "throughput_per_s", 0.0);
-    r.count = get_or<std::int64_t>(j, "count", 0);
-    r.duration_ms = get_or<double>(j, "duration_ms", 0.0);
-    if (auto it = j.find("memory_mb"); it != j.end() && it->is_object()) {
-      r.memory = MemoryResult{it->at("peak_rss"), it->at("load_delta"), it->at("run_delta")};
-    }
-    if (auto it = j.find("power_w"); it != j.end() && it->is_object()) r.power_w_avg = it->at("avg").get<double>();
-    if (auto it = j.find("energy_mj_per_inference"); it != j.end() && it->is_number()) {
-      r.energy_mj_per_inference = it->get<double>();
-    }
-    if (auto it = j.find("energy_source"); it != j.end() && it->is_object()) {
-      r.energy_source = EnergySource{get_or<std::string>(*it, "sensor", ""), get_or<std::string>(*it, "method", ""),
-                                     get_or<int>(*it, "sample_interval_ms", 0)};
-    }
-    if (auto it = j.find("validation"); it != j.end() && it->is_object()) {
-      ValidationResult v;
-      v.reference = it->at("reference");
-      v.max_abs_diff = get_or<double>(*it, "max_abs_diff", NAN);
-      v.cosine = get_or<double>(*it, "cosine", NAN);
-      v.within_tolerance = get_or<bool>(*it, "within_tolerance", false);
-      v.tolerance = get_or<double>(*it, "tolerance", 0.0);
-      r.validation = v;
-    }
-    r.timing_boundary = get_or<std::string>(j, "timing_boundary", "");
-    r.timed_region = get_or<std::string>(j, "timed_region", "");
-    r.model_format = get_or<std::string>(j, "model_format", "");
-    r.model_form = get_or<std::string>(j, "model_form", "");
-    r.stop_reason = get_or<std::string>(j, "stop_reason", "");
-    r.valid = get_or<bool>(j, "valid", true);
-    r.invalid_reason = get_or<std::string>(j, "invalid_reason", "");
-    r.model_sha256 = get_or<std::string>(j, "model_sha256", "");
-    r.threading = get_or<std::string>(j, "threading", "");
-    r.power_note = get_or<std::string>(j, "power_note", "");
-    r.sweep_best = get_or<bool>(j, "sweep_best", false);
-    r.sweep_stop = get_or<std::string>(j, "sweep_stop", "");
-    if (auto it = j.find("profile"); it != j.end() && it->is_object()) read_profile_summary(*it, r);
-    if (j.contains("achieved_qps") && j.contains("search")) r.serving = serving_result_from_json(j);
-    if (j.contains("dataset") && j.contains("top1")) {
-      AccuracyFields a;
-      a.dataset = j.at("dataset").get<std::string>();
-      a.samples = get_or<std::int64_t>(j, "samples", 0);
-      a.preprocess = get_or<std::string>(j, "preprocess", "");
-      a.preprocess_source = get_or<std::string>(j, "preprocess_source", "");
-      a.top1 = get_or<double>(j, "top1", 0.0);
-      a.top5 = get_or<double>(j, "top5", 0.0);
-      if (auto it = j.find("agreement_top1"); it != j.end() && it->is_number()) a.agreement_top1 = it->get<double>();
-      a.agreement_reference = get_or<std::string>(j, "agreement_reference", "");
-      a.corrupt_skipped = get_or<std::int64_t>(j, "corrupt_skipped", 0);
-      a.misclassified = get_or<std::int64_t>(j, "misclassified", 0);
-      a.contact_sheet = get_or<std::string>(j, "contact_sheet", "");
-      a.inference_samples_per_s = get_or<double>(j, "inference_samples_per_s", 0.0);
-      a.wall_s = get_or<double>(j, "wall_s", 0.0);
-      if (auto it = j.find("loader"); it != j.end() && it->is_object()) {
-        a.loader.threads = get_or<int>(*it, "threads", 0);
-        a.loader.samples_per_s = get_or<double>(*it, "samples_per_s", 0.0);
-        a.loader.busy_ms = get_or<double>(*it, "busy_ms", 0.0);
-        a.loader.consumer_wait_ms = get_or<double>(*it, "consumer_wait_ms", 0.0);
-      }
-      r.accuracy = a;
-    }
-    if (auto it = j.find("heart_rate"); it != j.end() && it->is_object()) {
-      HeartRateFields h;
-      h.set = get_or<std::string>(*it, "set", "");
-      h.clip = get_or<std::string>(*it, "clip", "");
-      h.readings = get_or<std::int64_t>(*it, "readings", 0);
-      h.unavailable = get_or<std::int64_t>(*it, "unavailable", 0);
-      h.mae_bpm = get_or<double>(*it, "mae_bpm", 0.0);
-      h.rmse_bpm = get_or<double>(*it, "rmse_bpm", 0.0);
-      h.mape_pct = get_or<double>(*it, "mape_pct", 0.0);
-      if (auto p = it->find("pearson"); p != it->end() && p->is_number()) h.pearson = p->get<double>();
-      r.heart_rate = h;
-    }
-    if (auto it = j.find("live"); it != j.end() && it->is_object()) r.live = live_fields_from_json(*it);
+    r.precision = "fp32";  // what a document without a precision measured
+    JsonReader reader(j, "");
+    result_fields::visit_result_fields(reader, r);
+    if (r.latency) r.latency->count = static_cast<std::size_t>(r.count);
     return r;
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed bench result: ") + e.what(), ErrorKind::kRuntime);
   }
 }
+
+std::vector<FlatCell> store_columns(const BenchResult& row) { return flat_view(row, result_fields::kStore); }
+
+std::vector<FlatCell> csv_columns(const BenchResult& row) { return flat_view(row, result_fields::kCsv); }
 
 json to_json(const Environment& env) {
   return json{{"cpu_model", env.cpu_model},

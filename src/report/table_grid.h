@@ -87,9 +87,10 @@ class Footnotes {
 
 // The cell for a model x column whose rows are all not ok.
 inline std::string not_ok_cell(const BenchResult& r, Footnotes& notes) {
-  std::string label = r.status == "unsupported" ? "n/a" : "failed";
+  std::string label = r.status == ResultStatus::kUnsupported ? "n/a" : "failed";
   return label + " " +
-         notes.mark(r.model + " x " + r.backend + " (" + r.precision + "): " + r.status + ": " + r.reason);
+         notes.mark(r.model + " x " + r.backend + " (" + r.precision + "): " + result_status_name(r.status) + ": " +
+                    r.reason);
 }
 
 template <typename Pick, typename Cell>
@@ -106,12 +107,12 @@ Table grid_table(const std::string& title, const std::vector<BenchResult>& resul
       const BenchResult* any = nullptr;
       for (const auto& r : results) {
         if (r.model != model || grid.column_of(r) != column) continue;
-        if (!any || (any->status == "ok" && r.status != "ok")) any = &r;
-        if (r.status == "ok" && pick(r, chosen)) chosen = &r;
+        if (!any || (any->ok() && !r.ok())) any = &r;
+        if (r.ok() && pick(r, chosen)) chosen = &r;
       }
       if (chosen) {
         row.push_back(cell(*chosen, notes));
-      } else if (any && any->status != "ok") {
+      } else if (any && !any->ok()) {
         row.push_back(not_ok_cell(*any, notes));
       } else {
         row.push_back("-");

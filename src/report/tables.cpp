@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "inferlab/report.h"
 #include "report/table_grid.h"
@@ -90,7 +92,7 @@ BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
 
   out.footnotes = notes.lines();
   for (const auto& r : results) {
-    if (r.status != "ok") continue;
+    if (!r.ok()) continue;
     out.footnotes.push_back(
         "power: " +
         (r.power_w_avg
@@ -101,7 +103,7 @@ BenchTables build_bench_tables(const std::vector<BenchResult>& results) {
   }
   std::set<std::string> forms;
   for (const auto& r : results) {
-    if (r.status == "ok" && !r.model_form.empty())
+    if (r.ok() && !r.model_form.empty())
       forms.insert(r.backend + " ran " + r.model_form + "; timed region: " + r.timed_region);
   }
   for (const auto& f : forms) out.footnotes.push_back(f);
@@ -176,46 +178,51 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-std::string number_or_empty(bool present, double value) {
-  if (!present || !std::isfinite(value)) return "";
+// Non-finite figures stay empty cells.
+std::string number_or_empty(double value) {
+  if (!std::isfinite(value)) return "";
   std::ostringstream out;
   out.precision(9);
   out << value;
   return out.str();
 }
 
+std::string csv_cell(const FlatValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return "";
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          return number_or_empty(v);
+        } else {
+          return csv_field(v);
+        }
+      },
+      value);
+}
+
 }  // namespace
 
+// The field table's CSV view (result_fields.h): header and cells in its order.
 std::string render_csv(const std::vector<BenchResult>& results) {
   std::ostringstream out;
-  out << "model,backend,backend_version,precision,batch,threads,scenario,status,reason,"
-         "mean_ms,stddev_ms,min_ms,p50_ms,p90_ms,p95_ms,p99_ms,p999_ms,max_ms,ci95_p50_lo_ms,ci95_p50_hi_ms,"
-         "throughput_per_s,count,duration_ms,peak_rss_mb,load_delta_mb,run_delta_mb,power_w_avg,"
-         "energy_mj_per_inference,validation_reference,max_abs_diff,cosine,within_tolerance,timing_boundary,"
-         "model_format,sweep_best\n";
+  std::string header;
+  for (const FlatCell& cell : csv_columns(BenchResult{}))
+    header += (header.empty() ? "" : ",") + std::string(cell.column);
+  out << header << '\n';
   for (const auto& r : results) {
-    const bool l = r.latency.has_value();
-    const LatencyStats s = l ? *r.latency : LatencyStats{};
-    const bool m = r.memory.has_value();
-    const MemoryResult mem = m ? *r.memory : MemoryResult{};
-    const bool v = r.validation.has_value();
-    out << csv_field(r.model) << ',' << csv_field(r.backend) << ',' << csv_field(r.backend_version) << ','
-        << r.precision << ',' << r.batch << ',' << r.threads << ',' << r.scenario << ',' << r.status << ','
-        << csv_field(r.reason);
-    for (double x : {s.mean_ms, s.stddev_ms, s.min_ms, s.p50_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms,
-                     s.ci95_p50_lo_ms, s.ci95_p50_hi_ms}) {
-      out << ',' << number_or_empty(l, x);
+    bool first = true;
+    for (const FlatCell& cell : csv_columns(r)) {
+      if (!first) out << ',';
+      first = false;
+      out << csv_cell(cell.value);
     }
-    out << ',' << number_or_empty(r.status == "ok", r.throughput_per_s) << ',' << r.count << ','
-        << number_or_empty(r.status == "ok", r.duration_ms);
-    for (double x : {mem.peak_rss_mb, mem.load_delta_mb, mem.run_delta_mb}) out << ',' << number_or_empty(m, x);
-    out << ',' << number_or_empty(r.power_w_avg.has_value(), r.power_w_avg.value_or(0)) << ','
-        << number_or_empty(r.energy_mj_per_inference.has_value(), r.energy_mj_per_inference.value_or(0)) << ','
-        << (v ? csv_field(r.validation->reference) : "") << ','
-        << number_or_empty(v, v ? r.validation->max_abs_diff : 0) << ','
-        << number_or_empty(v, v ? r.validation->cosine : 0) << ','
-        << (v ? (r.validation->within_tolerance ? "true" : "false") : "") << ',' << r.timing_boundary << ','
-        << r.model_format << ',' << (r.sweep_best ? "true" : "false") << '\n';
+    out << '\n';
   }
   return out.str();
 }

@@ -163,7 +163,7 @@ EvalReport evaluate_rppg(const std::vector<EvalClip>& clips, const EvalOptions& 
       r.method = pulse_method_name(options.methods[i]);
       r.truth_bpm_mean = truth_n ? truth_sum / truth_n : 0;
       if (method_runs_model(options.methods[i]) && !neural) {
-        r.status = "failed";
+        r.status = ResultStatus::kFailed;
         r.reason = report.neural_status;
         report.clips.push_back(r);
         continue;
@@ -204,7 +204,7 @@ nlohmann::json eval_report_json(const EvalReport& report) {
     nlohmann::json item = metrics_json(c.metrics);
     item["clip"] = c.clip;
     item["method"] = c.method;
-    item["status"] = c.status;
+    item["status"] = result_status_name(c.status);
     item["truth_bpm_mean"] = c.truth_bpm_mean;
     if (!c.reason.empty()) item["reason"] = c.reason;
     clips.push_back(item);

@@ -232,7 +232,7 @@ BenchResult run_http_server_bench(const std::string& model_name, const ServingSe
   serving.batch_shapes = params.value("batch_shapes", "");
   serving.batching = params.value("batching", "");
   if (load.latencies_ms.empty()) {
-    result.status = "failed";
+    result.status = ResultStatus::kFailed;
     result.reason = "no query completed (" + std::to_string(serving.dropped) + " dropped, " +
                     std::to_string(serving.cancelled) + " cancelled)";
     result.serving = std::move(serving);
@@ -246,7 +246,7 @@ BenchResult run_http_server_bench(const std::string& model_name, const ServingSe
   fill_run_statistics(spec, std::move(outcome), result);
   result.throughput_per_s = serving.achieved_qps;
   result.serving = std::move(serving);
-  result.status = "ok";
+  result.status = ResultStatus::kOk;
   return result;
 }
 

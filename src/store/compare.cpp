@@ -106,11 +106,11 @@ RowComparison compare_row(const BenchResult& b, const BenchResult& n, const Comp
     row.note = "model file changed (sha256 differs)";
   if (!b.valid || !n.valid) row.note += std::string(row.note.empty() ? "" : "; ") + "an invalid run is compared";
   if (b.status != n.status) {
-    row.status_change = b.status + " -> " + n.status;
-    row.regression = b.status == "ok";
+    row.status_change = result_status_name(b.status) + std::string(" -> ") + result_status_name(n.status);
+    row.regression = b.ok();
     return row;
   }
-  if (b.status != "ok") return row;
+  if (!b.ok()) return row;
   if (b.latency && n.latency) compare_latency(b, n, s, row);
   if (b.memory && n.memory) {
     FigureChange rss = figure("peak_rss_mb", b.memory->peak_rss_mb, n.memory->peak_rss_mb, false);

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "inferlab/error.h"
@@ -376,41 +378,25 @@ class PgStore final : public ResultStore {
     return "INSERT INTO " + table + " (" + names + ") VALUES " + values;
   }
 
-  // In result_columns() order.
+  // In result_columns() order: the field table's store view.
   static void append_result(std::vector<Value>& v, const BenchResult& r) {
-    for (const std::string& t : {r.model, r.model_sha256, r.backend, r.backend_version, r.precision}) v.push_back(t);
-    v.push_back(std::to_string(r.batch));
-    v.push_back(r.scenario);
-    v.push_back(std::to_string(r.threads));
-    v.push_back(r.status);
-    v.push_back(r.reason);
-    v.push_back(r.valid ? "1" : "0");
-    v.push_back(r.invalid_reason);
-    v.push_back(r.stop_reason);
-    v.push_back(std::to_string(r.count));
-    v.push_back(text(r.duration_ms));
-    const bool l = r.latency.has_value();
-    const LatencyStats s = r.latency.value_or(LatencyStats{});
-    for (double x : {s.mean_ms, s.stddev_ms, s.min_ms, s.p50_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms,
-                     s.ci95_p50_lo_ms, s.ci95_p50_hi_ms}) {
-      v.push_back(l ? Value(text(x)) : std::nullopt);
-    }
-    v.push_back(text(r.throughput_per_s));
-    const bool m = r.memory.has_value();
-    const MemoryResult mem = r.memory.value_or(MemoryResult{});
-    for (double x : {mem.peak_rss_mb, mem.load_delta_mb, mem.run_delta_mb})
-      v.push_back(m ? Value(text(x)) : std::nullopt);
-    v.push_back(text(r.power_w_avg));
-    v.push_back(text(r.energy_mj_per_inference));
-    if (r.accuracy) {
-      const AccuracyFields& a = *r.accuracy;
-      v.push_back(a.dataset);
-      v.push_back(std::to_string(a.samples));
-      v.push_back(text(a.top1));
-      v.push_back(text(a.top5));
-      v.push_back(text(a.agreement_top1));
-    } else {
-      v.insert(v.end(), 5, std::nullopt);
+    for (const FlatCell& cell : store_columns(r)) {
+      v.push_back(std::visit(
+          [](const auto& x) -> Value {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+              return std::nullopt;
+            } else if constexpr (std::is_same_v<T, bool>) {
+              return std::string(x ? "1" : "0");
+            } else if constexpr (std::is_same_v<T, std::int64_t>) {
+              return std::to_string(x);
+            } else if constexpr (std::is_same_v<T, double>) {
+              return text(x);
+            } else {
+              return x;
+            }
+          },
+          cell.value));
     }
   }
 

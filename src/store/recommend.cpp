@@ -42,7 +42,7 @@ std::vector<Configuration> collect_configurations(const std::vector<StoredRow>& 
   std::map<AccuracyKey, Acc> accuracy;
   for (const StoredRow& row : rows) {
     const BenchResult& r = row.result;
-    if (r.status != "ok") continue;
+    if (!r.ok()) continue;
     if (r.accuracy) {
       // Accuracy is a property of model x backend x precision, not of batch or threads.
       const AccuracyKey key{r.model, r.backend, r.precision};

@@ -7,6 +7,7 @@
 // row_json), so the table is what `results` and `report` read them from.
 #include "store/schema.h"
 
+#include "inferlab/result.h"
 #include "inferlab/store.h"
 
 namespace inferlab::store_detail {
@@ -135,43 +136,13 @@ nlohmann::json row_json_without_stages(const BenchResult& row) {
 }
 
 const std::vector<std::string>& result_columns() {
-  static const std::vector<std::string> columns{"model",
-                                                "model_sha256",
-                                                "backend",
-                                                "backend_version",
-                                                "precision",
-                                                "batch",
-                                                "scenario",
-                                                "threads",
-                                                "status",
-                                                "reason",
-                                                "valid",
-                                                "invalid_reason",
-                                                "stop_reason",
-                                                "count",
-                                                "duration_ms",
-                                                "mean_ms",
-                                                "stddev_ms",
-                                                "min_ms",
-                                                "p50_ms",
-                                                "p90_ms",
-                                                "p95_ms",
-                                                "p99_ms",
-                                                "p999_ms",
-                                                "max_ms",
-                                                "ci95_p50_lo_ms",
-                                                "ci95_p50_hi_ms",
-                                                "throughput_per_s",
-                                                "peak_rss_mb",
-                                                "load_delta_mb",
-                                                "run_delta_mb",
-                                                "power_w_avg",
-                                                "energy_mj_per_inference",
-                                                "dataset",
-                                                "samples",
-                                                "top1",
-                                                "top5",
-                                                "agreement_top1"};
+  // The field table's store view (result_fields.h); its names never depend
+  // on the row, so an empty one lists them.
+  static const std::vector<std::string> columns = [] {
+    std::vector<std::string> names;
+    for (const FlatCell& cell : store_columns(BenchResult{})) names.emplace_back(cell.column);
+    return names;
+  }();
   return columns;
 }
 

@@ -24,7 +24,7 @@ struct Migration {
 const std::vector<Migration>& migrations();
 
 /// The result columns written for every row (apart from ids, blobs and JSON),
-/// in the order the insert binds them.
+/// in the order the insert binds them: store_columns()' names (result.h).
 const std::vector<std::string>& result_columns();
 
 /// live_results' columns after result_id, in the order the insert binds them

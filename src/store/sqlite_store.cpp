@@ -4,6 +4,8 @@
 // commit), and every write in BEGIN IMMEDIATE so concurrent writers queue.
 #include <map>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "inferlab/error.h"
 #include "inferlab/store.h"
@@ -312,30 +314,21 @@ class SqliteStore final : public ResultStore {
     for (auto& r : runs) r.tags = by_run[r.run.id];
   }
 
-  static std::optional<double> maybe(bool present, double value) {
-    return present ? std::optional<double>(value) : std::nullopt;
-  }
-
-  // In result_columns() order.
+  // In result_columns() order: the field table's store view.
   static void bind_result(Binder& b, const BenchResult& r) {
-    b << r.model << r.model_sha256 << r.backend << r.backend_version << r.precision << r.batch << r.scenario
-      << std::int64_t{r.threads} << r.status << r.reason << std::int64_t{r.valid ? 1 : 0} << r.invalid_reason
-      << r.stop_reason << r.count << r.duration_ms;
-    const bool l = r.latency.has_value();
-    const LatencyStats s = r.latency.value_or(LatencyStats{});
-    for (double v : {s.mean_ms, s.stddev_ms, s.min_ms, s.p50_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms,
-                     s.ci95_p50_lo_ms, s.ci95_p50_hi_ms}) {
-      b << maybe(l, v);
-    }
-    const bool m = r.memory.has_value();
-    const MemoryResult mem = r.memory.value_or(MemoryResult{});
-    b << r.throughput_per_s << maybe(m, mem.peak_rss_mb) << maybe(m, mem.load_delta_mb) << maybe(m, mem.run_delta_mb)
-      << r.power_w_avg << r.energy_mj_per_inference;
-    if (r.accuracy) {
-      const AccuracyFields& a = *r.accuracy;
-      b << a.dataset << a.samples << a.top1 << a.top5 << a.agreement_top1;
-    } else {
-      b << nullptr << nullptr << nullptr << nullptr << nullptr;
+    for (const FlatCell& cell : store_columns(r)) {
+      std::visit(
+          [&b](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+              b << nullptr;
+            } else if constexpr (std::is_same_v<T, bool>) {
+              b << std::int64_t{v ? 1 : 0};
+            } else {
+              b << v;
+            }
+          },
+          cell.value);
     }
   }
 

@@ -170,7 +170,7 @@ TEST(AccuracyReport, TablesAndJson) {
   unsupported.model = "digits_cnn";
   unsupported.backend = "null";
   unsupported.precision = "fp32";
-  unsupported.status = "unsupported";
+  unsupported.status = ResultStatus::kUnsupported;
   unsupported.reason = "computes nothing";
   rows.push_back(unsupported);
   const std::string text = render_text(build_accuracy_tables(rows));

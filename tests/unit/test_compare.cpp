@@ -134,7 +134,7 @@ TEST(Compare, MatchesOnTheWholeConfiguration) {
 
 TEST(Compare, AWorkingRowThatNowFailsIsARegression) {
   BenchResult failed = row(10, 2);
-  failed.status = "failed";
+  failed.status = ResultStatus::kFailed;
   failed.latency.reset();
   const auto report = compare_results({row(10, 1)}, {failed}, CompareSettings{});
   EXPECT_TRUE(report.regression);

@@ -84,7 +84,7 @@ TEST(LiveRow, ASwitchedRunNamesEveryBackendThatServedIt) {
 
   const BenchResult failed = failed_live_row("null", "neural", "rppg_net", 2, "no such model");
   EXPECT_EQ(failed.model, "rppg_net");
-  EXPECT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.status, ResultStatus::kFailed);
   EXPECT_FALSE(failed.live);
 }
 

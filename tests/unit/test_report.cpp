@@ -31,7 +31,7 @@ TEST(BenchTables, RowsAreModelsColumnsAreBackendsAndFailuresHaveFootnotes) {
   BenchResult failed;
   failed.model = "swin_t";
   failed.backend = "opencv";
-  failed.status = "failed";
+  failed.status = ResultStatus::kFailed;
   failed.reason = "Mod is not supported";
   results.push_back(failed);
   results.push_back(ok_row("swin_t", "torch", 1, 100.0, 10));
@@ -71,7 +71,7 @@ TEST(Csv, OneLinePerResultWithQuotedReasons) {
   BenchResult failed;
   failed.model = "m";
   failed.backend = "opencv";
-  failed.status = "failed";
+  failed.status = ResultStatus::kFailed;
   failed.reason = "bad, very \"bad\"";
   std::string csv = render_csv({ok_row("m", "torch", 1, 5, 200), failed});
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);

@@ -212,7 +212,7 @@ TEST(StoreLive, LiveRowsRoundTripWithStagesFromTheirTable) {
   failed.model = "rppg-pos";
   failed.backend = "torch";
   failed.scenario = "live";
-  failed.status = "failed";
+  failed.status = ResultStatus::kFailed;
   failed.reason = "the model did not load";
   store->put_row(run.id, 1, failed);
   // Recording row 0 again replaces it, its stages included.
@@ -242,7 +242,7 @@ TEST(StoreLive, LiveRowsRoundTripWithStagesFromTheirTable) {
   expect_same_live(*r.live, *again.live);
   const auto all = reader->rows({});
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[1].result.status, "failed");
+  EXPECT_EQ(all[1].result.status, ResultStatus::kFailed);
   EXPECT_EQ(all[1].result.reason, "the model did not load");
   EXPECT_FALSE(all[1].result.live);
   EXPECT_EQ(reader->find_run(run.id)->run.run_rules.at("pace"), "max");

@@ -126,37 +126,28 @@ class NativeBackend final : public Backend {
           "native has no fp16 arithmetic on this CPU (oneDNN 2.6 has no fp16 CPU path): run an fp16 model (`inferlab "
           "optimize --fp16`) at fp32 precision; it computes in fp32 with weights and Cast points rounded to fp16");
     }
-    if (precision == Precision::kInt8) return supports_int8(model);
+    // int8 runs from a QDQ model only (the graph says what is quantized);
+    // without VNNI it runs, but oneDNN's int8 kernels then halve the weights.
+    if (precision == Precision::kInt8 && model.path.empty())
+      return SupportAnswer::no(
+          "native runs int8 only from a QDQ model file (`inferlab optimize --int8`, or `bench --precision int8 "
+          "--calib DATASET`)");
     // bf16 runs the fp32 model's Convs and MatMuls in bf16: the CPU decides,
     // then the model's ops as for fp32.
     if (precision == Precision::kBf16 && !native::cpu_has_bf16())
       return SupportAnswer::no("native: " + native::bf16_unsupported_reason());
     if (model.path.empty()) return SupportAnswer::yes();
     try {
-      // The op list only: a full parse would load every weight just to answer.
-      const auto missing = native::unsupported_ops(read_onnx_op_types(model.path));
+      // The op list only, read once: a full parse would load every weight just to answer.
+      const auto ops = read_onnx_op_types(model.path);
+      const auto missing = native::unsupported_ops(ops);
       if (!missing.empty()) {
         std::string list;
         for (const auto& op : missing) list += (list.empty() ? "" : ", ") + op;
         return SupportAnswer::no("the native engine has no kernel for: " + list);
       }
-    } catch (const Error& e) {
-      return SupportAnswer::no(e.what());
-    }
-    return SupportAnswer::yes();
-  }
-
-  // int8 runs from a QDQ model only (the graph says what is quantized);
-  // without VNNI it runs, but oneDNN's int8 kernels then halve the weights.
-  SupportAnswer supports_int8(const ModelSource& model) const {
-    if (model.path.empty())
-      return SupportAnswer::no(
-          "native runs int8 only from a QDQ model file (`inferlab optimize --int8`, or `bench --precision int8 "
-          "--calib DATASET`)");
-    auto answer = supports(model, Precision::kFp32);
-    if (!answer.supported) return answer;
-    try {
-      for (const auto& [domain, op] : read_onnx_op_types(model.path)) {
+      if (precision != Precision::kInt8) return SupportAnswer::yes();
+      for (const auto& [domain, op] : ops) {
         if (op == "QuantizeLinear" || op == "DequantizeLinear") return SupportAnswer::yes();
       }
     } catch (const Error& e) {
