@@ -174,11 +174,8 @@ const onnx::NodeProto* bias_add(const onnx::NodeProto& matmul, const GraphIndex&
 // HardSigmoid(x) = max(0, min(1, alpha x + beta)) with torch's Hardswish
 // constants, so that x * HardSigmoid(x) is oneDNN's hardswish.
 bool is_hardswish_gate(const onnx::NodeProto& node) {
-  float alpha = 0.2F, beta = 0.5F;  // ONNX's defaults
-  for (const auto& a : node.attribute()) {
-    if (a.name() == "alpha") alpha = a.f();
-    if (a.name() == "beta") beta = a.f();
-  }
+  const float alpha = graph_edit::float_attribute(node, "alpha", 0.2F);  // ONNX's defaults
+  const float beta = graph_edit::float_attribute(node, "beta", 0.5F);
   return std::abs(alpha - 1.0F / 6.0F) <= 1e-6F && beta == 0.5F;
 }
 
