@@ -1,6 +1,6 @@
 """inferlab's training worker: fine-tuning after pruning, and distillation.
 
-Run by `inferlab optimize` (src/optimize/training.cpp) with Debian's
+Run by `inferlab optimize` (src/optimize_workflow/training.cpp) with Debian's
 /usr/bin/python3 and python3-torch, the interpreter models/prepare.py uses:
 
     /usr/bin/python3 models/train.py REQUEST.json

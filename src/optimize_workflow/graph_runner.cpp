@@ -1,4 +1,4 @@
-#include "optimize/graph_runner.h"
+#include "optimize_workflow/graph_runner.h"
 
 #include <atomic>
 #include <cmath>

@@ -2,7 +2,7 @@
 #include <sstream>
 
 #include "inferlab/distill.h"
-#include "table_grid.h"
+#include "report/table_grid.h"
 
 namespace inferlab {
 

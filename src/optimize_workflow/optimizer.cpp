@@ -18,8 +18,8 @@
 #include "inferlab/model_metadata.h"
 #include "inferlab/pruning.h"
 #include "inferlab/registry.h"
-#include "optimize/int8_calibration.h"
-#include "optimize/prune_finetune.h"
+#include "optimize_workflow/int8_calibration.h"
+#include "optimize_workflow/prune_finetune.h"
 
 namespace fs = std::filesystem;
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "inferlab/optimizer.h"
-#include "table_grid.h"
+#include "report/table_grid.h"
 
 namespace inferlab {
 

@@ -1,4 +1,4 @@
-#include "optimize/int8_calibration.h"
+#include "optimize_workflow/int8_calibration.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "inferlab/batch_loader.h"
 #include "inferlab/error.h"
-#include "optimize/graph_runner.h"
+#include "optimize_workflow/graph_runner.h"
 
 namespace inferlab {
 

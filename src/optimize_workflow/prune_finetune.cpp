@@ -1,7 +1,7 @@
 // Gradual pruning: step k of K prunes to k/K of the target and fine-tunes, so
 // the network recovers from a small cut before the next one (the usual
 // remedy when one large cut loses too much to recover from).
-#include "optimize/prune_finetune.h"
+#include "optimize_workflow/prune_finetune.h"
 
 #include <sstream>
 
