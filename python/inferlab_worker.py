@@ -1,6 +1,6 @@
 """inferlab's Python worker: one model on one Python framework, driven by C++.
 
-Started by the C++ launcher inferlab-worker-<backend> (src/measure/python_worker.cpp)
+Started by the C++ launcher inferlab-worker-<backend> (src/backends/python/python_worker.cpp)
 as `python inferlab_worker.py BACKEND SPEC.json`, with commands arriving on
 fd 3 and replies leaving on fd 4 (stdout and stderr are the log). Protocol,
 one line each way:
@@ -18,7 +18,7 @@ one line each way:
 
 Warm-up iterations are R commands whose latency C++ discards. F serves verbs
 that bring their own inputs (accuracy): C++ writes a batch, sends F, reads the
-scores back (src/measure/python_session.cpp). The C++ side
+scores back (src/backends/python/python_session.cpp). The C++ side
 decides when warm-up and measurement stop (the run rules) and
 computes every statistic from the latencies sent back; this side only runs and
 times the framework call.

@@ -12,6 +12,7 @@
 #include "inferlab/files.h"
 #include "inferlab/html_report.h"
 #include "inferlab/optimizer.h"
+#include "inferlab/profile_report.h"
 #include "inferlab/quantize.h"
 #include "inferlab/recording.h"
 #include "inferlab/report.h"

@@ -25,11 +25,8 @@ struct Environment {
 };
 
 /// Reads /proc, /sys and the build facts. Never throws; unknown facts are "n/a".
+/// cpu_model and isa are read_cpu_info()'s (cpu_info.h).
 Environment capture_environment();
-
-/// The CPU's name from /proc/cpuinfo ("model name", or "Model"/"Hardware" on
-/// Arm), "n/a" when none is given. The same value as capture_environment().cpu_model.
-std::string cpu_model_name();
 
 /// Now as ISO-8601 UTC with seconds, e.g. "2026-11-24T13:40:00Z".
 std::string iso8601_utc_now();

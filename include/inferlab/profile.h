@@ -1,9 +1,10 @@
 #pragma once
 /// @file profile.h
-/// Per-layer profiles (`inferlab bench --profile`): each layer's time, share
-/// and the kernel or tactic that ran it, as trtexec's per-layer profile and
+/// Per-layer profiles (`inferlab bench --profile`): each layer's time and the
+/// kernel or tactic that ran it, as trtexec's per-layer profile and
 /// benchmark_app's performance counters show, plus a timeline of the
-/// profiled runs written as a Chrome trace (chrome://tracing, Perfetto).
+/// profiled runs. Part of the backend contract (Session::profile()); the
+/// table and the Chrome trace made from a profile are in profile_report.h.
 
 #include <cstdint>
 #include <string>
@@ -50,14 +51,5 @@ struct SessionProfile {
 nlohmann::json to_json(const SessionProfile& profile);
 /// Throws Error on a malformed document.
 SessionProfile session_profile_from_json(const nlohmann::json& json);
-
-/// The per-layer table in execution order (time per run, share of the
-/// layers' total, implementation), then totals per op type, as text.
-std::string render_profile_text(const SessionProfile& profile);
-
-/// The timeline as a Chrome trace document ("traceEvents", complete "X"
-/// events in microseconds, one track per profiled run's layers); `title`
-/// names the process track (e.g. "mobilenet_v2 native fp32 batch 1").
-nlohmann::json chrome_trace(const SessionProfile& profile, const std::string& title);
 
 }  // namespace inferlab

@@ -2,7 +2,7 @@
 
 The C++ launcher (inferlab-worker-<backend>) starts python/inferlab_worker.py
 in the project's virtual environment and drives it iteration by iteration;
-every run rule and every statistic stays in C++ (src/measure/python_worker.cpp).
+every run rule and every statistic stays in C++ (src/backends/python/python_worker.cpp).
 """
 
 

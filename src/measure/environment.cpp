@@ -7,8 +7,9 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <set>
 #include <sstream>
+
+#include "inferlab/cpu_info.h"
 
 #if __has_include(<onnx/common/version.h>) && defined(ONNX_NAMESPACE)
 #include <onnx/common/version.h>
@@ -19,13 +20,6 @@ namespace inferlab {
 namespace {
 
 constexpr const char* kUnknown = "n/a";
-
-// ISA extensions that decide which kernels an engine can use, in the order
-// results list them. x86 names come from the "flags" line, Arm ones from
-// "Features".
-constexpr std::array<const char*, 14> kRelevantIsa = {"sse4_2",   "avx",      "avx2",        "fma",         "avx512f",
-                                                      "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile",
-                                                      "amx_bf16", "amx_int8", "neon",        "asimd"};
 
 // Strips quotes as well as blanks: os-release values may be quoted.
 std::string trim(const std::string& text) {
@@ -43,46 +37,12 @@ std::string read_first_line(const char* path) {
   return trim(line);
 }
 
-// Value of the first "key : value" line of /proc/cpuinfo whose key is `key`.
-std::string cpuinfo_value(const std::string& cpuinfo, const std::string& key) {
-  std::istringstream lines(cpuinfo);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    if (trim(line.substr(0, colon)) == key) return trim(line.substr(colon + 1));
-  }
-  return "";
-}
-
 std::string read_file(const char* path) {
   std::ifstream in(path);
   if (!in) return "";
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
-}
-
-std::string cpu_model_from(const std::string& cpuinfo) {
-  // x86 says "model name"; many Arm kernels only give "Hardware" or "Model".
-  for (const char* key : {"model name", "Model", "Hardware"}) {
-    if (std::string model = cpuinfo_value(cpuinfo, key); !model.empty()) return model;
-  }
-  return kUnknown;
-}
-
-void capture_cpu(Environment& env) {
-  const std::string cpuinfo = read_file("/proc/cpuinfo");
-  env.cpu_model = cpu_model_from(cpuinfo);
-
-  std::string flags = cpuinfo_value(cpuinfo, "flags");
-  if (flags.empty()) flags = cpuinfo_value(cpuinfo, "Features");
-  std::set<std::string> present;
-  std::istringstream words(flags);
-  for (std::string word; words >> word;) present.insert(word);
-  for (const char* isa : kRelevantIsa) {
-    if (present.count(isa) != 0) env.isa.emplace_back(isa);
-  }
 }
 
 std::int64_t memory_total_bytes() {
@@ -155,8 +115,6 @@ std::string git_revision() {
 
 }  // namespace
 
-std::string cpu_model_name() { return cpu_model_from(read_file("/proc/cpuinfo")); }
-
 std::string iso8601_utc_now() {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
@@ -172,7 +130,9 @@ Environment capture_environment() {
   // result, so nothing here may escape as an exception.
   try {
     env.started_at = iso8601_utc_now();
-    capture_cpu(env);
+    CpuInfo cpu = read_cpu_info();
+    env.cpu_model = std::move(cpu.model);
+    env.isa = std::move(cpu.isa);
     const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
     env.cores = online > 0 ? static_cast<int>(online) : 0;
     env.memory_total_bytes = memory_total_bytes();

@@ -1,7 +1,7 @@
 #pragma once
 /// @file sha256.h
 /// SHA-256 (FIPS 180-4) for model file hashes recorded with every result.
-/// Internal to inferlab_core: results name the exact model bytes they measured.
+/// Internal to inferlab_model: results name the exact model bytes they measured.
 
 #include <array>
 #include <cstddef>

@@ -1,5 +1,4 @@
-// Contact sheets of misclassified samples. Compiled into inferlab_data
-// (not inferlab_core) because it draws and encodes with OpenCV.
+// Contact sheets of misclassified samples, drawn and encoded with OpenCV.
 #include "inferlab/contact_sheet.h"
 
 #include <algorithm>

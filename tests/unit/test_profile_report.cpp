@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "inferlab/error.h"
-#include "inferlab/profile.h"
+#include "inferlab/profile_report.h"
 #include "inferlab/result.h"
 
 namespace inferlab {

@@ -10,7 +10,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "inferlab/environment.h"
+#include "inferlab/cpu_info.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "onednn_util.h"

@@ -1,4 +1,4 @@
-#include "python/python_backend.h"
+#include "python_backend.h"
 
 #include "inferlab/python_worker.h"
 

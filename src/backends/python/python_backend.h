@@ -1,7 +1,7 @@
 #pragma once
 // The Python-worker backends (jax, openvino, tvm) as seen from C++: they answer
 // supports() and `inferlab info` from the project's Python environment, and
-// are measured only in their worker process (src/measure/python_worker.cpp).
+// are measured only in their worker process (python_worker.cpp).
 #include <memory>
 
 #include "inferlab/backend.h"

@@ -3,26 +3,26 @@
 #include <map>
 #include <mutex>
 
+#include "backends/null/null_backend.h"
 #include "inferlab/error.h"
-#include "null/null_backend.h"
 
 // The only place that knows which adapters were compiled in: CMake defines
 // INFERLAB_HAVE_<X> for each adapter it built, and INFERLAB_<X>_STATUS with
 // the configure-time reason either way.
 #if defined(INFERLAB_HAVE_OPENCV)
-#include "opencv/opencv_backend.h"
+#include "backends/opencv/opencv_backend.h"
 #endif
 #if defined(INFERLAB_HAVE_TORCH)
-#include "torch/torch_backend.h"
+#include "backends/torch/torch_backend.h"
 #endif
 #if defined(INFERLAB_HAVE_NATIVE)
-#include "native/native_backend.h"
+#include "backends/native/native_backend.h"
 #endif
 #if defined(INFERLAB_HAVE_ONNXRUNTIME)
-#include "onnxruntime/onnxruntime_backend.h"
+#include "backends/onnxruntime/onnxruntime_backend.h"
 #endif
 #if defined(INFERLAB_HAVE_PYTHON_BACKENDS)
-#include "python/python_backend.h"
+#include "backends/python/python_backend.h"
 #endif
 
 #ifndef INFERLAB_OPENCV_STATUS

@@ -11,7 +11,7 @@
 #include "inferlab/power.h"
 #include "inferlab/python_worker.h"
 #include "inferlab/stats.h"
-#include "measure/python_channel.h"
+#include "python_channel.h"
 
 namespace inferlab {
 

@@ -10,7 +10,7 @@
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/python_worker.h"
-#include "measure/python_channel.h"
+#include "python_channel.h"
 
 namespace inferlab {
 

@@ -1,4 +1,4 @@
-#include "measure/python_channel.h"
+#include "python_channel.h"
 
 #include <fcntl.h>
 #include <signal.h>
