@@ -2,7 +2,8 @@
 /// @file preprocess.h
 /// Image preprocessing as a model manifest declares it ("preprocess" in
 /// manifest.json: resize, center crop, scale, mean/std, channel order,
-/// layout, dtype), applied by inferlab once and identically for every backend.
+/// layout, dtype), applied by inferlab once and identically for every backend
+/// (the pixel work is preprocess_image.h's).
 
 #include <optional>
 #include <string>
@@ -10,7 +11,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "inferlab/dataset.h"
 #include "inferlab/tensor.h"
 
 namespace inferlab {
@@ -52,12 +52,5 @@ Preprocess default_preprocess_for(const TensorSpec& input, const std::string& mo
 /// Throws Error (kBadInput) naming both shapes when `preprocess` does not
 /// produce what `input` takes (channels, height, width, layout).
 void check_preprocess_matches(const Preprocess& preprocess, const TensorSpec& input, const std::string& model_name);
-
-/// Preprocesses `image` into `sample` (preprocess.sample_shape() floats).
-/// Thread-safe (no shared state). Throws Error for an empty image.
-void preprocess_image(const Image& image, const Preprocess& preprocess, float* sample);
-
-/// A small copy of `image` (longest side <= `max_side_px`) for contact sheets.
-Image make_thumbnail(const Image& image, int max_side_px);
 
 }  // namespace inferlab

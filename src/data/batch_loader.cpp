@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "inferlab/error.h"
+#include "inferlab/preprocess_image.h"
 
 namespace inferlab {
 

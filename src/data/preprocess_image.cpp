@@ -6,7 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "inferlab/error.h"
-#include "inferlab/preprocess.h"
+#include "inferlab/preprocess_image.h"
 
 namespace inferlab {
 

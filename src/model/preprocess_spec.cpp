@@ -1,5 +1,5 @@
 // The declarative half of preprocessing (parsing, defaults, checks); the
-// pixel work is in preprocess_image.cpp, which needs OpenCV.
+// pixel work is in src/data/preprocess_image.cpp, which needs OpenCV.
 #include <cmath>
 #include <sstream>
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "inferlab/error.h"
-#include "inferlab/preprocess.h"
+#include "inferlab/preprocess_image.h"
 
 namespace inferlab {
 namespace {
