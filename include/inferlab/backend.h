@@ -2,7 +2,9 @@
 /// @file backend.h
 /// The backend contract: an adapter over an existing inference engine.
 /// Lifecycle: Backend::supports() -> Backend::load() -> Session::prepare() ->
-/// Session::run() (the only timed call) -> Session destroyed.
+/// Session::run() (the only timed call) -> Session destroyed. The value types
+/// it shares with every layer (ModelFormat, ModelSource, Precision,
+/// TimingBoundary) are contract_types.h's.
 
 #include <map>
 #include <memory>
@@ -10,34 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "inferlab/contract_types.h"
 #include "inferlab/profile.h"
 #include "inferlab/tensor.h"
 
 namespace inferlab {
-
-/// On-disk formats a backend may read.
-enum class ModelFormat { kOnnx, kTorchScript, kNone };
-
-/// Lower-case format name: "onnx", "torchscript", "none" (also the manifest's "files" keys).
-std::string model_format_name(ModelFormat format);
-/// Parses a name written by model_format_name(); kNone for anything else.
-ModelFormat model_format_from_name(const std::string& name);
-
-/// One model as a backend sees it: the file of the format it reads, plus the
-/// declared inputs/outputs (from the manifest or the file itself).
-struct ModelSource {
-  std::string name;  ///< display name, e.g. "mobilenet_v2"
-  ModelFormat format = ModelFormat::kNone;
-  std::string path;  ///< the file in that format (empty for the null backend)
-  std::vector<TensorSpec> inputs;
-  std::vector<TensorSpec> outputs;
-};
-
-/// Numeric precision a session computes in.
-enum class Precision { kFp32, kFp16, kBf16, kInt8 };
-std::string precision_name(Precision precision);
-/// Parses "fp32", "fp16", "bf16", "int8"; throws Error otherwise.
-Precision precision_from_name(const std::string& name);
 
 /// Options applied when a session is created.
 struct SessionOptions {
@@ -55,10 +34,6 @@ struct SessionOptions {
   /// throughput), "tvm.trials" (a whole number >= 0; engine_options.h lists them all).
   std::map<std::string, std::string> engine_options;
 };
-
-/// What run() contains, stated in every result (CLI.md "timing_boundary").
-enum class TimingBoundary { kComputeOnly, kWithCopies, kEndToEnd };
-std::string timing_boundary_name(TimingBoundary boundary);
 
 /// One loaded model. Not thread-safe: one thread drives a session.
 class Session {

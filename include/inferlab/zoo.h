@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "inferlab/backend.h"
+#include "inferlab/contract_types.h"
 #include "inferlab/model_metadata.h"
 #include "inferlab/preprocess.h"
 
