@@ -83,7 +83,7 @@ int run(int argc, char** argv) {
 
   std::printf("(b) the accuracy run, %s, %d engine threads, 1 loader thread:\n", backends.c_str(), options.threads);
   const auto start = Clock::now();
-  const auto rows = inferlab::run_accuracy(options, *dataset, {});
+  const auto rows = inferlab::run_accuracy(options, *dataset, {}).rows;
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   for (const auto& r : rows) {
     if (!r.accuracy) {

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "bench_flags.h"
@@ -9,6 +10,7 @@
 #include "commands.h"
 #include "inferlab/accuracy.h"
 #include "inferlab/backend.h"
+#include "inferlab/contact_sheet.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/model_metadata.h"
@@ -20,6 +22,9 @@
 namespace inferlab::cli {
 
 namespace {
+
+// Misclassified samples per contact sheet (--failures).
+constexpr std::size_t kContactSheetSamples = 32;
 
 struct AccuracyFlags {
   std::string model, dataset, backends = "opencv,torch", precision = "fp32", reference, model_dir;
@@ -112,6 +117,26 @@ class ProgressBar {
   bool enabled_;
 };
 
+// One PNG per row that ran, in `dir`, of the misclassified samples the runner
+// kept; each row records its sheet's path.
+void write_contact_sheets(AccuracyOutcome& outcome, const AccuracyOptions& options, const Dataset& dataset,
+                          const std::string& dir) {
+  for (std::size_t i = 0; i < outcome.rows.size(); ++i) {
+    BenchResult& row = outcome.rows[i];
+    if (!row.accuracy) continue;
+    const std::vector<Misclassified>& samples = outcome.misclassified[i];
+    const std::string path = (std::filesystem::path(dir) / file_safe_name(options.model.name + "." + row.backend + "." +
+                                                                          row.precision + ".failures.png"))
+                                 .string();
+    write_contact_sheet(samples, dataset.class_names(),
+                        options.model.name + " on " + row.backend + " " + row.precision + ": first " +
+                            std::to_string(samples.size()) + " of " + std::to_string(row.accuracy->misclassified) +
+                            " misclassified (" + dataset.name() + ")",
+                        path);
+    row.accuracy->contact_sheet = path;
+  }
+}
+
 int run_accuracy_verb(const AccuracyFlags& f) {
   AccuracyOptions options;
   if (f.threads != -1 && f.threads < 1) throw Error("--threads " + std::to_string(f.threads) + ": must be >= 1");
@@ -142,7 +167,7 @@ int run_accuracy_verb(const AccuracyFlags& f) {
   if (!f.json_path.empty()) ensure_writable_file_path(f.json_path, "--json");
   if (!f.md_path.empty()) ensure_writable_file_path(f.md_path, "--md");
   if (!f.failures_dir.empty()) ensure_writable_directory(f.failures_dir, "--failures");
-  options.failures_dir = f.failures_dir;
+  options.misclassified_kept = f.failures_dir.empty() ? 0 : kContactSheetSamples;
   // Opened and checked before any engine loads, so every bad input is
   // reported first; run_accuracy() reuses it.
   const auto dataset = open_checked_dataset(options);
@@ -164,9 +189,11 @@ int run_accuracy_verb(const AccuracyFlags& f) {
               << options.preprocess.describe() << " (override with --resize --crop --scale --mean --std --channels)\n";
   }
   ProgressBar bar(!f.quiet && isatty(STDERR_FILENO));
-  std::vector<BenchResult> results =
+  AccuracyOutcome outcome =
       run_accuracy(options, *dataset,
                    [&](const std::string& row, std::size_t done, std::size_t total) { bar.update(row, done, total); });
+  if (!f.failures_dir.empty()) write_contact_sheets(outcome, options, *dataset, f.failures_dir);
+  std::vector<BenchResult>& results = outcome.rows;
 
   // Accuracy rows run in this process and finish together: recorded as one run.
   RunRecorder recorder(std::move(store), make_run_record("accuracy", command_line(), env, nullptr), "");

@@ -75,7 +75,7 @@ void measure_accuracy(const MeasureFlags& f, const ResolvedModel& model, const s
     throw Error(store_error.empty() ? "recommend --measure: --no-store leaves nothing to recommend from" : store_error);
   RunRecorder recorder(std::move(store),
                        make_run_record("accuracy", command_line(), environment_with_engines(threads), nullptr), "");
-  const auto rows = run_accuracy(options, *dataset, [](const std::string&, std::size_t, std::size_t) {});
+  const auto rows = run_accuracy(options, *dataset, [](const std::string&, std::size_t, std::size_t) {}).rows;
   for (std::size_t i = 0; i < rows.size(); ++i) recorder.record(i, rows[i]);
   if (const std::string line = recorder.summary(); !line.empty()) std::cout << line << '\n';
 }

@@ -1,8 +1,8 @@
 #pragma once
 /// @file accuracy.h
 /// Top-1/Top-5 of one model per backend x precision on a labelled dataset,
-/// with Top-1 agreement against a reference backend and the misclassified
-/// samples kept for a contact sheet.
+/// with Top-1 agreement against a reference backend and, when asked, the
+/// first misclassified samples of each row (contact_sheet.h draws them).
 
 #include <cstddef>
 #include <cstdint>
@@ -32,8 +32,24 @@ struct AccuracyOptions {
   std::map<std::string, std::string> engine_options;  ///< SessionOptions::engine_options
   int loader_threads = 1;                             ///< decode/preprocess threads
   std::size_t limit = 0;                              ///< first N samples only; 0: all
-  std::string failures_dir;                           ///< where contact sheets go; empty: none written
-  std::size_t contact_sheet_samples = 32;             ///< misclassified samples per sheet
+  /// Misclassified samples kept per row, first come (with thumbnails); 0: none.
+  std::size_t misclassified_kept = 0;
+};
+
+/// A sample a model got wrong.
+struct Misclassified {
+  Image thumbnail;    ///< small copy of the decoded image (see make_thumbnail)
+  std::string id;     ///< sample id (file name or "digit #123")
+  int label = 0;      ///< true class index
+  int predicted = 0;  ///< the model's top-1 class index
+};
+
+/// What run_accuracy() measured.
+struct AccuracyOutcome {
+  std::vector<BenchResult> rows;  ///< one per backend x precision, in order
+  /// Per row (same index): its first AccuracyOptions::misclassified_kept
+  /// misclassified samples in dataset order; empty for rows that did not run.
+  std::vector<std::vector<Misclassified>> misclassified;
 };
 
 /// Progress of one row: samples done of the total, and the row's label ("opencv fp32").
@@ -47,11 +63,10 @@ std::unique_ptr<Dataset> open_checked_dataset(const AccuracyOptions& options);
 
 /// Runs every backend x precision over `dataset` (from open_checked_dataset)
 /// in turn, each row its own loader pass, so each row's throughput is its
-/// own. Failed or unsupported rows are kept with their reason. Writes contact
-/// sheets when `failures_dir` is set. Throws Error only for problems found
-/// before the first row.
-std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Dataset& dataset,
-                                      const AccuracyProgressFn& progress);
+/// own. Failed or unsupported rows are kept with their reason. Writes no
+/// files. Throws Error only for problems found before the first row.
+AccuracyOutcome run_accuracy(const AccuracyOptions& options, const Dataset& dataset,
+                             const AccuracyProgressFn& progress);
 
 /// Top-k of `scores` (length `classes`): whether `label` is among the k
 /// highest (ties broken by lower index, as a stable sort would) and the arg-max.

@@ -3,21 +3,14 @@
 /// One PNG showing misclassified samples as a grid of thumbnails, each
 /// captioned with its true and predicted label: the quickest way to see
 /// whether failures are label noise, preprocessing bugs or real errors.
+/// The samples are the ones run_accuracy() kept (accuracy.h).
 
 #include <string>
 #include <vector>
 
-#include "inferlab/dataset.h"
+#include "inferlab/accuracy.h"
 
 namespace inferlab {
-
-/// A sample a model got wrong.
-struct Misclassified {
-  Image thumbnail;    ///< small copy of the decoded image (see make_thumbnail)
-  std::string id;     ///< sample id (file name or "digit #123")
-  int label = 0;      ///< true class index
-  int predicted = 0;  ///< the model's top-1 class index
-};
 
 /// Writes `samples` as a grid (8 per row) under a title line to `path` (PNG),
 /// atomically. Labels are shown by name when `class_names` has them. Throws

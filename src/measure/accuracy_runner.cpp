@@ -4,15 +4,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <limits>
 
 #include "inferlab/accuracy.h"
 #include "inferlab/batch_loader.h"
 #include "inferlab/bench.h"
-#include "inferlab/contact_sheet.h"
 #include "inferlab/error.h"
-#include "inferlab/files.h"
 #include "inferlab/registry.h"
 #include "inferlab/stats.h"
 
@@ -46,17 +43,19 @@ void check_classes(const Dataset& dataset, int classes, const std::string& model
 }
 
 struct RowOutcome {
-  std::vector<int> predictions;  // top-1 per dataset index; -1 where not evaluated
+  std::vector<int> predictions;              // top-1 per dataset index; -1 where not evaluated
+  std::vector<Misclassified> misclassified;  // the first options.misclassified_kept
 };
 
-class AccuracyRun {
+class RowRunner {
  public:
-  AccuracyRun(const AccuracyOptions& options, const Dataset& dataset, const AccuracyProgressFn& progress)
+  RowRunner(const AccuracyOptions& options, const Dataset& dataset, const AccuracyProgressFn& progress)
       : options_(options), dataset_(dataset), progress_(progress) {}
 
-  // Fills `row` (status ok on success) and returns its predictions.
+  // Fills `row` (status ok on success) and returns its predictions and
+  // the misclassified samples it kept.
   RowOutcome run(Backend& backend, const std::string& precision, BenchResult& row) const {
-    RowOutcome outcome{std::vector<int>(dataset_.size(), -1)};
+    RowOutcome outcome{std::vector<int>(dataset_.size(), -1), {}};
     const auto wall_start = Clock::now();
     SessionOptions session_options;
     session_options.precision = precision_from_name(precision);
@@ -82,11 +81,10 @@ class AccuracyRun {
     loader_options.batch = options_.batch;
     loader_options.threads = options_.loader_threads;
     loader_options.limit = options_.limit;
-    loader_options.thumbnail_px = options_.failures_dir.empty() ? 0 : kThumbnailPx;
+    loader_options.thumbnail_px = options_.misclassified_kept == 0 ? 0 : kThumbnailPx;
     BatchLoader loader(dataset_, options_.preprocess, loader_options);
 
     std::vector<double> batch_ms;
-    std::vector<Misclassified> failures;
     std::int64_t samples = 0, top1 = 0, top5 = 0, wrong = 0;
     const std::string label = row.backend + " " + row.precision;
     std::size_t done = 0;
@@ -104,8 +102,8 @@ class AccuracyRun {
         top5 += r.in_top5;
         if (!r.in_top1) {
           ++wrong;
-          if (!options_.failures_dir.empty() && failures.size() < options_.contact_sheet_samples) {
-            failures.push_back(
+          if (outcome.misclassified.size() < options_.misclassified_kept) {
+            outcome.misclassified.push_back(
                 {std::move(batch->thumbnails[i]), dataset_.sample_id(batch->indices[i]), batch->labels[i], r.top1});
           }
         }
@@ -130,16 +128,6 @@ class AccuracyRun {
     for (double ms : batch_ms) run_ms += ms;
     a.inference_samples_per_s = run_ms > 0 ? samples * 1000.0 / run_ms : 0;
     a.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
-    if (!options_.failures_dir.empty()) {
-      a.contact_sheet =
-          (std::filesystem::path(options_.failures_dir) /
-           file_safe_name(options_.model.name + "." + row.backend + "." + row.precision + ".failures.png"))
-              .string();
-      write_contact_sheet(failures, dataset_.class_names(),
-                          options_.model.name + " on " + label + ": first " + std::to_string(failures.size()) + " of " +
-                              std::to_string(wrong) + " misclassified (" + dataset_.name() + ")",
-                          a.contact_sheet);
-    }
     row.latency = compute_latency_stats(batch_ms);
     row.count = static_cast<std::int64_t>(batch_ms.size());
     row.duration_ms = run_ms;
@@ -190,15 +178,15 @@ std::unique_ptr<Dataset> open_checked_dataset(const AccuracyOptions& options) {
   return dataset;
 }
 
-std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Dataset& dataset,
-                                      const AccuracyProgressFn& progress) {
+AccuracyOutcome run_accuracy(const AccuracyOptions& options, const Dataset& dataset,
+                             const AccuracyProgressFn& progress) {
   if (options.backends.empty()) throw Error("--backends: give at least one backend");
   std::vector<std::unique_ptr<Backend>> backends;
   for (const auto& name : options.backends) backends.push_back(create_backend(name));
 
   std::vector<BenchResult> rows;
   std::vector<RowOutcome> outcomes;
-  AccuracyRun run(options, dataset, progress);
+  RowRunner run(options, dataset, progress);
   for (auto& backend : backends) {
     for (const auto& precision : options.precisions) {
       BenchResult row;
@@ -257,7 +245,9 @@ std::vector<BenchResult> run_accuracy(const AccuracyOptions& options, const Data
       if (both > 0) rows[i].accuracy->agreement_top1 = static_cast<double>(same) / both;
     }
   }
-  return rows;
+  AccuracyOutcome result{std::move(rows), {}};
+  for (auto& outcome : outcomes) result.misclassified.push_back(std::move(outcome.misclassified));
+  return result;
 }
 
 }  // namespace inferlab

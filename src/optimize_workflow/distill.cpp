@@ -149,7 +149,7 @@ DistillReport run_distill(const DistillOptions& o, const std::function<void(cons
     if (i > 0) d.train_seconds = r.training[i == 1 ? "distilled" : "labels_only"].value("train_seconds", 0.0);
     progress("accuracy of the " + d.role + " on " + o.eval_dataset);
     a.model = models[i];
-    d.accuracy = run_accuracy(a, *eval, nullptr);
+    d.accuracy = run_accuracy(a, *eval, nullptr).rows;
     r.models.push_back(std::move(d));
   }
   if (o.measure_latency) {

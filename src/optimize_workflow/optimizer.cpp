@@ -123,7 +123,7 @@ std::vector<BenchResult> measure_accuracy(const ResolvedModel& model, const Data
   a.preprocess = preprocess_of(o.model);
   a.threads = o.threads;
   a.limit = o.eval_limit;
-  return run_accuracy(a, dataset, nullptr);
+  return run_accuracy(a, dataset, nullptr).rows;
 }
 
 const BenchResult* row_of(const std::vector<BenchResult>& rows, const std::string& backend) {
