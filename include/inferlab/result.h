@@ -135,7 +135,7 @@ struct LiveFields {
 };
 
 /// One row of results. Its fields are listed once, in the field table
-/// (src/report/result_fields.h), which the JSON writer and parser, the
+/// (src/measure/result_fields.h), which the JSON writer and parser, the
 /// store's columns and the CSV export all walk. Value type.
 struct BenchResult {
   std::string model, backend, backend_version, precision, scenario;

@@ -7,7 +7,7 @@
 
 #include "inferlab/error.h"
 #include "inferlab/result.h"
-#include "report/result_fields.h"
+#include "measure/result_fields.h"
 
 namespace inferlab {
 
