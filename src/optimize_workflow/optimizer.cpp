@@ -18,6 +18,7 @@
 #include "inferlab/model_metadata.h"
 #include "inferlab/pruning.h"
 #include "inferlab/registry.h"
+#include "optimize_workflow/graph_runner.h"
 #include "optimize_workflow/int8_calibration.h"
 #include "optimize_workflow/prune_finetune.h"
 
@@ -194,9 +195,21 @@ OnnxGraph quantize_int8(const OnnxGraph& graph, const Dataset& calib, const Data
                         const std::vector<BenchResult>& accuracy_before, const ResolvedModel& candidate,
                         const OptimizeOptions& o, OptimizeReport& report,
                         const std::function<void(const std::string&)>& progress) {
-  const auto shapes = input_shapes_for(o.model, 16, {});
+  Shape calib_shape = input_shapes_for(o.model, 16, {}).at(0);
+  // A model whose input batch is dynamic may still fix it inside (an
+  // exporter's Reshape to 1x2x58x14x14 in ShuffleNet's channel shuffle):
+  // then it calibrates one sample per run.
+  if (calib_shape.at(0) > 1) {
+    try {
+      GraphRunner probe(graph, o.calib_backend, o.model.inputs.at(0), calib_shape, o.threads);
+    } catch (const Error& e) {
+      progress("calibration at batch " + std::to_string(calib_shape[0]) + " failed (" + e.what() +
+               "): calibrating at batch 1");
+      calib_shape[0] = 1;
+    }
+  }
   const CalibrationData data =
-      load_calibration_data(calib, preprocess_of(o.model), o.model.inputs.at(0), shapes.at(0), o.calib_count);
+      load_calibration_data(calib, preprocess_of(o.model), o.model.inputs.at(0), calib_shape, o.calib_count);
   std::size_t samples = 0;
   for (auto v : data.valid) samples += v;
   // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on " " + to_string().

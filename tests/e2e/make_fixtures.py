@@ -62,6 +62,39 @@ def main(out_dir):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(out_dir, "lrn.onnx"))
+    # What torch's export of ShuffleNet-v2 does to calibration: a channel
+    # chunk whose Slice bound is computed (Shape, Gather, Div), so shape
+    # inference gives its output no rank, and a Reshape that fixes the batch
+    # at 1 although the input's batch is dynamic.
+    rng = np.random.default_rng(3)
+    inits = [
+        numpy_helper.from_array(rng.standard_normal((4, 1, 3, 3)).astype(np.float32), "w1"),
+        numpy_helper.from_array(rng.standard_normal((2, 2, 1, 1)).astype(np.float32), "w2"),
+        numpy_helper.from_array(rng.standard_normal((10, 800)).astype(np.float32) * 0.05, "w3"),
+        numpy_helper.from_array(np.array(1, dtype=np.int64), "channel_axis"),
+        numpy_helper.from_array(np.array(2, dtype=np.int64), "two"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "zero"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axes_c"),
+        numpy_helper.from_array(np.array([1, 800], dtype=np.int64), "flat_shape"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "w1"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Shape", ["c"], ["c_shape"]),
+        helper.make_node("Gather", ["c_shape", "channel_axis"], ["channels"], axis=0),
+        helper.make_node("Div", ["channels", "two"], ["half"]),
+        helper.make_node("Unsqueeze", ["half", "zero"], ["half_1d"]),
+        helper.make_node("Slice", ["c", "zero", "half_1d", "axes_c"], ["chunk"]),
+        helper.make_node("Conv", ["chunk", "w2"], ["d"]),
+        helper.make_node("Reshape", ["d", "flat_shape"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "w3"], ["output"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "batch1_chunk",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 20, 20])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out_dir, "batch1_chunk.onnx"))
     # Celu: a standard op (opset 12) that TVM's Relax ONNX frontend has no converter for.
     celu = helper.make_node("Celu", ["input"], ["output"], alpha=1.0)
     graph = helper.make_graph(
