@@ -4,7 +4,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "inferlab/error.h"
 
@@ -49,6 +51,18 @@ void SqliteDb::fail(const std::string& what, int code) const {
 void SqliteDb::exec(const std::string& sql) {
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) fail(sql.substr(0, sql.find_first_of("(\n")), rc);
+}
+
+void SqliteDb::exec_retrying_busy(const std::string& sql) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (;;) {
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+    const int primary = rc & 0xff;
+    if (rc == SQLITE_OK) return;
+    if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) || std::chrono::steady_clock::now() > deadline)
+      fail(sql.substr(0, sql.find_first_of("(\n")), rc);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 std::int64_t SqliteDb::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }

@@ -75,6 +75,10 @@ class SqliteDb {
 
   /// Runs one or more statements without results.
   void exec(const std::string& sql);
+  /// exec(), retried while SQLite answers busy without waiting itself (it
+  /// does so when waiting could deadlock, e.g. two connections switching a
+  /// new file to WAL at once), for as long as the busy timeout.
+  void exec_retrying_busy(const std::string& sql);
   /// Throws Error "<store path>: <what>: <sqlite message>" for a failed call.
   [[noreturn]] void fail(const std::string& what, int code) const;
   std::int64_t last_insert_id() const;

@@ -129,7 +129,10 @@ class SqliteStore final : public ResultStore {
   SqliteStore(const std::string& path, StoreAccess access) : db_(path, access == StoreAccess::kWrite, false) {
     if (access == StoreAccess::kWrite) {
       if (db_.read_only()) db_.fail("open", 8 /* SQLITE_READONLY */);
-      db_.exec("PRAGMA journal_mode = WAL");
+      // Two benches creating one store at once both hold a read lock here,
+      // and SQLite then refuses the switch to WAL at once (busy, without
+      // waiting): the switch is retried (e2e_store_compare lost a run so).
+      db_.exec_retrying_busy("PRAGMA journal_mode = WAL");
       db_.exec("PRAGMA synchronous = NORMAL");
       migrate();
       version_ = kStoreSchemaVersion;
