@@ -76,6 +76,11 @@ class OnnxGraph {
   /// type constraints are an error too. Throws Error on an inference
   /// failure, naming the node.
   void infer_shapes(std::int64_t batch = 0, bool check_types = false);
+  /// Converts the model to default-domain opset `target` with ONNX's version
+  /// converter (e.g. opset 10's Clip attributes become inputs); the model's
+  /// metadata_props are kept. Throws Error (kUnsupported) naming the op the
+  /// converter has no adapter for; the graph is unchanged then.
+  void convert_opset(std::int64_t target);
   /// Serializes and writes atomically (temporary file + rename).
   void save(const std::string& path) const;
   std::string serialize() const;

@@ -4,6 +4,7 @@
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
+#include <onnx/version_converter/convert.h>
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
@@ -226,6 +227,20 @@ void OnnxGraph::infer_shapes(std::int64_t batch, bool check_types) {
   } catch (const std::exception& e) {
     throw Error(origin_ + ": shape inference failed: " + first_line(e.what()));
   }
+}
+
+void OnnxGraph::convert_opset(std::int64_t target) {
+  onnx::ModelProto converted;
+  try {
+    converted = onnx::version_conversion::ConvertVersion(*proto_, static_cast<int>(target));
+  } catch (const std::exception& e) {
+    throw Error(origin_ + ": cannot convert to opset " + std::to_string(target) + ": " + first_line(e.what()),
+                ErrorKind::kUnsupported);
+  }
+  // The converter rebuilds the model from its graph IR, which has no place
+  // for the model's own key-value metadata (inferlab's preprocessing).
+  *converted.mutable_metadata_props() = proto_->metadata_props();
+  *proto_ = std::move(converted);
 }
 
 std::string OnnxGraph::serialize() const {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -18,6 +19,7 @@
 #include "inferlab/model_metadata.h"
 #include "inferlab/pruning.h"
 #include "inferlab/registry.h"
+#include "optimize/graph_edit.h"
 #include "optimize_workflow/graph_runner.h"
 #include "optimize_workflow/int8_calibration.h"
 #include "optimize_workflow/prune_finetune.h"
@@ -191,10 +193,27 @@ OnnxGraph quantized(const OnnxGraph& fp32, const QuantizeOptions& q, OptimizeRep
 // the gate that returns the most sensitive layers to FP32 one at a time.
 // With the gate, the returned graph is also the last one saved to the
 // candidate's path.
-OnnxGraph quantize_int8(const OnnxGraph& graph, const Dataset& calib, const Dataset* eval,
+OnnxGraph quantize_int8(const OnnxGraph& given, const Dataset& calib, const Dataset* eval,
                         const std::vector<BenchResult>& accuracy_before, const ResolvedModel& candidate,
                         const OptimizeOptions& o, OptimizeReport& report,
                         const std::function<void(const std::string&)>& progress) {
+  // Below opset 13 DequantizeLinear has no axis (weights only per tensor),
+  // and ONNX Runtime 1.2x's QDQ optimizer inserts Round (opset 11) into an
+  // opset-10 model and then refuses to load it. Such a model is converted
+  // to opset 13 first, where the converter can.
+  std::optional<OnnxGraph> converted;
+  if (const std::int64_t opset = graph_edit::default_opset(given.proto()); opset < 13) {
+    try {
+      converted.emplace(given);
+      converted->convert_opset(13);
+      progress("opset " + std::to_string(opset) + " converted to 13 for INT8 (per-channel weights)");
+      report.steps.push_back("opset " + std::to_string(opset) + " -> 13");
+    } catch (const Error& e) {
+      converted.reset();
+      progress(std::string("staying at opset ") + std::to_string(opset) + " (weights per tensor): " + e.what());
+    }
+  }
+  const OnnxGraph& graph = converted ? *converted : given;
   Shape calib_shape = input_shapes_for(o.model, 16, {}).at(0);
   // A model whose input batch is dynamic may still fix it inside (an
   // exporter's Reshape to 1x2x58x14x14 in ShuffleNet's channel shuffle):

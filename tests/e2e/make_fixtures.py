@@ -95,6 +95,28 @@ def main(out_dir):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(out_dir, "batch1_chunk.onnx"))
+    # An opset-10 CNN (as the quick zoo's mobilenet_v2 is): Conv with bias,
+    # Clip with attribute bounds. Its QDQ form at opset 10 made ONNX Runtime
+    # insert Round (opset 11) and refuse the model.
+    inits = [
+        numpy_helper.from_array(rng.standard_normal((4, 1, 3, 3)).astype(np.float32), "w1"),
+        numpy_helper.from_array(rng.standard_normal((4,)).astype(np.float32), "b1"),
+        numpy_helper.from_array(rng.standard_normal((10, 1600)).astype(np.float32) * 0.05, "w2"),
+        numpy_helper.from_array(np.zeros(10, dtype=np.float32), "b2"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "w1", "b1"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["c"], ["r"], min=0.0, max=6.0),
+        helper.make_node("Flatten", ["r"], ["flat"], axis=1),
+        helper.make_node("Gemm", ["flat", "w2", "b2"], ["output"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "opset10_cnn",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 20, 20])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 10)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out_dir, "opset10_cnn.onnx"))
     # Celu: a standard op (opset 12) that TVM's Relax ONNX frontend has no converter for.
     celu = helper.make_node("Celu", ["input"], ["output"], alpha=1.0)
     graph = helper.make_graph(

@@ -52,6 +52,46 @@ TEST(OnnxGraph, CheckerAndLoadErrorsNameTheModel) {
   EXPECT_THROW(OnnxGraph::parse("not a model", "bytes"), Error);
 }
 
+// An opset-10 Clip (bounds as attributes) converted to opset 13 takes its
+// bounds as inputs, computes the same, and the model keeps its metadata.
+TEST(OnnxGraph, ConvertOpsetKeepsMetadataAndFunction) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(10);
+  auto* meta = m.add_metadata_props();
+  meta->set_key("inferlab.preprocess");
+  meta->set_value("{\"mean\": [0.5]}");
+  auto& g = *m.mutable_graph();
+  g.set_name("clip10");
+  set_value_info(g.add_input(), "input", {1, 3, 8, 8});
+  set_value_info(g.add_output(), "y", {1, 3, 8, 8});
+  auto* clip = add_node(g, "Clip", {"input"}, {"y"});
+  for (const auto& [name, value] : {std::pair{"min", -0.25F}, std::pair{"max", 0.25F}}) {
+    auto* a = clip->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(value);
+  }
+  OnnxGraph graph = OnnxGraph::parse(m.SerializeAsString(), "clip10");
+  const std::vector<float> before = run_on_backend("native", graph);
+  graph.convert_opset(13);
+  EXPECT_NO_THROW(graph.check());
+  ASSERT_EQ(graph.proto().opset_import_size(), 1);
+  EXPECT_EQ(graph.proto().opset_import(0).version(), 13);
+  ASSERT_EQ(graph.proto().metadata_props_size(), 1);
+  EXPECT_EQ(graph.proto().metadata_props(0).key(), "inferlab.preprocess");
+  const auto& nodes = graph.proto().graph().node();
+  const auto converted = std::find_if(nodes.begin(), nodes.end(), [](const auto& n) { return n.op_type() == "Clip"; });
+  ASSERT_NE(converted, nodes.end());
+  EXPECT_EQ(converted->input_size(), 3) << "opset 11's Clip takes min and max as inputs";
+  const std::vector<float> after = run_on_backend("native", graph);
+  EXPECT_EQ(before, after);
+  float lo = 1, hi = -1;  // the seeded input spans more than [-0.25, 0.25]
+  for (float v : after) lo = std::min(lo, v), hi = std::max(hi, v);
+  EXPECT_FLOAT_EQ(lo, -0.25F);
+  EXPECT_FLOAT_EQ(hi, 0.25F);
+}
+
 TEST(GraphPasses, FoldRemoveAndKeepTheFunction) {
   OnnxGraph original = build_test_model();
   original.check();
