@@ -3,6 +3,7 @@
 #include <cstring>
 #include <set>
 
+#include "concat_batchnorm_rewrite.h"
 #include "engine_impl.h"
 
 namespace inferlab::native {
@@ -11,7 +12,9 @@ std::vector<std::string> unsupported_ops(const std::vector<OpType>& ops) {
   std::set<std::string> missing;
   const auto& registry = kernel_registry();
   for (const auto& [domain, op] : ops) {
-    if (!domain.empty() && domain != "ai.onnx") {
+    if (domain == kNativeDomain) {
+      if (!registry.count(op)) missing.insert(domain + "." + op);
+    } else if (!domain.empty() && domain != "ai.onnx") {
       missing.insert(domain + "." + op);
     } else if (op != "Constant" && !registry.count(op)) {
       missing.insert(op);
@@ -134,6 +137,7 @@ const std::map<std::string, KernelFactory>& kernel_registry() {
     register_layernorm_kernels(r);
     register_quantize_kernels(r);
     register_pad_kernels(r);
+    register_concat_batchnorm_kernel(r);
     return r;
   }();
   return registry;

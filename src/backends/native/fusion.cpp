@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "concat_batchnorm_rewrite.h"
 #include "graph_index.h"
 #include "optimize/graph_edit.h"
 
@@ -248,7 +249,8 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
     const std::string& op = node.op_type();
     // A standalone BatchNormalization takes the Relu after it (oneDNN's
     // fuse_norm_relu): DenseNet's pre-activation BN + ReLU after each concat.
-    if (op == "BatchNormalization" && node.output_size() == 1 && !index.is_graph_output(node.output(0))) {
+    if ((op == "BatchNormalization" || op == kConcatBatchNormOp) && node.output_size() == 1 &&
+        !index.is_graph_output(node.output(0))) {
       if (const auto* relu = index.only_reader(node.output(0), "Relu")) {
         plan.by_node[&node] = {"Relu", relu, relu->output(0), "", ""};
         plan.absorbed.insert(relu);

@@ -181,6 +181,7 @@ void register_matmul_kernels(std::map<std::string, KernelFactory>& registry);
 void register_layernorm_kernels(std::map<std::string, KernelFactory>& registry);
 void register_quantize_kernels(std::map<std::string, KernelFactory>& registry);
 void register_pad_kernels(std::map<std::string, KernelFactory>& registry);
+void register_concat_batchnorm_kernel(std::map<std::string, KernelFactory>& registry);
 
 /// A kernel converting float16 bits to float32 (`to_half` false) or float32
 /// to float16 bits (true): the engine's steps at float16 graph inputs and outputs.

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "batch_fold_rewrite.h"
+#include "concat_batchnorm_rewrite.h"
 #include "engine.h"
 #include "gelu_rewrite.h"
 #include "layernorm_rewrite.h"
@@ -20,6 +21,11 @@ void ModelStore::load() {
     passes_.push_back({"native-batch-unfold",
                        folds * 3,
                        {std::to_string(folds) + " x Reshape/op/Reshape (prepare.py's batch fold) -> op"}});
+  }
+  if (const int fused = fuse_concat_batchnorm(*graph_.proto().mutable_graph()); fused > 0) {
+    passes_.push_back({"native-concat-bn",
+                       fused,
+                       {std::to_string(fused) + " x Concat/BatchNormalization -> ConcatBatchNormalization"}});
   }
   if (const int gelus = rewrite_gelu(*graph_.proto().mutable_graph()); gelus > 0) {
     passes_.push_back({"native-gelu", gelus * 4, {std::to_string(gelus) + " x Div/Erf/Add/Mul/Mul -> Gelu"}});

@@ -1,7 +1,8 @@
 // Coverage ops torchvision exports need: Pad in constant, reflect and edge
-// modes (values checked against indices computed here), and a standalone
+// modes (values checked against indices computed here), and a
 // BatchNormalization after a Concat (DenseNet's pre-activation BN, which
-// the graph passes cannot fold into a Conv) with the Relu after it fused.
+// the graph passes cannot fold into a Conv) run with the Concat and the
+// Relu after it as one step.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -81,58 +82,103 @@ TEST(NativePad, ConstantReflectAndEdgeModes) {
   }
 }
 
-// Concat(Conv(x), x) -> BatchNormalization -> Relu: the BN reads a Concat,
-// so it stays standalone, and takes the Relu.
-TEST(NativeBatchNorm, StandaloneAfterConcatWithFusedRelu) {
+// Concat(a, b) -> BatchNormalization -> Relu, DenseNet's pre-activation:
+// the engine runs the three as one ConcatBatchNormalization step
+// (concat_batchnorm_rewrite.h). Its paths: both inputs plain (Neg writes
+// plain) in one pass; both from Convs (nhwc here, or blocked: either path);
+// one of each, which only oneDNN's concat and BN in place take.
+enum class Inputs { kPlainPlain, kConvConv, kConvPlain };
+
+// The graph: x [1, 4, 5, 5] -> a, b (per `inputs`) -> Concat [1, 8, 5, 5]
+// (-> BN -> Relu unless `cut`). `extra_reader`: the Concat's output is
+// also a second graph output, so it must stay a Concat.
+onnx::ModelProto concat_bn_model(Inputs inputs, bool cut, bool extra_reader = false) {
   auto m = model_with({1, 4, 5, 5}, {1, 8, 5, 5});
   auto& g = *m.mutable_graph();
   add_initializer(g, "w", {4, 4, 3, 3}, 11);
+  add_initializer(g, "w2", {4, 4, 1, 1}, 12);
   auto* conv = add_node(g, "Conv", {"x", "w"}, {"c"});
   add_int_attribute(conv, "pads", {1, 1, 1, 1}, true);
-  add_int_attribute(add_node(g, "Concat", {"c", "x"}, {"cat"}), "axis", {1}, false);
-  const std::vector<float> scale{0.5F, 1.5F, -1.0F, 2.0F, 1.0F, 0.25F, 3.0F, -0.5F};
-  const std::vector<float> bias{0.1F, -0.2F, 0.3F, 0.0F, -1.0F, 0.5F, 0.05F, 0.2F};
-  const std::vector<float> mean{0.0F, 0.1F, -0.2F, 0.3F, 0.4F, -0.5F, 0.6F, 0.0F};
-  const std::vector<float> var{1.0F, 0.5F, 2.0F, 0.25F, 1.5F, 4.0F, 0.1F, 1.0F};
-  graph_edit::add_float_initializer(g, "scale", {8}, scale);
-  graph_edit::add_float_initializer(g, "bias", {8}, bias);
-  graph_edit::add_float_initializer(g, "mean", {8}, mean);
-  graph_edit::add_float_initializer(g, "var", {8}, var);
+  add_node(g, "Neg", {"x"}, {"neg"});
+  add_node(g, "Conv", {"x", "w2"}, {"c2"});
+  const std::vector<std::string> operands = inputs == Inputs::kPlainPlain ? std::vector<std::string>{"neg", "x"}
+                                            : inputs == Inputs::kConvConv ? std::vector<std::string>{"c", "c2"}
+                                                                          : std::vector<std::string>{"c", "x"};
+  add_int_attribute(add_node(g, "Concat", operands, {cut ? "y" : "cat"}), "axis", {1}, false);
+  if (cut) return m;
+  if (extra_reader) set_value_info(g.add_output(), "cat", {1, 8, 5, 5});
+  graph_edit::add_float_initializer(g, "scale", {8}, {0.5F, 1.5F, -1.0F, 2.0F, 1.0F, 0.25F, 3.0F, -0.5F});
+  graph_edit::add_float_initializer(g, "bias", {8}, {0.1F, -0.2F, 0.3F, 0.0F, -1.0F, 0.5F, 0.05F, 0.2F});
+  graph_edit::add_float_initializer(g, "mean", {8}, {0.0F, 0.1F, -0.2F, 0.3F, 0.4F, -0.5F, 0.6F, 0.0F});
+  graph_edit::add_float_initializer(g, "var", {8}, {1.0F, 0.5F, 2.0F, 0.25F, 1.5F, 4.0F, 0.1F, 1.0F});
   auto* bn = add_node(g, "BatchNormalization", {"cat", "scale", "bias", "mean", "var"}, {"bn"});
   auto* eps = bn->add_attribute();
   eps->set_name("epsilon");
   eps->set_type(onnx::AttributeProto::FLOAT);
   eps->set_f(1e-3F);
   add_node(g, "Relu", {"bn"}, {"y"});
+  return m;
+}
 
-  Tensor input(DType::kFloat32, {1, 4, 5, 5});
-  fill_seeded_uniform(input, 5);
-  const auto ran = test::run_engine(m, {&input});
-  // The concatenated tensor without BN: the same graph cut before it.
-  auto cut = model_with({1, 4, 5, 5}, {1, 8, 5, 5});
-  auto& cg = *cut.mutable_graph();
-  add_initializer(cg, "w", {4, 4, 3, 3}, 11);
-  auto* cconv = add_node(cg, "Conv", {"x", "w"}, {"c"});
-  add_int_attribute(cconv, "pads", {1, 1, 1, 1}, true);
-  add_int_attribute(add_node(cg, "Concat", {"c", "x"}, {"y"}), "axis", {1}, false);
-  const auto cat = test::run_engine(cut, {&input}).floats();
-  const auto y = ran.floats();
+// y = Relu(BN(cat)) per ONNX, from the cut graph's concatenation.
+void expect_normalised(const std::vector<float>& y, const std::vector<float>& cat) {
+  const float scale[] = {0.5F, 1.5F, -1.0F, 2.0F, 1.0F, 0.25F, 3.0F, -0.5F};
+  const float bias[] = {0.1F, -0.2F, 0.3F, 0.0F, -1.0F, 0.5F, 0.05F, 0.2F};
+  const float mean[] = {0.0F, 0.1F, -0.2F, 0.3F, 0.4F, -0.5F, 0.6F, 0.0F};
+  const float var[] = {1.0F, 0.5F, 2.0F, 0.25F, 1.5F, 4.0F, 0.1F, 1.0F};
   ASSERT_EQ(y.size(), cat.size());
   for (std::size_t i = 0; i < y.size(); ++i) {
     const std::size_t c = i / 25;
     const float want = std::max(0.0F, (cat[i] - mean[c]) / std::sqrt(var[c] + 1e-3F) * scale[c] + bias[c]);
     EXPECT_NEAR(y[i], want, 1e-5F * (1 + std::abs(want))) << "element " << i;
   }
-  // One BatchNormalization step carrying the Relu; no Relu step of its own.
-  int bn_steps = 0;
+}
+
+class NativeConcatBatchNorm : public ::testing::TestWithParam<Inputs> {};
+
+TEST_P(NativeConcatBatchNorm, OneStepComputesConcatBatchNormRelu) {
+  Tensor input(DType::kFloat32, {1, 4, 5, 5});
+  fill_seeded_uniform(input, 5);
+  const auto ran = test::run_engine(concat_bn_model(GetParam(), false), {&input});
+  const auto cat = test::run_engine(concat_bn_model(GetParam(), true), {&input}).floats();
+  expect_normalised(ran.floats(), cat);
+  // One ConcatBatchNormalization step carrying the Relu; no Concat, BN or Relu step.
+  int fused_steps = 0;
+  std::string implementation;
   for (const auto& s : ran.steps) {
-    EXPECT_NE(s.op, "Relu");
-    if (s.op == "BatchNormalization") {
-      ++bn_steps;
+    EXPECT_TRUE(s.op != "Relu" && s.op != "Concat" && s.op != "BatchNormalization") << s.op;
+    if (s.op == "ConcatBatchNormalization") {
+      ++fused_steps;
       EXPECT_EQ(s.fused, "Relu");
+      implementation = s.implementation;
     }
   }
-  EXPECT_EQ(bn_steps, 1);
+  EXPECT_EQ(fused_steps, 1);
+  if (GetParam() == Inputs::kPlainPlain) EXPECT_EQ(implementation, "fused concat+bnorm (nchw)");
+  if (GetParam() == Inputs::kConvPlain) EXPECT_EQ(implementation.rfind("onednn:", 0), 0U) << implementation;
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, NativeConcatBatchNorm,
+                         ::testing::Values(Inputs::kPlainPlain, Inputs::kConvConv, Inputs::kConvPlain),
+                         [](const ::testing::TestParamInfo<Inputs>& info) {
+                           return std::string(info.param == Inputs::kPlainPlain ? "PlainInputs"
+                                              : info.param == Inputs::kConvConv ? "ConvInputs"
+                                                                                : "MixedLayouts");
+                         });
+
+// A Concat read by more than the BN stays a Concat, and the BN (with its
+// Relu) a step of its own.
+TEST(NativeConcatBatchNorm, ConcatReadTwiceIsNotFused) {
+  Tensor input(DType::kFloat32, {1, 4, 5, 5});
+  fill_seeded_uniform(input, 5);
+  const auto ran = test::run_engine(concat_bn_model(Inputs::kPlainPlain, false, true), {&input});
+  const auto cat = test::run_engine(concat_bn_model(Inputs::kPlainPlain, true), {&input}).floats();
+  expect_normalised(ran.floats(0), cat);
+  EXPECT_EQ(ran.floats(1), cat);
+  const auto ops = ran.ops(true);
+  EXPECT_NE(std::find(ops.begin(), ops.end(), "Concat"), ops.end());
+  EXPECT_NE(std::find(ops.begin(), ops.end(), "BatchNormalization+Relu"), ops.end());
+  EXPECT_EQ(std::find(ops.begin(), ops.end(), "ConcatBatchNormalization+Relu"), ops.end());
 }
 
 }  // namespace
