@@ -4,7 +4,8 @@ and reports, per architecture, whether native runs it and agrees with ONNX
 Runtime, with both p50s from the same `inferlab bench` run.
 
     /usr/bin/python3 models/corpus_report.py --cli build/apps/inferlab/inferlab --dir DIR
-        [--only a,b] [--threads 2] [--precision fp32|bf16|int8] [--calib DATASET] [--json OUT.json] [--md OUT.md]
+        [--only a,b] [--threads 2] [--precision fp32|bf16|int8] [--calib DATASET] [--repeat N]
+        [--json OUT.json] [--md OUT.md]
 
 One `inferlab bench` per architecture (backends onnxruntime,native, the
 reference onnxruntime; each configuration in its own worker process), so a
@@ -16,6 +17,11 @@ bench quantizes each model first, calibration only), pass means native's
 int8 row is "ok"; its speed against native fp32 and its agreement with ONNX
 Runtime's fp32 outputs are reported, not gated (seeded weights calibrated on
 whatever images are at hand say little about int8 accuracy).
+With --repeat N each architecture's bench runs N times, one after the
+other: the p50 columns are the medians of the N runs and the ratio column
+the median of the N runs' ratios with their range. (Each bench measures its
+backends one after the other, so a ratio from one run carries whatever the
+machine did in between: on these VMs identical runs gave 0.71 to 1.49.)
 Exit 1 when any architecture fails.
 """
 
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,15 +81,48 @@ def row_for(name: str, entry: dict, results: list[dict], error: str, precision: 
     return row
 
 
+def merge_runs(runs: list[dict]) -> dict:
+    """One row from the rows of N runs: the first run's verdict and outputs, the medians of the p50s, and the
+    ratio of every run where both backends ran."""
+    row = dict(runs[0])
+    row["pass"] = all(r["pass"] for r in runs)
+    if not row["pass"]:
+        row["reason"] = next(r.get("reason", "") for r in runs if not r["pass"])
+    for key in ("native_p50_ms", "ort_p50_ms", "native_fp32_p50_ms"):
+        values = [r[key] for r in runs if key in r]
+        if values:
+            row[key + "_runs"] = values
+            row[key] = statistics.median(values)
+    ratios = [r["native_p50_ms"] / r["ort_p50_ms"] for r in runs if "native_p50_ms" in r and "ort_p50_ms" in r]
+    if ratios:
+        row["ratio_runs"] = ratios
+    own = [r["native_p50_ms"] / r["native_fp32_p50_ms"] for r in runs
+           if "native_p50_ms" in r and "native_fp32_p50_ms" in r]
+    if own:
+        row["own_ratio_runs"] = own
+    return row
+
+
+def ratio_cell(values: list[float] | None, fallback: float | None) -> str:
+    if values and len(values) > 1:
+        return "%.2f (%.2f-%.2f)" % (statistics.median(values), min(values), max(values))
+    if values:
+        return "%.2f" % values[0]
+    return "" if fallback is None else "%.2f" % fallback
+
+
 def markdown(rows: list[dict], precision: str) -> str:
     lines = ["| architecture | input | native %s | max abs diff | cosine | native p50 ms | onnxruntime p50 ms | "
              "native / ort | %snote |" % (precision, "" if precision == "fp32" else "native %s / fp32 | " % precision),
              "|---|---|---|---|---|---|---|---|%s---|" % ("" if precision == "fp32" else "---|")]
     for r in rows:
-        ratio = ("%.2f" % (r["native_p50_ms"] / r["ort_p50_ms"])) if "native_p50_ms" in r and "ort_p50_ms" in r else ""
+        ratio = ratio_cell(r.get("ratio_runs"), r["native_p50_ms"] / r["ort_p50_ms"]
+                           if "native_p50_ms" in r and "ort_p50_ms" in r else None)
         if precision != "fp32":
             own = r["native_p50_ms"] / r["native_fp32_p50_ms"] if "native_fp32_p50_ms" in r and "native_p50_ms" in r else None
-            ratio += " | " + ("" if own is None else ("%.2f" % own) + (" (slower)" if own > 1.0 else ""))
+            own_runs = r.get("own_ratio_runs")
+            slower = (statistics.median(own_runs) if own_runs else own or 0) > 1.0
+            ratio += " | " + ratio_cell(own_runs, own) + (" (slower)" if slower else "")
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["name"], r["input"], "pass" if r["pass"] else "**fail**",
             ("%.3g" % r["max_abs_diff"]) if "max_abs_diff" in r else "",
@@ -100,6 +140,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"])
     parser.add_argument("--calib", default="", help="with --precision int8: bench's --calib dataset (folder:DIR)")
+    parser.add_argument("--repeat", type=int, default=1, help="bench runs per architecture (medians reported)")
     parser.add_argument("--json", default="")
     parser.add_argument("--md", default="")
     args = parser.parse_args()
@@ -118,14 +159,18 @@ def main() -> int:
         for entry in entries:
             if only and entry["name"] not in only:
                 continue
-            results, error = ([], "") if "error" in entry else bench(
-                args.cli, os.path.join(args.dir, entry["file"]), args.threads, args.precision, work,
-                args.calib if args.precision == "int8" else "")
-            row = row_for(entry["name"], entry, results, error, args.precision)
+            runs = []
+            for _ in range(max(1, args.repeat)):
+                results, error = ([], "") if "error" in entry else bench(
+                    args.cli, os.path.join(args.dir, entry["file"]), args.threads, args.precision, work,
+                    args.calib if args.precision == "int8" else "")
+                runs.append(row_for(entry["name"], entry, results, error, args.precision))
+            row = merge_runs(runs)
             print("%-20s %s %s" % (row["name"], "pass" if row["pass"] else "FAIL", row.get("reason", "")), flush=True)
             rows.append(row)
     if args.json:
-        json.dump({"precision": args.precision, "threads": args.threads, "rows": rows}, open(args.json, "w"), indent=1)
+        json.dump({"precision": args.precision, "threads": args.threads, "repeat": args.repeat, "rows": rows},
+                  open(args.json, "w"), indent=1)
     table = markdown(rows, args.precision)
     if args.md:
         open(args.md, "w").write(table)
