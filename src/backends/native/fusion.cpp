@@ -73,6 +73,26 @@ int weight_rank(const onnx::NodeProto& node, std::int64_t& out_axis) {
   return 2;
 }
 
+// The QuantizeLinear that made `value`: its producer, or, for a Concat of
+// QuantizeLinear outputs that share one scale and zero point (what
+// quantize_before_concat() makes of a Concat -> Q), the first of them.
+const onnx::NodeProto* quantizer_of(const std::string& value, const GraphIndex& index) {
+  if (const auto* q = index.producer(value, "QuantizeLinear")) return q;
+  const auto* concat = index.producer(value, "Concat");
+  if (!concat || concat->input_size() < 1) return nullptr;
+  const onnx::NodeProto* first = nullptr;
+  for (const auto& x : concat->input()) {
+    const auto* q = index.producer(x, "QuantizeLinear");
+    if (!q || q->input_size() < 2) return nullptr;
+    if (!first) {
+      first = q;
+    } else if (q->input(1) != first->input(1) || input_or_empty(*q, 2) != input_or_empty(*first, 2)) {
+      return nullptr;
+    }
+  }
+  return first;
+}
+
 void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
   const Initializers inits(graph);
   for (const auto& layer : graph.node()) {
@@ -82,7 +102,7 @@ void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, Fu
     const auto* dq_x = index.producer(layer.input(0), "DequantizeLinear");
     const auto* dq_w = index.producer(layer.input(1), "DequantizeLinear");
     if (!dq_x || !dq_w || dq_x->input_size() < 2 || dq_w->input_size() < 2) continue;
-    const auto* q = index.producer(dq_x->input(0), "QuantizeLinear");
+    const auto* q = quantizer_of(dq_x->input(0), index);
     if (!q || q->input_size() < 2) continue;
     // Activations: Q and DQ share one scalar scale; both zero points are 0.
     const std::string s_x = dq_x->input(1);
@@ -113,7 +133,7 @@ void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, Fu
     if (!bias.empty() && !inits.is_float(bias)) continue;
     auto& inputs = plan.int8_by_node[&layer].inputs;
     inputs.assign(Int8Operand::kFloatResultCount, "");
-    inputs[Int8Operand::kQuantizedInput] = q->output(0);
+    inputs[Int8Operand::kQuantizedInput] = dq_x->input(0);
     inputs[Int8Operand::kInputScale] = s_x;
     inputs[Int8Operand::kInputZeroPoint] = input_or_empty(*dq_x, 2);
     inputs[Int8Operand::kWeights] = dq_w->input(0);
@@ -122,6 +142,21 @@ void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, Fu
     inputs[Int8Operand::kBias] = bias;
     if (index.only_reader(dq_x->output(0)) == &layer) plan.absorbed.insert(dq_x);
     if (index.only_reader(dq_w->output(0)) == &layer) plan.absorbed.insert(dq_w);
+  }
+  // An activation DequantizeLinear read by several int8 layers (a fire
+  // module's two expand Convs), each taking its quantized input instead,
+  // computes what nobody reads: it goes too.
+  for (const auto& node : graph.node()) {
+    if (node.op_type() != "DequantizeLinear" || node.input_size() < 1 || plan.absorbed.count(&node)) continue;
+    if (index.is_graph_output(node.output(0))) continue;
+    const auto& readers = index.readers(node.output(0));
+    const bool unused = !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](const auto* r) {
+      const auto it = plan.int8_by_node.find(r);
+      return it != plan.int8_by_node.end() && r->input(0) == node.output(0) &&
+             it->second.inputs[Int8Operand::kQuantizedInput] == node.input(0) &&
+             std::count(r->input().begin(), r->input().end(), node.output(0)) == 1;
+    });
+    if (unused) plan.absorbed.insert(&node);
   }
 }
 

@@ -328,8 +328,10 @@ class ConcatKernel final : public Kernel {
     if (in.size() < 2 || (axis != 1 && axis != -3)) return false;
     const bool bf16 = in[0].dtype == DType::kBFloat16;
     const bool any_blocked = std::any_of(in.begin(), in.end(), [](const InputDesc& d) { return is_blocked(d.layout); });
+    // int8/uint8: the requantized Convs' nhwc outputs that quantize_before_concat() joins.
+    const bool int8 = in[0].dtype == DType::kInt8 || in[0].dtype == DType::kUInt8;
     return (any_blocked || bf16) && std::all_of(in.begin(), in.end(), [&](const InputDesc& d) {
-             return d.dtype == in[0].dtype && (bf16 || d.dtype == DType::kFloat32) && d.shape.size() == 4 &&
+             return d.dtype == in[0].dtype && (bf16 || int8 || d.dtype == DType::kFloat32) && d.shape.size() == 4 &&
                     d.constant == nullptr;
            });
   }

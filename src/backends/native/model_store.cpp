@@ -10,6 +10,7 @@
 #include "gelu_rewrite.h"
 #include "layernorm_rewrite.h"
 #include "model/onnx_util.h"
+#include "quantize_concat_rewrite.h"
 
 namespace inferlab::native {
 
@@ -21,6 +22,11 @@ void ModelStore::load() {
     passes_.push_back({"native-batch-unfold",
                        folds * 3,
                        {std::to_string(folds) + " x Reshape/op/Reshape (prepare.py's batch fold) -> op"}});
+  }
+  if (const int moved = quantize_before_concat(*graph_.proto().mutable_graph()); moved > 0) {
+    passes_.push_back({"native-quantize-concat",
+                       moved,
+                       {std::to_string(moved) + " x Concat -> QuantizeLinear -> QuantizeLinear per input -> Concat"}});
   }
   if (const int fused = fuse_concat_batchnorm(*graph_.proto().mutable_graph()); fused > 0) {
     passes_.push_back({"native-concat-bn",

@@ -425,6 +425,75 @@ TEST(NativeQdq, ChainedInt8ConvsWriteTheNextQuantizedTensorThemselves) {
   EXPECT_LE(worst, 1e-4F) << "worst " << worst << ", output step " << peak / 127;
 }
 
+// A fire module in QDQ form: r -> Q(u8) -> DQ, read by a 1x1 and a 3x3
+// int8 Conv (+Relu), Concat, Q(u8) -> DQ -> 1x1 Conv -> y. The engine
+// quantizes each Concat input instead of the Concat's output
+// (quantize_concat_rewrite.h): both expand Convs write u8 themselves, the
+// Concat joins u8 tensors, and neither the shared DequantizeLinear nor a
+// QuantizeLinear after the Concat runs.
+TEST(NativeQdq, FireModuleConcatRunsInInt8) {
+  QdqConv q(/*even_weights=*/true);
+  auto& g = *q.model.mutable_graph();
+  g.mutable_node(4)->set_output(0, "r");  // Relu -> r
+  auto even_weights = [](std::size_t n, int seed) {
+    std::vector<std::int8_t> w(n);
+    for (std::size_t k = 0; k < n; ++k)
+      w[k] = static_cast<std::int8_t>(2 * (static_cast<int>((k * 37 + seed) % 127) - 63));
+    return w;
+  };
+  const auto u8 = onnx::TensorProto::UINT8;
+  raw_initializer(g, "r_scale", onnx::TensorProto::FLOAT, {}, std::vector<float>{2.5F / 255});
+  raw_initializer(g, "c_scale", onnx::TensorProto::FLOAT, {}, std::vector<float>{4.0F / 255});
+  raw_initializer(g, "zp_u8", u8, {}, std::vector<std::uint8_t>{0});
+  const std::pair<std::string, Shape> convs[] = {
+      {"e1", {kCout, kCout, 1, 1}}, {"e3", {kCout, kCout, 3, 3}}, {"sq", {kCout, 2 * kCout, 1, 1}}};
+  int seed = 0;
+  for (const auto& [name, shape] : convs) {
+    raw_initializer(g, name + "_q", onnx::TensorProto::INT8, shape,
+                    even_weights(static_cast<std::size_t>(shape_element_count(shape)), seed += 11));
+    raw_initializer(g, name + "_scale", onnx::TensorProto::FLOAT, {kCout}, std::vector<float>(kCout, 0.004F));
+    raw_initializer(g, name + "_zp", onnx::TensorProto::INT8, {kCout}, std::vector<std::int8_t>(kCout, 0));
+    add_int_attribute(add_node(g, "DequantizeLinear", {name + "_q", name + "_scale", name + "_zp"}, {name + "_w"}),
+                      "axis", {0}, false);
+  }
+  add_node(g, "QuantizeLinear", {"r", "r_scale", "zp_u8"}, {"r_q"});
+  add_node(g, "DequantizeLinear", {"r_q", "r_scale", "zp_u8"}, {"r_dq"});
+  add_node(g, "Conv", {"r_dq", "e1_w"}, {"e1_out"});
+  add_node(g, "Relu", {"e1_out"}, {"e1_r"});
+  add_int_attribute(add_node(g, "Conv", {"r_dq", "e3_w"}, {"e3_out"}), "pads", {1, 1, 1, 1}, true);
+  add_node(g, "Relu", {"e3_out"}, {"e3_r"});
+  add_int_attribute(add_node(g, "Concat", {"e1_r", "e3_r"}, {"cat"}), "axis", {1}, false);
+  add_node(g, "QuantizeLinear", {"cat", "c_scale", "zp_u8"}, {"cat_q"});
+  add_node(g, "DequantizeLinear", {"cat_q", "c_scale", "zp_u8"}, {"cat_dq"});
+  add_node(g, "Conv", {"cat_dq", "sq_w"}, {"y"});
+
+  const auto x = seeded(kCin * kH * kW, 13);
+  const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
+  Engine* engine = nullptr;
+  const auto y = values_of<float>(run_native(q.model, {&in}, &engine, /*int8=*/true)[0]);
+  int quantize = 0, dequantize = 0, conv_steps = 0, concats = 0;
+  for (const auto& s : engine->steps()) {
+    quantize += s.op == "QuantizeLinear";
+    dequantize += s.op == "DequantizeLinear";
+    concats += s.op == "Concat";
+    conv_steps += s.op == "Conv";
+  }
+  EXPECT_EQ(quantize, 1) << "only the graph input's";
+  EXPECT_EQ(dequantize, 0) << "every Conv reads a quantized tensor itself (a float Conv would need its DQ)";
+  EXPECT_EQ(concats, 1);
+  EXPECT_EQ(conv_steps, 4);
+  const auto ref = values_of<float>(run_native(q.model, {&in}, nullptr, /*int8=*/false)[0]);
+  float peak = 0, worst = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    peak = std::max(peak, std::abs(ref[i]));
+    worst = std::max(worst, std::abs(y[i] - ref[i]));
+  }
+  // Requantizing in the Convs multiplies by 1/s where ONNX divides by s: a
+  // value at a rounding tie may move one step. Within one output step.
+  EXPECT_GT(peak, 0.1F);
+  EXPECT_LE(worst, peak / 127) << "worst " << worst << ", output step " << peak / 127;
+}
+
 // The same tiny Conv with float16 weights and Casts around it.
 onnx::ModelProto fp16_conv(const std::vector<float>& w, const std::vector<float>& b, bool fp16_io) {
   auto m = empty_model();
