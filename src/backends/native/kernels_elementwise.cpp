@@ -135,8 +135,13 @@ class BinaryKernel final : public Kernel {
   bool primitive_fits(const std::vector<InputDesc>& in) const {
     auto floating = [](DType t) { return t == DType::kFloat32 || t == DType::kBFloat16; };
     if (op_ == "Pow" || !floating(in[0].dtype) || !floating(in[1].dtype)) return false;
-    if (in[0].shape.size() != 4 || in[1].shape.size() != 4) return false;
     const bool swapped = shape_element_count(in[0].shape) < shape_element_count(in[1].shape);
+    // The larger operand 4-D; the smaller one 4-D, or a plain one of lower
+    // rank that broadcasts from the right (ConvNeXt's layer scale, [C, 1, 1]).
+    const InputDesc& big = in[swapped ? 1 : 0];
+    const InputDesc& small = in[swapped ? 0 : 1];
+    if (big.shape.size() != 4 || small.shape.size() > 4 || (small.shape.size() < 4 && is_blocked(small.layout)))
+      return false;
     return !swapped || op_ == "Add" || op_ == "Mul";
   }
 

@@ -246,9 +246,14 @@ class BinaryPrimitiveKernel final : public Kernel {
                            : op == "Sub" ? dnnl::algorithm::binary_sub
                                          : dnnl::algorithm::binary_div;
     const memory::desc dst_any(to_dims(big.shape), to_onednn(big.dtype), tag::any);
+    // A plain smaller operand of lower rank broadcasts from the right: [C, 1, 1] is [1, C, 1, 1].
+    Shape small_shape = small.shape;
+    while (small_shape.size() < big.shape.size()) small_shape.insert(small_shape.begin(), 1);
+    const memory::desc small_md = small_shape.size() == small.shape.size()
+                                      ? physical_desc(small)
+                                      : memory::desc(to_dims(small_shape), to_onednn(small.dtype), plain_tag(4));
     auto binary_for = [&](const memory::desc& big_md) {
-      return dnnl::binary::primitive_desc(dnnl::binary::desc(algorithm, big_md, physical_desc(small), dst_any),
-                                          cpu_engine());
+      return dnnl::binary::primitive_desc(dnnl::binary::desc(algorithm, big_md, small_md, dst_any), cpu_engine());
     };
     const memory::desc given = physical_desc(big);
     pd_ = binary_for(given);
@@ -270,7 +275,7 @@ class BinaryPrimitiveKernel final : public Kernel {
     }
     prim_ = dnnl::binary(pd_);
     src0_ = big_reorder_ ? big_nhwc_ : memory(given, cpu_engine(), nullptr);
-    src1_ = memory(physical_desc(small), cpu_engine(), nullptr);
+    src1_ = memory(small_md, cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     return {{big.dtype, big.shape, layout_of(pd_.dst_desc(), big.shape, big.dtype)}};
   }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "kernel.h"
+#include "onednn_util.h"
 
 namespace inferlab::native {
 
@@ -135,10 +136,33 @@ class SqueezeKernel final : public ViewKernel {
   bool unsqueeze_;
 };
 
+// Transpose, reading and writing plain tensors. Two permutations are only
+// a change of layout in the engine's terms, and run as a copy the planner
+// turns into an alias (ConvNeXt's permutes around each LayerNorm): NCHW ->
+// NHWC of an input already laid out nhwc, and NHWC -> NCHW of a plain
+// input, whose output is then declared nhwc.
 class TransposeKernel final : public Kernel {
  public:
   explicit TransposeKernel(const onnx::NodeProto& node) : node_(node) {}
+  bool accepts_layouts(const std::vector<InputDesc>& in) const override {
+    return to_nhwc_view(in[0]) || Kernel::accepts_layouts(in);
+  }
+  bool output_aliases_input() const override { return view_; }
+  std::string implementation() const override { return view_ ? "layout view" : "reference"; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    view_ = false;
+    if (to_nhwc_view(in[0])) {
+      view_ = true;
+      const Shape& s = in[0].shape;
+      return {{in[0].dtype, {s[0], s[2], s[3], s[1]}, Layout()}};
+    }
+    if (to_nchw_view(in[0])) {
+      view_ = true;
+      const Shape& s = in[0].shape;
+      const Shape out{s[0], s[3], s[1], s[2]};
+      const dnnl::memory::desc nhwc(to_dims(out), to_onednn(in[0].dtype), dnnl::memory::format_tag::acdb);
+      return {{in[0].dtype, out, layout_of(nhwc, out, in[0].dtype)}};
+    }
     const Shape& s = in[0].shape;
     perm_ = Attributes(node_).ints("perm");
     if (perm_.empty()) {
@@ -154,6 +178,11 @@ class TransposeKernel final : public Kernel {
     return {{in[0].dtype, out, Layout()}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    if (view_) {
+      if (in[0].data != out[0].data)
+        std::memcpy(out[0].data, in[0].data, out[0].elements() * dtype_size_bytes(out[0].dtype));
+      return;
+    }
     const std::size_t rank = stride_.size();
     const std::size_t elem = dtype_size_bytes(in[0].dtype);
     const auto& stride = stride_;
@@ -184,7 +213,24 @@ class TransposeKernel final : public Kernel {
   }
 
  private:
+  static bool onednn_type(DType t) {
+    return t == DType::kFloat32 || t == DType::kBFloat16 || t == DType::kInt8 || t == DType::kUInt8;
+  }
+  bool perm_is(std::initializer_list<std::int64_t> p) const {
+    return Attributes(node_).ints("perm") == std::vector<std::int64_t>(p);
+  }
+  // NCHW -> NHWC of a tensor whose bytes already are NHWC.
+  bool to_nhwc_view(const InputDesc& d) const {
+    return d.shape.size() == 4 && onednn_type(d.dtype) && is_blocked(d.layout) && layout_name(d.layout) == "acdb" &&
+           perm_is({0, 2, 3, 1});
+  }
+  // NHWC -> NCHW of a plain tensor: the same bytes, declared nhwc.
+  bool to_nchw_view(const InputDesc& d) const {
+    return d.shape.size() == 4 && onednn_type(d.dtype) && !is_blocked(d.layout) && perm_is({0, 3, 1, 2});
+  }
+
   const onnx::NodeProto& node_;
+  bool view_ = false;  // one of the two permutations above: the output is the input's bytes
   std::vector<std::int64_t> perm_;
   std::vector<std::int64_t> stride_;
 };

@@ -2,14 +2,20 @@
 // Mul of an aBcd8b tensor (what RegNet-Y's grouped Convs write) by a
 // [1, C, 1, 1] scale has only oneDNN's reference kernel in that layout, so
 // the kernel reorders the operand to nhwc and runs a jit one. Checked on
-// the kernel itself, with the operand laid out in aBcd8b here.
+// the kernel itself, with the operand laid out in aBcd8b here. And
+// ConvNeXt's block: NHWC <-> NCHW Transposes that are only layout changes
+// (run as views) around a layer-scale Mul by a [C, 1, 1] constant, which
+// oneDNN's binary takes on the nhwc tensor as it is.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "../onnx_builder.h"
 #include "backends/native/kernel.h"
 #include "backends/native/onednn_context.h"
+#include "optimize/graph_edit.h"
+#include "run_engine.h"
 
 namespace inferlab::native {
 namespace {
@@ -54,6 +60,35 @@ TEST(NativeBinaryLayouts, BlockedOperandWithBroadcastAvoidsTheReferenceKernel) {
   cpu_stream().wait();
   for (int c = 0; c < 16; ++c) {
     for (int p = 0; p < 25; ++p) EXPECT_FLOAT_EQ(y[c * 25 + p], x_nchw[c * 25 + p] * s[c]) << "c " << c << " p " << p;
+  }
+}
+
+// x [1, 5, 5, 4] (NHWC) -> Transpose(0, 3, 1, 2) -> Mul gamma [4, 1, 1] ->
+// Transpose(0, 2, 3, 1) -> y [1, 5, 5, 4]: y[..., c] = x[..., c] * gamma[c].
+TEST(NativeBinaryLayouts, LayoutTransposesAreViewsAroundALayerScale) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("layer_scale");
+  test_onnx::set_value_info(g.add_input(), "x", {1, 5, 5, 4});
+  test_onnx::set_value_info(g.add_output(), "y", {1, 5, 5, 4});
+  const std::vector<float> gamma{0.5F, -2.0F, 3.0F, 0.25F};
+  graph_edit::add_float_initializer(g, "gamma", {4, 1, 1}, gamma);
+  test_onnx::add_int_attribute(test_onnx::add_node(g, "Transpose", {"x"}, {"t"}), "perm", {0, 3, 1, 2}, true);
+  test_onnx::add_node(g, "Mul", {"t", "gamma"}, {"s"});
+  test_onnx::add_int_attribute(test_onnx::add_node(g, "Transpose", {"s"}, {"y"}), "perm", {0, 2, 3, 1}, true);
+  std::vector<float> x(100);
+  for (int i = 0; i < 100; ++i) x[i] = static_cast<float>(i) / 10 - 3;
+  const Tensor input = test::float_tensor({1, 5, 5, 4}, x);
+  const auto ran = test::run_engine(m, {&input});
+  const auto y = ran.floats();
+  ASSERT_EQ(y.size(), x.size());
+  for (int i = 0; i < 100; ++i) EXPECT_FLOAT_EQ(y[i], x[i] * gamma[i % 4]) << "element " << i;
+  for (const auto& step : ran.steps) {
+    if (step.op == "Transpose") EXPECT_EQ(step.implementation, "layout view");
+    if (step.op == "Mul") EXPECT_EQ(step.implementation.rfind("onednn:", 0), 0U) << step.implementation;
+    EXPECT_NE(step.op, "Reorder") << "the nhwc bytes are NHWC already";
   }
 }
 
