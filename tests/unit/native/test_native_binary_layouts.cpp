@@ -86,8 +86,12 @@ TEST(NativeBinaryLayouts, LayoutTransposesAreViewsAroundALayerScale) {
   ASSERT_EQ(y.size(), x.size());
   for (int i = 0; i < 100; ++i) EXPECT_FLOAT_EQ(y[i], x[i] * gamma[i % 4]) << "element " << i;
   for (const auto& step : ran.steps) {
-    if (step.op == "Transpose") EXPECT_EQ(step.implementation, "layout view");
-    if (step.op == "Mul") EXPECT_EQ(step.implementation.rfind("onednn:", 0), 0U) << step.implementation;
+    if (step.op == "Transpose") {
+      EXPECT_EQ(step.implementation, "layout view");
+    }
+    if (step.op == "Mul") {
+      EXPECT_EQ(step.implementation.rfind("onednn:", 0), 0U) << step.implementation;
+    }
     EXPECT_NE(step.op, "Reorder") << "the nhwc bytes are NHWC already";
   }
 }
