@@ -193,23 +193,59 @@ class ChannelConcatKernel final : public Kernel {
     std::vector<memory::desc> srcs;
     Shape y = in.at(0).shape;
     y[1] = 0;
-    const DType dtype = in[0].dtype;  // one dtype for all (ConcatKernel checks): float32 or bfloat16
+    const DType dtype = in[0].dtype;  // one dtype for all (ConcatKernel checks): float32, bfloat16, int8, uint8
     for (const auto& d : in) {
       srcs.push_back(physical_desc(d));
       y[1] += d.shape[1];
     }
     const memory::desc dst_any(to_dims(y), to_onednn(dtype), tag::any);
     pd_ = dnnl::concat::primitive_desc(dst_any, 1, srcs, cpu_engine());
+    given_.clear();
+    to_common_.clear();
+    copies_.clear();
+    // Inputs in different layouts (Inception's branches: nhwc Convs beside
+    // a plain pooling path) leave oneDNN 2.6 only its reference concat:
+    // those not in nhwc are reordered to it first (into copies made once),
+    // and the concat is then its simple copy.
+    if (std::string(pd_.impl_info_str()).rfind("ref", 0) == 0) {
+      std::vector<memory::desc> nhwc_srcs;
+      for (std::size_t i = 0; i < in.size(); ++i) {
+        const memory::desc nhwc(to_dims(in[i].shape), to_onednn(dtype), tag::acdb);
+        nhwc_srcs.push_back(nhwc);
+        given_.emplace_back(srcs[i], cpu_engine(), nullptr);
+        if (srcs[i] == nhwc) {
+          copies_.emplace_back();
+          to_common_.emplace_back();
+        } else {
+          copies_.emplace_back(nhwc, cpu_engine());
+          to_common_.emplace_back(given_.back(), copies_.back());
+        }
+      }
+      const memory::desc dst_nhwc(to_dims(y), to_onednn(dtype), tag::acdb);
+      pd_ = dnnl::concat::primitive_desc(dst_nhwc, 1, nhwc_srcs, cpu_engine());
+      srcs = nhwc_srcs;
+    }
     prim_ = dnnl::concat(pd_);
     inputs_.clear();
-    for (const auto& d : srcs) inputs_.emplace_back(d, cpu_engine(), nullptr);
+    for (std::size_t i = 0; i < srcs.size(); ++i) {
+      if (i < to_common_.size() && to_common_[i]) {
+        inputs_.push_back(copies_[i]);
+      } else {
+        inputs_.emplace_back(srcs[i], cpu_engine(), nullptr);
+      }
+    }
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     return {{dtype, y, layout_of(pd_.dst_desc(), y, dtype)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     std::unordered_map<int, memory> args;
     for (std::size_t i = 0; i < in.size(); ++i) {
-      inputs_[i].set_data_handle(in[i].data);
+      if (i < to_common_.size() && to_common_[i]) {
+        given_[i].set_data_handle(in[i].data);
+        to_common_[i].execute(cpu_stream(), given_[i], inputs_[i]);
+      } else {
+        inputs_[i].set_data_handle(in[i].data);
+      }
       args.emplace(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), inputs_[i]);
     }
     dst_.set_data_handle(out[0].data);
@@ -217,7 +253,10 @@ class ChannelConcatKernel final : public Kernel {
     prim_.execute(cpu_stream(), args);
     cpu_stream().wait();
   }
-  std::string implementation() const override { return impl_name(pd_); }
+  std::string implementation() const override {
+    const bool reorders = std::any_of(to_common_.begin(), to_common_.end(), [](const auto& r) { return bool(r); });
+    return impl_name(pd_) + (reorders ? " +input reorders" : "");
+  }
 
  private:
   const onnx::NodeProto& node_;
@@ -225,6 +264,11 @@ class ChannelConcatKernel final : public Kernel {
   dnnl::concat prim_;
   std::vector<memory> inputs_;
   memory dst_;
+  // Mixed layouts: each input as given, its reorder to nhwc (empty when it
+  // is nhwc already) and the nhwc copies the concat reads.
+  std::vector<memory> given_;
+  std::vector<dnnl::reorder> to_common_;
+  std::vector<memory> copies_;
 };
 
 // Add/Sub/Mul/Div of 4-D float tensors in blocked layouts, with oneDNN's

@@ -96,5 +96,39 @@ TEST(NativeBinaryLayouts, LayoutTransposesAreViewsAroundALayerScale) {
   }
 }
 
+// Concat(Conv(x), x) with an identity 1x1 Conv: one input in the Conv's
+// layout (nhwc or blocked), the other plain. oneDNN 2.6 has only its
+// reference concat for mixed layouts; the kernel reorders the inputs to
+// nhwc and runs its simple one, and y is x twice over.
+TEST(NativeBinaryLayouts, ConcatOfMixedLayoutsAvoidsTheReferenceKernel) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("mixed_concat");
+  test_onnx::set_value_info(g.add_input(), "x", {1, 16, 5, 5});
+  test_onnx::set_value_info(g.add_output(), "y", {1, 32, 5, 5});
+  std::vector<float> identity(16 * 16, 0.0F);
+  for (int c = 0; c < 16; ++c) identity[c * 16 + c] = 1.0F;
+  graph_edit::add_float_initializer(g, "w", {16, 16, 1, 1}, identity);
+  test_onnx::add_node(g, "Conv", {"x", "w"}, {"c"});
+  test_onnx::add_int_attribute(test_onnx::add_node(g, "Concat", {"c", "x"}, {"y"}), "axis", {1}, false);
+  std::vector<float> x(16 * 25);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) / 7;
+  const Tensor input = test::float_tensor({1, 16, 5, 5}, x);
+  const auto ran = test::run_engine(m, {&input});
+  const auto y = ran.floats();
+  ASSERT_EQ(y.size(), 2 * x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    EXPECT_FLOAT_EQ(y[i], x[i]) << "element " << i;
+    EXPECT_FLOAT_EQ(y[x.size() + i], x[i]) << "element " << x.size() + i;
+  }
+  for (const auto& step : ran.steps) {
+    if (step.op == "Concat") {
+      EXPECT_EQ(step.implementation.find("ref"), std::string::npos) << step.implementation;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace inferlab::native
