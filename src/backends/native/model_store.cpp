@@ -10,6 +10,8 @@
 #include "gelu_rewrite.h"
 #include "layernorm_rewrite.h"
 #include "model/onnx_util.h"
+#include "optimize/graph_edit.h"
+#include "pad_pool_rewrite.h"
 #include "quantize_concat_rewrite.h"
 
 namespace inferlab::native {
@@ -22,6 +24,12 @@ void ModelStore::load() {
     passes_.push_back({"native-batch-unfold",
                        folds * 3,
                        {std::to_string(folds) + " x Reshape/op/Reshape (prepare.py's batch fold) -> op"}});
+  }
+  if (const int pools =
+          fold_pad_into_average_pool(*graph_.proto().mutable_graph(), graph_edit::default_opset(graph_.proto()));
+      pools > 0) {
+    passes_.push_back(
+        {"native-pad-pool", pools, {std::to_string(pools) + " x Pad/AveragePool -> AveragePool (count_include_pad)"}});
   }
   if (const int moved = quantize_before_concat(*graph_.proto().mutable_graph()); moved > 0) {
     passes_.push_back({"native-quantize-concat",

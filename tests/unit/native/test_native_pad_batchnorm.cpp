@@ -82,6 +82,55 @@ TEST(NativePad, ConstantReflectAndEdgeModes) {
   }
 }
 
+// Pad(value v, spatial 1) -> AveragePool 3x3 stride 1, as torch <= 1.13
+// exports avg_pool2d(padding=1, count_include_pad=True). With v = 0 the
+// pair runs as one AveragePool with pads and count_include_pad
+// (pad_pool_rewrite.h); any other value keeps the Pad. Both compute the
+// average over the padded window, divided by 9.
+void expect_padded_average(float value, bool folded) {
+  SCOPED_TRACE("pad value " + std::to_string(value));
+  auto m = model_with({1, 2, 4, 4}, {1, 2, 4, 4});
+  auto& g = *m.mutable_graph();
+  const std::vector<std::int64_t> pads{0, 0, 1, 1, 0, 0, 1, 1};
+  auto* pads_t = g.add_initializer();
+  pads_t->set_name("pads");
+  pads_t->set_data_type(onnx::TensorProto::INT64);
+  pads_t->add_dims(8);
+  pads_t->set_raw_data(test::raw_bytes(pads));
+  graph_edit::add_float_initializer(g, "value", {}, {value});
+  add_node(g, "Pad", {"x", "pads", "value"}, {"p"});
+  auto* pool = add_node(g, "AveragePool", {"p"}, {"y"});
+  add_int_attribute(pool, "kernel_shape", {3, 3}, true);
+  std::vector<float> x(32);
+  for (int i = 0; i < 32; ++i) x[i] = static_cast<float>(i % 7) - 2.5F;
+  const Tensor input = test::float_tensor({1, 2, 4, 4}, x);
+  const auto ran = test::run_engine(m, {&input});
+  const auto y = ran.floats();
+  ASSERT_EQ(y.size(), 32U);
+  for (int c = 0; c < 2; ++c) {
+    for (int r = 0; r < 4; ++r) {
+      for (int k = 0; k < 4; ++k) {
+        double sum = 0;
+        for (int dr = -1; dr <= 1; ++dr) {
+          for (int dk = -1; dk <= 1; ++dk) {
+            const int rr = r + dr, kk = k + dk;
+            sum += (rr < 0 || rr >= 4 || kk < 0 || kk >= 4) ? value : x[c * 16 + rr * 4 + kk];
+          }
+        }
+        EXPECT_NEAR(y[c * 16 + r * 4 + k], sum / 9, 1e-6) << "c " << c << " r " << r << " k " << k;
+      }
+    }
+  }
+  const auto ops = ran.ops();
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "Pad"), folded ? 0 : 1);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "AveragePool"), 1);
+}
+
+TEST(NativePad, ZeroPadBeforeAveragePoolBecomesItsPadding) {
+  expect_padded_average(0.0F, true);
+  expect_padded_average(1.5F, false);
+}
+
 // Concat(a, b) -> BatchNormalization -> Relu, DenseNet's pre-activation:
 // the engine runs the three as one ConcatBatchNormalization step
 // (concat_batchnorm_rewrite.h). Its paths: both inputs plain (Neg writes
