@@ -84,6 +84,23 @@ inline bool read_floats(const onnx::TensorProto& tensor, std::vector<float>& val
   return true;
 }
 
+/// An INT64 tensor's values (raw or typed storage), as read_floats() does
+/// for float32; false for another type or a count that does not match dims.
+inline bool read_int64s(const onnx::TensorProto& tensor, std::vector<std::int64_t>& values) {
+  if (tensor.data_type() != onnx::TensorProto::INT64 || tensor.has_data_location()) return false;
+  std::int64_t count = 1;
+  for (auto d : tensor.dims()) count *= d;
+  if (tensor.has_raw_data()) {
+    if (tensor.raw_data().size() != static_cast<std::size_t>(count) * sizeof(std::int64_t)) return false;
+    values.resize(static_cast<std::size_t>(count));
+    std::memcpy(values.data(), tensor.raw_data().data(), tensor.raw_data().size());
+    return true;
+  }
+  if (tensor.int64_data_size() != count) return false;
+  values.assign(tensor.int64_data().begin(), tensor.int64_data().end());
+  return true;
+}
+
 /// Replaces a float32 initializer's values (as raw_data).
 inline void write_floats(onnx::TensorProto& tensor, const std::vector<float>& values) {
   tensor.clear_float_data();

@@ -3,7 +3,6 @@
 // else may mean something else.
 #include "batch_fold_rewrite.h"
 
-#include <cstring>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,17 +18,11 @@ using namespace graph_edit;
 
 namespace {
 
+// A 1-D INT64 initializer's values (prepare.py's shape constants).
 std::optional<std::vector<std::int64_t>> int64_initializer(const onnx::GraphProto& graph, const std::string& name) {
   const auto* t = find_initializer(graph, name);
-  if (!t || t->data_type() != onnx::TensorProto::INT64 || t->dims_size() != 1) return std::nullopt;
-  std::vector<std::int64_t> values(static_cast<std::size_t>(t->dims(0)));
-  if (t->has_raw_data()) {
-    if (t->raw_data().size() != values.size() * sizeof(std::int64_t)) return std::nullopt;
-    std::memcpy(values.data(), t->raw_data().data(), t->raw_data().size());
-  } else {
-    if (t->int64_data_size() != static_cast<int>(values.size())) return std::nullopt;
-    values.assign(t->int64_data().begin(), t->int64_data().end());
-  }
+  std::vector<std::int64_t> values;
+  if (!t || t->dims_size() != 1 || !read_int64s(*t, values)) return std::nullopt;
   return values;
 }
 

@@ -150,14 +150,7 @@ class MatMulKernel final : public Kernel {
         return memory::desc(to_dims(p), dt::f32, plain_tag(p.size()));
       };
       const memory::desc big = padded(out_shape), small = padded(into_product ? r : y);
-      dnnl::primitive_attr binary_attr;
-      dnnl::post_ops binary_ops;
-      Epilogue activation = epilogue_;
-      activation.residual = false;
-      append_epilogue(activation, {}, 1.0F, binary_ops);
-      if (binary_ops.len() > 0) binary_attr.set_post_ops(binary_ops);
-      binary_ = dnnl::binary(dnnl::binary::primitive_desc(
-          dnnl::binary::desc(dnnl::algorithm::binary_add, big, small, big), binary_attr, eng));
+      binary_ = residual_add(big, small);
       // The product is written to the output and the residual added in
       // place, or, when the residual is the larger, to a private buffer.
       if (!into_product) product_ = memory(y_md, eng);
@@ -289,6 +282,20 @@ class MatMulKernel final : public Kernel {
     cpu_stream().wait();
   }
 
+  // The residual Add as a oneDNN binary (big + small -> big) carrying the
+  // epilogue's activation as its post-ops: a broadcast residual after the
+  // primitive, and any residual after the sgemm form.
+  dnnl::binary residual_add(const memory::desc& big, const memory::desc& small) const {
+    dnnl::primitive_attr attr;
+    dnnl::post_ops ops;
+    Epilogue activation = epilogue_;
+    activation.residual = false;
+    append_epilogue(activation, {}, 1.0F, ops);
+    if (ops.len() > 0) attr.set_post_ops(ops);
+    return dnnl::binary(dnnl::binary::primitive_desc(dnnl::binary::desc(dnnl::algorithm::binary_add, big, small, big),
+                                                     attr, cpu_engine()));
+  }
+
   // Builds the sgemm form's epilogue over the output `y_md`.
   void build_sgemm_epilogue(const memory::desc& y_md) {
     auto& eng = cpu_engine();
@@ -297,15 +304,8 @@ class MatMulKernel final : public Kernel {
     f.residual_add = dnnl::binary();
     f.y = memory(y_md, eng, nullptr);
     if (epilogue_.residual) {
-      dnnl::primitive_attr attr;
-      dnnl::post_ops ops;
-      Epilogue activation = epilogue_;
-      activation.residual = false;
-      append_epilogue(activation, {}, 1.0F, ops);
-      if (ops.len() > 0) attr.set_post_ops(ops);
       f.residual = memory(y_md, eng, nullptr);
-      f.residual_add = dnnl::binary(
-          dnnl::binary::primitive_desc(dnnl::binary::desc(dnnl::algorithm::binary_add, y_md, y_md, y_md), attr, eng));
+      f.residual_add = residual_add(y_md, y_md);
       return;
     }
     if (!epilogue_.eltwise) return;

@@ -207,7 +207,7 @@ class ChannelConcatKernel final : public Kernel {
     // a plain pooling path) leave oneDNN 2.6 only its reference concat:
     // those not in nhwc are reordered to it first (into copies made once),
     // and the concat is then its simple copy.
-    if (std::string(pd_.impl_info_str()).rfind("ref", 0) == 0) {
+    if (is_reference_impl(pd_)) {
       std::vector<memory::desc> nhwc_srcs;
       for (std::size_t i = 0; i < in.size(); ++i) {
         const memory::desc nhwc(to_dims(in[i].shape), to_onednn(dtype), tag::acdb);
@@ -307,10 +307,10 @@ class BinaryPrimitiveKernel final : public Kernel {
     // grouped Convs, 8 channels a group, write that) ran ref:any and made
     // regnet_y_400mf 1.8x ONNX Runtime. Such an operand is reordered to
     // nhwc first, as a Conv's "+src reorder".
-    if (is_reference(pd_) && is_blocked(big.layout) && big.shape.size() == 4) {
+    if (is_reference_impl(pd_) && is_blocked(big.layout) && big.shape.size() == 4) {
       const memory::desc nhwc(to_dims(big.shape), to_onednn(big.dtype), tag::acdb);
       auto alternative = binary_for(nhwc);
-      if (!is_reference(alternative)) {
+      if (!is_reference_impl(alternative)) {
         pd_ = alternative;
         big_given_ = memory(given, cpu_engine(), nullptr);
         big_nhwc_ = memory(nhwc, cpu_engine());
@@ -338,10 +338,6 @@ class BinaryPrimitiveKernel final : public Kernel {
   std::string implementation() const override { return impl_name(pd_) + (big_reorder_ ? " +src reorder" : ""); }
 
  private:
-  static bool is_reference(const dnnl::binary::primitive_desc& pd) {
-    return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
-  }
-
   const onnx::NodeProto& node_;
   bool swapped_ = false;
   dnnl::binary::primitive_desc pd_;

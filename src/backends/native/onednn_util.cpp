@@ -89,6 +89,10 @@ Layout layout_of(const memory::desc& md, const Shape& shape, DType dtype) {
 
 std::string impl_name(const dnnl::primitive_desc_base& pd) { return std::string("onednn:") + pd.impl_info_str(); }
 
+bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
 std::string layout_name(const memory::desc& md) {
   const auto& d = md.data;
   if (d.format_kind != dnnl_blocked) return "other";

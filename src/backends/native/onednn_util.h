@@ -33,6 +33,9 @@ Layout layout_of(const dnnl::memory::desc& md, const Shape& shape, DType dtype =
 
 /// "onednn:" + oneDNN's implementation name, e.g. "onednn:jit:avx2".
 std::string impl_name(const dnnl::primitive_desc_base& pd);
+/// oneDNN picked one of its reference kernels ("ref:any"): its slow
+/// fallback where no optimised kernel takes these layouts.
+bool is_reference_impl(const dnnl::primitive_desc_base& pd);
 
 /// A layout in oneDNN's letter notation, e.g. "abcd" (nchw), "acdb" (nhwc),
 /// "aBcd8b" (nChw8c); "other" for non-blocked formats (Winograd, any).

@@ -1,7 +1,5 @@
 #include "pad_pool_rewrite.h"
 
-#include <cstring>
-#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -23,17 +21,6 @@ std::vector<std::int64_t> int_list_attribute(const onnx::NodeProto& node, const 
   return {};
 }
 
-std::optional<std::vector<std::int64_t>> int64_values(const onnx::GraphProto& graph, const std::string& name) {
-  const auto* t = find_initializer(graph, name);
-  if (!t || t->data_type() != onnx::TensorProto::INT64) return std::nullopt;
-  if (t->has_raw_data()) {
-    std::vector<std::int64_t> v(t->raw_data().size() / sizeof(std::int64_t));
-    std::memcpy(v.data(), t->raw_data().data(), v.size() * sizeof(std::int64_t));
-    return v;
-  }
-  return std::vector<std::int64_t>(t->int64_data().begin(), t->int64_data().end());
-}
-
 // The constant value is absent, or a float initializer holding 0.
 bool zero_value(const onnx::GraphProto& graph, const onnx::NodeProto& pad, std::int64_t opset) {
   if (opset < 11) return float_attribute(pad, "value", 0.0F) == 0.0F;
@@ -51,9 +38,8 @@ std::vector<std::int64_t> spatial_pads(const onnx::GraphProto& graph, const onnx
     pads = int_list_attribute(pad, "pads");
   } else {
     if (pad.input_size() < 2 || (pad.input_size() > 3 && !pad.input(3).empty())) return {};
-    auto v = int64_values(graph, pad.input(1));
-    if (!v) return {};
-    pads = *v;
+    const auto* t = find_initializer(graph, pad.input(1));
+    if (!t || !read_int64s(*t, pads)) return {};
   }
   if (pads.size() != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0) return {};
   for (auto p : pads) {
