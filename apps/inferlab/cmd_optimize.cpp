@@ -24,6 +24,7 @@ struct OptimizeFlags {
   bool fp16 = false, fp16_io = false, int8 = false, no_latency = false, quiet = false;
   std::optional<double> prune, prune_channels, max_top1_drop;
   double percentile = 99.99;
+  int weight_bits = 7;
   std::int64_t calib_count = 512, limit = 0, sensitivity_samples = 64;
   int threads = -1;
   double latency_ms = 1000;
@@ -159,6 +160,9 @@ OptimizeOptions optimize_options(const OptimizeFlags& f) {
   o.calib_count = static_cast<std::size_t>(f.calib_count);
   o.calibrator = calibrator_from_name(f.calibrator);
   o.percentile = f.percentile;
+  if (f.weight_bits != 7 && f.weight_bits != 8)
+    throw Error("--weight-bits " + std::to_string(f.weight_bits) + ": give 7 or 8");
+  o.int8_weight_bits = f.weight_bits;
   o.eval_dataset = f.dataset;
   if (o.eval_dataset.empty() && f.max_top1_drop && !f.calib.empty()) {
     o.eval_dataset = f.calib;
@@ -261,6 +265,9 @@ void define_step_flags(CLI::App& sub, OptimizeFlags& f) {
                  "auto (per activation, the best output SQNR of the three) | minmax | percentile | entropy")
       ->capture_default_str();
   sub.add_option("--percentile", f.percentile, "For --calibrator percentile, in (0, 100]")->capture_default_str();
+  sub.add_option("--weight-bits", f.weight_bits,
+                 "INT8 weight precision: 7 (the same results on CPUs with and without VNNI) or 8 (VNNI CPUs only)")
+      ->capture_default_str();
   sub.add_option("--dataset", f.dataset,
                  "Labelled dataset for accuracy before/after (e.g. digits); with --distill, the training set");
   sub.add_option("--max-top1-drop", f.max_top1_drop,

@@ -41,6 +41,7 @@ struct OptimizeOptions {
   std::size_t calib_count = 512;  ///< calibration samples
   Calibrator calibrator = Calibrator::kAuto;
   double percentile = 99.99;
+  int int8_weight_bits = 7;                 ///< 7 or 8: QuantizeOptions::weight_bits
   std::string eval_dataset;                 ///< accuracy before/after; empty: none measured
   std::optional<double> max_top1_drop_pts;  ///< the budget, in percentage points
   std::size_t eval_limit = 0;               ///< first N evaluation samples; 0: all

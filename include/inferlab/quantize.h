@@ -9,7 +9,10 @@
 ///  - activations per tensor, symmetric (zero point 0): uint8 when the
 ///    calibrated tensor is never negative, else int8;
 ///  - weights int8, symmetric, per output channel (DequantizeLinear axis)
-///    at opset >= 13, per tensor below; biases stay float32;
+///    at opset >= 13, per tensor below; 7-bit by default (values in
+///    [-63, 63]: the sums are then exact on CPUs without VNNI too, whose
+///    16-bit u8 x s8 pair sums saturate or whose kernels halve the weights),
+///    8-bit ([-127, 127]) on request; biases stay float32;
 ///  - the quantized ops' outputs stay float32.
 
 #include <cstdint>
@@ -88,7 +91,14 @@ struct ActivationCalibration {
 struct QuantizeOptions {
   std::map<std::string, ActivationRange> activations;  ///< every activation activation_inputs() names
   std::set<std::string> keep_fp32_nodes;               ///< node names left unquantized
+  /// Weight precision: 7 (values in [-63, 63], the same results on every x86
+  /// ISA) or 8 ([-127, 127]; exact in native's int8 kernels only with VNNI).
+  int weight_bits = 7;
 };
+
+/// The largest weight magnitude quantize_qdq() writes for `weight_bits` (7
+/// or 8); throws Error (kBadInput) for any other value.
+int int8_weight_limit(int weight_bits);
 
 /// One node that was (or could have been) quantized.
 struct QuantizedLayer {

@@ -62,14 +62,16 @@ std::string unquantizable_reason(const onnx::NodeProto& node, const onnx::GraphP
   return {};
 }
 
-// Per-channel (or per-tensor, channel_axis < 0) symmetric int8 weights.
+// Per-channel (or per-tensor, channel_axis < 0) symmetric int8 weights in
+// [-limit, limit].
 struct QuantizedWeight {
   std::string bytes;  // int8 values
   std::vector<float> scales;
   double sqnr_db = 0;
 };
 
-QuantizedWeight quantize_weight(const std::vector<float>& w, const std::vector<std::int64_t>& dims, int axis) {
+QuantizedWeight quantize_weight(const std::vector<float>& w, const std::vector<std::int64_t>& dims, int axis,
+                                int limit) {
   std::int64_t channels = 1, inner = 1;
   if (axis >= 0) {
     channels = dims[static_cast<std::size_t>(axis)];
@@ -84,12 +86,13 @@ QuantizedWeight quantize_weight(const std::vector<float>& w, const std::vector<s
     auto& s = q.scales[channel_of(i)];
     s = std::max(s, std::fabs(w[i]));
   }
-  for (auto& s : q.scales) s = s > 0 ? s / 127.0F : 1.0F;
+  const auto top = static_cast<float>(limit);
+  for (auto& s : q.scales) s = s > 0 ? s / top : 1.0F;
   q.bytes.resize(w.size());
   double signal = 0, noise = 0;
   for (std::size_t i = 0; i < w.size(); ++i) {
     const float s = q.scales[channel_of(i)];
-    const float v = std::clamp(std::nearbyint(w[i] / s), -127.0F, 127.0F);
+    const float v = std::clamp(std::nearbyint(w[i] / s), -top, top);
     q.bytes[i] = static_cast<char>(static_cast<std::int8_t>(v));
     const double err = static_cast<double>(w[i]) - static_cast<double>(v) * s;
     signal += static_cast<double>(w[i]) * w[i];
@@ -139,7 +142,14 @@ std::vector<std::string> activation_inputs(const OnnxGraph& graph, const std::se
   return values;
 }
 
+int int8_weight_limit(int weight_bits) {
+  if (weight_bits == 7) return 63;
+  if (weight_bits == 8) return 127;
+  throw Error("int8 weights: " + std::to_string(weight_bits) + " bits; give 7 or 8", ErrorKind::kBadInput);
+}
+
 QuantizeReport quantize_qdq(OnnxGraph& graph, const QuantizeOptions& options) {
+  const int weight_limit = int8_weight_limit(options.weight_bits);
   name_unnamed_nodes(graph);
   auto& model = graph.proto();
   auto& g = *model.mutable_graph();
@@ -207,7 +217,7 @@ QuantizeReport quantize_qdq(OnnxGraph& graph, const QuantizeOptions& options) {
         if (node.op_type() == "Gemm" && dims.size() == 2) axis = int_attribute(node, "transB", 0) != 0 ? 0 : 1;
         if (node.op_type() == "MatMul" && dims.size() == 2) axis = 1;
       }
-      const QuantizedWeight q = quantize_weight(values, dims, axis);
+      const QuantizedWeight q = quantize_weight(values, dims, axis, weight_limit);
       const std::string q_name = names.make(w_name + "_quantized"), s_name = names.make(w_name + "_scale"),
                         zp_name = names.make(w_name + "_zero_point"), dq = names.make(w_name + "_dequantized");
       add_raw_initializer(g, q_name, onnx::TensorProto::INT8, dims, q.bytes);
@@ -252,8 +262,8 @@ QuantizeReport quantize_qdq(OnnxGraph& graph, const QuantizeOptions& options) {
   report.pass.changed = static_cast<std::int64_t>(report.layers.size());
   report.pass.details.insert(
       report.pass.details.begin(),
-      "quantized " + std::to_string(report.layers.size()) + " node(s), weights " +
-          (per_channel ? "per channel" : "per tensor (opset < 13 has no DequantizeLinear axis)"));
+      "quantized " + std::to_string(report.layers.size()) + " node(s), " + std::to_string(options.weight_bits) +
+          "-bit weights " + (per_channel ? "per channel" : "per tensor (opset < 13 has no DequantizeLinear axis)"));
   eliminate_dead_nodes(graph);  // the float32 weights nothing reads any more
   graph.check();
   return report;

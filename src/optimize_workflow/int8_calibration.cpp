@@ -162,6 +162,7 @@ std::vector<ActivationCalibration> choose_calibrators(const OnnxGraph& graph,
     double best_sqnr_db = -std::numeric_limits<double>::infinity();
     for (std::size_t c = 0; c < candidates.size(); ++c) {
       QuantizeOptions variant_options;
+      variant_options.weight_bits = ranges.weight_bits;
       variant_options.activations = by_calibrator[c];
       variant_options.keep_fp32_nodes = all_nodes;
       for (const auto& node : consumers[tensor]) variant_options.keep_fp32_nodes.erase(node);

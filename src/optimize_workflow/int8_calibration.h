@@ -50,8 +50,8 @@ std::map<std::string, ActivationRange> calibrate_activations(const OnnxGraph& gr
 /// against FP32 on the first `samples` calibration samples when only the
 /// nodes reading that activation are quantized, once per calibrator
 /// (entropy, percentile, minmax); the best is kept (entropy on a tie).
-/// Fills `ranges.activations` with the chosen ranges; `stats` must hold
-/// histograms.
+/// Fills `ranges.activations` with the chosen ranges, quantizing weights at
+/// `ranges.weight_bits`; `stats` must hold histograms.
 std::vector<ActivationCalibration> choose_calibrators(const OnnxGraph& graph,
                                                       const std::vector<std::string>& activations,
                                                       const std::vector<ActivationHistogram>& stats, double percentile,

@@ -83,7 +83,7 @@ std::string optimization_description(const OptimizeOptions& o) {
   if (o.fp16) text += o.fp16_io ? ", fp16 (fp16 inputs/outputs)" : ", fp16";
   if (o.int8) {
     text.append(", int8 QDQ (").append(calibrator_name(o.calibrator)).append(" calibration on ");
-    text.append(o.calib_dataset).append(")");
+    text.append(o.calib_dataset).append(", ").append(std::to_string(o.int8_weight_bits)).append("-bit weights)");
   }
   return text;
 }
@@ -238,6 +238,7 @@ OnnxGraph quantize_int8(const OnnxGraph& given, const Dataset& calib, const Data
   report.calibration.append(calib.name()).append(" on ").append(o.calib_backend);
   progress("calibration: " + report.calibration);
   QuantizeOptions ranges;
+  ranges.weight_bits = o.int8_weight_bits;
   const std::vector<std::string> activations = activation_inputs(graph, {});
   if (o.calibrator == Calibrator::kAuto) {
     const auto stats = activation_statistics(graph, activations, data, true, o.calib_backend, o.threads);

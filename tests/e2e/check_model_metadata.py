@@ -14,7 +14,7 @@ def props(name):
     return {p.key: p.value for p in onnx.load(f"{work}/{name}", load_external_data=False).metadata_props}
 
 
-for name, step in [("q.onnx", "int8 QDQ (auto calibration on digits:train)"), ("f16.onnx", "fp16"),
+for name, step in [("q.onnx", "int8 QDQ (auto calibration on digits:train, 7-bit weights)"), ("f16.onnx", "fp16"),
                    ("pruned.onnx", "prune 0.3"), ("channels.onnx", "prune-channels 0.1"), ("twice.onnx", "fp16")]:
     p = props(name)
     pre = json.loads(p["inferlab.preprocess"])

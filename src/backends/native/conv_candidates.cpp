@@ -66,7 +66,7 @@ bool adds_residual(const dnnl::primitive_attr& attr) {
 // oneDNN's own pick won.
 std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution_forward::desc(tag)>& desc_for,
                                            const dnnl::primitive_attr& attr, bool all, bool int8,
-                                           const std::string& wanted) {
+                                           const std::string& wanted, float int8_weight_adjust) {
   std::vector<ConvCandidate> out;
   std::set<std::string> seen;
   const bool exact_int8_only = int8 && cpu_has_vnni();
@@ -74,6 +74,7 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
   auto add = [&](const dnnl::convolution_forward::primitive_desc& pd) {
     const std::string impl = pd.impl_info_str();
     if (!out.empty() && exact_int8_only && inexact_int8_kernel(impl)) return;
+    if (int8 && weight_scale_adjust(pd.weights_desc()) != int8_weight_adjust) return;
     const std::string layouts = layout_name(pd.src_desc()) + ">" + layout_name(pd.dst_desc());
     // oneDNN 2.6's gemm convolution writing nhwc adds a fused residual
     // wrongly when it reads nhwc (resnet18 at 112x112: cosine 0.96 against
@@ -97,7 +98,13 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
     out.push_back({dnnl::convolution_forward::primitive_desc(copy), layouts, impl + " " + layouts});
   };
   auto& eng = cpu_engine();
-  add(dnnl::convolution_forward::primitive_desc(desc_for(tag::any), attr, eng));
+  dnnl::convolution_forward::primitive_desc first(desc_for(tag::any), attr, eng);
+  // int8: oneDNN's first pick may scale the weights otherwise than the
+  // layer's scales were set for; then its next one stands in for it.
+  while (int8 && weight_scale_adjust(first.weights_desc()) != int8_weight_adjust) {
+    if (!first.next_impl()) return out;
+  }
+  add(first);
   if (!all || out.back().name == wanted) return out;
   std::vector<tag> layouts{tag::any, tag::nhwc};
   // oneDNN 2.6 has only its reference int8 convolution for nchw.

@@ -36,6 +36,7 @@ struct Engine::Impl {
     std::vector<int> inputs, outputs;
     std::vector<View> in_views, out_views;
     std::string fused;
+    std::string note;  // why the step runs as it does, when not as one would expect (appended to its implementation)
     double total_ms = 0;
     std::int64_t runs = 0;
   };

@@ -69,7 +69,10 @@ void Engine::Preparer::bind_graph_inputs(const std::vector<Shape>& input_shapes)
 
 // Which nodes run inside another's kernel (epilogues, QDQ layers) decides
 // what every kernel reads, so it comes before any kernel is made.
-void Engine::Preparer::find_fusions() { fusions_ = plan_fusions(m_.graph, engine_.int8_kernels_); }
+void Engine::Preparer::find_fusions() {
+  fusions_ =
+      plan_fusions(m_.graph, engine_.int8_kernels_, cpu_has_vnni() ? Int8Weights::kAny : Int8Weights::kSevenBitOnly);
+}
 
 // Weights are freed as soon as their last reader has prepared (Conv and
 // MatMul keep reordered copies), so peak memory holds one copy plus the
@@ -181,6 +184,8 @@ Engine::Impl::Step Engine::Preparer::create_kernel(const onnx::NodeProto& node, 
                 : node.op_type() == "Conv" ? make_int8_conv_kernel(node)
                                            : make_int8_matmul_kernel(node);
   step.kernel->set_bf16(engine_.bf16_);
+  if (const auto refused = fusions_.int8_refused.find(&node); refused != fusions_.int8_refused.end())
+    step.note = refused->second;
   const auto fusion = fusions_.by_node.find(&node);
   if (fusion == fusions_.by_node.end()) return step;
   const Fusion& fused = fusion->second;

@@ -101,7 +101,7 @@ std::vector<StepInfo> Engine::steps() const {
       continue;
     }
     out.push_back({s.node->op_type() + " " + (s.node->name().empty() ? s.node->output(0) : s.node->name()),
-                   s.node->op_type(), s.kernel->implementation(), s.fused,
+                   s.node->op_type(), s.kernel->implementation() + (s.note.empty() ? "" : " (" + s.note + ")"), s.fused,
                    s.out_views.empty() ? Shape{} : s.out_views[0].shape, s.total_ms, s.runs});
   }
   return out;

@@ -43,6 +43,15 @@ class Initializers {
     const auto* t = find(name);
     return t && t->data_type() == onnx::TensorProto::FLOAT;
   }
+  // Every value of an INT8 initializer lies in [lo, hi].
+  static bool int8_within(const onnx::TensorProto& t, int lo, int hi) {
+    const auto inside = [&](int v) { return v >= lo && v <= hi; };
+    if (t.has_raw_data()) {
+      return std::all_of(t.raw_data().begin(), t.raw_data().end(),
+                         [&](char c) { return inside(static_cast<std::int8_t>(c)); });
+    }
+    return !t.has_data_location() && std::all_of(t.int32_data().begin(), t.int32_data().end(), inside);
+  }
 
  private:
   std::unordered_map<std::string, const onnx::TensorProto*> by_name_;
@@ -93,7 +102,7 @@ const onnx::NodeProto* quantizer_of(const std::string& value, const GraphIndex& 
   return first;
 }
 
-void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
+void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, Int8Weights weights, FusionPlan& plan) {
   const Initializers inits(graph);
   for (const auto& layer : graph.node()) {
     std::int64_t out_axis = 0;
@@ -121,6 +130,15 @@ void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, Fu
     const auto* w_scale = inits.find(dq_w->input(1));
     if (!w_q || w_q->data_type() != onnx::TensorProto::INT8 || w_q->dims_size() != rank || !w_scale ||
         !inits.is_float(dq_w->input(1)) || !inits.zero_point_is_zero(input_or_empty(*dq_w, 2))) {
+      continue;
+    }
+    // Without VNNI oneDNN's int8 kernels sum u8 x s8 pairs in 16 bits
+    // (saturating) and halve the weights of an s8 source: beyond 7 bits the
+    // layer would compute something else than its QDQ graph, so it runs as
+    // written, in float32.
+    if (weights == Int8Weights::kSevenBitOnly && !Initializers::int8_within(*w_q, -64, 63)) {
+      plan.int8_refused[&layer] =
+          "float32: its int8 weights use 8 bits, and without VNNI the int8 kernels are exact only for 7";
       continue;
     }
     std::int64_t axis = 1;
@@ -275,11 +293,11 @@ bool plan_epilogue(const onnx::NodeProto& producer, const std::string& head, con
 
 }  // namespace
 
-FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8) {
+FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8, Int8Weights int8_weights) {
   const GraphIndex index(graph);
   const Initializers inits(graph);
   FusionPlan plan;
-  if (int8) plan_int8_layers(graph, index, plan);
+  if (int8) plan_int8_layers(graph, index, int8_weights, plan);
   for (const auto& node : graph.node()) {
     const std::string& op = node.op_type();
     // A standalone BatchNormalization takes the Relu after it (oneDNN's

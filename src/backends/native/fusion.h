@@ -51,13 +51,25 @@ struct Int8Layer {
 struct FusionPlan {
   std::unordered_map<const onnx::NodeProto*, Fusion> by_node;  ///< by the Conv, Gemm, MatMul or BN fused into
   std::unordered_map<const onnx::NodeProto*, Int8Layer> int8_by_node;
+  /// QDQ layers left to run as written (float32), with the reason.
+  std::unordered_map<const onnx::NodeProto*, std::string> int8_refused;
   std::set<const onnx::NodeProto*> absorbed;  ///< nodes that no longer run on their own
+};
+
+/// Which int8 weights the CPU's int8 kernels sum exactly.
+enum class Int8Weights {
+  kAny,           ///< VNNI (or AMX): exact s32 sums of any s8 weights
+  kSevenBitOnly,  ///< no VNNI: only weights in [-64, 63] (see plan_fusions)
 };
 
 /// Finds fusable patterns; a value that is a graph output, or read by
 /// anything beyond the pattern, is never fused away. With `int8`, QDQ Convs,
 /// Gemms and MatMuls whose scales are constants and zero points constant zeros
-/// become Int8Layers; a DequantizeLinear the layer was its only reader of is absorbed.
-FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8 = true);
+/// become Int8Layers; a DequantizeLinear the layer was its only reader of is
+/// absorbed. With Int8Weights::kSevenBitOnly a layer whose weights leave
+/// [-64, 63] stays in float32 (listed in int8_refused): without VNNI
+/// oneDNN's u8 x s8 pair sums saturate 16 bits beyond that, and its
+/// s8-source kernels halve the weights.
+FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8 = true, Int8Weights int8_weights = Int8Weights::kAny);
 
 }  // namespace inferlab::native

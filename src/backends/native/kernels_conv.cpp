@@ -68,8 +68,21 @@ class ConvKernel final : public Kernel {
   // implementation, then weights packed once and the run's memories bound.
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     ConvDesc d = describe(in);
+    // Without VNNI oneDNN's int8 kernels for an s8 source halve the weights
+    // and double their outputs: fusion.h lets only weights in [-64, 63] come
+    // here on such a CPU, which are given doubled (halved scales) and so
+    // lose nothing. Where no kernel halves them, one that does not runs.
+    d.weight_adjust = int8_ && !cpu_has_vnni() && d.src_type == dt::s8 ? 0.5F : 1.0F;
     set_attributes(in, d);
-    const Choice choice = choose_candidate(in, d);
+    Choice choice = choose_candidate(in, d);
+    if (choice.candidates.empty() && d.weight_adjust != 1.0F) {
+      d.weight_adjust = 1.0F;
+      set_attributes(in, d);
+      choice = choose_candidate(in, d);
+    }
+    if (choice.candidates.empty())
+      throw Error(node_prefix(node_) + "int8: oneDNN offers no convolution that sums these weights exactly here",
+                  ErrorKind::kUnsupported);
     if (choice.index == choice.candidates.size()) return bind_xnnpack(d, choice);
     create_primitive(choice.candidates[choice.index]);
     prepack_weights(in, d);
@@ -123,7 +136,8 @@ class ConvKernel final : public Kernel {
     memory::desc b_md;                                        // the bias, float32 (zeros when the node has none)
     memory::desc given;                                       // the source as the layer before left it
     std::vector<float> scales = std::vector<float>(1, 1.0F);  // int8: s_x * s_w, per tensor or per output channel
-    dnnl::primitive_attr attr;                                // output scales and post-ops
+    float weight_adjust = 1.0F;  // int8: the factor the chosen kernel scales the s8 weights by (onednn_util.h)
+    dnnl::primitive_attr attr;   // output scales and post-ops
   };
   // The implementation chosen: candidates[index], or XNNPACK's when index == candidates.size().
   struct Choice {
@@ -180,7 +194,11 @@ class ConvKernel final : public Kernel {
   void set_attributes(const std::vector<InputDesc>& in, ConvDesc& d) {
     if (int8_) {
       d.scales = int8_output_scales(in, d.w[0], node_prefix(node_));
-      d.attr.set_output_scales(d.scales.size() == 1 ? 0 : 1 << 1, d.scales);
+      // oneDNN divides these by the kernel's weight adjust; the weights come
+      // scaled by its inverse (prepack_weights), so the two cancel.
+      std::vector<float> given = d.scales;
+      for (float& s : given) s *= d.weight_adjust;
+      d.attr.set_output_scales(given.size() == 1 ? 0 : 1 << 1, given);
     }
     dnnl::post_ops ops;
     if (epilogue_.residual) {
@@ -254,7 +272,9 @@ class ConvKernel final : public Kernel {
     // of the names, and the layout the timing charged against).
     const bool all = tuner_ != nullptr && !(offer_xnnpack && cached == kXnnpackConvTactic);
     Choice c;
-    c.candidates = conv_candidates([&](tag layout) { return convolution_desc(d, layout); }, d.attr, all, int8_, cached);
+    c.candidates = conv_candidates([&](tag layout) { return convolution_desc(d, layout); }, d.attr, all, int8_, cached,
+                                   d.weight_adjust);
+    if (c.candidates.empty()) return c;  // prepare() tries again or says why
     const auto& candidates = c.candidates;
     tactic_note_.clear();
     xnnpack_.reset();
@@ -345,6 +365,17 @@ class ConvKernel final : public Kernel {
     const std::int64_t channels = d.w[0];
     memory user_w({d.w_dims, int8_ ? dt::s8 : dt::f32, d.groups == 1 ? tag::oihw : tag::goihw}, cpu_engine(),
                   const_cast<void*>(in[wi].constant->data()));
+    std::vector<std::int8_t> doubled;  // the s8 weights x 2 for a kernel that halves them
+    if (int8_ && d.weight_adjust != 1.0F) {
+      const auto* w = in[wi].constant->data_as<std::int8_t>();
+      doubled.resize(static_cast<std::size_t>(in[wi].constant->element_count()));
+      for (std::size_t i = 0; i < doubled.size(); ++i) {
+        if (w[i] < -64 || w[i] > 63)
+          throw Error(node_prefix(node_) + "int8: weight " + std::to_string(w[i]) + " cannot be doubled into s8");
+        doubled[i] = static_cast<std::int8_t>(2 * w[i]);
+      }
+      user_w.set_data_handle(doubled.data());
+    }
     weights_ = memory(pd_.weights_desc(), cpu_engine());
     dnnl::reorder(user_w, weights_).execute(cpu_stream(), user_w, weights_);
     bias_ = memory(d.b_md, cpu_engine());
@@ -353,9 +384,10 @@ class ConvKernel final : public Kernel {
       if (!in[bi].constant)
         throw Error(node_prefix(node_) + "a non-constant bias is not supported", ErrorKind::kUnsupported);
       std::copy_n(in[bi].constant->data_as<float>(), channels, b);
-      // oneDNN 2.x adds the bias to the s32 sums before the output scales.
+      // oneDNN 2.x adds the bias to the s32 sums (already divided by the
+      // weight adjust) before the output scales it was given.
       if (int8_) {
-        for (std::int64_t o = 0; o < channels; ++o) b[o] /= d.scales[d.scales.size() == 1 ? 0 : o];
+        for (std::int64_t o = 0; o < channels; ++o) b[o] /= d.scales[d.scales.size() == 1 ? 0 : o] * d.weight_adjust;
       }
     } else {
       std::fill(b, b + channels, 0.0F);

@@ -79,6 +79,11 @@ class Int8MatMulKernel final : public Kernel {
     pd_ = dnnl::matmul::primitive_desc(
         with_bias ? dnnl::matmul::desc(a_md, b_md, bias_md, y_md) : dnnl::matmul::desc(a_md, b_md, y_md), attr,
         cpu_engine());
+    // The weights are read where they lie, unscaled: a kernel that wants
+    // them adjusted (none in oneDNN 2.6's matmul) would sum something else.
+    if (weight_scale_adjust(pd_.weights_desc()) != 1.0F)
+      throw Error(node_prefix(node_) + "int8: oneDNN's " + impl_name(pd_) + " wants its weights rescaled",
+                  ErrorKind::kUnsupported);
     prim_ = dnnl::matmul(pd_);
     if (with_bias) {
       if (bias->constant->element_count() != n || bias->dtype != DType::kFloat32)

@@ -109,7 +109,9 @@ class NativeBackend final : public Backend {
                                             : native::bf16_unsupported_reason()},
             {"int8 dot products", native::cpu_has_vnni()
                                       ? "VNNI (exact s32 sums)"
-                                      : "no VNNI: 16-bit pair sums, so oneDNN halves int8 weights (7-bit effective)"}};
+                                      : "no VNNI: 16-bit pair sums, exact for weights in [-64, 63] (optimize's 7-bit "
+                                        "default, s8-source weights given doubled); a layer with 8-bit weights runs "
+                                        "in float32"}};
   }
   std::string threading_description(int threads) const override {
     return "omp_set_num_threads(" + std::to_string(threads) +
@@ -127,7 +129,7 @@ class NativeBackend final : public Backend {
           "optimize --fp16`) at fp32 precision; it computes in fp32 with weights and Cast points rounded to fp16");
     }
     // int8 runs from a QDQ model only (the graph says what is quantized);
-    // without VNNI it runs, but oneDNN's int8 kernels then halve the weights.
+    // without VNNI only its layers with 7-bit weights run as int8 kernels.
     if (precision == Precision::kInt8 && model.path.empty())
       return SupportAnswer::no(
           "native runs int8 only from a QDQ model file (`inferlab optimize --int8`, or `bench --precision int8 "

@@ -141,6 +141,10 @@ bool cpu_has_vnni() {
          isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
+float weight_scale_adjust(const dnnl::memory::desc& md) {
+  return (md.data.extra.flags & dnnl_memory_extra_flag_scale_adjust) != 0 ? md.data.extra.scale_adjust : 1.0F;
+}
+
 bool cpu_has_bf16() {
   const auto isa = dnnl::get_effective_cpu_isa();
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;

@@ -72,6 +72,12 @@ std::string onednn_isa_name();
 /// (VNNI: avx2_vnni, avx512_core_vnni and above, or AMX), read at run time.
 bool cpu_has_vnni();
 
+/// The factor an int8 primitive's weights layout `md` scales the s8 weights
+/// by when they are reordered into it (oneDNN's scale_adjust: 0.5 in the
+/// kernels for CPUs without VNNI that read an s8 source, whose outputs it
+/// then multiplies by 2); 1 when the layout has none.
+float weight_scale_adjust(const dnnl::memory::desc& md);
+
 /// Whether oneDNN dispatches to bf16 dot-product instructions here
 /// (avx512_bf16's vdpbf16ps, or AMX), read at run time.
 bool cpu_has_bf16();

@@ -11,6 +11,7 @@
 
 #include "../onnx_builder.h"
 #include "backends/native/engine.h"
+#include "backends/native/onednn_util.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/float16.h"
@@ -294,19 +295,17 @@ struct QdqConv {
   float s_x = 1.0F / 127;
   std::vector<std::int8_t> w_q;
   std::vector<float> s_w, bias;
-  // even_weights: 7-bit weights stored doubled, which oneDNN's weight halving
-  // on CPUs without VNNI leaves exact.
-  explicit QdqConv(bool even_weights = false) {
+  // seven_bit: weights in [-63, 63] (odd values included), what
+  // `inferlab optimize --int8` writes by default; else 8-bit [-127, 127].
+  explicit QdqConv(bool seven_bit = false) {
     const auto w = seeded(kCout * kCin * 9, 3, 0.5F);
     bias = seeded(kCout, 4, 0.1F);
     for (int o = 0; o < kCout; ++o) {
       float peak = 0;
       for (int k = 0; k < kCin * 9; ++k) peak = std::max(peak, std::abs(w[o * kCin * 9 + k]));
-      s_w.push_back(peak / 127);
-      for (int k = 0; k < kCin * 9; ++k) {
-        const float v = w[o * kCin * 9 + k] / s_w.back();
-        w_q.push_back(static_cast<std::int8_t>(even_weights ? 2 * std::nearbyint(v / 2) : std::nearbyint(v)));
-      }
+      s_w.push_back(peak / (seven_bit ? 63 : 127));
+      for (int k = 0; k < kCin * 9; ++k)
+        w_q.push_back(static_cast<std::int8_t>(std::nearbyint(w[o * kCin * 9 + k] / s_w.back())));
     }
     auto& g = *m().mutable_graph();
     typed_value(g.add_input(), "x", onnx::TensorProto::FLOAT, {1, kCin, kH, kW});
@@ -347,54 +346,100 @@ TEST(NativeQdq, ReferencePathMatchesFloatWithDequantizedWeights) {
   EXPECT_EQ(engine->folded_nodes(), 1) << "the weights' DequantizeLinear runs at prepare";
 }
 
-TEST(NativeQdq, Int8ConvAgreesWithTheReferencePath) {
+// Whether oneDNN here sums u8 x s8 exactly in 32 bits (VNNI); an
+// ONEDNN_MAX_CPU_ISA=AVX2 run of this suite (unit_native_qdq_avx2) answers no.
+bool exact_int8_sums() { return inferlab::native::cpu_has_vnni(); }
+
+// |y - ref| over the elements, and max |ref|.
+std::pair<float, float> worst_and_peak(const std::vector<float>& y, const std::vector<float>& ref) {
+  float peak = 0, worst = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    peak = std::max(peak, std::abs(ref[i]));
+    worst = std::max(worst, std::abs(y[i] - ref[i]));
+  }
+  return {worst, peak};
+}
+
+// 8-bit weights (odd ones at +-127): with VNNI one int8 convolution whose
+// s32 sums are exact; without VNNI oneDNN would halve them (s8 source) or
+// saturate 16-bit pair sums, so the layer runs as written, in float32, and
+// says why. Either way the result is the QDQ graph's to float rounding.
+TEST(NativeQdq, EightBitWeightsRunExactlyOnEveryIsa) {
   QdqConv q;
+  ASSERT_NE(std::find_if(q.w_q.begin(), q.w_q.end(), [](std::int8_t v) { return std::abs(v) == 127; }), q.w_q.end());
   const auto x = seeded(kCin * kH * kW, 11);
   const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
   Engine* engine = nullptr;
   const auto y = values_of<float>(run_native(q.model, {&in}, &engine, /*int8=*/true)[0]);
-  const auto steps = engine->steps();
-  bool int8_conv = false;
-  for (const auto& s : steps) {
-    EXPECT_NE(s.op, "DequantizeLinear") << "the Conv reads the QuantizeLinear output itself";
+  // An int8 Conv reads the QuantizeLinear output itself; a float32 one
+  // needs the activation's DequantizeLinear step.
+  std::string conv_impl;
+  bool dequantizes = false;
+  for (const auto& s : engine->steps()) {
+    dequantizes = dequantizes || s.op == "DequantizeLinear";
     if (s.op != "Conv") continue;
-    int8_conv = s.implementation.find("int8") != std::string::npos;
+    conv_impl = s.implementation;
     EXPECT_EQ(s.fused, "Relu");
   }
-  EXPECT_TRUE(int8_conv) << "the QDQ Conv did not run as an int8 convolution";
-  const auto ref = values_of<float>(run_native(q.model, {&in}, nullptr, /*int8=*/false)[0]);
-  // Without VNNI, oneDNN halves the s8 weights (scale_adjust 0.5) so its
-  // u8 x s8 pair sums cannot saturate 16 bits: an odd weight moves by one
-  // step, s_w[oc]. The error is therefore bounded by s_x * s_w[oc] * sum of
-  // |x_q| over the odd taps (plus float rounding); with VNNI it is ~0.
-  std::vector<float> xq(x.size()), odd(q.w_q.size()), bias0(kCout, 0.0F);
-  for (std::size_t i = 0; i < x.size(); ++i)
-    xq[i] = std::abs(std::clamp(std::nearbyint(x[i] / q.s_x), -128.0F, 127.0F));
-  for (std::size_t k = 0; k < odd.size(); ++k) odd[k] = (q.w_q[k] % 2 != 0) ? 1.0F : 0.0F;
-  const auto bound = conv3x3_relu(xq, odd, bias0, kCin, kCout, kH, kW);
-  float peak = 0, worst = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    const int oc = static_cast<int>(i / (kH * kW));
-    ASSERT_LE(std::abs(y[i] - ref[i]), q.s_x * q.s_w[oc] * bound[i] + 1e-5F) << "element " << i;
-    peak = std::max(peak, std::abs(ref[i]));
-    worst = std::max(worst, std::abs(y[i] - ref[i]));
+  if (exact_int8_sums()) {
+    EXPECT_FALSE(dequantizes) << "with VNNI the Conv runs int8: " << conv_impl;
+  } else {
+    EXPECT_TRUE(dequantizes) << "without VNNI the Conv runs float32: " << conv_impl;
+    EXPECT_NE(conv_impl.find("without VNNI the int8 kernels are exact only for 7"), std::string::npos) << conv_impl;
   }
-  // And within one step of an int8 quantization of the output (scale max|y| / 127).
-  EXPECT_LE(worst, peak / 127) << "worst " << worst << ", output step " << peak / 127;
+  const auto ref = values_of<float>(run_native(q.model, {&in}, nullptr, /*int8=*/false)[0]);
+  const auto [worst, peak] = worst_and_peak(y, ref);
+  EXPECT_GT(peak, 0.5F);
+  // Float rounding only (|y| < 4; a lost weight bit cost 0.053 here).
+  EXPECT_LE(worst, 1e-4F) << "worst " << worst << " on " << onednn_isa_name();
+}
+
+// 7-bit weights, odd values included, from an s8 source (oneDNN halves the
+// weights without VNNI: native gives them doubled) and from a u8 one (16-bit
+// pair sums, which 7-bit weights cannot saturate): one int8 convolution on
+// every ISA, equal to the QDQ graph to float rounding.
+TEST(NativeQdq, SevenBitWeightsRunInt8ExactlyOnEveryIsa) {
+  for (const bool u8 : {false, true}) {
+    QdqConv q(/*seven_bit=*/true);
+    ASSERT_NE(std::find_if(q.w_q.begin(), q.w_q.end(), [](std::int8_t v) { return v % 2 != 0; }), q.w_q.end());
+    auto& g = *q.model.mutable_graph();
+    if (u8) {  // a non-negative input quantized as uint8
+      for (auto& t : *g.mutable_initializer()) {
+        if (t.name() == "x_zp") t.set_data_type(onnx::TensorProto::UINT8);
+      }
+    }
+    auto x = seeded(kCin * kH * kW, 12);
+    if (u8) {
+      for (auto& v : x) v = std::abs(v) * 2;  // up to 2 = 254 steps of 1/127
+    }
+    const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
+    Engine* engine = nullptr;
+    const auto y = values_of<float>(run_native(q.model, {&in}, &engine, /*int8=*/true)[0]);
+    int convs = 0;
+    for (const auto& s : engine->steps()) {
+      EXPECT_NE(s.op, "DequantizeLinear") << (u8 ? "u8" : "s8") << " source: the 7-bit Conv runs int8, reading the "
+                                          << "QuantizeLinear output itself";
+      convs += s.op == "Conv";
+    }
+    EXPECT_EQ(convs, 1);
+    const auto ref = values_of<float>(run_native(q.model, {&in}, nullptr, /*int8=*/false)[0]);
+    const auto [worst, peak] = worst_and_peak(y, ref);
+    EXPECT_GT(peak, 0.5F);
+    EXPECT_LE(worst, 1e-4F) << (u8 ? "u8" : "s8") << " source: worst " << worst << " on " << onednn_isa_name();
+  }
 }
 
 TEST(NativeQdq, ChainedInt8ConvsWriteTheNextQuantizedTensorThemselves) {
   // x -> Q -> DQ -> Conv -> Relu -> Q(u8) -> DQ -> Conv -> y: the first Conv
   // absorbs the u8 QuantizeLinear after its Relu (int8 out), the second reads it.
-  QdqConv q(/*even_weights=*/true);
+  QdqConv q(/*seven_bit=*/true);
   auto& g = *q.model.mutable_graph();
   g.mutable_node(4)->set_output(0, "r");  // Relu -> r
   const float s_r = 2.5F / 255;
   raw_initializer(g, "r_scale", onnx::TensorProto::FLOAT, {}, std::vector<float>{s_r});
   raw_initializer(g, "r_zp", onnx::TensorProto::UINT8, {}, std::vector<std::uint8_t>{0});
   std::vector<std::int8_t> w2(kCout * kCout * 9);
-  for (std::size_t k = 0; k < w2.size(); ++k)
-    w2[k] = static_cast<std::int8_t>(2 * (static_cast<int>(k * 37 % 127) - 63));
+  for (std::size_t k = 0; k < w2.size(); ++k) w2[k] = static_cast<std::int8_t>(static_cast<int>(k * 37 % 127) - 63);
   raw_initializer(g, "w2_q", onnx::TensorProto::INT8, {kCout, kCout, 3, 3}, w2);
   raw_initializer(g, "w2_scale", onnx::TensorProto::FLOAT, {kCout}, std::vector<float>(kCout, 0.004F));
   raw_initializer(g, "w2_zp", onnx::TensorProto::INT8, {kCout}, std::vector<std::int8_t>(kCout, 0));
@@ -418,8 +463,7 @@ TEST(NativeQdq, ChainedInt8ConvsWriteTheNextQuantizedTensorThemselves) {
     peak = std::max(peak, std::abs(ref[i]));
     worst = std::max(worst, std::abs(y[i] - ref[i]));
   }
-  // Even weights survive oneDNN's halving, so the integer sums are exact:
-  // what is left is float rounding (3.6e-7 measured; a requantized value
+  // 7-bit weights sum exactly on every ISA: what is left is float rounding (3.6e-7 measured; a requantized value
   // flipped at a rounding tie would cost ~5e-3 here).
   EXPECT_GT(peak, 0.1F);
   EXPECT_LE(worst, 1e-4F) << "worst " << worst << ", output step " << peak / 127;
@@ -432,13 +476,12 @@ TEST(NativeQdq, ChainedInt8ConvsWriteTheNextQuantizedTensorThemselves) {
 // Concat joins u8 tensors, and neither the shared DequantizeLinear nor a
 // QuantizeLinear after the Concat runs.
 TEST(NativeQdq, FireModuleConcatRunsInInt8) {
-  QdqConv q(/*even_weights=*/true);
+  QdqConv q(/*seven_bit=*/true);
   auto& g = *q.model.mutable_graph();
   g.mutable_node(4)->set_output(0, "r");  // Relu -> r
-  auto even_weights = [](std::size_t n, int seed) {
+  auto seven_bit_weights = [](std::size_t n, int seed) {
     std::vector<std::int8_t> w(n);
-    for (std::size_t k = 0; k < n; ++k)
-      w[k] = static_cast<std::int8_t>(2 * (static_cast<int>((k * 37 + seed) % 127) - 63));
+    for (std::size_t k = 0; k < n; ++k) w[k] = static_cast<std::int8_t>(static_cast<int>((k * 37 + seed) % 127) - 63);
     return w;
   };
   const auto u8 = onnx::TensorProto::UINT8;
@@ -450,7 +493,7 @@ TEST(NativeQdq, FireModuleConcatRunsInInt8) {
   int seed = 0;
   for (const auto& [name, shape] : convs) {
     raw_initializer(g, name + "_q", onnx::TensorProto::INT8, shape,
-                    even_weights(static_cast<std::size_t>(shape_element_count(shape)), seed += 11));
+                    seven_bit_weights(static_cast<std::size_t>(shape_element_count(shape)), seed += 11));
     raw_initializer(g, name + "_scale", onnx::TensorProto::FLOAT, {kCout}, std::vector<float>(kCout, 0.004F));
     raw_initializer(g, name + "_zp", onnx::TensorProto::INT8, {kCout}, std::vector<std::int8_t>(kCout, 0));
     add_int_attribute(add_node(g, "DequantizeLinear", {name + "_q", name + "_scale", name + "_zp"}, {name + "_w"}),
