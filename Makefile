@@ -31,8 +31,15 @@ all: build
 deps:
 	bash scripts/install-deps.sh
 
+# ccache (installed by install-deps.sh): a clean build of sources compiled
+# before (another clone, `make clean`) comes from the cache. CCACHE_BASEDIR
+# makes the compiler's paths relative to the checkout, so that clones in other
+# folders share it.
+export CCACHE_BASEDIR := $(CURDIR)
+
 configure: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFERLAB_WITH_ONNXRUNTIME=$(INFERLAB_WITH_ONNXRUNTIME)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFERLAB_WITH_ONNXRUNTIME=$(INFERLAB_WITH_ONNXRUNTIME) \
+	  $$(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

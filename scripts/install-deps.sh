@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config clang-format git
+  build-essential cmake ninja-build pkg-config clang-format git ccache
   # inference engines and their BLAS (libtorch falls back to the reference
   # BLAS without libopenblas0: eager PyTorch is then 3-30x slower)
   libopencv-dev libtorch-dev libopenblas0
