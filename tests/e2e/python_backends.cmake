@@ -31,8 +31,7 @@ if(INFERLAB_PYTHON_BACKENDS_STATUS STREQUAL "built")
   set(work ${E2E_WORK}/e2e_tvm_tuned_cached)
   add_test(NAME e2e_tvm_tuned_cached
     COMMAND bash -c "rm -rf '${work}' && mkdir -p '${work}' && export INFERLAB_TVM_TUNING_DIR='${work}/tuning' && for run in tuned-now cached; do '${INFERLAB_CLI}' bench digits_cnn --backends native,tvm --tvm-trials 8 --timeout-s 1200 ${PY_RUN} --json \"${work}/\$run.json\" && ${PY_CHECK} \"${work}/\$run.json\" tuned \$run || exit 1; done")
-  # COST: the longest test after the soak (49 s), started early on a first run.
-  set_tests_properties(e2e_tvm_tuned_cached PROPERTIES FIXTURES_REQUIRED digits_zoo LABELS e2e TIMEOUT 1500 COST 50)
+  set_tests_properties(e2e_tvm_tuned_cached PROPERTIES FIXTURES_REQUIRED digits_zoo LABELS e2e TIMEOUT 1500)
 endif()
 
 # A Python worker that dies: a stand-in worker script that prints a line and exits 7.
