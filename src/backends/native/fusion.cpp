@@ -201,6 +201,26 @@ void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index,
   }
 }
 
+// A Mul or Add (squeeze-excitation's gate, a residual sum) whose result
+// only a per-tensor, zero-point-0 QuantizeLinear reads writes that Q's u8/s8
+// output itself: one pass instead of a float result written and read again.
+void plan_quantized_binaries(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
+  const Initializers inits(graph);
+  for (const auto& node : graph.node()) {
+    if ((node.op_type() != "Mul" && node.op_type() != "Add") || node.input_size() != 2 || plan.absorbed.count(&node) ||
+        index.is_graph_output(node.output(0))) {
+      continue;
+    }
+    const auto* q = index.only_reader(node.output(0), "QuantizeLinear");
+    if (!q || q->input_size() < 3 || plan.absorbed.count(q)) continue;
+    const auto* scale = inits.find(q->input(1));
+    if (!scale || !inits.is_float(q->input(1)) || Initializers::count(*scale) != 1) continue;
+    if (q->input(2).empty() || !inits.find(q->input(2)) || !inits.zero_point_is_zero(q->input(2))) continue;
+    plan.quantized_binaries[&node] = {q->output(0), q->input(1), q->input(2)};
+    plan.absorbed.insert(q);
+  }
+}
+
 // MatMul(x, W) + b with W a 2-D float initializer and b a float
 // initializer of W's N values (shape [N], [1, N], ...): torch's export of
 // nn.Linear on 3-D input. The Add becomes the matmul's bias.
@@ -322,7 +342,10 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8, Int8Weights in
     const bool with_epilogue = plan_epilogue(node, head, index, fusion, plan.absorbed);
     if (with_epilogue || !fusion.bias.empty()) plan.by_node[&node] = fusion;
   }
-  if (int8) plan_requantization(graph, index, plan);
+  if (int8) {
+    plan_requantization(graph, index, plan);
+    plan_quantized_binaries(graph, index, plan);
+  }
   return plan;
 }
 

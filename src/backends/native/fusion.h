@@ -48,11 +48,20 @@ struct Int8Layer {
   std::string output;
 };
 
+/// A Mul or Add whose result only a per-tensor QuantizeLinear with a
+/// constant scale and zero point 0 reads: the binary writes the u8/s8
+/// `output` itself (that Q is absorbed), reading `scale` and `zero_point`
+/// after its two operands.
+struct QuantizedBinary {
+  std::string output, scale, zero_point;
+};
+
 struct FusionPlan {
   std::unordered_map<const onnx::NodeProto*, Fusion> by_node;  ///< by the Conv, Gemm, MatMul or BN fused into
   std::unordered_map<const onnx::NodeProto*, Int8Layer> int8_by_node;
   /// QDQ layers left to run as written (float32), with the reason.
   std::unordered_map<const onnx::NodeProto*, std::string> int8_refused;
+  std::unordered_map<const onnx::NodeProto*, QuantizedBinary> quantized_binaries;  ///< with `int8` only
   std::set<const onnx::NodeProto*> absorbed;  ///< nodes that no longer run on their own
 };
 
@@ -66,7 +75,8 @@ enum class Int8Weights {
 /// anything beyond the pattern, is never fused away. With `int8`, QDQ Convs,
 /// Gemms and MatMuls whose scales are constants and zero points constant zeros
 /// become Int8Layers; a DequantizeLinear the layer was its only reader of is
-/// absorbed. With Int8Weights::kSevenBitOnly a layer whose weights leave
+/// absorbed, and a Mul or Add that only a QuantizeLinear reads writes its
+/// output (QuantizedBinary). With Int8Weights::kSevenBitOnly a layer whose weights leave
 /// [-64, 63] stays in float32 (listed in int8_refused): without VNNI
 /// oneDNN's u8 x s8 pair sums saturate 16 bits beyond that, and its
 /// s8-source kernels halve the weights.

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -208,9 +209,18 @@ std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to);
 /// graph output.
 std::unique_ptr<Kernel> make_float32_conversion_kernel(const Layout& to);
 
+/// A binary result written quantized, as a QuantizeLinear with zero point 0
+/// after it would: saturate(round_half_even(result * inverse_scale)).
+struct QuantizedDst {
+  DType dtype = DType::kUInt8;  ///< kUInt8 or kInt8
+  float inverse_scale = 1.0F;   ///< 1 / the QuantizeLinear's y_scale
+};
+
 /// oneDNN binary (Add/Sub/Mul/Div) of 4-D float tensors in any layouts, the
-/// second operand broadcast; Add/Mul take either operand as the larger.
-std::unique_ptr<Kernel> make_binary_primitive_kernel(const onnx::NodeProto& node);
+/// second operand broadcast; Add/Mul take either operand as the larger. With
+/// `quantized` it writes u8/s8 (nhwc where oneDNN has a jit kernel for it).
+std::unique_ptr<Kernel> make_binary_primitive_kernel(const onnx::NodeProto& node,
+                                                     std::optional<QuantizedDst> quantized = std::nullopt);
 
 /// oneDNN concatenation along channels of 4-D float tensors, any layouts.
 std::unique_ptr<Kernel> make_channel_concat_kernel(const onnx::NodeProto& node);

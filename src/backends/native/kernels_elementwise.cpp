@@ -66,7 +66,17 @@ void binary_loop(const View& a, const View& b, const View& out, Op op) {
 class BinaryKernel final : public Kernel {
  public:
   BinaryKernel(const onnx::NodeProto& node) : node_(node), op_(node.op_type()) {}
+  // A QuantizeLinear that is the result's only reader (fusion.h): its scale
+  // and zero point follow the two operands, and the result is written u8/s8.
+  bool fuse_epilogue(const std::string& op, float, float) override {
+    quantized_ = op == "QuantizeLinear";
+    return quantized_;
+  }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    if (quantized_) return prepare_quantized(in);
+    return prepare_float(in);
+  }
+  std::vector<OutputDesc> prepare_float(const std::vector<InputDesc>& in) {
     if (in.size() != 2) throw Error(node_prefix(node_) + "expects 2 inputs");
     onednn_.reset();
     // bf16 activations (a bf16 session) go to oneDNN's binary, which reads them as they are.
@@ -92,14 +102,63 @@ class BinaryKernel final : public Kernel {
     return {out};
   }
   bool accepts_layouts(const std::vector<InputDesc>& in) const override {
-    if (in.size() != 2 || (!is_blocked(in[0].layout) && !is_blocked(in[1].layout))) return true;
-    return same_blocked_layout(in) || primitive_fits(in);
+    if (in.size() < 2) return true;
+    const std::vector<InputDesc> operands(in.begin(), in.begin() + 2);  // a fused Q's scale and zero point follow
+    if (!is_blocked(operands[0].layout) && !is_blocked(operands[1].layout)) return true;
+    return same_blocked_layout(operands) || primitive_fits(operands);
   }
   bool accepts_bf16(const std::vector<InputDesc>& in) const override {
     return in.size() == 2 && (in[0].dtype == DType::kBFloat16 || in[1].dtype == DType::kBFloat16) && primitive_fits(in);
   }
-  std::string implementation() const override { return onednn_ ? onednn_->implementation() : "reference"; }
+  std::string implementation() const override {
+    return (onednn_ ? onednn_->implementation() : "reference") + (requantize_ ? " +" + requantize_->name() : "");
+  }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    if (!quantized_) return run_float(in, out);
+    const std::vector<View> operands(in.begin(), in.begin() + 2);
+    if (!requantize_) return onednn_->run(operands, out);  // the primitive writes u8/s8 itself
+    View result = out[0];
+    result.dtype = DType::kFloat32;
+    result.data = float_result_.data();
+    run_float(operands, {result});
+    requantize_->run(float_result_.data(), out[0].data);
+  }
+
+ private:
+  // The result quantized: oneDNN's binary writes u8/s8 itself where it fits;
+  // elsewhere the float result goes to a buffer of this kernel's and one
+  // scaled reorder quantizes it (the two steps as before, in one).
+  std::vector<OutputDesc> prepare_quantized(const std::vector<InputDesc>& in) {
+    if (in.size() != 4) throw Error(node_prefix(node_) + "a fused QuantizeLinear needs its scale and zero point");
+    const InputDesc& scale = in[2];
+    const InputDesc& zero_point = in[3];
+    if (!scale.constant || scale.dtype != DType::kFloat32 || scale.constant->element_count() != 1 ||
+        !zero_point.constant || (zero_point.dtype != DType::kUInt8 && zero_point.dtype != DType::kInt8) ||
+        zero_point.constant->element_count() != 1 || zero_point.constant->data_as<std::uint8_t>()[0] != 0) {
+      throw Error(node_prefix(node_) + "a fused QuantizeLinear needs a constant scalar scale and zero point 0");
+    }
+    const QuantizedDst q{zero_point.dtype, 1.0F / scale.constant->data_as<float>()[0]};
+    const std::vector<InputDesc> operands(in.begin(), in.begin() + 2);
+    onednn_.reset();
+    requantize_.reset();
+    if (primitive_fits(operands)) {
+      onednn_ = make_binary_primitive_kernel(node_, q);
+      return onednn_->prepare(operands);
+    }
+    const OutputDesc result = prepare_float(operands).at(0);
+    if (result.dtype != DType::kFloat32)
+      throw Error(node_prefix(node_) + "a fused QuantizeLinear needs a float32 result", ErrorKind::kUnsupported);
+    const InputDesc as_input{result.dtype, result.shape, nullptr, result.layout};
+    const dnnl::memory::desc from = physical_desc(as_input);
+    const Shape& y = result.shape;
+    const dnnl::memory::desc to(to_dims(y), to_onednn(q.dtype),
+                                y.size() == 4 ? dnnl::memory::format_tag::acdb : plain_tag(y.size()));
+    float_result_.assign(from.get_size() / sizeof(float), 0.0F);
+    requantize_ = std::make_unique<ScaledReorder>();
+    requantize_->prepare(from, to, q.inverse_scale);
+    return {{q.dtype, y, layout_of(to, y, q.dtype)}};
+  }
+  void run_float(const std::vector<View>& in, const std::vector<View>& out) {
     if (onednn_) return onednn_->run(in, out);
     if (physical_ > 0) {
       View a = in[0], b = in[1], y = out[0];
@@ -113,7 +172,6 @@ class BinaryKernel final : public Kernel {
     }
   }
 
- private:
   template <typename T>
   void dispatch(const std::vector<View>& in, const std::vector<View>& out) {
     if (op_ == "Add") return binary_loop<T>(in[0], in[1], out[0], [](T x, T y) { return x + y; });
@@ -149,6 +207,9 @@ class BinaryKernel final : public Kernel {
   std::string op_;
   std::int64_t physical_ = 0;  // > 0: blocked inputs, flat loop of this many floats
   std::unique_ptr<Kernel> onednn_;
+  bool quantized_ = false;                     // a QuantizeLinear fused after the result
+  std::unique_ptr<ScaledReorder> requantize_;  // quantized without the primitive: float result -> u8/s8
+  std::vector<float> float_result_;            // ... and the float result it reads
 };
 
 // F is a stateless lambda type, so the per-element call inlines.

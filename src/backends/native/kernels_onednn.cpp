@@ -276,7 +276,8 @@ class ChannelConcatKernel final : public Kernel {
 // Operands may be float32 or bfloat16; the result has the larger one's type.
 class BinaryPrimitiveKernel final : public Kernel {
  public:
-  explicit BinaryPrimitiveKernel(const onnx::NodeProto& node) : node_(node) {}
+  BinaryPrimitiveKernel(const onnx::NodeProto& node, std::optional<QuantizedDst> quantized)
+      : node_(node), quantized_(quantized) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     const std::string& op = node_.op_type();
@@ -289,15 +290,31 @@ class BinaryPrimitiveKernel final : public Kernel {
                            : op == "Mul" ? dnnl::algorithm::binary_mul
                            : op == "Sub" ? dnnl::algorithm::binary_sub
                                          : dnnl::algorithm::binary_div;
-    const memory::desc dst_any(to_dims(big.shape), to_onednn(big.dtype), tag::any);
+    const DType out_type = quantized_ ? quantized_->dtype : big.dtype;
+    dnnl::primitive_attr attr;
+    if (quantized_) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, quantized_->inverse_scale, 0.0F);
+      attr.set_post_ops(ops);
+    }
     // A plain smaller operand of lower rank broadcasts from the right: [C, 1, 1] is [1, C, 1, 1].
     Shape small_shape = small.shape;
     while (small_shape.size() < big.shape.size()) small_shape.insert(small_shape.begin(), 1);
     const memory::desc small_md = small_shape.size() == small.shape.size()
                                       ? physical_desc(small)
                                       : memory::desc(to_dims(small_shape), to_onednn(small.dtype), plain_tag(4));
+    // A quantized result is written nhwc, what the int8 convolutions read,
+    // unless oneDNN has only its reference kernel for that.
     auto binary_for = [&](const memory::desc& big_md) {
-      return dnnl::binary::primitive_desc(dnnl::binary::desc(algorithm, big_md, small_md, dst_any), cpu_engine());
+      auto make = [&](tag dst_tag) {
+        const memory::desc dst(to_dims(big.shape), to_onednn(out_type), dst_tag);
+        return dnnl::binary::primitive_desc(dnnl::binary::desc(algorithm, big_md, small_md, dst), attr, cpu_engine());
+      };
+      if (quantized_) {
+        auto nhwc = make(tag::acdb);
+        if (!is_reference_impl(nhwc)) return nhwc;
+      }
+      return make(tag::any);
     };
     const memory::desc given = physical_desc(big);
     pd_ = binary_for(given);
@@ -321,7 +338,7 @@ class BinaryPrimitiveKernel final : public Kernel {
     src0_ = big_reorder_ ? big_nhwc_ : memory(given, cpu_engine(), nullptr);
     src1_ = memory(small_md, cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
-    return {{big.dtype, big.shape, layout_of(pd_.dst_desc(), big.shape, big.dtype)}};
+    return {{out_type, big.shape, layout_of(pd_.dst_desc(), big.shape, out_type)}};
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     if (big_reorder_) {
@@ -339,6 +356,7 @@ class BinaryPrimitiveKernel final : public Kernel {
 
  private:
   const onnx::NodeProto& node_;
+  std::optional<QuantizedDst> quantized_;
   bool swapped_ = false;
   dnnl::binary::primitive_desc pd_;
   dnnl::binary prim_;
@@ -350,8 +368,9 @@ class BinaryPrimitiveKernel final : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_binary_primitive_kernel(const onnx::NodeProto& node) {
-  return std::make_unique<BinaryPrimitiveKernel>(node);
+std::unique_ptr<Kernel> make_binary_primitive_kernel(const onnx::NodeProto& node,
+                                                     std::optional<QuantizedDst> quantized) {
+  return std::make_unique<BinaryPrimitiveKernel>(node, quantized);
 }
 
 std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to) { return std::make_unique<ReorderKernel>(to, false); }

@@ -146,30 +146,6 @@ bool scaled_reorder_fits(const std::vector<InputDesc>& in, const onnx::NodeProto
   return true;
 }
 
-class ScaledReorder {
- public:
-  void prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, float scale) {
-    dnnl::primitive_attr attr;
-    attr.set_output_scales(0, {scale});
-    pd_ = dnnl::reorder::primitive_desc(cpu_engine(), src, cpu_engine(), dst, attr);
-    prim_ = dnnl::reorder(pd_);
-    src_ = dnnl::memory(src, cpu_engine(), nullptr);
-    dst_ = dnnl::memory(dst, cpu_engine(), nullptr);
-  }
-  void run(void* in, void* out) {
-    src_.set_data_handle(in);
-    dst_.set_data_handle(out);
-    prim_.execute(cpu_stream(), src_, dst_);
-    cpu_stream().wait();
-  }
-  std::string name() const { return impl_name(pd_); }
-
- private:
-  dnnl::reorder::primitive_desc pd_;
-  dnnl::reorder prim_;
-  dnnl::memory src_, dst_;
-};
-
 class QuantizeKernel final : public Kernel {
  public:
   QuantizeKernel(const onnx::NodeProto& node, int opset) : node_(node), opset_(opset) { check_qdq_node(node); }

@@ -141,6 +141,22 @@ bool cpu_has_vnni() {
          isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
+void ScaledReorder::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, float scale) {
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(0, {scale});
+  pd_ = dnnl::reorder::primitive_desc(cpu_engine(), src, cpu_engine(), dst, attr);
+  prim_ = dnnl::reorder(pd_);
+  src_ = dnnl::memory(src, cpu_engine(), nullptr);
+  dst_ = dnnl::memory(dst, cpu_engine(), nullptr);
+}
+
+void ScaledReorder::run(void* in, void* out) {
+  src_.set_data_handle(in);
+  dst_.set_data_handle(out);
+  prim_.execute(cpu_stream(), src_, dst_);
+  cpu_stream().wait();
+}
+
 float weight_scale_adjust(const dnnl::memory::desc& md) {
   return (md.data.extra.flags & dnnl_memory_extra_flag_scale_adjust) != 0 ? md.data.extra.scale_adjust : 1.0F;
 }

@@ -65,6 +65,22 @@ bool constant_all_zero(const InputDesc& d);
 std::vector<float> int8_output_scales(const std::vector<InputDesc>& in, std::int64_t channels,
                                       const std::string& prefix);
 
+/// One oneDNN reorder that multiplies by `scale` on the way (its output
+/// scale): float32 to u8/s8 is QuantizeLinear with zero point 0 (rounding to
+/// nearest even, saturating), u8/s8 to float32 its DequantizeLinear. Not
+/// thread-safe; run() takes the buffers of each call.
+class ScaledReorder {
+ public:
+  void prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, float scale);
+  void run(void* in, void* out);
+  std::string name() const { return impl_name(pd_); }
+
+ private:
+  dnnl::reorder::primitive_desc pd_;
+  dnnl::reorder prim_;
+  dnnl::memory src_, dst_;
+};
+
 /// The ISA oneDNN dispatches to on this CPU, e.g. "avx2", "avx512_core_vnni".
 std::string onednn_isa_name();
 

@@ -537,6 +537,50 @@ TEST(NativeQdq, FireModuleConcatRunsInInt8) {
   EXPECT_LE(worst, peak / 127) << "worst " << worst << ", output step " << peak / 127;
 }
 
+// x * gate -> QuantizeLinear (u8 and s8, scale 1/64) -> y: with int8 kernels
+// the Mul writes the quantized tensor itself, one step, and equals the graph
+// run as written (the scale is a power of two: no rounding tie differs).
+// 4-D operands take oneDNN's binary with a u8/s8 result; 3-D ones the float
+// loop and one scaled reorder inside the same step.
+TEST(NativeQdq, MulReadOnlyByQuantizeLinearWritesTheQuantizedTensor) {
+  for (const bool four_d : {true, false}) {
+    for (const auto zp_type : {onnx::TensorProto::UINT8, onnx::TensorProto::INT8}) {
+      const Shape x_shape = four_d ? Shape{1, 8, 5, 5} : Shape{8, 5, 5};
+      const Shape g_shape = four_d ? Shape{1, 8, 1, 1} : Shape{8, 1, 1};
+      auto m = empty_model();
+      auto& g = *m.mutable_graph();
+      typed_value(g.add_input(), "x", onnx::TensorProto::FLOAT, x_shape);
+      typed_value(g.add_input(), "gate", onnx::TensorProto::FLOAT, g_shape);
+      typed_value(g.add_output(), "y", zp_type, x_shape);
+      raw_initializer(g, "s", onnx::TensorProto::FLOAT, {}, std::vector<float>{1.0F / 64});
+      raw_initializer(g, "zp", zp_type, {}, std::vector<std::uint8_t>{0});
+      add_node(g, "Mul", {"x", "gate"}, {"m"});
+      add_node(g, "QuantizeLinear", {"m", "s", "zp"}, {"y"});
+      const auto x = seeded(static_cast<std::size_t>(shape_element_count(x_shape)), 21, 4.0F);
+      auto gate = seeded(8, 22);
+      for (auto& v : gate) v = 0.5F + std::abs(v);  // |x * gate| reaches 6: both ends saturate
+      const Tensor in_x = tensor_of(DType::kFloat32, x_shape, x);
+      const Tensor in_g = tensor_of(DType::kFloat32, g_shape, gate);
+      Engine* engine = nullptr;
+      const auto fused = run_native(m, {&in_x, &in_g}, &engine, /*int8=*/true);
+      std::vector<std::string> ops;
+      for (const auto& step : engine->steps()) {
+        ops.push_back(step.op);
+        if (step.op == "Mul") {
+          EXPECT_EQ(step.fused, "QuantizeLinear");
+          // 4-D: the primitive alone; 3-D: the loop then "+" the scaled reorder.
+          EXPECT_EQ(step.implementation.find(" +") == std::string::npos, four_d) << step.implementation;
+        }
+      }
+      EXPECT_EQ(ops, std::vector<std::string>{"Mul"}) << (four_d ? "4-D" : "3-D");
+      const auto written = run_native(m, {&in_x, &in_g}, &engine, /*int8=*/false);
+      ASSERT_EQ(written[0].size_bytes(), fused[0].size_bytes());
+      EXPECT_EQ(std::memcmp(written[0].data(), fused[0].data(), fused[0].size_bytes()), 0)
+          << (four_d ? "4-D" : "3-D") << (zp_type == onnx::TensorProto::UINT8 ? " u8" : " s8");
+    }
+  }
+}
+
 // The same tiny Conv with float16 weights and Casts around it.
 onnx::ModelProto fp16_conv(const std::vector<float>& w, const std::vector<float>& b, bool fp16_io) {
   auto m = empty_model();
