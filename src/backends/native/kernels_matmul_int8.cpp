@@ -4,7 +4,12 @@
 // are, and s_x * s_w[n] applied as oneDNN output scales to the s32 sums.
 // Inputs: Int8Operand's [q, s_x, zp_x, W_q, s_w, zp_w, bias] (+ residual),
 // the bias being Gemm's C or the bias Add fusion.h folded after a MatMul.
+// With tactics, the layer is also timed as its QDQ graph computes it, in
+// float32 (the source dequantized by one scaled reorder, the weights at
+// prepare): oneDNN 2.6's int8 gemm without VNNI ran a batch-1 classifier
+// 7-8x slower than float32 (mobilenet_v3_small capped to AVX2).
 #include <algorithm>
+#include <memory>
 #include <unordered_map>
 
 #include "epilogue.h"
@@ -12,6 +17,7 @@
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
+#include "tactics.h"
 
 namespace inferlab::native {
 
@@ -99,25 +105,126 @@ class Int8MatMulKernel final : public Kernel {
     weights_ = memory(pd_.weights_desc(), cpu_engine(), const_cast<void*>(weights.constant->data()));
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     args_ = weighted_layer_args(src_, weights_, bias_, dst_, residual_);
+    float_.reset();
+    use_float_ = false;
+    tactic_note_.clear();
+    if (tuner_) {
+      const float s_x = in[Int8Operand::kInputScale].constant->data_as<float>()[0];
+      prepare_float_form(in, a_md, trans_b, with_bias ? bias : nullptr, y_md, attr, rows, k, n, s_x);
+      choose_form(source.dtype, rows, k, n, trans_b, with_bias);
+      if (!use_float_) float_.reset();  // its float weights are not kept
+    }
+    tuner_ = nullptr;  // valid for this prepare() only
     return {{DType::kFloat32, y, Layout()}};
   }
+  void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    src_.set_data_handle(in[Int8Operand::kQuantizedInput].data);
-    dst_.set_data_handle(out[0].data);
-    if (residual_) residual_.set_data_handle(in.back().data);
-    prim_.execute(cpu_stream(), args_);
-    cpu_stream().wait();
+    if (use_float_)
+      return run_float(in[Int8Operand::kQuantizedInput].data, out[0].data,
+                       epilogue_.residual ? in.back().data : nullptr);
+    run_int8(in[Int8Operand::kQuantizedInput].data, out[0].data, epilogue_.residual ? in.back().data : nullptr);
   }
-  std::string implementation() const override { return impl_name(pd_); }
-  // The source and the int8 weights (read where they are) every run, and a
-  // fused residual; scales and bias were copied.
+  std::string implementation() const override {
+    return (use_float_ ? "dequantized to f32: " + impl_name(float_->pd) : impl_name(pd_)) + tactic_note_;
+  }
+  // The source every run, the int8 weights (read where they are) unless the
+  // float form with weights of its own runs, and a fused residual; scales
+  // and bias were copied.
   bool reads_input_at_run(std::size_t index) const override {
-    return index == Int8Operand::kQuantizedInput || index == Int8Operand::kWeights ||
+    return index == Int8Operand::kQuantizedInput || (index == Int8Operand::kWeights && !use_float_) ||
            (epilogue_.residual && index + 1 == input_count_);
   }
 
  private:
+  // The QDQ graph's own arithmetic: x_q * s_x into float32, W_q * s_w[n]
+  // at prepare, then oneDNN's float32 matmul with the unscaled bias and the
+  // same epilogue.
+  struct FloatForm {
+    ScaledReorder dequantize;
+    std::vector<float> source, weights;  // the dequantized source (rows x k) and weights
+    dnnl::matmul::primitive_desc pd;
+    dnnl::matmul prim;
+    memory src, weights_mem, bias, dst, residual;
+    std::unordered_map<int, memory> args;
+  };
+  void prepare_float_form(const std::vector<InputDesc>& in, const memory::desc& a_md, bool trans_b,
+                          const InputDesc* bias, const memory::desc& y_md, const dnnl::primitive_attr& int8_attr,
+                          std::int64_t rows, std::int64_t k, std::int64_t n, float s_x) {
+    auto f = std::make_unique<FloatForm>();
+    const memory::desc a_f32({rows, k}, dt::f32, tag::ab);
+    f->dequantize.prepare(a_md, a_f32, s_x);
+    f->source.assign(static_cast<std::size_t>(rows * k), 0.0F);
+    const auto* w_q = in[Int8Operand::kWeights].constant->data_as<std::int8_t>();
+    const Constant& s_w = *in[Int8Operand::kWeightScale].constant;  // 1 or n values (int8_output_scales checked)
+    const bool per_channel = s_w.element_count() != 1;
+    f->weights.resize(static_cast<std::size_t>(k * n));
+    for (std::int64_t i = 0; i < k * n; ++i) {
+      const std::int64_t column = trans_b ? i / k : i % n;  // the output channel of element i: [n, k] or [k, n]
+      f->weights[static_cast<std::size_t>(i)] =
+          static_cast<float>(w_q[i]) * s_w.data_as<float>()[per_channel ? column : 0];
+    }
+    const memory::desc w_f32({k, n}, dt::f32, trans_b ? tag::ba : tag::ab);
+    const memory::desc bias_md({1, n}, dt::f32, tag::ab);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(int8_attr.get_post_ops());
+    f->pd = dnnl::matmul::primitive_desc(
+        bias ? dnnl::matmul::desc(a_f32, w_f32, bias_md, y_md) : dnnl::matmul::desc(a_f32, w_f32, y_md), attr,
+        cpu_engine());
+    f->prim = dnnl::matmul(f->pd);
+    f->src = memory(a_f32, cpu_engine(), f->source.data());
+    f->weights_mem = memory(w_f32, cpu_engine(), f->weights.data());
+    if (bias) {
+      f->bias = memory(bias_md, cpu_engine());
+      std::copy_n(bias->constant->data_as<float>(), n, static_cast<float*>(f->bias.get_data_handle()));
+    }
+    f->dst = memory(y_md, cpu_engine(), nullptr);
+    if (residual_) f->residual = memory(y_md, cpu_engine(), nullptr);
+    f->args = weighted_layer_args(f->src, f->weights_mem, f->bias, f->dst, f->residual);
+    float_ = std::move(f);
+  }
+  // The tuner's pick between the int8 primitive (tactic 1, what runs
+  // without tactics) and the float form, timed on zeroed scratch inputs.
+  void choose_form(DType source, std::int64_t rows, std::int64_t k, std::int64_t n, bool trans_b, bool bias) {
+    const std::string signature =
+        "MatMul int8 m=" + std::to_string(rows) + " k=" + std::to_string(k) + " n=" + std::to_string(n) +
+        " src=" + dtype_name(source) + " tb=" + (trans_b ? "1" : "0") + " bias=" + (bias ? "1" : "0") +
+        " res=" + (epilogue_.residual ? "1" : "0") +
+        " post=" + (epilogue_.eltwise ? std::to_string(static_cast<int>(epilogue_.algorithm)) : "none");
+    const std::vector<std::string> names = {"int8:" + impl_name(pd_), "dequantized f32:" + impl_name(float_->pd)};
+    auto scratch_src = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(rows * k), 0);
+    auto scratch_y = std::make_shared<std::vector<float>>(static_cast<std::size_t>(rows * n), 0.0F);
+    auto scratch_r = std::make_shared<std::vector<float>>(epilogue_.residual ? scratch_y->size() : 0, 0.0F);
+    const auto choice = tuner_->choose(signature, names, [&, scratch_src, scratch_y, scratch_r](std::size_t i) {
+      return std::function<void()>([this, i, scratch_src, scratch_y, scratch_r] {
+        void* residual = scratch_r->empty() ? nullptr : scratch_r->data();
+        if (i == 1) {
+          run_float(scratch_src->data(), scratch_y->data(), residual);
+        } else {
+          run_int8(scratch_src->data(), scratch_y->data(), residual);
+        }
+      });
+    });
+    use_float_ = choice.index == 1;
+    tactic_note_ =
+        " (tactic " + std::to_string(choice.index + 1) + " of 2, " + (choice.from_cache ? "cached)" : "timed)");
+  }
+  void run_int8(void* source, void* out, void* residual) {
+    src_.set_data_handle(source);
+    dst_.set_data_handle(out);
+    if (residual_) residual_.set_data_handle(residual);
+    prim_.execute(cpu_stream(), args_);
+    cpu_stream().wait();
+  }
+  void run_float(void* source, void* out, void* residual) {
+    FloatForm& f = *float_;
+    f.dequantize.run(source, f.source.data());
+    f.dst.set_data_handle(out);
+    if (f.residual) f.residual.set_data_handle(residual);
+    f.prim.execute(cpu_stream(), f.args);
+    cpu_stream().wait();
+  }
+
   const onnx::NodeProto& node_;
   Epilogue epilogue_;
   std::size_t input_count_ = 0;
@@ -125,6 +232,10 @@ class Int8MatMulKernel final : public Kernel {
   dnnl::matmul prim_;
   memory src_, weights_, bias_, dst_, residual_;
   std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
+  Tuner* tuner_ = nullptr;                // set for the next prepare() when tactics are on
+  std::unique_ptr<FloatForm> float_;      // the float form, while timed and when chosen
+  bool use_float_ = false;
+  std::string tactic_note_;  // for the profile: which form and how it was chosen
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ void qdq_operands(onnx::GraphProto& g) {
 struct Ran {
   std::vector<float> x, y;
   std::vector<std::string> ops;
+  std::string implementation;  // the int8 layer's
 };
 
 Ran run(const onnx::ModelProto& model, const Shape& x_shape) {
@@ -63,6 +65,12 @@ Ran run(const onnx::ModelProto& model, const Shape& x_shape) {
   const auto ran = test::run_engine(model, {&x});
   r.y = ran.floats();
   r.ops = ran.ops(/*with_fused=*/true);
+  for (const auto& step : ran.steps) {
+    if (step.op == "Gemm" || step.op == "MatMul") r.implementation = step.implementation;
+  }
+  // Tactics time the int8 primitive against the QDQ graph's float form;
+  // whichever won must compute the same.
+  std::cout << "implementation: " << r.implementation << "\n";
   return r;
 }
 
