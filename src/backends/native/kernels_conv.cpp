@@ -365,15 +365,9 @@ class ConvKernel final : public Kernel {
     const std::int64_t channels = d.w[0];
     memory user_w({d.w_dims, int8_ ? dt::s8 : dt::f32, d.groups == 1 ? tag::oihw : tag::goihw}, cpu_engine(),
                   const_cast<void*>(in[wi].constant->data()));
-    std::vector<std::int8_t> doubled;  // the s8 weights x 2 for a kernel that halves them
+    std::vector<std::int8_t> doubled;  // for a kernel that halves them
     if (int8_ && d.weight_adjust != 1.0F) {
-      const auto* w = in[wi].constant->data_as<std::int8_t>();
-      doubled.resize(static_cast<std::size_t>(in[wi].constant->element_count()));
-      for (std::size_t i = 0; i < doubled.size(); ++i) {
-        if (w[i] < -64 || w[i] > 63)
-          throw Error(node_prefix(node_) + "int8: weight " + std::to_string(w[i]) + " cannot be doubled into s8");
-        doubled[i] = static_cast<std::int8_t>(2 * w[i]);
-      }
+      doubled = doubled_s8_weights(*in[wi].constant, node_prefix(node_));
       user_w.set_data_handle(doubled.data());
     }
     weights_ = memory(pd_.weights_desc(), cpu_engine());

@@ -161,6 +161,17 @@ float weight_scale_adjust(const dnnl::memory::desc& md) {
   return (md.data.extra.flags & dnnl_memory_extra_flag_scale_adjust) != 0 ? md.data.extra.scale_adjust : 1.0F;
 }
 
+std::vector<std::int8_t> doubled_s8_weights(const Constant& weights, const std::string& prefix) {
+  const auto* w = weights.data_as<std::int8_t>();
+  std::vector<std::int8_t> doubled(static_cast<std::size_t>(weights.element_count()));
+  for (std::size_t i = 0; i < doubled.size(); ++i) {
+    if (w[i] < -64 || w[i] > 63)
+      throw Error(prefix + "int8: weight " + std::to_string(w[i]) + " cannot be doubled into s8");
+    doubled[i] = static_cast<std::int8_t>(2 * w[i]);
+  }
+  return doubled;
+}
+
 bool cpu_has_bf16() {
   const auto isa = dnnl::get_effective_cpu_isa();
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;

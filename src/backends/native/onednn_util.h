@@ -2,6 +2,7 @@
 // Helpers the oneDNN kernels share: dims, plain layouts, ONNX padding, and
 // the engine's names for the layouts oneDNN picks.
 
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -93,6 +94,10 @@ bool cpu_has_vnni();
 /// kernels for CPUs without VNNI that read an s8 source, whose outputs it
 /// then multiplies by 2); 1 when the layout has none.
 float weight_scale_adjust(const dnnl::memory::desc& md);
+/// `weights` (s8) times 2, for a kernel whose weight adjust is 0.5: it then
+/// holds them exactly. Throws Error (message starting with `prefix`) for a
+/// value outside [-64, 63], which s8 cannot hold doubled.
+std::vector<std::int8_t> doubled_s8_weights(const Constant& weights, const std::string& prefix);
 
 /// Whether oneDNN dispatches to bf16 dot-product instructions here
 /// (avx512_bf16's vdpbf16ps, or AMX), read at run time.
