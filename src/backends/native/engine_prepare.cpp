@@ -146,24 +146,23 @@ void Engine::Preparer::create_steps() {
 }
 
 // What a node's kernel reads: an int8 Conv reads past the Q/DQ nodes; a
-// MatMul that absorbed its bias Add reads the bias third, as Gemm reads C.
+// MatMul that absorbed its bias Add reads the bias third, as Gemm reads C;
+// a fused epilogue's own operands (a QuantizeLinear's scale and zero point) follow.
 std::vector<std::string> Engine::Preparer::kernel_inputs(const onnx::NodeProto& node) const {
   auto it = fusions_.int8_by_node.find(&node);
   const bool int8 = it != fusions_.int8_by_node.end();
   std::vector<std::string> names =
       int8 ? it->second.inputs : std::vector<std::string>(node.input().begin(), node.input().end());
-  if (const auto q = fusions_.quantized_binaries.find(&node); q != fusions_.quantized_binaries.end()) {
-    names.push_back(q->second.scale);
-    names.push_back(q->second.zero_point);
-  }
   auto fused = fusions_.by_node.find(&node);
-  if (fused != fusions_.by_node.end() && !fused->second.bias.empty()) {
+  if (fused == fusions_.by_node.end()) return names;
+  if (!fused->second.bias.empty()) {
     if (int8) {
       names[Int8Operand::kBias] = fused->second.bias;
     } else {
       names.push_back(fused->second.bias);
     }
   }
+  names.insert(names.end(), fused->second.operands.begin(), fused->second.operands.end());
   return names;
 }
 
@@ -172,8 +171,6 @@ std::string Engine::Preparer::output_name(const onnx::NodeProto& node, int k) co
   if (k == 0) {
     const auto int8 = fusions_.int8_by_node.find(&node);
     if (int8 != fusions_.int8_by_node.end() && !int8->second.output.empty()) return int8->second.output;
-    const auto quantized = fusions_.quantized_binaries.find(&node);
-    if (quantized != fusions_.quantized_binaries.end()) return quantized->second.output;
     const auto fused = fusions_.by_node.find(&node);
     if (fused != fusions_.by_node.end()) return fused->second.output;
   }
@@ -192,12 +189,6 @@ Engine::Impl::Step Engine::Preparer::create_kernel(const onnx::NodeProto& node, 
   step.kernel->set_bf16(engine_.bf16_);
   if (const auto refused = fusions_.int8_refused.find(&node); refused != fusions_.int8_refused.end())
     step.note = refused->second;
-  if (fusions_.quantized_binaries.count(&node)) {
-    if (!step.kernel->fuse_epilogue("QuantizeLinear", 0, 0))
-      throw Error("native: cannot fuse QuantizeLinear into " + node_prefix(node));
-    step.fused = "QuantizeLinear";
-    return step;
-  }
   const auto fusion = fusions_.by_node.find(&node);
   if (fusion == fusions_.by_node.end()) return step;
   const Fusion& fused = fusion->second;

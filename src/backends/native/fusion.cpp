@@ -102,8 +102,8 @@ const onnx::NodeProto* quantizer_of(const std::string& value, const GraphIndex& 
   return first;
 }
 
-void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, Int8Weights weights, FusionPlan& plan) {
-  const Initializers inits(graph);
+void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, const Initializers& inits,
+                      Int8Weights weights, FusionPlan& plan) {
   for (const auto& layer : graph.node()) {
     std::int64_t out_axis = 0;
     const int rank = weight_rank(layer, out_axis);
@@ -136,7 +136,8 @@ void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, In
     // (saturating) and halve the weights of an s8 source: beyond 7 bits the
     // layer would compute something else than its QDQ graph, so it runs as
     // written, in float32.
-    if (weights == Int8Weights::kSevenBitOnly && !Initializers::int8_within(*w_q, -64, 63)) {
+    if (weights == Int8Weights::kSevenBitOnly &&
+        !Initializers::int8_within(*w_q, SevenBitWeights::kMin, SevenBitWeights::kMax)) {
       plan.int8_refused[&layer] =
           "float32: its int8 weights use 8 bits, and without VNNI the int8 kernels are exact only for 7";
       continue;
@@ -181,8 +182,7 @@ void plan_int8_layers(const onnx::GraphProto& graph, const GraphIndex& index, In
 // An int8 Conv whose (activated) result only a per-tensor, zero-point-0
 // QuantizeLinear reads writes that Q's u8/s8 output itself: the next int8
 // Conv reads it as is, and the float result is never stored.
-void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
-  const Initializers inits(graph);
+void plan_requantization(const GraphIndex& index, const Initializers& inits, FusionPlan& plan) {
   for (auto& [conv, int8] : plan.int8_by_node) {
     if (conv->op_type() != "Conv") continue;
     auto fused = plan.by_node.find(conv);
@@ -204,8 +204,8 @@ void plan_requantization(const onnx::GraphProto& graph, const GraphIndex& index,
 // A Mul or Add (squeeze-excitation's gate, a residual sum) whose result
 // only a per-tensor, zero-point-0 QuantizeLinear reads writes that Q's u8/s8
 // output itself: one pass instead of a float result written and read again.
-void plan_quantized_binaries(const onnx::GraphProto& graph, const GraphIndex& index, FusionPlan& plan) {
-  const Initializers inits(graph);
+void plan_quantized_binaries(const onnx::GraphProto& graph, const GraphIndex& index, const Initializers& inits,
+                             FusionPlan& plan) {
   for (const auto& node : graph.node()) {
     if ((node.op_type() != "Mul" && node.op_type() != "Add") || node.input_size() != 2 || plan.absorbed.count(&node) ||
         index.is_graph_output(node.output(0))) {
@@ -216,7 +216,11 @@ void plan_quantized_binaries(const onnx::GraphProto& graph, const GraphIndex& in
     const auto* scale = inits.find(q->input(1));
     if (!scale || !inits.is_float(q->input(1)) || Initializers::count(*scale) != 1) continue;
     if (q->input(2).empty() || !inits.find(q->input(2)) || !inits.zero_point_is_zero(q->input(2))) continue;
-    plan.quantized_binaries[&node] = {q->output(0), q->input(1), q->input(2)};
+    Fusion fusion;
+    fusion.op = "QuantizeLinear";
+    fusion.output = q->output(0);
+    fusion.operands = {q->input(1), q->input(2)};
+    plan.by_node[&node] = fusion;
     plan.absorbed.insert(q);
   }
 }
@@ -317,7 +321,7 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8, Int8Weights in
   const GraphIndex index(graph);
   const Initializers inits(graph);
   FusionPlan plan;
-  if (int8) plan_int8_layers(graph, index, int8_weights, plan);
+  if (int8) plan_int8_layers(graph, index, inits, int8_weights, plan);
   for (const auto& node : graph.node()) {
     const std::string& op = node.op_type();
     // A standalone BatchNormalization takes the Relu after it (oneDNN's
@@ -325,7 +329,7 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8, Int8Weights in
     if ((op == "BatchNormalization" || op == kConcatBatchNormOp) && node.output_size() == 1 &&
         !index.is_graph_output(node.output(0))) {
       if (const auto* relu = index.only_reader(node.output(0), "Relu")) {
-        plan.by_node[&node] = {"Relu", relu, relu->output(0), "", ""};
+        plan.by_node[&node] = {"Relu", relu, relu->output(0), "", "", {}};
         plan.absorbed.insert(relu);
       }
       continue;
@@ -343,8 +347,8 @@ FusionPlan plan_fusions(const onnx::GraphProto& graph, bool int8, Int8Weights in
     if (with_epilogue || !fusion.bias.empty()) plan.by_node[&node] = fusion;
   }
   if (int8) {
-    plan_requantization(graph, index, plan);
-    plan_quantized_binaries(graph, index, plan);
+    plan_requantization(index, inits, plan);
+    plan_quantized_binaries(graph, index, inits, plan);
   }
   return plan;
 }

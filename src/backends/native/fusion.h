@@ -22,16 +22,22 @@
 
 namespace inferlab::native {
 
-/// One Conv's, Gemm's or MatMul's fused epilogue.
+/// One Conv's, Gemm's or MatMul's fused epilogue, a BatchNormalization's
+/// Relu, or the QuantizeLinear after a Mul or Add (int8 models).
 struct Fusion {
   /// "Relu", "Clip", "Sigmoid", "HardSigmoid", "Gelu", "HardSwish", "Swish", "Add" or
-  /// "Add+Relu" (see parse_epilogue()); empty for a MatMul's bias alone.
+  /// "Add+Relu" (see parse_epilogue()); "QuantizeLinear" after a Mul or Add
+  /// whose only reader is a per-tensor, zero-point-0 QuantizeLinear with a
+  /// constant scale (the binary writes its u8/s8 output); empty for a
+  /// MatMul's bias alone.
   std::string op;
   /// Clip's or HardSigmoid's node (for its bounds or alpha, beta); the Sigmoid for Swish
   const onnx::NodeProto* activation = nullptr;
   std::string output;    ///< the value the fused node now writes
   std::string residual;  ///< for "Add": the other operand, added as a oneDNN binary post-op
   std::string bias;      ///< MatMul only: the initializer its absorbed Add added
+  /// Read after the node's inputs (and bias): a fused QuantizeLinear's scale and zero point.
+  std::vector<std::string> operands;
 };
 
 /// A Conv, Gemm or MatMul fed by the optimizer's QDQ pattern, run as one
@@ -48,20 +54,11 @@ struct Int8Layer {
   std::string output;
 };
 
-/// A Mul or Add whose result only a per-tensor QuantizeLinear with a
-/// constant scale and zero point 0 reads: the binary writes the u8/s8
-/// `output` itself (that Q is absorbed), reading `scale` and `zero_point`
-/// after its two operands.
-struct QuantizedBinary {
-  std::string output, scale, zero_point;
-};
-
 struct FusionPlan {
   std::unordered_map<const onnx::NodeProto*, Fusion> by_node;  ///< by the Conv, Gemm, MatMul or BN fused into
   std::unordered_map<const onnx::NodeProto*, Int8Layer> int8_by_node;
   /// QDQ layers left to run as written (float32), with the reason.
   std::unordered_map<const onnx::NodeProto*, std::string> int8_refused;
-  std::unordered_map<const onnx::NodeProto*, QuantizedBinary> quantized_binaries;  ///< with `int8` only
   std::set<const onnx::NodeProto*> absorbed;  ///< nodes that no longer run on their own
 };
 
@@ -76,7 +73,7 @@ enum class Int8Weights {
 /// Gemms and MatMuls whose scales are constants and zero points constant zeros
 /// become Int8Layers; a DequantizeLinear the layer was its only reader of is
 /// absorbed, and a Mul or Add that only a QuantizeLinear reads writes its
-/// output (QuantizedBinary). With Int8Weights::kSevenBitOnly a layer whose weights leave
+/// output (Fusion "QuantizeLinear"). With Int8Weights::kSevenBitOnly a layer whose weights leave
 /// [-64, 63] stays in float32 (listed in int8_refused): without VNNI
 /// oneDNN's u8 x s8 pair sums saturate 16 bits beyond that, and its
 /// s8-source kernels halve the weights.

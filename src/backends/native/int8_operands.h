@@ -26,4 +26,12 @@ struct Int8Operand {
   static constexpr std::size_t kRequantizedCount = 9;
 };
 
+/// The int8 weights a CPU without VNNI sums exactly: its kernels add u8 x s8
+/// pairs in 16 bits (2 x 255 x 64 still fits) and those reading an s8 source
+/// hold the weights halved, so they are given doubled (s8 holds 2 x 63).
+struct SevenBitWeights {
+  static constexpr int kMin = -64;
+  static constexpr int kMax = 63;
+};
+
 }  // namespace inferlab::native

@@ -165,7 +165,7 @@ std::vector<std::int8_t> doubled_s8_weights(const Constant& weights, const std::
   const auto* w = weights.data_as<std::int8_t>();
   std::vector<std::int8_t> doubled(static_cast<std::size_t>(weights.element_count()));
   for (std::size_t i = 0; i < doubled.size(); ++i) {
-    if (w[i] < -64 || w[i] > 63)
+    if (w[i] < SevenBitWeights::kMin || w[i] > SevenBitWeights::kMax)
       throw Error(prefix + "int8: weight " + std::to_string(w[i]) + " cannot be doubled into s8");
     doubled[i] = static_cast<std::int8_t>(2 * w[i]);
   }
