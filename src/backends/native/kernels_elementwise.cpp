@@ -113,14 +113,11 @@ class BinaryKernel final : public Kernel {
   std::string implementation() const override {
     return (onednn_ ? onednn_->implementation() : "reference") + (requantize_ ? " +" + requantize_->name() : "");
   }
+  // A fused QuantizeLinear's scale and zero point (inputs 2 and 3) were read
+  // at prepare; the float paths read inputs 0 and 1 only.
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    if (!quantized_) return run_float(in, out);
-    const std::vector<View> operands(in.begin(), in.begin() + 2);
-    if (!requantize_) return onednn_->run(operands, out);  // the primitive writes u8/s8 itself
-    View result = out[0];
-    result.dtype = DType::kFloat32;
-    result.data = float_result_.data();
-    run_float(operands, {result});
+    if (!requantize_) return run_float(in, out);  // a quantizing primitive writes u8/s8 itself
+    run_float(in, float_result_view_);
     requantize_->run(float_result_.data(), out[0].data);
   }
 
@@ -154,6 +151,7 @@ class BinaryKernel final : public Kernel {
     const dnnl::memory::desc to(to_dims(y), to_onednn(q.dtype),
                                 y.size() == 4 ? dnnl::memory::format_tag::acdb : plain_tag(y.size()));
     float_result_.assign(from.get_size() / sizeof(float), 0.0F);
+    float_result_view_ = {View{DType::kFloat32, y, float_result_.data()}};
     requantize_ = std::make_unique<ScaledReorder>();
     requantize_->prepare(from, to, q.inverse_scale);
     return {{q.dtype, y, layout_of(to, y, q.dtype)}};
@@ -209,7 +207,8 @@ class BinaryKernel final : public Kernel {
   std::unique_ptr<Kernel> onednn_;
   bool quantized_ = false;                     // a QuantizeLinear fused after the result
   std::unique_ptr<ScaledReorder> requantize_;  // quantized without the primitive: float result -> u8/s8
-  std::vector<float> float_result_;            // ... and the float result it reads
+  std::vector<float> float_result_;            // ... and the float result it reads,
+  std::vector<View> float_result_view_;        // ... as the float path's output
 };
 
 // F is a stateless lambda type, so the per-element call inlines.
