@@ -6,8 +6,9 @@
 // the bias being Gemm's C or the bias Add fusion.h folded after a MatMul.
 // With tactics, the layer is also timed as its QDQ graph computes it, in
 // float32 (the source dequantized by one scaled reorder, the weights at
-// prepare): oneDNN 2.6's int8 gemm without VNNI ran a batch-1 classifier
-// 7-8x slower than float32 (mobilenet_v3_small capped to AVX2).
+// prepare): oneDNN 2.6's int8 gemm without VNNI ran a batch-1 classifier's
+// two Gemms 6.5x and 8x slower than float32 (mobilenet_v3_small, oneDNN
+// capped to AVX2).
 #include <algorithm>
 #include <memory>
 #include <unordered_map>
@@ -106,33 +107,27 @@ class Int8MatMulKernel final : public Kernel {
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     args_ = weighted_layer_args(src_, weights_, bias_, dst_, residual_);
     float_.reset();
-    use_float_ = false;
     tactic_note_.clear();
-    if (tuner_) {
-      const float s_x = in[Int8Operand::kInputScale].constant->data_as<float>()[0];
-      prepare_float_form(in, a_md, trans_b, with_bias ? bias : nullptr, y_md, attr, rows, k, n, s_x);
-      choose_form(source.dtype, rows, k, n, trans_b, with_bias);
-      if (!use_float_) float_.reset();  // its float weights are not kept
-    }
+    if (tuner_) choose_form(in, a_md, trans_b, with_bias ? bias : nullptr, y_md, attr, rows, k, n);
     tuner_ = nullptr;  // valid for this prepare() only
     return {{DType::kFloat32, y, Layout()}};
   }
   void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
-    if (use_float_)
+    if (float_)
       return run_float(in[Int8Operand::kQuantizedInput].data, out[0].data,
                        epilogue_.residual ? in.back().data : nullptr);
     run_int8(in[Int8Operand::kQuantizedInput].data, out[0].data, epilogue_.residual ? in.back().data : nullptr);
   }
   std::string implementation() const override {
-    return (use_float_ ? "dequantized to f32: " + impl_name(float_->pd) : impl_name(pd_)) + tactic_note_;
+    return (float_ ? "dequantized to f32: " + impl_name(float_->pd) : impl_name(pd_)) + tactic_note_;
   }
   // The source every run, the int8 weights (read where they are) unless the
   // float form with weights of its own runs, and a fused residual; scales
   // and bias were copied.
   bool reads_input_at_run(std::size_t index) const override {
-    return index == Int8Operand::kQuantizedInput || (index == Int8Operand::kWeights && !use_float_) ||
+    return index == Int8Operand::kQuantizedInput || (index == Int8Operand::kWeights && !float_) ||
            (epilogue_.residual && index + 1 == input_count_);
   }
 
@@ -150,10 +145,10 @@ class Int8MatMulKernel final : public Kernel {
   };
   void prepare_float_form(const std::vector<InputDesc>& in, const memory::desc& a_md, bool trans_b,
                           const InputDesc* bias, const memory::desc& y_md, const dnnl::primitive_attr& int8_attr,
-                          std::int64_t rows, std::int64_t k, std::int64_t n, float s_x) {
+                          std::int64_t rows, std::int64_t k, std::int64_t n) {
     auto f = std::make_unique<FloatForm>();
     const memory::desc a_f32({rows, k}, dt::f32, tag::ab);
-    f->dequantize.prepare(a_md, a_f32, s_x);
+    f->dequantize.prepare(a_md, a_f32, in[Int8Operand::kInputScale].constant->data_as<float>()[0]);
     f->source.assign(static_cast<std::size_t>(rows * k), 0.0F);
     const auto* w_q = in[Int8Operand::kWeights].constant->data_as<std::int8_t>();
     const Constant& s_w = *in[Int8Operand::kWeightScale].constant;  // 1 or n values (int8_output_scales checked)
@@ -184,14 +179,25 @@ class Int8MatMulKernel final : public Kernel {
     float_ = std::move(f);
   }
   // The tuner's pick between the int8 primitive (tactic 1, what runs
-  // without tactics) and the float form, timed on zeroed scratch inputs.
-  void choose_form(DType source, std::int64_t rows, std::int64_t k, std::int64_t n, bool trans_b, bool bias) {
+  // without tactics) and the float form, timed on zeroed scratch inputs;
+  // float_ is kept only when it won. A cache naming the int8 primitive
+  // spares dequantizing the weights.
+  void choose_form(const std::vector<InputDesc>& in, const memory::desc& a_md, bool trans_b, const InputDesc* bias,
+                   const memory::desc& y_md, const dnnl::primitive_attr& int8_attr, std::int64_t rows, std::int64_t k,
+                   std::int64_t n) {
     const std::string signature =
         "MatMul int8 m=" + std::to_string(rows) + " k=" + std::to_string(k) + " n=" + std::to_string(n) +
-        " src=" + dtype_name(source) + " tb=" + (trans_b ? "1" : "0") + " bias=" + (bias ? "1" : "0") +
-        " res=" + (epilogue_.residual ? "1" : "0") +
+        " src=" + dtype_name(in[Int8Operand::kQuantizedInput].dtype) + " tb=" + (trans_b ? "1" : "0") +
+        " bias=" + (bias ? "1" : "0") + " res=" + (epilogue_.residual ? "1" : "0") +
         " post=" + (epilogue_.eltwise ? std::to_string(static_cast<int>(epilogue_.algorithm)) : "none");
-    const std::vector<std::string> names = {"int8:" + impl_name(pd_), "dequantized f32:" + impl_name(float_->pd)};
+    const std::string int8_name = "int8:" + impl_name(pd_);
+    if (tuner_->cached_tactic(signature) == int8_name) {
+      tuner_->count_hit();
+      tactic_note_ = " (tactic 1 of 2, cached)";
+      return;
+    }
+    prepare_float_form(in, a_md, trans_b, bias, y_md, int8_attr, rows, k, n);
+    const std::vector<std::string> names = {int8_name, "dequantized f32:" + impl_name(float_->pd)};
     auto scratch_src = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(rows * k), 0);
     auto scratch_y = std::make_shared<std::vector<float>>(static_cast<std::size_t>(rows * n), 0.0F);
     auto scratch_r = std::make_shared<std::vector<float>>(epilogue_.residual ? scratch_y->size() : 0, 0.0F);
@@ -205,7 +211,7 @@ class Int8MatMulKernel final : public Kernel {
         }
       });
     });
-    use_float_ = choice.index == 1;
+    if (choice.index != 1) float_.reset();  // its float weights are not kept
     tactic_note_ =
         " (tactic " + std::to_string(choice.index + 1) + " of 2, " + (choice.from_cache ? "cached)" : "timed)");
   }
@@ -233,9 +239,8 @@ class Int8MatMulKernel final : public Kernel {
   memory src_, weights_, bias_, dst_, residual_;
   std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
   Tuner* tuner_ = nullptr;                // set for the next prepare() when tactics are on
-  std::unique_ptr<FloatForm> float_;      // the float form, while timed and when chosen
-  bool use_float_ = false;
-  std::string tactic_note_;  // for the profile: which form and how it was chosen
+  std::unique_ptr<FloatForm> float_;      // the float form: while timed, then only when it runs
+  std::string tactic_note_;               // for the profile: which form and how it was chosen
 };
 
 }  // namespace
