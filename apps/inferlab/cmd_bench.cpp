@@ -153,7 +153,8 @@ void write_profiles(std::vector<BenchResult>& results, const std::string& trace_
 void make_int8_models(const BenchFlags& flags, CheckedBenchOptions& checked, const std::string& dir) {
   const BenchOptions& options = checked.options();
   const std::string form = "INT8 QDQ ONNX made by inferlab optimize (" + flags.calibrator + " calibration on " +
-                           flags.calib + ", " + std::to_string(flags.calib_count) + " samples, 7-bit weights)";
+                           flags.calib + ", " + std::to_string(flags.calib_count) + " samples, " +
+                           std::to_string(OptimizeOptions{}.int8_weight_bits) + "-bit weights)";
   std::map<std::string, std::string> paths;
   for (const auto& model : options.models) {
     OptimizeOptions o;

@@ -390,7 +390,7 @@ TEST(NativeQdq, EightBitWeightsRunExactlyOnEveryIsa) {
   const auto ref = values_of<float>(run_native(q.model, {&in}, nullptr, /*int8=*/false)[0]);
   const auto [worst, peak] = worst_and_peak(y, ref);
   EXPECT_GT(peak, 0.5F);
-  // Float rounding only (|y| < 4; a lost weight bit cost 0.053 here).
+  // Float rounding only (|y| < 4).
   EXPECT_LE(worst, 1e-4F) << "worst " << worst << " on " << onednn_isa_name();
 }
 
