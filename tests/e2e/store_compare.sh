@@ -8,8 +8,9 @@
 #
 # Threshold: these VMs drift up to 1.6x between identical passes, and no
 # within-run test can see that drift (each run's samples share its moment), so
-# the gate uses --threshold 100%: a false alarm needs a 2x drift (never seen),
-# while the slowed model is far beyond it. The default 5% is also run on the
+# the gate uses --threshold 100%, while the slowed model is far beyond it. A
+# 2x drift was seen once (one slow worker, below), so a flagged identical pair
+# is confirmed on a fresh pair before the test fails. The default 5% is also run on the
 # identical pairs and only reported, as a measurement of this machine. p99
 # and throughput are shown but do not gate (compare's default): a stall from
 # another process has moved them 2x between identical runs here, the median
@@ -20,8 +21,8 @@ rm -rf "$work" && mkdir -p "$work"
 store=$work/results.db
 fail() { echo "FAIL: $*"; exit 1; }
 /usr/bin/python3 "$e2e/make_compare_models.py" "$work/models" || fail "cannot write the models"
-bench=(--backends opencv --threads 1 --min-duration-ms 300 --min-count 50 --warmup 5 --warmup-ms 100 --quiet
-       --store "$store")
+rules=(--backends opencv --threads 1 --min-duration-ms 300 --min-count 50 --warmup 5 --warmup-ms 100 --quiet)
+bench=("${rules[@]}" --store "$store")
 
 "$cli" bench "$work/models/base/cnn.onnx" "${bench[@]}" --json "$work/base.json" >"$work/base.out" || fail "base bench"
 "$cli" results tag 1 baseline --store "$store" | grep -q "tag baseline -> run 1" || fail "results tag"
@@ -57,7 +58,23 @@ prev=1
 for run in $(seq 3 12); do
   "$cli" compare $prev $run --threshold 100% --store "$store" --json "$work/same.json" >"$work/same.out"
   code=$?
-  [ $code -eq 0 ] || { cat "$work/same.out"; fail "identical runs $prev and $run flagged at 100% (exit $code)"; }
+  [ $code -le 1 ] || { cat "$work/same.out"; fail "compare of identical runs $prev and $run exited $code"; }
+  if [ $code -eq 1 ]; then
+    # A worker process here sometimes runs 2-3x slower for its whole life
+    # (measured 2026-12-07: identical runs 1.20 -> 3.07 ms p50; a plain
+    # oneDNN loop outside inferlab does it too), so a flag on an identical
+    # pair fails only when a fresh identical pair, in a store of its own, is
+    # flagged as well.
+    cat "$work/same.out"
+    rstore=$work/retry_$run.db
+    for k in 1 2; do
+      "$cli" bench "$work/models/base/cnn.onnx" "${rules[@]}" --store "$rstore" >/dev/null || fail "retry bench $k"
+    done
+    "$cli" compare 1 2 --threshold 100% --store "$rstore" >"$work/retry.out"
+    code=$?
+    [ $code -eq 0 ] || { cat "$work/retry.out"; fail "identical runs flagged at 100% twice: $prev vs $run, then a fresh pair"; }
+    echo "identical $prev vs $run flagged, a fresh identical pair not: one slow worker"
+  fi
   /usr/bin/python3 -c "import json,sys; f=[x for x in json.load(open(sys.argv[1]))['rows'][0]['figures'] if x['name']=='p50_ms'][0]; print('identical %s vs %s: p50 %+.1f%% (%s)' % (sys.argv[2], sys.argv[3], 100*f['change'], f['test']))" "$work/same.json" $prev $run
   "$cli" compare $prev $run --store "$store" >/dev/null
   [ $? -eq 1 ] && alarms_5=$((alarms_5 + 1))
