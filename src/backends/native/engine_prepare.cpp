@@ -187,6 +187,8 @@ Engine::Impl::Step Engine::Preparer::create_kernel(const onnx::NodeProto& node, 
                 : node.op_type() == "Conv" ? make_int8_conv_kernel(node)
                                            : make_int8_matmul_kernel(node);
   step.kernel->set_bf16(engine_.bf16_);
+  if (engine_.bf16_ && !int8 && (node.op_type() == "MatMul" || node.op_type() == "Gemm"))
+    step.kernel->allow_bf16_output(read_only_by_bf16_products(output_name(node, 0)));
   if (const auto refused = fusions_.int8_refused.find(&node); refused != fusions_.int8_refused.end())
     step.note = refused->second;
   const auto fusion = fusions_.by_node.find(&node);
@@ -199,6 +201,36 @@ Engine::Impl::Step Engine::Preparer::create_kernel(const onnx::NodeProto& node, 
   }
   step.fused = fused.bias.empty() ? fused.op : fused.op.empty() ? "Bias" : "Bias+" + fused.op;
   return step;
+}
+
+// Whether every reader of `value` is a float Gemm or MatMul that reads it
+// as A against constant 2-D weights: in a bf16 session such a product
+// reads bf16 A as it is, so the product writing `value` may write bf16
+// (a transformer's MLP: fc1 + Gelu -> fc2 then skips a float32 round trip).
+// Weights folded later at prepare do not count: the answer errs towards
+// float32, which any reader takes.
+bool Engine::Preparer::read_only_by_bf16_products(const std::string& value) {
+  if (output_names_.count(value)) return false;
+  if (!readers_indexed_) {
+    for (const auto& node : m_.graph.node()) {
+      if (fusions_.absorbed.count(&node)) continue;
+      const auto names = kernel_inputs(node);
+      for (std::size_t k = 0; k < names.size(); ++k) {
+        if (!names[k].empty()) readers_[names[k]].emplace_back(&node, k);
+      }
+    }
+    readers_indexed_ = true;
+  }
+  const auto it = readers_.find(value);
+  if (it == readers_.end()) return false;
+  for (const auto& [reader, position] : it->second) {
+    if (position != 0 || (reader->op_type() != "MatMul" && reader->op_type() != "Gemm") ||
+        fusions_.int8_by_node.count(reader) || reader->input_size() < 2)
+      return false;
+    const Constant* weights = engine_.store_->initializer(reader->input(1));
+    if (!weights || weights->dtype() != DType::kFloat32 || weights->shape().size() != 2) return false;
+  }
+  return true;
 }
 
 // The two numbers a fused epilogue takes: Clip's bounds (attributes below

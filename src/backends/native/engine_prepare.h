@@ -45,6 +45,7 @@ class Engine::Preparer {
   std::string output_name(const onnx::NodeProto& node, int k) const;
   Impl::Step create_kernel(const onnx::NodeProto& node, std::vector<int>& ins);
   std::pair<float, float> epilogue_bounds(const Fusion& fused);
+  bool read_only_by_bf16_products(const std::string& value);
   bool all_constant(const std::vector<int>& ins) const;
   std::vector<InputDesc> insert_input_conversions(const Kernel& kernel, std::vector<int>& ins);
   bool prepare_kernel(Impl::Step& step, const std::vector<InputDesc>& descs, const std::vector<int>& outs);
@@ -66,6 +67,9 @@ class Engine::Preparer {
   std::unordered_map<int, int> plain_copy_;  // blocked value -> its plain copy
   // bf16 value and whether the copy is plain (else in the value's layout) -> its float32 copy.
   std::map<std::pair<int, bool>, int> float32_copy_;
+  // Value name -> the running nodes that read it, with the input position (read_only_by_bf16_products).
+  std::unordered_map<std::string, std::vector<std::pair<const onnx::NodeProto*, std::size_t>>> readers_;
+  bool readers_indexed_ = false;
   std::vector<Lifetime> lifetimes_;  // arena values, by plan_lifetimes() for plan_arena()
 };
 

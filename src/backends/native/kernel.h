@@ -127,6 +127,12 @@ class Kernel {
   /// weights), weights converted once at prepare. Called before prepare();
   /// kernels without a bf16 form ignore it and compute in float32.
   virtual void set_bf16(bool /*on*/) {}
+  /// In a bf16 session, the engine found that every reader of output 0 is a
+  /// product by constant weights that reads bf16 as it is (Gemm/MatMul): a
+  /// kernel computing in bf16 may then write output 0 as bf16 instead of
+  /// float32, sparing the readers' conversion. Called before prepare();
+  /// kernels without a bf16 form ignore it.
+  virtual void allow_bf16_output(bool /*on*/) {}
 };
 
 /// Attribute access with ONNX defaults.

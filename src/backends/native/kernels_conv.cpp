@@ -35,6 +35,7 @@
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
+#include "swish.h"
 #include "tactics.h"
 #include "xnnpack_conv.h"
 
@@ -108,12 +109,14 @@ class ConvKernel final : public Kernel {
     if (residual_to_dst_) residual_to_dst_.execute(cpu_stream(), residual_, dst_);
     prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
+    if (swish_apart_) swish_in_place(out[0].data, dst_elements_, out_type_);
   }
   std::string implementation() const override {
     // A reorder before the convolution is part of this step's time: say so.
     // With tactics: "onednn:jit:avx2 acdb>acdb +src reorder (tactic 3 of 5, timed)".
     return (xnnpack_ ? std::string("xnnpack:f32") : impl_name(pd_)) +
-           (tactic_note_.empty() ? "" : " " + tactic_layouts_) + (input_reorder_ ? " +src reorder" : "") + tactic_note_;
+           (tactic_note_.empty() ? "" : " " + tactic_layouts_) + (input_reorder_ ? " +src reorder" : "") +
+           (swish_apart_ ? " +swish pass" : "") + tactic_note_;
   }
   void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
@@ -218,13 +221,21 @@ class ConvKernel final : public Kernel {
     // sums are wrong (resnet18: cosine 0.91 against ONNX Runtime); sum is
     // what oneDNN's bf16 jit kernels implement for residual blocks.
     sum_residual_ = d.bf16 && epilogue_.residual;
+    // A Swish runs as its own pass over dst after the convolution (swish.h):
+    // oneDNN's swish post-op took 4x the convolution itself in
+    // efficientnet_b0's expansion layers, in float32 and bf16 alike.
+    swish_apart_ = !int8_ && epilogue_.eltwise && epilogue_.algorithm == dnnl::algorithm::eltwise_swish &&
+                   epilogue_.alpha == 1.0F && !epilogue_.clip_to_unit &&
+                   (simd_path_supported(SimdPath::kAvx512) || simd_path_supported(SimdPath::kAvx2));
+    Epilogue fused = epilogue_;
+    if (swish_apart_) fused.eltwise = false;
     if (sum_residual_) {
-      Epilogue rest = epilogue_;
+      Epilogue rest = fused;
       rest.residual = false;
       ops.append_sum(1.0F);
       append_epilogue(rest, {}, to_q, ops);
     } else {
-      append_epilogue(epilogue_, residual_md_, to_q, ops);
+      append_epilogue(fused, residual_md_, to_q, ops);
     }
     if (requantized_ && !epilogue_.eltwise) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
     if (ops.len() > 0) d.attr.set_post_ops(ops);
@@ -250,7 +261,7 @@ class ConvKernel final : public Kernel {
            "x=" + shape_to_string(d.x) + " " + dtype_name(in[kConvSource].dtype) + " " + layout_name(d.given) +
            " w=" + shape_to_string(d.w) + " g=" + std::to_string(d.groups) + " s=" + join(d.strides) +
            " d=" + join(d.dilations) + " pl=" + join(d.pad_l) + " pr=" + join(d.pad_r) +
-           " post=" + (fused_op_.empty() ? "none" : fused_op_) +
+           " post=" + (fused_op_.empty() ? "none" : fused_op_) + (swish_apart_ ? "(pass)" : "") +
            (epilogue_.residual ? " res=" + layout_name(residual_md_) : "") + " out=" + dtype_name(out_type_) +
            " scales=" + std::to_string(d.scales.size());
   }
@@ -395,6 +406,7 @@ class ConvKernel final : public Kernel {
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     args_ = weighted_layer_args(src_, weights_, bias_, dst_, sum_residual_ ? memory() : residual_);
     residual_to_dst_ = sum_residual_ ? dnnl::reorder(residual_, dst_) : dnnl::reorder();
+    dst_elements_ = static_cast<std::int64_t>(pd_.dst_desc().get_size() / dtype_size_bytes(out_type_));
     return {{out_type_, d.y, layout_of(pd_.dst_desc(), d.y, out_type_)}};
   }
   // Where run() finds its source: the input itself when it already has the
@@ -481,6 +493,8 @@ class ConvKernel final : public Kernel {
   Epilogue epilogue_;  // fused activation and residual
   std::size_t input_count_ = 0;
   memory residual_;
+  bool swish_apart_ = false;       // the fused Swish runs as swish_in_place() over dst after the primitive
+  std::int64_t dst_elements_ = 0;  // ... over this many values (dst's physical size: blocked padding too)
   bool sum_residual_ = false;      // bf16: the residual is a sum post-op over dst ...
   dnnl::reorder residual_to_dst_;  // ... which this copies it into first
   memory::desc residual_md_;

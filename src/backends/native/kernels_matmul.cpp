@@ -25,15 +25,27 @@ using dt = dnnl::memory::data_type;
 // A fused epilogue (activation, residual Add) runs as oneDNN post-ops.
 // In a bf16 session the constant-weights form computes in bfloat16 with
 // float32 accumulation: the weights converted once into oneDNN's layout,
-// A converted by the step itself, float32 out (its readers here are
-// classifier heads and transformer blocks' float32 kernels). Products of
-// two runtime operands stay float32. With tactics on, a float32 product by
+// A converted by the step itself unless it arrives bf16, float32 out unless
+// the engine found that only such bf16 products read it (allow_bf16_output:
+// a transformer MLP's fc1 -> fc2), else its readers are float32 kernels
+// (classifier heads, LayerNorm, residual Adds). Products of two runtime
+// operands stay float32. With tactics on, a float32 product by
 // constant weights also times the sgemm form (SgemmForm below) against the
 // matmul primitive and keeps the faster.
 class MatMulKernel final : public Kernel {
  public:
   MatMulKernel(const onnx::NodeProto& node, bool gemm) : node_(node), gemm_(gemm) {}
   void set_bf16(bool on) override { bf16_ = on; }
+  void allow_bf16_output(bool on) override { bf16_output_allowed_ = on; }
+  // bf16 A (the bf16 output of the product before) is read as it is by the
+  // bf16 product by constant 2-D weights; any other bf16 operand is not.
+  bool accepts_bf16(const std::vector<InputDesc>& in) const override {
+    if (!bf16_ || in.size() < 2 || !in[1].constant || in[1].shape.size() != 2) return false;
+    for (std::size_t k = 1; k < in.size(); ++k) {
+      if (in[k].dtype == DType::kBFloat16 && !in[k].constant) return false;
+    }
+    return true;
+  }
   void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
   bool fuse_epilogue(const std::string& op, float lo, float hi) override {
@@ -42,9 +54,10 @@ class MatMulKernel final : public Kernel {
 
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
     auto& eng = cpu_engine();
-    for (const auto& d : in) {
-      if (d.dtype != DType::kFloat32)
-        throw Error(node_prefix(node_) + dtype_name(d.dtype) + " operands are not supported (float32 is)",
+    bf16_input_ = in.at(0).dtype == DType::kBFloat16 && accepts_bf16(in);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (in[i].dtype != DType::kFloat32 && !(i == 0 && bf16_input_))
+        throw Error(node_prefix(node_) + dtype_name(in[i].dtype) + " operands are not supported (float32 is)",
                     ErrorKind::kUnsupported);
     }
     input_count_ = in.size();
@@ -76,6 +89,8 @@ class MatMulKernel final : public Kernel {
     memory::desc a_md, b_md, y_md;
     weights_constant_ = in[1].constant != nullptr && b.size() == 2;
     bf16_weights_ = bf16_ && weights_constant_;
+    // A fused residual is added in dst's type: bf16 out only without one.
+    bf16_output_ = bf16_output_allowed_ && bf16_weights_ && !epilogue_.residual;
     memory::desc a_given;  // A as given, when the step converts it to bf16
     if (weights_constant_) {
       // Fold every leading dim of A into M: one 2-D product against constant weights.
@@ -91,10 +106,10 @@ class MatMulKernel final : public Kernel {
       b_md = bf16_weights_ ? memory::desc({k, n}, dt::bf16, tag::any)
                            : memory::desc({k, n}, dt::f32, trans_b ? tag::ba : tag::ab);
       if (bf16_weights_) {
-        a_given = a_md;
+        if (!bf16_input_) a_given = a_md;
         a_md = memory::desc({rows, k}, dt::bf16, trans_a ? tag::ba : tag::ab);
       }
-      y_md = memory::desc({rows, n}, dt::f32, tag::ab);
+      y_md = memory::desc({rows, n}, bf16_output_ ? dt::bf16 : dt::f32, tag::ab);
     } else {
       // Equal ranks, batch dims broadcast by oneDNN.
       const std::size_t rank = std::max(a.size(), b.size());
@@ -184,7 +199,7 @@ class MatMulKernel final : public Kernel {
       bias_ = memory(bias_md, eng);
       std::copy(bias.begin(), bias.end(), static_cast<float*>(bias_.get_data_handle()));
     }
-    if (bf16_weights_) {
+    if (bf16_weights_ && !bf16_input_) {
       input_ = memory(a_given, eng, nullptr);
       src_ = memory(pd_.src_desc(), eng);
       input_reorder_ = dnnl::reorder(input_, src_);
@@ -206,7 +221,7 @@ class MatMulKernel final : public Kernel {
       choose_form(y_md);
     }
     tuner_ = nullptr;  // valid for this prepare() only
-    return {{DType::kFloat32, out_shape, Layout()}};
+    return {{bf16_output_ ? DType::kBFloat16 : DType::kFloat32, out_shape, Layout()}};
   }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
@@ -230,7 +245,9 @@ class MatMulKernel final : public Kernel {
     cpu_stream().wait();
   }
   std::string implementation() const override {
-    return (sgemm_.on ? std::string("onednn:sgemm") : impl_name(pd_)) + tactic_note_;
+    const std::string bf16_io =
+        !bf16_weights_ ? "" : std::string(" ") + (bf16_input_ ? "bf16" : "f32") + ">" + (bf16_output_ ? "bf16" : "f32");
+    return (sgemm_.on ? std::string("onednn:sgemm") : impl_name(pd_)) + bf16_io + tactic_note_;
   }
   // A and B are read in place every run (constant B included, unless
   // converted to bf16), and so is a fused residual; C (or the bias) was copied.
@@ -356,8 +373,11 @@ class MatMulKernel final : public Kernel {
 
   const onnx::NodeProto& node_;
   bool gemm_;
-  bool bf16_ = false;          // a bf16 session
-  bool bf16_weights_ = false;  // ... and constant weights: this product runs in bf16
+  bool bf16_ = false;                 // a bf16 session
+  bool bf16_weights_ = false;         // ... and constant weights: this product runs in bf16
+  bool bf16_output_allowed_ = false;  // every reader takes bf16 A (allow_bf16_output)
+  bool bf16_input_ = false;           // A arrives bf16 and is read as it is
+  bool bf16_output_ = false;          // the product writes bf16
   bool weights_constant_ = false;
   Epilogue epilogue_;
   std::size_t input_count_ = 0;

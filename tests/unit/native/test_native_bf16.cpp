@@ -172,5 +172,46 @@ TEST(NativeBf16, ResidualBlockAgreesWithFp32) {
   EXPECT_TRUE(fused) << "the residual Add was not fused into the Conv";
 }
 
+// A transformer MLP: fc1 (MatMul + bias + Relu) -> fc2 (MatMul + bias).
+// In bf16 fc1 writes bf16 and fc2 reads it as it is (no float32 round
+// trip between them), and the result stays within bf16's rounding of fp32.
+TEST(NativeBf16, ProductsByConstantWeightsPassBf16Between) {
+  if (!cpu_has_bf16()) GTEST_SKIP() << bf16_unsupported_reason();
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("mlp");
+  set_value_info(g.add_input(), "x", {1, 49, 96});
+  set_value_info(g.add_output(), "y", {1, 49, 96});
+  add_initializer(g, "w1", {96, 384}, 30);
+  add_initializer(g, "b1", {384}, 31);
+  add_initializer(g, "w2", {384, 96}, 32);
+  add_initializer(g, "b2", {96}, 33);
+  add_node(g, "MatMul", {"x", "w1"}, {"h"});
+  add_node(g, "Add", {"h", "b1"}, {"hb"});
+  add_node(g, "Relu", {"hb"}, {"a"});
+  add_node(g, "MatMul", {"a", "w2"}, {"o"});
+  add_node(g, "Add", {"o", "b2"}, {"y"});
+  Tensor input(DType::kFloat32, {1, 49, 96});
+  fill_seeded_uniform(input, 9);
+  const auto fp32 = test::run_engine(m, {&input});
+  const auto bf16 = test::run_engine(m, {&input}, /*bf16=*/true);
+  ASSERT_EQ(bf16.outputs[0].dtype(), DType::kFloat32);
+  const Agreement a = compare(fp32.floats(), bf16.floats());
+  std::printf("mlp: bf16 vs fp32 max |diff| %.3g%% of max |ref|, cosine %.7f\n", 100 * a.max_abs_diff / a.max_ref,
+              a.cosine);
+  EXPECT_LE(a.max_abs_diff, 0.02 * a.max_ref);
+  EXPECT_GE(a.cosine, 0.9995);
+  std::vector<std::string> products;
+  for (const auto& s : bf16.steps) {
+    EXPECT_EQ(s.node.find("bf16 to float32"), std::string::npos) << "a conversion step ran: " << s.node;
+    if (s.op == "MatMul") products.push_back(s.implementation);
+  }
+  ASSERT_EQ(products.size(), 2u);
+  EXPECT_NE(products[0].find("f32>bf16"), std::string::npos) << products[0];
+  EXPECT_NE(products[1].find("bf16>f32"), std::string::npos) << products[1];
+}
+
 }  // namespace
 }  // namespace inferlab::native

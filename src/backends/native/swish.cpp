@@ -1,0 +1,206 @@
+// Swish in place (swish.h). One algorithm written three times (AVX-512,
+// AVX2 + FMA, scalar) with the same operations in the same order:
+//   t = clamp(-x, -87.3, 88), n = round_even(t * log2(e)),
+//   r = t - n * ln2 (two-part constant, fused), p = Cephes' expf polynomial,
+//   e^t = (p * r^2 + r + 1) * 2^n (2^n built in the exponent bits),
+//   swish = x / (1 + e^t)  (IEEE division, not a reciprocal estimate).
+// The clamp keeps 2^n a normal float (n in [-126, 127]): below x = -88 the
+// result is x / e^88 (|x| x 6e-39) instead of the exact, smaller value.
+#include "swish.h"
+
+// GCC 12's AVX-512 headers build results from _mm512_undefined_*(), which
+// -Wmaybe-uninitialized reports wherever they are inlined (a known false
+// positive): silenced for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "inferlab/error.h"
+
+namespace inferlab::native {
+
+namespace {
+
+constexpr float kLowest = -87.3F, kHighest = 88.0F;
+constexpr float kLog2e = 1.44269504088896341F;
+constexpr float kLn2Hi = 0.693359375F, kLn2Lo = -2.12194440e-4F;
+constexpr float kP0 = 1.9875691500e-4F, kP1 = 1.3981999507e-3F, kP2 = 8.3334519073e-3F, kP3 = 4.1665795894e-2F,
+                kP4 = 1.6666665459e-1F, kP5 = 5.0000001201e-1F;
+
+float swish_scalar(float x) {
+  const float t = std::min(std::max(-x, kLowest), kHighest);
+  const float n = std::nearbyint(t * kLog2e);
+  float r = std::fma(-n, kLn2Hi, t);
+  r = std::fma(-n, kLn2Lo, r);
+  float p = std::fma(kP0, r, kP1);
+  p = std::fma(p, r, kP2);
+  p = std::fma(p, r, kP3);
+  p = std::fma(p, r, kP4);
+  p = std::fma(p, r, kP5);
+  p = std::fma(p, r * r, r) + 1.0F;
+  const std::uint32_t bits = static_cast<std::uint32_t>(static_cast<int>(n) + 127) << 23;
+  float two_n;
+  std::memcpy(&two_n, &bits, sizeof two_n);
+  return x / (1.0F + p * two_n);
+}
+
+float widen_bf16(std::uint16_t v) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+std::uint16_t round_to_bf16(float f) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  bits += 0x7FFFU + ((bits >> 16) & 1U);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+void scalar_f32(float* x, std::int64_t count) {
+  for (std::int64_t i = 0; i < count; ++i) x[i] = swish_scalar(x[i]);
+}
+
+void scalar_bf16(std::uint16_t* x, std::int64_t count) {
+  for (std::int64_t i = 0; i < count; ++i) x[i] = round_to_bf16(swish_scalar(widen_bf16(x[i])));
+}
+
+__attribute__((target("avx512f"))) __m512 swish512(__m512 x) {
+  const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), _mm512_set1_ps(kLowest)),
+                                 _mm512_set1_ps(kHighest));
+  const __m512 n =
+      _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), t);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kP0), r, _mm512_set1_ps(kP1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0F));
+  const __m512 two_n =
+      _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0F), _mm512_mul_ps(p, two_n)));
+}
+
+__attribute__((target("avx512f"))) void avx512_f32(float* x, std::int64_t count) {
+  std::int64_t i = 0;
+  for (; i + 16 <= count; i += 16) _mm512_storeu_ps(x + i, swish512(_mm512_loadu_ps(x + i)));
+  if (i < count) {
+    const __mmask16 mask = static_cast<__mmask16>((1U << (count - i)) - 1U);
+    _mm512_mask_storeu_ps(x + i, mask, swish512(_mm512_maskz_loadu_ps(mask, x + i)));
+  }
+}
+
+__attribute__((target("avx512f"))) __m256i swish512_bf16(__m256i packed) {
+  const __m512 x = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(packed), 16));
+  __m512i bits = _mm512_castps_si512(swish512(x));
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  bits = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF)));
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(bits, 16));
+}
+
+__attribute__((target("avx512f"))) void avx512_bf16(std::uint16_t* x, std::int64_t count) {
+  std::int64_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    auto* at = reinterpret_cast<__m256i*>(x + i);
+    _mm256_storeu_si256(at, swish512_bf16(_mm256_loadu_si256(at)));
+  }
+  scalar_bf16(x + i, count - i);
+}
+
+__attribute__((target("avx2,fma"))) __m256 swish256(__m256 x) {
+  const __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), x), _mm256_set1_ps(kLowest)),
+                                 _mm256_set1_ps(kHighest));
+  const __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), t);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kP0), r, _mm256_set1_ps(kP1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP5));
+  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0F));
+  const __m256 two_n =
+      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0F), _mm256_mul_ps(p, two_n)));
+}
+
+__attribute__((target("avx2,fma"))) void avx2_f32(float* x, std::int64_t count) {
+  std::int64_t i = 0;
+  for (; i + 8 <= count; i += 8) _mm256_storeu_ps(x + i, swish256(_mm256_loadu_ps(x + i)));
+  scalar_f32(x + i, count - i);
+}
+
+__attribute__((target("avx2,fma"))) void avx2_bf16(std::uint16_t* x, std::int64_t count) {
+  std::int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    auto* at = reinterpret_cast<__m128i*>(x + i);
+    const __m256 v = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(at)), 16));
+    __m256i bits = _mm256_castps_si256(swish256(v));
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+    bits = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+    // Pack the eight 32-bit lanes' low halves (each < 65536) into 16 bits.
+    const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(bits), _mm256_extracti128_si256(bits, 1));
+    _mm_storeu_si128(at, packed);
+  }
+  scalar_bf16(x + i, count - i);
+}
+
+SimdPath resolve(SimdPath path) {
+  if (path != SimdPath::kAuto) return path;
+  if (simd_path_supported(SimdPath::kAvx512)) return SimdPath::kAvx512;
+  if (simd_path_supported(SimdPath::kAvx2)) return SimdPath::kAvx2;
+  return SimdPath::kScalar;
+}
+
+// One chunk with the chosen path.
+void run_chunk(void* data, std::int64_t begin, std::int64_t count, bool bf16, SimdPath path) {
+  if (bf16) {
+    auto* x = static_cast<std::uint16_t*>(data) + begin;
+    path == SimdPath::kAvx512 ? avx512_bf16(x, count)
+    : path == SimdPath::kAvx2 ? avx2_bf16(x, count)
+                              : scalar_bf16(x, count);
+  } else {
+    auto* x = static_cast<float*>(data) + begin;
+    path == SimdPath::kAvx512 ? avx512_f32(x, count)
+    : path == SimdPath::kAvx2 ? avx2_f32(x, count)
+                              : scalar_f32(x, count);
+  }
+}
+
+}  // namespace
+
+bool simd_path_supported(SimdPath path) {
+  switch (path) {
+    case SimdPath::kAvx512:
+      return __builtin_cpu_supports("avx512f");
+    case SimdPath::kAvx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    default:
+      return true;
+  }
+}
+
+void swish_in_place(void* data, std::int64_t count, DType dtype, SimdPath path) {
+  if (dtype != DType::kFloat32 && dtype != DType::kBFloat16)
+    throw Error("native: swish takes float32 or bfloat16, not " + dtype_name(dtype));
+  if (!simd_path_supported(path)) throw Error("native: this CPU cannot run the requested swish instruction set");
+  const SimdPath chosen = resolve(path);
+  const bool bf16 = dtype == DType::kBFloat16;
+  // Chunks of 16K values: below two of them a thread team costs more than it saves.
+  constexpr std::int64_t kChunk = 16384;
+  const std::int64_t chunks = (count + kChunk - 1) / kChunk;
+#pragma omp parallel for if (chunks > 1) schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t begin = c * kChunk;
+    run_chunk(data, begin, std::min(kChunk, count - begin), bf16, chosen);
+  }
+}
+
+}  // namespace inferlab::native
