@@ -61,6 +61,16 @@ std::string join(const std::vector<std::int64_t>& values) {
 constexpr std::size_t kConvSource = 0, kConvWeights = 1, kConvBias = 2;
 static_assert(Int8Operand::kQuantizedInput == kConvSource);
 
+// The float32 product of an int8 Conv whose Swish and requantization run
+// as one pass after it: one buffer per calling thread, shared by every
+// such layer (steps run one after another on the thread that runs the
+// graph), grown to the largest; its OpenMP workers never call run().
+float* quantize_scratch(std::int64_t elements) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < static_cast<std::size_t>(elements)) buffer.resize(static_cast<std::size_t>(elements));
+  return buffer.data();
+}
+
 class ConvKernel final : public Kernel {
  public:
   ConvKernel(const onnx::NodeProto& node, bool int8) : node_(node), int8_(int8) {}
@@ -104,19 +114,24 @@ class ConvKernel final : public Kernel {
       xnnpack_->run(static_cast<const float*>(src_.get_data_handle()), out[0].f());
       return;
     }
-    dst_.set_data_handle(out[0].data);
+    float* product = quantize_apart_ ? quantize_scratch(dst_elements_) : nullptr;
+    dst_.set_data_handle(product ? product : out[0].data);
     if (residual_) residual_.set_data_handle(in.back().data);
     if (residual_to_dst_) residual_to_dst_.execute(cpu_stream(), residual_, dst_);
     prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
     if (swish_apart_) swish_in_place(out[0].data, dst_elements_, out_type_);
+    if (quantize_apart_) swish_quantize(product, out[0].data, dst_elements_, quantize_inverse_scale_, out_type_);
   }
   std::string implementation() const override {
     // A reorder before the convolution is part of this step's time: say so.
     // With tactics: "onednn:jit:avx2 acdb>acdb +src reorder (tactic 3 of 5, timed)".
     return (xnnpack_ ? std::string("xnnpack:f32") : impl_name(pd_)) +
            (tactic_note_.empty() ? "" : " " + tactic_layouts_) + (input_reorder_ ? " +src reorder" : "") +
-           (swish_apart_ ? " +swish pass" : "") + tactic_note_;
+           (swish_apart_      ? " +swish pass"
+            : quantize_apart_ ? " +swish+quantize pass"
+                              : "") +
+           tactic_note_;
   }
   void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
@@ -224,18 +239,25 @@ class ConvKernel final : public Kernel {
     // A Swish runs as its own pass over dst after the convolution (swish.h):
     // oneDNN's swish post-op took 4x the convolution itself in
     // efficientnet_b0's expansion layers, in float32 and bf16 alike.
-    swish_apart_ = !int8_ && epilogue_.eltwise && epilogue_.algorithm == dnnl::algorithm::eltwise_swish &&
-                   epilogue_.alpha == 1.0F && !epilogue_.clip_to_unit &&
-                   (simd_path_supported(SimdPath::kAvx512) || simd_path_supported(SimdPath::kAvx2));
+    // A requantized int8 Conv then writes float32 into a scratch buffer, and
+    // one pass applies the Swish and quantizes (int8 efficientnet_b0: the
+    // swish post-op doubled to tripled its depthwise layers' time).
+    const bool swish = epilogue_.eltwise && epilogue_.algorithm == dnnl::algorithm::eltwise_swish &&
+                       epilogue_.alpha == 1.0F && !epilogue_.clip_to_unit &&
+                       (simd_path_supported(SimdPath::kAvx512) || simd_path_supported(SimdPath::kAvx2));
+    swish_apart_ = swish && !requantized_;
+    quantize_apart_ = swish && requantized_ && !epilogue_.residual;
+    quantize_inverse_scale_ = to_q;
     Epilogue fused = epilogue_;
-    if (swish_apart_) fused.eltwise = false;
+    if (swish_apart_ || quantize_apart_) fused.eltwise = false;
+    const float eltwise_scale = quantize_apart_ ? 1.0F : to_q;
     if (sum_residual_) {
       Epilogue rest = fused;
       rest.residual = false;
       ops.append_sum(1.0F);
-      append_epilogue(rest, {}, to_q, ops);
+      append_epilogue(rest, {}, eltwise_scale, ops);
     } else {
-      append_epilogue(fused, residual_md_, to_q, ops);
+      append_epilogue(fused, residual_md_, eltwise_scale, ops);
     }
     if (requantized_ && !epilogue_.eltwise) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
     if (ops.len() > 0) d.attr.set_post_ops(ops);
@@ -249,7 +271,8 @@ class ConvKernel final : public Kernel {
     return dnnl::convolution_forward::desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
         memory::desc(to_dims(d.x), d.src_type, layout), memory::desc(d.w_dims, d.w_type, tag::any), d.b_md,
-        memory::desc(to_dims(d.y), to_onednn(out_type_), layout), to_dims(d.strides), d.dil, d.pad_l, d.pad_r);
+        memory::desc(to_dims(d.y), to_onednn(quantize_apart_ ? DType::kFloat32 : out_type_), layout),
+        to_dims(d.strides), d.dil, d.pad_l, d.pad_r);
   }
 
   // The layer as the tactic cache knows it: everything that can change which implementation is fastest.
@@ -261,7 +284,7 @@ class ConvKernel final : public Kernel {
            "x=" + shape_to_string(d.x) + " " + dtype_name(in[kConvSource].dtype) + " " + layout_name(d.given) +
            " w=" + shape_to_string(d.w) + " g=" + std::to_string(d.groups) + " s=" + join(d.strides) +
            " d=" + join(d.dilations) + " pl=" + join(d.pad_l) + " pr=" + join(d.pad_r) +
-           " post=" + (fused_op_.empty() ? "none" : fused_op_) + (swish_apart_ ? "(pass)" : "") +
+           " post=" + (fused_op_.empty() ? "none" : fused_op_) + (swish_apart_ || quantize_apart_ ? "(pass)" : "") +
            (epilogue_.residual ? " res=" + layout_name(residual_md_) : "") + " out=" + dtype_name(out_type_) +
            " scales=" + std::to_string(d.scales.size());
   }
@@ -406,8 +429,12 @@ class ConvKernel final : public Kernel {
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     args_ = weighted_layer_args(src_, weights_, bias_, dst_, sum_residual_ ? memory() : residual_);
     residual_to_dst_ = sum_residual_ ? dnnl::reorder(residual_, dst_) : dnnl::reorder();
-    dst_elements_ = static_cast<std::int64_t>(pd_.dst_desc().get_size() / dtype_size_bytes(out_type_));
-    return {{out_type_, d.y, layout_of(pd_.dst_desc(), d.y, out_type_)}};
+    const DType product_type = quantize_apart_ ? DType::kFloat32 : out_type_;
+    dst_elements_ = static_cast<std::int64_t>(pd_.dst_desc().get_size() / dtype_size_bytes(product_type));
+    // The quantizing pass keeps the product's layout (strides in elements) in u8/s8.
+    memory::desc out_md = pd_.dst_desc();
+    out_md.data.data_type = static_cast<dnnl_data_type_t>(to_onednn(out_type_));
+    return {{out_type_, d.y, layout_of(out_md, d.y, out_type_)}};
   }
   // Where run() finds its source: the input itself when it already has the
   // layout `src` wants, else a private buffer the input is reordered into
@@ -493,10 +520,12 @@ class ConvKernel final : public Kernel {
   Epilogue epilogue_;  // fused activation and residual
   std::size_t input_count_ = 0;
   memory residual_;
-  bool swish_apart_ = false;       // the fused Swish runs as swish_in_place() over dst after the primitive
-  std::int64_t dst_elements_ = 0;  // ... over this many values (dst's physical size: blocked padding too)
-  bool sum_residual_ = false;      // bf16: the residual is a sum post-op over dst ...
-  dnnl::reorder residual_to_dst_;  // ... which this copies it into first
+  bool swish_apart_ = false;     // the fused Swish runs as swish_in_place() over dst after the primitive
+  bool quantize_apart_ = false;  // int8: float32 product into quantize_scratch(), then swish_quantize() into dst
+  float quantize_inverse_scale_ = 1.0F;  // ... by 1 / the output's scale
+  std::int64_t dst_elements_ = 0;        // ... over this many values (dst's physical size: blocked padding too)
+  bool sum_residual_ = false;            // bf16: the residual is a sum post-op over dst ...
+  dnnl::reorder residual_to_dst_;        // ... which this copies it into first
   memory::desc residual_md_;
   std::unordered_map<int, memory> args_;  // over the memories above (weighted_layer_args)
   std::string fused_op_;                  // for the tactic signature

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "inferlab/error.h"
 
@@ -152,6 +153,51 @@ __attribute__((target("avx2,fma"))) void avx2_bf16(std::uint16_t* x, std::int64_
   scalar_bf16(x + i, count - i);
 }
 
+// Quantizing: round to nearest even (the default MXCSR mode the vector
+// conversions use, and std::nearbyint's), then saturate.
+template <typename Out>
+void scalar_quantize(const float* x, Out* y, std::int64_t count, float inverse_scale) {
+  constexpr float lo = std::is_signed_v<Out> ? -128.0F : 0.0F, hi = std::is_signed_v<Out> ? 127.0F : 255.0F;
+  for (std::int64_t i = 0; i < count; ++i)
+    y[i] = static_cast<Out>(std::min(std::max(std::nearbyint(swish_scalar(x[i]) * inverse_scale), lo), hi));
+}
+
+__attribute__((target("avx512f"))) void avx512_quantize(const float* x, std::int8_t* y, std::int64_t count,
+                                                        float inverse_scale, bool is_signed) {
+  const __m512 scale = _mm512_set1_ps(inverse_scale);
+  const __m512i lo = _mm512_set1_epi32(is_signed ? -128 : 0), hi = _mm512_set1_epi32(is_signed ? 127 : 255);
+  std::int64_t i = 0;
+  for (; i < count; i += 16) {
+    const __mmask16 mask =
+        count - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1U << (count - i)) - 1U);
+    const __m512 v = _mm512_mul_ps(swish512(_mm512_maskz_loadu_ps(mask, x + i)), scale);
+    const __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), lo), hi);
+    _mm512_mask_cvtepi32_storeu_epi8(y + i, mask, q);  // keeps each value's low byte: already in range
+  }
+}
+
+__attribute__((target("avx2,fma"))) void avx2_quantize(const float* x, std::int8_t* y, std::int64_t count,
+                                                       float inverse_scale, bool is_signed) {
+  const __m256 scale = _mm256_set1_ps(inverse_scale);
+  const __m256i lo = _mm256_set1_epi32(is_signed ? -128 : 0), hi = _mm256_set1_epi32(is_signed ? 127 : 255);
+  // The low byte of each 32-bit lane, in each 128-bit half.
+  const __m256i low_bytes = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12,
+                                             -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  std::int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 v = _mm256_mul_ps(swish256(_mm256_loadu_ps(x + i)), scale);
+    __m256i q = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(v), lo), hi);
+    q = _mm256_shuffle_epi8(q, low_bytes);
+    const __m128i packed = _mm_unpacklo_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), packed);
+  }
+  if (is_signed) {
+    scalar_quantize(x + i, y + i, count - i, inverse_scale);
+  } else {
+    scalar_quantize(x + i, reinterpret_cast<std::uint8_t*>(y + i), count - i, inverse_scale);
+  }
+}
+
 SimdPath resolve(SimdPath path) {
   if (path != SimdPath::kAuto) return path;
   if (simd_path_supported(SimdPath::kAvx512)) return SimdPath::kAvx512;
@@ -200,6 +246,30 @@ void swish_in_place(void* data, std::int64_t count, DType dtype, SimdPath path) 
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t begin = c * kChunk;
     run_chunk(data, begin, std::min(kChunk, count - begin), bf16, chosen);
+  }
+}
+
+void swish_quantize(const float* src, void* dst, std::int64_t count, float inverse_scale, DType dtype, SimdPath path) {
+  if (dtype != DType::kUInt8 && dtype != DType::kInt8)
+    throw Error("native: swish_quantize writes uint8 or int8, not " + dtype_name(dtype));
+  if (!simd_path_supported(path)) throw Error("native: this CPU cannot run the requested swish instruction set");
+  const SimdPath chosen = resolve(path);
+  const bool is_signed = dtype == DType::kInt8;
+  constexpr std::int64_t kChunk = 16384;
+  const std::int64_t chunks = (count + kChunk - 1) / kChunk;
+#pragma omp parallel for if (chunks > 1) schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t begin = c * kChunk, n = std::min(kChunk, count - begin);
+    auto* out = static_cast<std::int8_t*>(dst) + begin;
+    if (chosen == SimdPath::kAvx512) {
+      avx512_quantize(src + begin, out, n, inverse_scale, is_signed);
+    } else if (chosen == SimdPath::kAvx2) {
+      avx2_quantize(src + begin, out, n, inverse_scale, is_signed);
+    } else if (is_signed) {
+      scalar_quantize(src + begin, out, n, inverse_scale);
+    } else {
+      scalar_quantize(src + begin, reinterpret_cast<std::uint8_t*>(out), n, inverse_scale);
+    }
   }
 }
 

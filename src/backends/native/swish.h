@@ -33,4 +33,13 @@ bool simd_path_supported(SimdPath path);
 /// for other dtypes or an unsupported `path`.
 void swish_in_place(void* data, std::int64_t count, DType dtype, SimdPath path = SimdPath::kAuto);
 
+/// QuantizeLinear (zero point 0) of swish: writes round_to_nearest_even(
+/// swish(src[i]) * `inverse_scale`) saturated to `dtype` (kUInt8 or kInt8)
+/// into `dst`, for `count` float32 values; the int8 Conv's Swish and its
+/// requantization in one pass. The swish is swish_in_place()'s, and the
+/// result is bit-identical on every path. Throws inferlab::Error for another
+/// dtype or an unsupported `path`.
+void swish_quantize(const float* src, void* dst, std::int64_t count, float inverse_scale, DType dtype,
+                    SimdPath path = SimdPath::kAuto);
+
 }  // namespace inferlab::native
