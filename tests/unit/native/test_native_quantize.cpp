@@ -12,6 +12,7 @@
 #include "../onnx_builder.h"
 #include "backends/native/engine.h"
 #include "backends/native/onednn_util.h"
+#include "backends/native/swish.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
 #include "inferlab/float16.h"
@@ -467,6 +468,46 @@ TEST(NativeQdq, ChainedInt8ConvsWriteTheNextQuantizedTensorThemselves) {
   // flipped at a rounding tie would cost ~5e-3 here).
   EXPECT_GT(peak, 0.1F);
   EXPECT_LE(worst, 1e-4F) << "worst " << worst << ", output step " << peak / 127;
+}
+
+// x -> Q -> DQ -> Conv -> Sigmoid -> Mul (Swish) -> Q(s8) = r_q, a graph
+// output: the int8 Conv writes its float32 product and one pass applies the
+// Swish and quantizes (swish.h). Each r_q value equals the graph run as
+// written, or differs by one step where the two swish implementations'
+// float rounding falls either side of a rounding tie.
+TEST(NativeQdq, ConvSwishQuantizeEqualsTheGraphAsWritten) {
+  QdqConv q(/*seven_bit=*/true);
+  auto& g = *q.model.mutable_graph();
+  g.mutable_node(4)->set_op_type("Sigmoid");
+  g.mutable_node(4)->set_output(0, "s");
+  add_node(g, "Mul", {"c", "s"}, {"r"});
+  const float s_r = 1.5F / 127;
+  raw_initializer(g, "r_scale", onnx::TensorProto::FLOAT, {}, std::vector<float>{s_r});
+  raw_initializer(g, "r_zp", onnx::TensorProto::INT8, {}, std::vector<std::int8_t>{0});
+  add_node(g, "QuantizeLinear", {"r", "r_scale", "r_zp"}, {"r_q"});
+  g.clear_output();
+  typed_value(g.add_output(), "r_q", onnx::TensorProto::INT8, {1, kCout, kH, kW});
+
+  const auto x = seeded(kCin * kH * kW, 21, 3.0F);
+  const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
+  Engine* engine = nullptr;
+  const auto y = values_of<std::int8_t>(run_native(q.model, {&in}, &engine, /*int8=*/true)[0]);
+  bool pass = false;
+  for (const auto& s : engine->steps())
+    pass = pass || s.implementation.find("+swish+quantize pass") != std::string::npos;
+  if (simd_path_supported(SimdPath::kAvx2) || simd_path_supported(SimdPath::kAvx512)) {
+    EXPECT_TRUE(pass) << "the int8 Conv did not apply its Swish and requantization as one pass";
+  }
+  const auto ref = values_of<std::int8_t>(run_native(q.model, {&in}, nullptr, /*int8=*/false)[0]);
+  ASSERT_EQ(y.size(), ref.size());
+  int off_by_one = 0, negative = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    EXPECT_LE(std::abs(y[i] - ref[i]), 1) << i;
+    off_by_one += y[i] != ref[i] ? 1 : 0;
+    negative += ref[i] < 0 ? 1 : 0;
+  }
+  EXPECT_GT(negative, 0) << "the test should reach swish's negative part";
+  EXPECT_LE(off_by_one, static_cast<int>(ref.size()) / 50) << "more than ties";
 }
 
 // A fire module in QDQ form: r -> Q(u8) -> DQ, read by a 1x1 and a 3x3

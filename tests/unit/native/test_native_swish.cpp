@@ -4,6 +4,7 @@
 // even, and a Conv + Swish equal to the graph run as written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -96,9 +97,35 @@ TEST(NativeSwish, Bfloat16IsTheFloat32ResultRoundedToNearestEven) {
   for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(b[i], to_bf16_nearest_even(widened[i])) << "x = " << x[i];
 }
 
+TEST(NativeSwish, QuantizedIsTheNearestStepSaturatedOnEveryInstructionSet) {
+  const std::vector<float> x = probe_values();
+  const auto n = static_cast<std::int64_t>(x.size());
+  for (DType type : {DType::kUInt8, DType::kInt8}) {
+    SCOPED_TRACE(dtype_name(type));
+    const float inverse_scale = 1.0F / 0.05F;
+    std::vector<std::int8_t> scalar(x.size());
+    swish_quantize(x.data(), scalar.data(), n, inverse_scale, type, SimdPath::kScalar);
+    const double lo = type == DType::kInt8 ? -128 : 0, hi = type == DType::kInt8 ? 127 : 255;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double got = type == DType::kInt8 ? scalar[i] : static_cast<std::uint8_t>(scalar[i]);
+      const double want = std::clamp(reference_swish(x[i]) * inverse_scale, lo, hi);
+      // Within half a step of the exact value, plus float rounding at a tie.
+      EXPECT_LE(std::abs(got - want), 0.5 + 1e-4) << "x = " << x[i];
+    }
+    for (SimdPath path : {SimdPath::kAvx2, SimdPath::kAvx512}) {
+      if (!simd_path_supported(path)) continue;
+      std::vector<std::int8_t> y(x.size());
+      swish_quantize(x.data(), y.data(), n, inverse_scale, type, path);
+      EXPECT_EQ(y, scalar) << "path " << static_cast<int>(path) << " differs from the scalar path";
+    }
+  }
+}
+
 TEST(NativeSwish, RejectsOtherTypes) {
   std::int32_t v[4] = {};
   EXPECT_THROW(swish_in_place(v, 4, DType::kInt32), Error);
+  const float f[4] = {};
+  EXPECT_THROW(swish_quantize(f, v, 4, 1.0F, DType::kInt32), Error);
 }
 
 // Conv + Sigmoid + Mul (the Swish fusion.h plans) at a size split across
