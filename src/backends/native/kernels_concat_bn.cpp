@@ -30,7 +30,15 @@ class ConcatBatchNormKernel final : public Kernel {
  public:
   explicit ConcatBatchNormKernel(const onnx::NodeProto& node) : node_(node) {}
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
-  bool accepts_bf16(const std::vector<InputDesc>&) const override { return true; }
+  // bf16 inputs only when all of them are (oneDNN's concat takes one type):
+  // a mix (DenseNet's bf16 Conv outputs beside a float32 one) is all made
+  // float32 by the engine.
+  bool accepts_bf16(const std::vector<InputDesc>& in) const override {
+    for (std::size_t k = kFirstInput; k < in.size(); ++k) {
+      if (in[k].dtype != DType::kBFloat16) return false;
+    }
+    return in.size() > kFirstInput;
+  }
   // The statistics become the per-channel scale and shift at prepare.
   bool reads_input_at_run(std::size_t index) const override { return index >= kFirstInput; }
   bool fuse_epilogue(const std::string& op, float, float) override {

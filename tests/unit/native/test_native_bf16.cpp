@@ -172,6 +172,40 @@ TEST(NativeBf16, ResidualBlockAgreesWithFp32) {
   EXPECT_TRUE(fused) << "the residual Add was not fused into the Conv";
 }
 
+// Concat + BatchNormalization (the engine's ConcatBatchNormalization) of a
+// bf16 Conv output and a float32 one (Sigmoid's): oneDNN's concat takes one
+// type, so the mix is concatenated in float32. DenseNet-121 failed at bf16
+// with "inputs of different types" before.
+TEST(NativeBf16, ConcatBatchNormOfMixedTypesRuns) {
+  if (!cpu_has_bf16()) GTEST_SKIP() << bf16_unsupported_reason();
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("concat_bn");
+  set_value_info(g.add_input(), "x", {1, 8, 10, 10});
+  set_value_info(g.add_output(), "y", {1, 24, 10, 10});
+  add_initializer(g, "w", {16, 8, 1, 1}, 40);
+  add_initializer(g, "scale", {24}, 41, 1.0F);
+  add_initializer(g, "bias", {24}, 42);
+  add_initializer(g, "mean", {24}, 43);
+  add_initializer(g, "var", {24}, 44, 1.0F);  // in [0.5, 1.5)
+  add_node(g, "Conv", {"x", "w"}, {"c"});
+  add_node(g, "Sigmoid", {"x"}, {"s"});
+  add_int_attribute(add_node(g, "Concat", {"c", "s"}, {"cat"}), "axis", {1}, false);
+  add_node(g, "BatchNormalization", {"cat", "scale", "bias", "mean", "var"}, {"y"});
+  Tensor input(DType::kFloat32, {1, 8, 10, 10});
+  fill_seeded_uniform(input, 5);
+  const auto fp32 = test::run_engine(m, {&input});
+  const auto bf16 = test::run_engine(m, {&input}, /*bf16=*/true);
+  const Agreement a = compare(fp32.floats(), bf16.floats());
+  EXPECT_LE(a.max_abs_diff, 0.02 * a.max_ref);
+  EXPECT_GE(a.cosine, 0.9995);
+  bool concat_bn = false;
+  for (const auto& s : bf16.steps) concat_bn = concat_bn || s.op == "ConcatBatchNormalization";
+  EXPECT_TRUE(concat_bn) << "the rewrite did not apply: the test no longer covers the mixed-type path";
+}
+
 // A transformer MLP: fc1 (MatMul + bias + Relu) -> fc2 (MatMul + bias).
 // In bf16 fc1 writes bf16 and fc2 reads it as it is (no float32 round
 // trip between them), and the result stays within bf16's rounding of fp32.
