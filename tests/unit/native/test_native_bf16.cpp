@@ -206,6 +206,38 @@ TEST(NativeBf16, ConcatBatchNormOfMixedTypesRuns) {
   EXPECT_TRUE(concat_bn) << "the rewrite did not apply: the test no longer covers the mixed-type path";
 }
 
+// A grouped Conv of 8 channels per group (regnet_y's) writes bf16 in
+// oneDNN's nChw8c, which oneDNN 2.6 pools only with its reference kernel;
+// the GlobalAveragePool after it (squeeze-excitation) must not run that.
+TEST(NativeBf16, PoolingAfterAGroupedConvAvoidsTheReferenceKernel) {
+  if (!cpu_has_bf16()) GTEST_SKIP() << bf16_unsupported_reason();
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("grouped_gap");
+  set_value_info(g.add_input(), "x", {1, 48, 28, 28});
+  set_value_info(g.add_output(), "y", {1, 48, 1, 1});
+  add_initializer(g, "w", {48, 8, 3, 3}, 50);
+  auto* conv = add_node(g, "Conv", {"x", "w"}, {"c"});
+  add_int_attribute(conv, "pads", {1, 1, 1, 1}, true);
+  add_int_attribute(conv, "group", {6}, false);
+  add_node(g, "GlobalAveragePool", {"c"}, {"y"});
+  Tensor input(DType::kFloat32, {1, 48, 28, 28});
+  fill_seeded_uniform(input, 6);
+  const auto fp32 = test::run_engine(m, {&input});
+  const auto bf16 = test::run_engine(m, {&input}, /*bf16=*/true);
+  const Agreement a = compare(fp32.floats(), bf16.floats());
+  EXPECT_LE(a.max_abs_diff, 0.02 * a.max_ref);
+  EXPECT_GE(a.cosine, 0.9995);
+  for (const auto& s : bf16.steps) {
+    std::printf("%s: %s\n", s.op.c_str(), s.implementation.c_str());
+    if (s.op == "GlobalAveragePool") {
+      EXPECT_EQ(s.implementation.find("ref"), std::string::npos) << s.implementation;
+    }
+  }
+}
+
 // A transformer MLP: fc1 (MatMul + bias + Relu) -> fc2 (MatMul + bias).
 // In bf16 fc1 writes bf16 and fc2 reads it as it is (no float32 round
 // trip between them), and the result stays within bf16's rounding of fp32.
