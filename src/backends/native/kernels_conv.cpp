@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "conv_candidates.h"
+#include "conv_float_form.h"
 #include "epilogue.h"
 #include "int8_operands.h"
 #include "kernel.h"
@@ -78,6 +79,9 @@ class ConvKernel final : public Kernel {
   // As XNNPACK's create/setup: the descriptor and its post-ops, then the
   // implementation, then weights packed once and the run's memories bound.
   std::vector<OutputDesc> prepare(const std::vector<InputDesc>& in) override {
+    Tuner* const tuner = tuner_;  // choose_candidate() forgets it
+    float_form_.reset();
+    form_note_.clear();
     ConvDesc d = describe(in);
     // Without VNNI oneDNN's int8 kernels for an s8 source halve the weights
     // and double their outputs: fusion.h lets only weights in [-64, 63] come
@@ -97,7 +101,9 @@ class ConvKernel final : public Kernel {
     if (choice.index == choice.candidates.size()) return bind_xnnpack(d, choice);
     create_primitive(choice.candidates[choice.index]);
     prepack_weights(in, d);
-    return bind_onednn(d);
+    std::vector<OutputDesc> out = bind_onednn(d);
+    if (int8_ && tuner && !cpu_has_vnni()) choose_int8_or_float(in, d, out[0], tuner);
+    return out;
   }
   bool accepts_layouts(const std::vector<InputDesc>&) const override { return true; }
   bool accepts_bf16(const std::vector<InputDesc>&) const override { return bf16_ && !int8_; }
@@ -107,6 +113,10 @@ class ConvKernel final : public Kernel {
   }
 
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    if (float_form_) {
+      float_form_->run(in[kConvSource].data, epilogue_.residual ? in.back().data : nullptr, out[0].data);
+      return;
+    }
     input_.set_data_handle(in[kConvSource].data);
     if (input_reorder_) input_reorder_.execute(cpu_stream(), input_, src_);
     if (xnnpack_) {
@@ -126,17 +136,20 @@ class ConvKernel final : public Kernel {
   std::string implementation() const override {
     // A reorder before the convolution is part of this step's time: say so.
     // With tactics: "onednn:jit:avx2 acdb>acdb +src reorder (tactic 3 of 5, timed)".
+    if (float_form_) return float_form_->implementation() + form_note_;
     return (xnnpack_ ? std::string("xnnpack:f32") : impl_name(pd_)) +
            (tactic_note_.empty() ? "" : " " + tactic_layouts_) + (input_reorder_ ? " +src reorder" : "") +
            (swish_apart_      ? " +swish pass"
             : quantize_apart_ ? " +swish+quantize pass"
                               : "") +
-           tactic_note_;
+           tactic_note_ + form_note_;
   }
   void set_tuner(Tuner* tuner) override { tuner_ = tuner; }
 
   bool fuse_epilogue(const std::string& op, float lo, float hi) override {
     fused_op_ = op;
+    epilogue_lo_ = lo;
+    epilogue_hi_ = hi;
     return parse_epilogue(op, lo, hi, epilogue_);
   }
 
@@ -372,6 +385,61 @@ class ConvKernel final : public Kernel {
     return choice.index;
   }
 
+  // Without VNNI oneDNN's int8 convolutions are not always faster than its
+  // float32 ones (capped to AVX2, mobilenet_v3_small's int8 depthwise layers
+  // took 2.5x their float time, making the int8 model slower than fp32): the
+  // QDQ graph's own float form (conv_float_form.h) is timed against the int8
+  // primitive, on zeroed scratch, and the faster runs. With VNNI the int8
+  // kernels are not timed against it: they win, and prepare stays short.
+  void choose_int8_or_float(const std::vector<InputDesc>& in, const ConvDesc& d, const OutputDesc& out, Tuner* tuner) {
+    const std::string signature = "Conv int8-or-f32 " + tactic_signature(in, d);
+    const std::string int8_name = "int8:" + impl_name(pd_);
+    if (tuner->cached_tactic(signature) == int8_name) {
+      tuner->count_hit();
+      form_note_ = " (int8 kept over f32, cached)";
+      return;
+    }
+    std::shared_ptr<ConvFloatForm> form;
+    try {
+      form = std::make_shared<ConvFloatForm>(node_, fused_op_, epilogue_lo_, epilogue_hi_, in, epilogue_.residual, out,
+                                             tuner);
+    } catch (const Error&) {
+      return;  // no float form for this layer: the int8 primitive runs
+    }
+    const std::size_t source_bytes = physical_desc(in[kConvSource]).get_size();
+    const std::size_t out_bytes = physical_desc({out.dtype, out.shape, nullptr, out.layout}).get_size();
+    const std::size_t residual_bytes = epilogue_.residual ? physical_desc(in.back()).get_size() : 0;
+    auto scratch = std::make_shared<std::vector<std::uint8_t>>(source_bytes + out_bytes + residual_bytes + 192, 0);
+    const auto choice = tuner->choose(signature, {int8_name, "dequantized f32"}, [&](std::size_t i) {
+      std::uint8_t* base = scratch->data();
+      void* source = base;
+      void* result = base + source_bytes + 64;
+      void* residual = residual_bytes ? base + source_bytes + out_bytes + 128 : nullptr;
+      if (i == 1) {
+        return std::function<void()>(
+            [form, scratch, source, result, residual] { form->run(source, residual, result); });
+      }
+      std::vector<View> ins(in.size()), outs(1);
+      ins[kConvSource].data = source;
+      if (residual) ins.back().data = residual;
+      outs[0] = {out_type_, d.y, result};
+      return std::function<void()>([this, scratch, ins, outs] { run(ins, outs); });
+    });
+    if (choice.index == 1) {
+      float_form_ = form;
+      weights_ = memory();  // the int8 weights are not kept
+    } else if (!choice.from_cache) {
+      // The int8 primitive ran on zeroed scratch: oneDNN 2.6's brgconv keeps
+      // state from its first operands (see time_candidates), so it is made anew.
+      const int capacity = dnnl::get_primitive_cache_capacity();
+      dnnl::set_primitive_cache_capacity(0);
+      dnnl::set_primitive_cache_capacity(capacity);
+      prim_ = dnnl::convolution_forward(pd_);
+    }
+    form_note_ = std::string(" (") + (choice.index == 1 ? "f32 over int8, " : "int8 kept over f32, ") +
+                 (choice.from_cache ? "cached)" : "timed)");
+  }
+
   // XNNPACK packed its own weights: none of oneDNN's are kept, and it reads
   // a padded nhwc copy of its source.
   std::vector<OutputDesc> bind_xnnpack(const ConvDesc& d, const Choice& c) {
@@ -520,7 +588,10 @@ class ConvKernel final : public Kernel {
   Epilogue epilogue_;  // fused activation and residual
   std::size_t input_count_ = 0;
   memory residual_;
-  bool swish_apart_ = false;     // the fused Swish runs as swish_in_place() over dst after the primitive
+  float epilogue_lo_ = 0, epilogue_hi_ = 0;    // the fused epilogue's bounds, for the float form
+  std::shared_ptr<ConvFloatForm> float_form_;  // int8 without VNNI: the float form, when it was faster
+  std::string form_note_;                      // int8 or its float form, and how that was chosen
+  bool swish_apart_ = false;                   // the fused Swish runs as swish_in_place() over dst after the primitive
   bool quantize_apart_ = false;  // int8: float32 product into quantize_scratch(), then swish_quantize() into dst
   float quantize_inverse_scale_ = 1.0F;  // ... by 1 / the output's scale
   std::int64_t dst_elements_ = 0;        // ... over this many values (dst's physical size: blocked padding too)

@@ -15,6 +15,7 @@
 
 #include "../onnx_builder.h"
 #include "backends/native/engine.h"
+#include "backends/native/onednn_util.h"
 #include "inferlab/files.h"
 
 namespace inferlab::native {
@@ -206,7 +207,9 @@ TEST_F(NativeTactics, TunedInt8ConvEqualsUntuned) {
   std::vector<StepInfo> steps;
   const auto tuned = run(true, &stats, &steps, model, {1, 16, 8, 8});
   expect_close(tuned, run(false, nullptr, nullptr, model, {1, 16, 8, 8}));
-  EXPECT_EQ(stats.layers_tuned, 1);
+  // Without VNNI the int8 layer is also timed against its float form, whose
+  // float Conv picks its own tactic: three choices.
+  EXPECT_EQ(stats.layers_tuned, cpu_has_vnni() ? 1 : 3);
   EXPECT_GE(stats.candidates_timed, 2);
   // Run as an int8 convolution, the Conv reads the quantized input itself:
   // no DequantizeLinear step is left (implementation names need not say
@@ -218,6 +221,35 @@ TEST_F(NativeTactics, TunedInt8ConvEqualsUntuned) {
   }
   EXPECT_TRUE(conv);
   EXPECT_FALSE(dequantize) << "the QDQ Conv did not run as an int8 convolution";
+}
+
+// Without VNNI an int8 Conv is timed against the QDQ graph's float form
+// (conv_float_form.h); the cache is edited to force that form, which must
+// compute what the untuned int8 layer does (to float rounding: both are the
+// QDQ graph's values). unit_native_int8_without_vnni runs this capped to
+// AVX2 on any x86 CPU.
+TEST_F(NativeTactics, Int8ConvFloatFormEqualsUntuned) {
+  if (cpu_has_vnni())
+    GTEST_SKIP() << "with VNNI the int8 Conv is not timed against its float form (unit_native_int8_without_vnni "
+                    "runs this test capped to AVX2)";
+  const std::string model = write_int8_conv_model(dir_.path());
+  const auto untuned = run(false, nullptr, nullptr, model, {1, 16, 8, 8});
+  run(true, nullptr, nullptr, model, {1, 16, 8, 8});
+  auto lines = cache_lines();
+  int forced = 0;
+  for (auto& line : lines) {
+    if (line.rfind("Conv int8-or-f32 ", 0) != 0) continue;
+    const auto first_tab = line.find('\t'), last_tab = line.rfind('\t');
+    line = line.substr(0, first_tab + 1) + "dequantized f32" + line.substr(last_tab);
+    ++forced;
+  }
+  ASSERT_EQ(forced, 1) << "no int8-or-float choice was cached";
+  write_cache(lines);
+  std::vector<StepInfo> steps;
+  expect_close(run(true, nullptr, &steps, model, {1, 16, 8, 8}), untuned);
+  bool float_form = false;
+  for (const auto& s : steps) float_form = float_form || s.implementation.rfind("dequantized to f32", 0) == 0;
+  EXPECT_TRUE(float_form) << "the forced float form did not run";
 }
 
 // ResNet's residual block tail: x [1,64,28,28] -> Conv 3x3 (64) + Add(x) +
