@@ -427,7 +427,10 @@ class ConvKernel final : public Kernel {
     });
     if (choice.index == 1) {
       float_form_ = form;
-      weights_ = memory();  // the int8 weights are not kept
+      // The int8 primitive and weights are not kept (args_ held them too).
+      args_.clear();
+      weights_ = bias_ = memory();
+      prim_ = {};
     } else if (!choice.from_cache) {
       // The int8 primitive ran on zeroed scratch: oneDNN 2.6's brgconv keeps
       // state from its first operands (see time_candidates), so it is made anew.
