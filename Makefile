@@ -36,6 +36,10 @@ deps:
 # makes the compiler's paths relative to the checkout, so that clones in other
 # folders share it.
 export CCACHE_BASEDIR := $(CURDIR)
+# Precompiled headers (inferlab_cli, inferlab_bench) are cached only with
+# this sloppiness (ccache's manual, "Precompiled headers"); the include-file
+# times of a fresh clone are all new, which must not forbid caching either.
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 configure: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFERLAB_WITH_ONNXRUNTIME=$(INFERLAB_WITH_ONNXRUNTIME) \
