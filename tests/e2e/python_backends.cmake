@@ -28,9 +28,10 @@ if(INFERLAB_PYTHON_BACKENDS_STATUS STREQUAL "built")
   set_tests_properties(e2e_tvm_unsupported_op PROPERTIES FIXTURES_REQUIRED "bad_inputs;digits_zoo" LABELS e2e TIMEOUT 300)
 
   # --tvm-trials: MetaSchedule tunes digits_cnn into a private cache, the second run reads the records back.
+  # 2 trials prove the same (records made, then read back) as 8 did, in 21 s instead of 40 (measured).
   set(work ${E2E_WORK}/e2e_tvm_tuned_cached)
   add_test(NAME e2e_tvm_tuned_cached
-    COMMAND bash -c "rm -rf '${work}' && mkdir -p '${work}' && export INFERLAB_TVM_TUNING_DIR='${work}/tuning' && for run in tuned-now cached; do '${INFERLAB_CLI}' bench digits_cnn --backends native,tvm --tvm-trials 8 --timeout-s 1200 ${PY_RUN} --json \"${work}/\$run.json\" && ${PY_CHECK} \"${work}/\$run.json\" tuned \$run || exit 1; done")
+    COMMAND bash -c "rm -rf '${work}' && mkdir -p '${work}' && export INFERLAB_TVM_TUNING_DIR='${work}/tuning' && for run in tuned-now cached; do '${INFERLAB_CLI}' bench digits_cnn --backends native,tvm --tvm-trials 2 --timeout-s 1200 ${PY_RUN} --json \"${work}/\$run.json\" && ${PY_CHECK} \"${work}/\$run.json\" tuned \$run || exit 1; done")
   set_tests_properties(e2e_tvm_tuned_cached PROPERTIES FIXTURES_REQUIRED digits_zoo LABELS e2e TIMEOUT 1500)
 endif()
 
