@@ -28,14 +28,16 @@ struct EngineRun {
   }
 };
 
-/// `bf16`: Engine::set_bf16 (the caller checks the CPU has bf16).
-inline EngineRun run_engine(const onnx::ModelProto& model, const std::vector<const Tensor*>& inputs,
-                            bool bf16 = false) {
+/// `bf16`: Engine::set_bf16 (the caller checks the CPU has bf16);
+/// `tactics`: Engine::set_tactics (on: the cache $INFERLAB_TACTIC_CACHE names).
+inline EngineRun run_engine(const onnx::ModelProto& model, const std::vector<const Tensor*>& inputs, bool bf16 = false,
+                            bool tactics = true) {
   TempDir dir("inferlab-native-test");
   const std::string path = dir.path() + "/m.onnx";
   write_file_atomically(path, model.SerializeAsString());
   Engine engine(path);
   engine.set_bf16(bf16);
+  engine.set_tactics(tactics);
   std::vector<Shape> shapes;
   for (const auto* t : inputs) shapes.push_back(t->shape());
   engine.prepare(shapes);

@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../onnx_builder.h"
+#include "inferlab/files.h"
 #include "optimize/graph_edit.h"
 #include "run_engine.h"
 
@@ -129,6 +132,63 @@ TEST(NativeInt8MatMul, QdqMatMulTakesItsBiasAdd) {
   const Ran r = run(m, {2, 3, kK});
   EXPECT_EQ(r.ops, (std::vector<std::string>{"QuantizeLinear", "MatMul+Bias"}));
   expect_near(r.y, reference(r.x, false));
+}
+
+// Both forms of the int8 Gemm, each made to run whatever timing would pick:
+// the int8 primitive (tactics off: no float form is made) and the QDQ
+// graph's float form (named in a private tactic cache). Each must compute
+// the QDQ graph's values.
+TEST(NativeInt8MatMul, BothFormsComputeTheQdqGraph) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto& g = *m.mutable_graph();
+  g.set_name("gemm_forms");
+  set_value_info(g.add_input(), "x", {2, kK});
+  set_value_info(g.add_output(), "y", {2, kN});
+  qdq_operands(g);
+  add_node(g, "Gemm", {"x_dq", "w", "b"}, {"y"});
+  std::vector<float> xv;
+  for (int i = 0; i < 2 * kK; ++i) xv.push_back(3.0F * std::sin(0.9F * static_cast<float>(i)));
+  const Tensor x = test::float_tensor({2, kK}, xv);
+  auto gemm_implementation = [](const test::EngineRun& ran) {
+    for (const auto& s : ran.steps) {
+      if (s.op == "Gemm") return s.implementation;
+    }
+    return std::string();
+  };
+
+  const auto int8 = test::run_engine(m, {&x}, /*bf16=*/false, /*tactics=*/false);
+  EXPECT_EQ(gemm_implementation(int8).rfind("dequantized", 0), std::string::npos) << gemm_implementation(int8);
+  expect_near(int8.floats(), reference(xv, false));
+
+  TempDir dir("inferlab-int8-forms");
+  const char* saved = std::getenv("INFERLAB_TACTIC_CACHE");
+  const std::string saved_value = saved ? saved : "";
+  const std::string cache = dir.path() + "/tactics.tsv";
+  ::setenv("INFERLAB_TACTIC_CACHE", cache.c_str(), 1);
+  test::run_engine(m, {&x});  // times the two forms and caches the pick
+  std::string text = read_file(cache), forced;
+  int named = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("MatMul int8 ", 0) == 0) {
+      const auto first_tab = line.find('\t'), last_tab = line.rfind('\t');
+      line = line.substr(0, first_tab + 1) + "dequantized f32" + line.substr(last_tab);
+      ++named;
+    }
+    forced += line + "\n";
+  }
+  write_file_atomically(cache, forced);
+  const auto float_form = test::run_engine(m, {&x});
+  if (saved) {
+    ::setenv("INFERLAB_TACTIC_CACHE", saved_value.c_str(), 1);
+  } else {
+    ::unsetenv("INFERLAB_TACTIC_CACHE");
+  }
+  ASSERT_EQ(named, 1) << "no int8-or-float choice was cached:\n" << text;
+  EXPECT_EQ(gemm_implementation(float_form).rfind("dequantized to f32", 0), 0u) << gemm_implementation(float_form);
+  expect_near(float_form.floats(), reference(xv, false));
 }
 
 }  // namespace
