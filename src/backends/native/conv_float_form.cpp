@@ -31,16 +31,7 @@ ConvFloatForm::ConvFloatForm(const onnx::NodeProto& node, const std::string& fus
   if (!w.constant || w.dtype != DType::kInt8 || !s_w.constant || s_w.dtype != DType::kFloat32)
     throw Error(prefix + "the float form needs constant int8 weights and float32 scales", ErrorKind::kUnsupported);
   const float s_x = scalar_of(in.at(Int8Operand::kInputScale), prefix);
-  const std::int64_t channels = w.shape.at(0), per_channel = w.constant->element_count() / channels;
-  const std::int64_t scales = s_w.constant->element_count();
-  if (scales != 1 && scales != channels) throw Error(prefix + "weight scales are neither per tensor nor per channel");
-  weights_.resize(static_cast<std::size_t>(w.constant->element_count()));
-  const auto* q = w.constant->data_as<std::int8_t>();
-  const auto* s = s_w.constant->data_as<float>();
-  for (std::int64_t o = 0; o < channels; ++o) {
-    const float scale = s[scales == 1 ? 0 : o];
-    for (std::int64_t k = 0; k < per_channel; ++k) weights_[o * per_channel + k] = q[o * per_channel + k] * scale;
-  }
+  weights_ = dequantize_int8_constant(*w.constant, *s_w.constant, /*axis=*/0);  // per output channel
   weights_constant_ = Constant(DType::kFloat32, w.shape, weights_.data());
 
   // The float Conv's inputs: source (the quantized input's layout, float32),
@@ -69,15 +60,15 @@ ConvFloatForm::ConvFloatForm(const onnx::NodeProto& node, const std::string& fus
   const bool requantized = out.dtype != DType::kFloat32;
   const float to_out = requantized ? 1.0F / scalar_of(in.at(Int8Operand::kOutputScale), prefix) : 1.0F;
   finish_.prepare(product_md, physical_desc({out.dtype, out.shape, nullptr, out.layout}), to_out);
+  conv_in_.assign(descs.size(), View{});
+  conv_in_[0].data = source_.data();
+  conv_out_.assign(1, View{DType::kFloat32, product.shape, product_.data()});
 }
 
 void ConvFloatForm::run(void* source, void* residual, void* out) {
   dequantize_.run(source, source_.data());
-  std::vector<View> ins(3), outs(1);
-  ins[0].data = source_.data();
-  if (residual) ins.push_back({DType::kFloat32, {}, residual});
-  outs[0].data = product_.data();
-  conv_->run(ins, outs);
+  if (residual) conv_in_.back().data = residual;
+  conv_->run(conv_in_, conv_out_);
   finish_.run(product_.data(), out);
 }
 

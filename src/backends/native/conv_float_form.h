@@ -34,11 +34,12 @@ class ConvFloatForm {
   std::string implementation() const;
 
  private:
-  std::vector<float> weights_;           // dequantized, OIHW; released after the float Conv prepacked them
-  Constant weights_constant_;            // over weights_, for the float Conv's prepare()
-  std::unique_ptr<Kernel> conv_;         // the float32 Conv
-  ScaledReorder dequantize_, finish_;    // source -> float32; float32 product -> the step's output
-  std::vector<float> source_, product_;  // their float32 buffers
+  std::vector<float> weights_;            // dequantized, OIHW; released after the float Conv prepacked them
+  Constant weights_constant_;             // over weights_, for the float Conv's prepare()
+  std::unique_ptr<Kernel> conv_;          // the float32 Conv
+  ScaledReorder dequantize_, finish_;     // source -> float32; float32 product -> the step's output
+  std::vector<float> source_, product_;   // their float32 buffers
+  std::vector<View> conv_in_, conv_out_;  // the float Conv's run() arguments over them (residual set per run)
 };
 
 }  // namespace inferlab::native

@@ -207,6 +207,12 @@ std::unique_ptr<Kernel> make_int8_conv_kernel(const onnx::NodeProto& conv);
 /// being Gemm's C or the bias Add fused after a MatMul; float32 output.
 std::unique_ptr<Kernel> make_int8_matmul_kernel(const onnx::NodeProto& node);
 
+/// DequantizeLinear of a constant int8 tensor with zero point 0 (what a QDQ
+/// graph computes for its weights): q * scale, `scale` holding one value or
+/// one per index along `axis` of q. Float32, in q's order. Throws Error for
+/// another count of scales. Defined with the DequantizeLinear kernel.
+std::vector<float> dequantize_int8_constant(const Constant& q, const Constant& scale, std::int64_t axis);
+
 /// A kernel converting its input to layout `to` (empty: plain); the engine
 /// inserts these where a kernel needs another layout than it is given.
 std::unique_ptr<Kernel> make_reorder_kernel(const Layout& to);

@@ -150,15 +150,9 @@ class Int8MatMulKernel final : public Kernel {
     const memory::desc a_f32({rows, k}, dt::f32, tag::ab);
     f->dequantize.prepare(a_md, a_f32, in[Int8Operand::kInputScale].constant->data_as<float>()[0]);
     f->source.assign(static_cast<std::size_t>(rows * k), 0.0F);
-    const auto* w_q = in[Int8Operand::kWeights].constant->data_as<std::int8_t>();
-    const Constant& s_w = *in[Int8Operand::kWeightScale].constant;  // 1 or n values (int8_output_scales checked)
-    const bool per_channel = s_w.element_count() != 1;
-    f->weights.resize(static_cast<std::size_t>(k * n));
-    for (std::int64_t i = 0; i < k * n; ++i) {
-      const std::int64_t column = trans_b ? i / k : i % n;  // the output channel of element i: [n, k] or [k, n]
-      f->weights[static_cast<std::size_t>(i)] =
-          static_cast<float>(w_q[i]) * s_w.data_as<float>()[per_channel ? column : 0];
-    }
+    // The output channel is axis 0 of transB's [n, k], axis 1 of [k, n].
+    f->weights = dequantize_int8_constant(*in[Int8Operand::kWeights].constant, *in[Int8Operand::kWeightScale].constant,
+                                          trans_b ? 0 : 1);
     const memory::desc w_f32({k, n}, dt::f32, trans_b ? tag::ba : tag::ab);
     const memory::desc bias_md({1, n}, dt::f32, tag::ab);
     dnnl::primitive_attr attr;
@@ -197,9 +191,7 @@ class Int8MatMulKernel final : public Kernel {
       return;
     }
     prepare_float_form(in, a_md, trans_b, bias, y_md, int8_attr, rows, k, n);
-    // The float form's name does not carry its oneDNN implementation: a
-    // cache (or a test) can name it on any CPU.
-    const std::vector<std::string> names = {int8_name, "dequantized f32"};
+    const std::vector<std::string> names = {int8_name, kDequantizedFloatTactic};
     auto scratch_src = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(rows * k), 0);
     auto scratch_y = std::make_shared<std::vector<float>>(static_cast<std::size_t>(rows * n), 0.0F);
     auto scratch_r = std::make_shared<std::vector<float>>(epilogue_.residual ? scratch_y->size() : 0, 0.0F);

@@ -411,6 +411,25 @@ class Float16ConversionKernel final : public Kernel {
 
 }  // namespace
 
+std::vector<float> dequantize_int8_constant(const Constant& q, const Constant& scale, std::int64_t axis) {
+  const Shape& shape = q.shape();
+  AxisSplit s;
+  s.channels = scale.element_count();
+  if (s.channels == 1) {
+    s.inner = q.element_count();
+  } else {
+    if (axis < 0 || axis >= static_cast<std::int64_t>(shape.size()) || shape[axis] != s.channels)
+      throw Error("native: " + std::to_string(s.channels) + " weight scales do not match axis " + std::to_string(axis) +
+                  " of " + shape_to_string(shape));
+    for (std::int64_t d = 0; d < axis; ++d) s.outer *= shape[d];
+    for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < shape.size(); ++d) s.inner *= shape[d];
+  }
+  std::vector<float> values(static_cast<std::size_t>(q.element_count()));
+  dequantize(q.data_as<std::int8_t>(), scale.data_as<float>(), static_cast<const std::int8_t*>(nullptr), values.data(),
+             s);
+  return values;
+}
+
 std::unique_ptr<Kernel> make_float16_conversion_kernel(bool to_half) {
   return std::make_unique<Float16ConversionKernel>(to_half);
 }

@@ -24,6 +24,11 @@ struct TacticStats {
   double tuning_ms = 0;               ///< wall time spent choosing: building, timing, reading and saving the cache
 };
 
+/// The tactic name of an int8 layer's QDQ float form (kernels_matmul_int8.cpp,
+/// kernels_conv.cpp): without its oneDNN implementation, so that a cache
+/// names it on any CPU.
+inline constexpr const char* kDequantizedFloatTactic = "dequantized f32";
+
 class Tuner {
  public:
   /// Reads the cache at `cache_path` (see default_tactic_cache_path()).
