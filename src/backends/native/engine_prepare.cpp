@@ -214,7 +214,10 @@ bool Engine::Preparer::read_only_by_bf16_products(const std::string& value) {
   if (!readers_indexed_) {
     for (const auto& node : m_.graph.node()) {
       if (fusions_.absorbed.count(&node)) continue;
-      const auto names = kernel_inputs(node);
+      auto names = kernel_inputs(node);
+      // A fused residual is read too: create_kernel() appends it, last.
+      if (const auto fused = fusions_.by_node.find(&node); fused != fusions_.by_node.end())
+        names.push_back(fused->second.residual);
       for (std::size_t k = 0; k < names.size(); ++k) {
         if (!names[k].empty()) readers_[names[k]].emplace_back(&node, k);
       }
