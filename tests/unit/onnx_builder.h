@@ -55,6 +55,15 @@ inline void add_int_attribute(onnx::NodeProto* n, const std::string& name, std::
   }
 }
 
+/// An empty model (IR 8, default-domain `opset`) whose graph is `name`.
+inline onnx::ModelProto new_model(const std::string& name, int opset = 13) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(opset);
+  m.mutable_graph()->set_name(name);
+  return m;
+}
+
 inline void set_value_info(onnx::ValueInfoProto* v, const std::string& name, std::vector<std::int64_t> dims) {
   v->set_name(name);
   auto* t = v->mutable_type()->mutable_tensor_type();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -31,11 +32,8 @@ using namespace test_onnx;
 // Sigmoid(p) = gate (a float32-only reader of a bf16 value)  (output 1)
 // a itself                                                    (output 2: a bf16 value as a graph output)
 onnx::ModelProto bf16_test_model() {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  auto m = new_model("bf16");
   auto& g = *m.mutable_graph();
-  g.set_name("bf16");
   set_value_info(g.add_input(), "input", {1, 3, 16, 16});
   set_value_info(g.add_output(), "logits", {1, 10});
   set_value_info(g.add_output(), "gate", {1, 16, 8, 8});
@@ -90,6 +88,23 @@ Agreement compare(const std::vector<float>& ref, const std::vector<float>& got) 
   return a;
 }
 
+// Runs `m` on a seeded input of `shape` in fp32 and in bf16 and requires
+// bf16 within its rounding of fp32: max |diff| <= 2% of the range and
+// cosine >= 0.9995 (see AgreesWithFp32WithinBf16Rounding). Returns the bf16 run.
+test::EngineRun expect_bf16_near_fp32(const onnx::ModelProto& m, const Shape& shape, std::uint64_t seed,
+                                      const char* label) {
+  Tensor input(DType::kFloat32, shape);
+  fill_seeded_uniform(input, seed);
+  const auto fp32 = test::run_engine(m, {&input});
+  auto bf16 = test::run_engine(m, {&input}, /*bf16=*/true);
+  const Agreement a = compare(fp32.floats(), bf16.floats());
+  std::printf("%s: bf16 vs fp32 max |diff| %.3g%% of max |ref|, cosine %.7f\n", label, 100 * a.max_abs_diff / a.max_ref,
+              a.cosine);
+  EXPECT_LE(a.max_abs_diff, 0.02 * a.max_ref) << label;
+  EXPECT_GE(a.cosine, 0.9995) << label;
+  return bf16;
+}
+
 TEST(NativeBf16, AgreesWithFp32WithinBf16Rounding) {
   if (!cpu_has_bf16()) GTEST_SKIP() << bf16_unsupported_reason();
   Tensor input(DType::kFloat32, {1, 3, 16, 16});
@@ -140,11 +155,8 @@ TEST(NativeBf16, AgreesWithFp32WithinBf16Rounding) {
 // checks the fused residual path computes what fp32 does.
 TEST(NativeBf16, ResidualBlockAgreesWithFp32) {
   if (!cpu_has_bf16()) GTEST_SKIP() << bf16_unsupported_reason();
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  auto m = new_model("block");
   auto& g = *m.mutable_graph();
-  g.set_name("block");
   set_value_info(g.add_input(), "x", {1, 64, 28, 28});
   set_value_info(g.add_output(), "y", {1, 64, 28, 28});
   add_initializer(g, "w0", {64, 64, 1, 1}, 20);
@@ -158,15 +170,7 @@ TEST(NativeBf16, ResidualBlockAgreesWithFp32) {
   add_int_attribute(c2, "pads", {1, 1, 1, 1}, true);
   add_node(g, "Add", {"c2", "a"}, {"sum"});
   add_node(g, "Relu", {"sum"}, {"y"});
-  Tensor input(DType::kFloat32, {1, 64, 28, 28});
-  fill_seeded_uniform(input, 7);
-  const auto fp32 = test::run_engine(m, {&input});
-  const auto bf16 = test::run_engine(m, {&input}, /*bf16=*/true);
-  const Agreement a = compare(fp32.floats(), bf16.floats());
-  std::printf("residual block: bf16 vs fp32 max |diff| %.3g%% of max |ref|, cosine %.7f\n",
-              100 * a.max_abs_diff / a.max_ref, a.cosine);
-  EXPECT_LE(a.max_abs_diff, 0.02 * a.max_ref);
-  EXPECT_GE(a.cosine, 0.9995);
+  const auto bf16 = expect_bf16_near_fp32(m, {1, 64, 28, 28}, 7, "residual block");
   bool fused = false;
   for (const auto& s : bf16.steps) fused = fused || s.fused == "Add+Relu";
   EXPECT_TRUE(fused) << "the residual Add was not fused into the Conv";
@@ -178,11 +182,8 @@ TEST(NativeBf16, ResidualBlockAgreesWithFp32) {
 // with "inputs of different types" before.
 TEST(NativeBf16, ConcatBatchNormOfMixedTypesRuns) {
   if (!cpu_has_bf16()) GTEST_SKIP() << bf16_unsupported_reason();
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  auto m = new_model("concat_bn");
   auto& g = *m.mutable_graph();
-  g.set_name("concat_bn");
   set_value_info(g.add_input(), "x", {1, 8, 10, 10});
   set_value_info(g.add_output(), "y", {1, 24, 10, 10});
   add_initializer(g, "w", {16, 8, 1, 1}, 40);
@@ -194,13 +195,7 @@ TEST(NativeBf16, ConcatBatchNormOfMixedTypesRuns) {
   add_node(g, "Sigmoid", {"x"}, {"s"});
   add_int_attribute(add_node(g, "Concat", {"c", "s"}, {"cat"}), "axis", {1}, false);
   add_node(g, "BatchNormalization", {"cat", "scale", "bias", "mean", "var"}, {"y"});
-  Tensor input(DType::kFloat32, {1, 8, 10, 10});
-  fill_seeded_uniform(input, 5);
-  const auto fp32 = test::run_engine(m, {&input});
-  const auto bf16 = test::run_engine(m, {&input}, /*bf16=*/true);
-  const Agreement a = compare(fp32.floats(), bf16.floats());
-  EXPECT_LE(a.max_abs_diff, 0.02 * a.max_ref);
-  EXPECT_GE(a.cosine, 0.9995);
+  const auto bf16 = expect_bf16_near_fp32(m, {1, 8, 10, 10}, 5, "concat+bn");
   bool concat_bn = false;
   for (const auto& s : bf16.steps) concat_bn = concat_bn || s.op == "ConcatBatchNormalization";
   EXPECT_TRUE(concat_bn) << "the rewrite did not apply: the test no longer covers the mixed-type path";
@@ -211,11 +206,8 @@ TEST(NativeBf16, ConcatBatchNormOfMixedTypesRuns) {
 // the GlobalAveragePool after it (squeeze-excitation) must not run that.
 TEST(NativeBf16, PoolingAfterAGroupedConvAvoidsTheReferenceKernel) {
   if (!cpu_has_bf16()) GTEST_SKIP() << bf16_unsupported_reason();
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  auto m = new_model("grouped_gap");
   auto& g = *m.mutable_graph();
-  g.set_name("grouped_gap");
   set_value_info(g.add_input(), "x", {1, 48, 28, 28});
   set_value_info(g.add_output(), "y", {1, 48, 1, 1});
   add_initializer(g, "w", {48, 8, 3, 3}, 50);
@@ -223,13 +215,7 @@ TEST(NativeBf16, PoolingAfterAGroupedConvAvoidsTheReferenceKernel) {
   add_int_attribute(conv, "pads", {1, 1, 1, 1}, true);
   add_int_attribute(conv, "group", {6}, false);
   add_node(g, "GlobalAveragePool", {"c"}, {"y"});
-  Tensor input(DType::kFloat32, {1, 48, 28, 28});
-  fill_seeded_uniform(input, 6);
-  const auto fp32 = test::run_engine(m, {&input});
-  const auto bf16 = test::run_engine(m, {&input}, /*bf16=*/true);
-  const Agreement a = compare(fp32.floats(), bf16.floats());
-  EXPECT_LE(a.max_abs_diff, 0.02 * a.max_ref);
-  EXPECT_GE(a.cosine, 0.9995);
+  const auto bf16 = expect_bf16_near_fp32(m, {1, 48, 28, 28}, 6, "grouped conv + pool");
   for (const auto& s : bf16.steps) {
     std::printf("%s: %s\n", s.op.c_str(), s.implementation.c_str());
     if (s.op == "GlobalAveragePool") {
@@ -243,11 +229,8 @@ TEST(NativeBf16, PoolingAfterAGroupedConvAvoidsTheReferenceKernel) {
 // trip between them), and the result stays within bf16's rounding of fp32.
 TEST(NativeBf16, ProductsByConstantWeightsPassBf16Between) {
   if (!cpu_has_bf16()) GTEST_SKIP() << bf16_unsupported_reason();
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  auto m = new_model("mlp");
   auto& g = *m.mutable_graph();
-  g.set_name("mlp");
   set_value_info(g.add_input(), "x", {1, 49, 96});
   set_value_info(g.add_output(), "y", {1, 49, 96});
   add_initializer(g, "w1", {96, 384}, 30);
@@ -259,16 +242,8 @@ TEST(NativeBf16, ProductsByConstantWeightsPassBf16Between) {
   add_node(g, "Relu", {"hb"}, {"a"});
   add_node(g, "MatMul", {"a", "w2"}, {"o"});
   add_node(g, "Add", {"o", "b2"}, {"y"});
-  Tensor input(DType::kFloat32, {1, 49, 96});
-  fill_seeded_uniform(input, 9);
-  const auto fp32 = test::run_engine(m, {&input});
-  const auto bf16 = test::run_engine(m, {&input}, /*bf16=*/true);
+  const auto bf16 = expect_bf16_near_fp32(m, {1, 49, 96}, 9, "mlp");
   ASSERT_EQ(bf16.outputs[0].dtype(), DType::kFloat32);
-  const Agreement a = compare(fp32.floats(), bf16.floats());
-  std::printf("mlp: bf16 vs fp32 max |diff| %.3g%% of max |ref|, cosine %.7f\n", 100 * a.max_abs_diff / a.max_ref,
-              a.cosine);
-  EXPECT_LE(a.max_abs_diff, 0.02 * a.max_ref);
-  EXPECT_GE(a.cosine, 0.9995);
   std::vector<std::string> products;
   for (const auto& s : bf16.steps) {
     EXPECT_EQ(s.node.find("bf16 to float32"), std::string::npos) << "a conversion step ran: " << s.node;

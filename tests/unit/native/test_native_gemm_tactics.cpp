@@ -52,14 +52,6 @@ Tensor seeded_input(const Shape& shape) {
   return t;
 }
 
-onnx::ModelProto new_model(const std::string& name) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
-  m.mutable_graph()->set_name(name);
-  return m;
-}
-
 // Y = Relu(0.5 * X W^T + 2 * b): Gemm transB with alpha, beta and a bias,
 // X [3, 40], W [24, 40] (as an FC layer stores it).
 Case gemm_trans_b_relu() {

@@ -103,11 +103,8 @@ void expect_near(const std::vector<float>& got, const std::vector<float>& want) 
 }
 
 TEST(NativeInt8MatMul, QdqGemmWithBiasAndReluRunsAsOneIntegerGemm) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  auto m = new_model("gemm");
   auto& g = *m.mutable_graph();
-  g.set_name("gemm");
   set_value_info(g.add_input(), "x", {2, kK});
   set_value_info(g.add_output(), "y", {2, kN});
   qdq_operands(g);
@@ -119,11 +116,8 @@ TEST(NativeInt8MatMul, QdqGemmWithBiasAndReluRunsAsOneIntegerGemm) {
 }
 
 TEST(NativeInt8MatMul, QdqMatMulTakesItsBiasAdd) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  auto m = new_model("matmul");
   auto& g = *m.mutable_graph();
-  g.set_name("matmul");
   set_value_info(g.add_input(), "x", {2, 3, kK});
   set_value_info(g.add_output(), "y", {2, 3, kN});
   qdq_operands(g);
@@ -139,11 +133,8 @@ TEST(NativeInt8MatMul, QdqMatMulTakesItsBiasAdd) {
 // graph's float form (named in a private tactic cache). Each must compute
 // the QDQ graph's values.
 TEST(NativeInt8MatMul, BothFormsComputeTheQdqGraph) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  auto m = new_model("gemm_forms");
   auto& g = *m.mutable_graph();
-  g.set_name("gemm_forms");
   set_value_info(g.add_input(), "x", {2, kK});
   set_value_info(g.add_output(), "y", {2, kN});
   qdq_operands(g);

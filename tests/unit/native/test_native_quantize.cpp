@@ -23,13 +23,7 @@ namespace {
 
 using namespace test_onnx;
 
-onnx::ModelProto empty_model(int opset = 13) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(opset);
-  m.mutable_graph()->set_name("quantize");
-  return m;
-}
+onnx::ModelProto empty_model(int opset = 13) { return new_model("quantize", opset); }
 
 void typed_value(onnx::ValueInfoProto* v, const std::string& name, int elem_type, const Shape& dims) {
   v->set_name(name);

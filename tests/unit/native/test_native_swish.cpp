@@ -133,11 +133,8 @@ TEST(NativeSwish, RejectsOtherTypes) {
 // written (Sigmoid and Mul as their own steps) to float rounding.
 TEST(NativeSwish, ConvWithSwishEqualsTheGraphAsWritten) {
   auto model = [](bool fusable) {
-    onnx::ModelProto m;
-    m.set_ir_version(8);
-    m.add_opset_import()->set_version(13);
+    auto m = new_model("swish");
     auto& g = *m.mutable_graph();
-    g.set_name("swish");
     set_value_info(g.add_input(), "x", {1, 16, 40, 40});
     set_value_info(g.add_output(), "y", {1, 48, 40, 40});
     add_initializer(g, "w", {48, 16, 1, 1}, 3);
