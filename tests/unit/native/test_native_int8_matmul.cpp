@@ -60,10 +60,17 @@ struct Ran {
   std::string implementation;  // the int8 layer's
 };
 
+// The layer's float input: values of both signs, several quantization steps apart.
+std::vector<float> input_values(const Shape& x_shape) {
+  std::vector<float> x;
+  for (std::int64_t i = 0; i < shape_element_count(x_shape); ++i)
+    x.push_back(3.0F * std::sin(0.9F * static_cast<float>(i)));
+  return x;
+}
+
 Ran run(const onnx::ModelProto& model, const Shape& x_shape) {
   Ran r;
-  for (std::int64_t i = 0; i < shape_element_count(x_shape); ++i)
-    r.x.push_back(3.0F * std::sin(0.9F * static_cast<float>(i)));
+  r.x = input_values(x_shape);
   const Tensor x = test::float_tensor(x_shape, r.x);
   const auto ran = test::run_engine(model, {&x});
   r.y = ran.floats();
@@ -102,15 +109,20 @@ void expect_near(const std::vector<float>& got, const std::vector<float>& want) 
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5F * std::max(1.0F, std::abs(want[i])));
 }
 
-TEST(NativeInt8MatMul, QdqGemmWithBiasAndReluRunsAsOneIntegerGemm) {
+// x [2, K] -> QDQ -> Gemm(W, b) [-> Relu] -> y [2, N].
+onnx::ModelProto qdq_gemm(bool relu) {
   auto m = new_model("gemm");
   auto& g = *m.mutable_graph();
   set_value_info(g.add_input(), "x", {2, kK});
   set_value_info(g.add_output(), "y", {2, kN});
   qdq_operands(g);
-  add_node(g, "Gemm", {"x_dq", "w", "b"}, {"fc"});
-  add_node(g, "Relu", {"fc"}, {"y"});
-  const Ran r = run(m, {2, kK});
+  add_node(g, "Gemm", {"x_dq", "w", "b"}, {relu ? "fc" : "y"});
+  if (relu) add_node(g, "Relu", {"fc"}, {"y"});
+  return m;
+}
+
+TEST(NativeInt8MatMul, QdqGemmWithBiasAndReluRunsAsOneIntegerGemm) {
+  const Ran r = run(qdq_gemm(/*relu=*/true), {2, kK});
   EXPECT_EQ(r.ops, (std::vector<std::string>{"QuantizeLinear", "Gemm+Relu"}));
   expect_near(r.y, reference(r.x, true));
 }
@@ -133,14 +145,8 @@ TEST(NativeInt8MatMul, QdqMatMulTakesItsBiasAdd) {
 // graph's float form (named in a private tactic cache). Each must compute
 // the QDQ graph's values.
 TEST(NativeInt8MatMul, BothFormsComputeTheQdqGraph) {
-  auto m = new_model("gemm_forms");
-  auto& g = *m.mutable_graph();
-  set_value_info(g.add_input(), "x", {2, kK});
-  set_value_info(g.add_output(), "y", {2, kN});
-  qdq_operands(g);
-  add_node(g, "Gemm", {"x_dq", "w", "b"}, {"y"});
-  std::vector<float> xv;
-  for (int i = 0; i < 2 * kK; ++i) xv.push_back(3.0F * std::sin(0.9F * static_cast<float>(i)));
+  const auto m = qdq_gemm(/*relu=*/false);
+  const std::vector<float> xv = input_values({2, kK});
   const Tensor x = test::float_tensor({2, kK}, xv);
   auto gemm_implementation = [](const test::EngineRun& ran) {
     for (const auto& s : ran.steps) {
