@@ -44,6 +44,27 @@ bool inexact_int8_kernel(const std::string& impl) {
          isa.find("amx") == std::string::npos;
 }
 
+// oneDNN 2.6.3's AMX 1x1 convolutions ("jit_1x1:avx512_core_amx_bf16",
+// "..._amx_int8") writing a plain (nhwc) output wrote 12 pixels past the
+// tensor's end at 6x6 outputs (squeezenet1_0 at 112x112: 1536 bytes past a
+// 4608-byte bf16 tensor, 48000 past a 1000-channel f32 one; it corrupted the
+// heap during timing and would overwrite the arena's next tensor when
+// chosen). Of 64-channel layers with 1x1 to 20x20 outputs only 6x6 overran,
+// 2 threads, Xeon with AMX; not knowing the rule, no plain output whose
+// pixel count is not a multiple of the kernels' 16-pixel tiles is left to
+// them (their blocked outputs and the brgconv kernels remain candidates).
+// NativeConvCandidates.NoneWritesPastItsOutput checks every candidate on
+// the machine that runs it.
+bool writes_past_its_output(const dnnl::convolution_forward::primitive_desc& pd) {
+  const std::string impl = pd.impl_info_str();
+  if (impl.rfind("jit_1x1:", 0) != 0 || impl.find("amx") == std::string::npos) return false;
+  const memory::desc dst = pd.dst_desc();
+  if (dst.data.format_kind == dnnl_blocked && dst.data.format_desc.blocking.inner_nblks > 0) return false;
+  memory::dim pixels = 1;
+  for (int k = 2; k < dst.data.ndims; ++k) pixels *= dst.data.dims[k];
+  return pixels % 16 != 0;
+}
+
 // Whether `attr` adds a binary post-op operand (a fused residual).
 bool adds_residual(const dnnl::primitive_attr& attr) {
   const dnnl::post_ops ops = attr.get_post_ops();
@@ -73,6 +94,7 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
   const bool residual = adds_residual(attr);
   auto add = [&](const dnnl::convolution_forward::primitive_desc& pd) {
     const std::string impl = pd.impl_info_str();
+    if (writes_past_its_output(pd)) return;
     if (!out.empty() && exact_int8_only && inexact_int8_kernel(impl)) return;
     if (int8 && weight_scale_adjust(pd.weights_desc()) != int8_weight_adjust) return;
     const std::string layouts = layout_name(pd.src_desc()) + ">" + layout_name(pd.dst_desc());
@@ -100,8 +122,9 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
   auto& eng = cpu_engine();
   dnnl::convolution_forward::primitive_desc first(desc_for(tag::any), attr, eng);
   // int8: oneDNN's first pick may scale the weights otherwise than the
-  // layer's scales were set for; then its next one stands in for it.
-  while (int8 && weight_scale_adjust(first.weights_desc()) != int8_weight_adjust) {
+  // layer's scales were set for; then its next one stands in for it, as
+  // it does for one that writes past its output.
+  while ((int8 && weight_scale_adjust(first.weights_desc()) != int8_weight_adjust) || writes_past_its_output(first)) {
     if (!first.next_impl()) return out;
   }
   add(first);
