@@ -120,7 +120,13 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
     out.push_back({dnnl::convolution_forward::primitive_desc(copy), layouts, impl + " " + layouts});
   };
   auto& eng = cpu_engine();
-  dnnl::convolution_forward::primitive_desc first(desc_for(tag::any), attr, eng);
+  // oneDNN 2.x's descriptor iterator keeps a pointer to the operation
+  // descriptor it was made from, and next_impl() reads it: each descriptor
+  // must outlive its iterator. From a temporary, next_impl() read a dead
+  // stack slot; int8 layers of 9 corpus models crashed inside it on a Xeon
+  // with AMX (mobilenet_v3_small's first Conv) where the slot had been reused.
+  const dnnl::convolution_forward::desc first_desc = desc_for(tag::any);
+  dnnl::convolution_forward::primitive_desc first(first_desc, attr, eng);
   // int8: oneDNN's first pick may scale the weights otherwise than the
   // layer's scales were set for; then its next one stands in for it, as
   // it does for one that writes past its output.
@@ -133,7 +139,8 @@ std::vector<ConvCandidate> conv_candidates(const std::function<dnnl::convolution
   // oneDNN 2.6 has only its reference int8 convolution for nchw.
   if (!int8) layouts.push_back(tag::nchw);
   for (tag layout : layouts) {
-    dnnl::convolution_forward::primitive_desc pd(desc_for(layout), attr, eng, /*allow_empty=*/true);
+    const dnnl::convolution_forward::desc layout_desc = desc_for(layout);
+    dnnl::convolution_forward::primitive_desc pd(layout_desc, attr, eng, /*allow_empty=*/true);
     if (!pd) continue;
     do {
       add(pd);
