@@ -28,8 +28,8 @@ set_tests_properties(e2e_bench_multi_stream PROPERTIES FIXTURES_REQUIRED quick_z
 # answers 400s, keeps serving, and its RSS, threads and files stay flat.
 # 50 s here; the issue's 2-minute soak is `serve_soak.py ... 120` (docs/serving.md).
 # Not serial: it times nothing (its checks are answers, RSS, threads and
-# files), and the other tests' load only makes its 50 s harsher; serial, it
-# held the second core idle for 50 s of every `make test`.
+# files), and the other tests' load only makes its 50 s harsher; serial,
+# no other test ran during its 50 s of every `make test`.
 add_test(NAME e2e_serve_soak
   COMMAND /usr/bin/python3 ${E2E_DIR}/serve_soak.py ${INFERLAB_CLI} ${E2E_WORK}/e2e_serve_soak squeezenet1_1 50)
 set_tests_properties(e2e_serve_soak PROPERTIES FIXTURES_REQUIRED quick_zoo LABELS e2e TIMEOUT 300)

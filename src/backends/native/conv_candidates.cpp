@@ -49,9 +49,9 @@ bool inexact_int8_kernel(const std::string& impl) {
 // tensor's end at 6x6 outputs (squeezenet1_0 at 112x112: 1536 bytes past a
 // 4608-byte bf16 tensor, 48000 past a 1000-channel f32 one; it corrupted the
 // heap during timing and would overwrite the arena's next tensor when
-// chosen). Of 64-channel layers with 1x1 to 20x20 outputs only 6x6 overran,
+// chosen). Of 64-channel bf16 layers with 1x1 to 20x20 outputs only 6x6 overran,
 // 2 threads, Xeon with AMX; not knowing the rule, no plain output whose
-// pixel count is not a multiple of the kernels' 16-pixel tiles is left to
+// pixel count is not a multiple of 16 (an AMX tile's rows) is left to
 // them (their blocked outputs and the brgconv kernels remain candidates).
 // NativeConvCandidates.NoneWritesPastItsOutput checks every candidate on
 // the machine that runs it.
