@@ -259,6 +259,7 @@ class ConvKernel final : public Kernel {
                        epilogue_.alpha == 1.0F && !epilogue_.clip_to_unit &&
                        (simd_path_supported(SimdPath::kAvx512) || simd_path_supported(SimdPath::kAvx2));
     swish_apart_ = swish && !requantized_;
+    if (swish_apart_) swish_prepare(out_type_);
     quantize_apart_ = swish && requantized_ && !epilogue_.residual;
     quantize_inverse_scale_ = to_q;
     Epilogue fused = epilogue_;

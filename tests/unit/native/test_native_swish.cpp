@@ -85,16 +85,28 @@ TEST(NativeSwish, EveryInstructionSetGivesTheSameBits) {
 }
 
 TEST(NativeSwish, Bfloat16IsTheFloat32ResultRoundedToNearestEven) {
-  const std::vector<float> x = probe_values();
-  std::vector<std::uint16_t> b(x.size());
-  std::vector<float> widened(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    b[i] = to_bf16_nearest_even(x[i]);
-    widened[i] = from_bf16(b[i]);
+  // All 65536 bfloat16 values, NaNs and infinities included, on every path
+  // this CPU has, against the scalar float32 path rounded.
+  std::vector<std::uint16_t> every(65536);
+  std::vector<float> widened(every.size());
+  for (std::size_t v = 0; v < every.size(); ++v) {
+    every[v] = static_cast<std::uint16_t>(v);
+    widened[v] = from_bf16(every[v]);
   }
-  swish_in_place(widened.data(), static_cast<std::int64_t>(widened.size()), DType::kFloat32);
-  swish_in_place(b.data(), static_cast<std::int64_t>(b.size()), DType::kBFloat16);
-  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(b[i], to_bf16_nearest_even(widened[i])) << "x = " << x[i];
+  swish_in_place(widened.data(), static_cast<std::int64_t>(widened.size()), DType::kFloat32, SimdPath::kScalar);
+  for (SimdPath path : {SimdPath::kScalar, SimdPath::kAvx2, SimdPath::kAvx512}) {
+    if (!simd_path_supported(path)) continue;
+    std::vector<std::uint16_t> b = every;
+    swish_in_place(b.data(), static_cast<std::int64_t>(b.size()), DType::kBFloat16, path);
+    int mismatches = 0;
+    for (std::size_t v = 0; v < every.size(); ++v) {
+      const std::uint16_t expected = to_bf16_nearest_even(widened[v]);
+      if (b[v] != expected && mismatches++ < 5)
+        ADD_FAILURE() << "path " << static_cast<int>(path) << ": bf16 0x" << std::hex << v << " gave 0x" << b[v]
+                      << ", expected 0x" << expected;
+    }
+    EXPECT_EQ(0, mismatches) << "path " << static_cast<int>(path);
+  }
 }
 
 TEST(NativeSwish, QuantizedIsTheNearestStepSaturatedOnEveryInstructionSet) {
