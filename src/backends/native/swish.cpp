@@ -68,7 +68,6 @@ void scalar_f32(float* x, std::int64_t count) {
   for (std::int64_t i = 0; i < count; ++i) x[i] = swish_scalar(x[i]);
 }
 
-
 __attribute__((target("avx512f"))) __m512 swish512(__m512 x) {
   const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), _mm512_set1_ps(kLowest)),
                                  _mm512_set1_ps(kHighest));
