@@ -1,0 +1,206 @@
+// Per-channel mean and scale over nhwc tensors (channel_ops.h). Plain loops
+// the compiler vectorises, built once per instruction set (target_clones):
+// a lane is a channel, so vector width changes no result.
+#include "channel_ops.h"
+
+// GCC 12's AVX-512 headers build results from _mm512_undefined_*(), which
+// -Wmaybe-uninitialized reports wherever they are inlined (a known false
+// positive, as in swish.cpp): silenced for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "inferlab/error.h"
+
+namespace inferlab::native {
+
+namespace {
+
+// Pixels per chunk of the mean: fixed, so that the sums do not depend on
+// the thread count; small enough that 112x112 images give ~200 work items.
+constexpr std::int64_t kPixelsPerChunk = 64;
+// Channels per work item of the mean: a 1152-channel 7x7 map is 5 items.
+constexpr std::int64_t kChannelsPerItem = 256;
+
+inline float widen(std::uint16_t v) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+inline std::uint16_t round_to_bf16(float f) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  bits += 0x7FFFU + ((bits >> 16) & 1U);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+inline float load(const float* p, std::int64_t i) { return p[i]; }
+inline float load(const std::uint16_t* p, std::int64_t i) { return widen(p[i]); }
+inline void store(float* p, std::int64_t i, float v) { p[i] = v; }
+inline void store(std::uint16_t* p, std::int64_t i, float v) { p[i] = round_to_bf16(v); }
+
+// Sums `count` pixels of `width` channels (row stride `stride`) into sums.
+template <typename In>
+inline void sum_pixels(const In* x, std::int64_t count, std::int64_t width, std::int64_t stride, float* sums) {
+  for (std::int64_t c = 0; c < width; ++c) sums[c] = 0.0F;
+  for (std::int64_t p = 0; p < count; ++p) {
+    const In* row = x + p * stride;
+    for (std::int64_t c = 0; c < width; ++c) sums[c] += load(row, c);
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sum_pixels_f32(const float* x, std::int64_t count,
+                                                                                 std::int64_t width,
+                                                                                 std::int64_t stride, float* sums) {
+  sum_pixels(x, count, width, stride, sums);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sum_pixels_bf16(const std::uint16_t* x,
+                                                                                  std::int64_t count,
+                                                                                  std::int64_t width,
+                                                                                  std::int64_t stride, float* sums) {
+  sum_pixels(x, count, width, stride, sums);
+}
+
+template <typename In, typename Scale, typename Out>
+inline void scale_pixels(const In* x, const Scale* scale, std::int64_t count, std::int64_t channels, Out* y) {
+  for (std::int64_t p = 0; p < count; ++p) {
+    const In* row = x + p * channels;
+    Out* out = y + p * channels;
+    for (std::int64_t c = 0; c < channels; ++c) store(out, c, load(row, c) * load(scale, c));
+  }
+}
+
+// bfloat16 by a scale on AVX-512: GCC vectorises the generic loop with
+// 128-bit conversions, slower than float32's loop over twice the bytes.
+// Same product and rounding as store(), so the same bits.
+__attribute__((target("avx512f"))) inline __m512 widen16(const std::uint16_t* p) {
+  return _mm512_castsi512_ps(
+      _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+}
+
+__attribute__((target("avx512f"))) inline __m512 widen16(const float* p) { return _mm512_loadu_ps(p); }
+
+template <typename Scale>
+__attribute__((target("avx512f"))) void scale_bf16_avx512(const std::uint16_t* x, const Scale* scale,
+                                                          std::int64_t count, std::int64_t channels, std::uint16_t* y) {
+  const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7FFF);
+  const std::int64_t vector_channels = channels / 16 * 16;
+  for (std::int64_t p = 0; p < count; ++p) {
+    const std::uint16_t* row = x + p * channels;
+    std::uint16_t* out = y + p * channels;
+    for (std::int64_t c = 0; c < vector_channels; c += 16) {
+      __m512i bits = _mm512_castps_si512(_mm512_mul_ps(widen16(row + c), widen16(scale + c)));
+      bits = _mm512_add_epi32(bits, _mm512_add_epi32(_mm512_and_si512(_mm512_srli_epi32(bits, 16), one), half));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c), _mm512_cvtepi32_epi16(_mm512_srli_epi32(bits, 16)));
+    }
+    for (std::int64_t c = vector_channels; c < channels; ++c) store(out, c, load(row, c) * load(scale, c));
+  }
+}
+
+#define INFERLAB_SCALE_CLONE(name, In, Scale, Out)                                          \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void name(                   \
+      const In* x, const Scale* scale, std::int64_t count, std::int64_t channels, Out* y) { \
+    scale_pixels(x, scale, count, channels, y);                                             \
+  }
+INFERLAB_SCALE_CLONE(scale_f32_f32_f32, float, float, float)
+INFERLAB_SCALE_CLONE(scale_bf16_bf16_bf16, std::uint16_t, std::uint16_t, std::uint16_t)
+INFERLAB_SCALE_CLONE(scale_bf16_f32_bf16, std::uint16_t, float, std::uint16_t)
+INFERLAB_SCALE_CLONE(scale_f32_bf16_f32, float, std::uint16_t, float)
+#undef INFERLAB_SCALE_CLONE
+
+void check_type(DType type, const char* what) {
+  if (type != DType::kFloat32 && type != DType::kBFloat16)
+    throw Error(std::string("native: per-channel ") + what + " takes float32 or bfloat16, not " + dtype_name(type));
+}
+
+std::int64_t chunks_of(const NhwcExtent& e) { return (e.pixels + kPixelsPerChunk - 1) / kPixelsPerChunk; }
+
+}  // namespace
+
+std::int64_t channel_mean_scratch_floats(const NhwcExtent& extent) {
+  return extent.images * chunks_of(extent) * extent.channels;
+}
+
+void channel_mean_nhwc(const void* x, DType x_type, const NhwcExtent& extent, void* y, DType y_type, float* scratch) {
+  check_type(x_type, "mean");
+  check_type(y_type, "mean");
+  const std::int64_t chunks = chunks_of(extent), channels = extent.channels;
+  const std::int64_t blocks = (channels + kChannelsPerItem - 1) / kChannelsPerItem;
+  const std::int64_t items = extent.images * chunks * blocks;
+  const bool bf16 = x_type == DType::kBFloat16;
+#pragma omp parallel for if (items > 1) schedule(static)
+  for (std::int64_t item = 0; item < items; ++item) {
+    const std::int64_t block = item % blocks, chunk = (item / blocks) % chunks, image = item / (blocks * chunks);
+    const std::int64_t c0 = block * kChannelsPerItem, width = std::min(kChannelsPerItem, channels - c0);
+    const std::int64_t p0 = chunk * kPixelsPerChunk, count = std::min(kPixelsPerChunk, extent.pixels - p0);
+    const std::int64_t offset = (image * extent.pixels + p0) * channels + c0;
+    float* sums = scratch + (image * chunks + chunk) * channels + c0;
+    if (bf16) {
+      sum_pixels_bf16(static_cast<const std::uint16_t*>(x) + offset, count, width, channels, sums);
+    } else {
+      sum_pixels_f32(static_cast<const float*>(x) + offset, count, width, channels, sums);
+    }
+  }
+  const auto pixels = static_cast<float>(extent.pixels);
+  for (std::int64_t image = 0; image < extent.images; ++image) {
+    const float* first = scratch + image * chunks * channels;
+    for (std::int64_t c = 0; c < channels; ++c) {
+      float total = first[c];
+      for (std::int64_t chunk = 1; chunk < chunks; ++chunk) total += first[chunk * channels + c];
+      const std::int64_t at = image * channels + c;
+      if (y_type == DType::kBFloat16) {
+        store(static_cast<std::uint16_t*>(y), at, total / pixels);
+      } else {
+        store(static_cast<float*>(y), at, total / pixels);
+      }
+    }
+  }
+}
+
+void channel_scale_nhwc(const void* x, DType x_type, const void* scale, DType scale_type, bool scale_per_image,
+                        const NhwcExtent& extent, void* y, DType y_type) {
+  check_type(x_type, "scale");
+  check_type(scale_type, "scale");
+  check_type(y_type, "scale");
+  if (x_type != y_type) throw Error("native: per-channel scale writes its input's dtype");
+  const std::int64_t chunks = chunks_of(extent), channels = extent.channels;
+  const std::int64_t items = extent.images * chunks;
+  const bool x_bf16 = x_type == DType::kBFloat16, s_bf16 = scale_type == DType::kBFloat16;
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+#pragma omp parallel for if (items > 1) schedule(static)
+  for (std::int64_t item = 0; item < items; ++item) {
+    const std::int64_t chunk = item % chunks, image = item / chunks;
+    const std::int64_t p0 = chunk * kPixelsPerChunk, count = std::min(kPixelsPerChunk, extent.pixels - p0);
+    const std::int64_t offset = (image * extent.pixels + p0) * channels;
+    const std::int64_t s_offset = scale_per_image ? image * channels : 0;
+    if (x_bf16 && avx512) {
+      auto* in = static_cast<const std::uint16_t*>(x) + offset;
+      auto* out = static_cast<std::uint16_t*>(y) + offset;
+      if (s_bf16) {
+        scale_bf16_avx512(in, static_cast<const std::uint16_t*>(scale) + s_offset, count, channels, out);
+      } else {
+        scale_bf16_avx512(in, static_cast<const float*>(scale) + s_offset, count, channels, out);
+      }
+    } else if (x_bf16 && s_bf16) {
+      scale_bf16_bf16_bf16(static_cast<const std::uint16_t*>(x) + offset,
+                           static_cast<const std::uint16_t*>(scale) + s_offset, count, channels,
+                           static_cast<std::uint16_t*>(y) + offset);
+    } else if (x_bf16) {
+      scale_bf16_f32_bf16(static_cast<const std::uint16_t*>(x) + offset, static_cast<const float*>(scale) + s_offset,
+                          count, channels, static_cast<std::uint16_t*>(y) + offset);
+    } else if (s_bf16) {
+      scale_f32_bf16_f32(static_cast<const float*>(x) + offset, static_cast<const std::uint16_t*>(scale) + s_offset,
+                         count, channels, static_cast<float*>(y) + offset);
+    } else {
+      scale_f32_f32_f32(static_cast<const float*>(x) + offset, static_cast<const float*>(scale) + s_offset, count,
+                        channels, static_cast<float*>(y) + offset);
+    }
+  }
+}
+
+}  // namespace inferlab::native
