@@ -12,6 +12,7 @@
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
+#include "quantize_planar.h"
 
 namespace inferlab::native {
 
@@ -168,14 +169,27 @@ class QuantizeKernel final : public Kernel {
     const Shape& x = in[0].shape;
     const dnnl::memory::desc dst(to_dims(x), to_onednn(out_),
                                  x.size() == 4 ? dnnl::memory::format_tag::acdb : plain_tag(x.size()));
-    reorder_.prepare(physical_desc(in[0]), dst, 1.0F / in[1].constant->data_as<float>()[0]);
+    inverse_scale_ = 1.0F / in[1].constant->data_as<float>()[0];
+    reorder_.prepare(physical_desc(in[0]), dst, inverse_scale_);
+    // A planar RGB image (the model's input): its own pass, same bytes.
+    planar3_ = x.size() == 4 && x[1] == 3 && !is_blocked(in[0].layout);
+    if (planar3_) {
+      images_ = x[0];
+      pixels_ = x[2] * x[3];
+    }
     return {{out_, x, layout_of(dst, x, out_)}};
   }
   bool accepts_layouts(const std::vector<InputDesc>& in) const override {
     return scaled_reorder_fits(in, node_) || Kernel::accepts_layouts(in);
   }
-  std::string implementation() const override { return fast_ ? reorder_.name() : "reference"; }
+  std::string implementation() const override {
+    return fast_ ? (planar3_ ? "quantize_planar3_to_nhwc" : reorder_.name()) : "reference";
+  }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
+    if (fast_ && planar3_) {
+      return quantize_planar3_to_nhwc(in[0].f(), images_, pixels_, inverse_scale_, out_ == DType::kInt8,
+                                      static_cast<std::int8_t*>(out[0].data));
+    }
     if (fast_) return reorder_.run(in[0].data, out[0].data);
     const float* x = in[0].f();
     const float* scale = in[1].f();
@@ -198,6 +212,9 @@ class QuantizeKernel final : public Kernel {
   AxisSplit split_;
   bool fast_ = false;
   ScaledReorder reorder_;
+  float inverse_scale_ = 1.0F;
+  bool planar3_ = false;  // fast_ on an nchw 3-channel input: quantize_planar3_to_nhwc()
+  std::int64_t images_ = 0, pixels_ = 0;
 };
 
 class DequantizeKernel final : public Kernel {

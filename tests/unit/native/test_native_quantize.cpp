@@ -127,8 +127,41 @@ TEST(NativeQuantize, FourDimensionalOutputComesBackInNchwOrder) {
   const Tensor in = tensor_of(DType::kFloat32, {2, 3, 2, 2}, x);
   Engine* engine = nullptr;
   const auto y = values_of<std::int8_t>(run_native(model, {&in}, &engine)[0]);
-  EXPECT_EQ(engine->steps().at(0).implementation.rfind("onednn:", 0), 0U) << engine->steps()[0].implementation;
+  // Three channels: the planar image pass (quantize_planar.h), else oneDNN's reorder.
+  EXPECT_EQ(engine->steps().at(0).implementation, "quantize_planar3_to_nhwc");
   for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(y[i], static_cast<std::int8_t>(std::nearbyint(x[i]))) << i;
+}
+
+TEST(NativeQuantize, PlanarImageGivesTheReordersBytes) {
+  // Two 45x47 images (2115 pixels: a ragged 16-pixel tail and a ragged
+  // work item), values with ties at scale 0.5 and beyond both bounds; int8
+  // and uint8. The planar pass and oneDNN's reorder (4 channels) must agree
+  // with round-half-even of x * (1 / scale), saturated.
+  for (bool is_signed : {true, false}) {
+    for (std::int64_t channels : {3, 4}) {
+      const Shape shape{2, channels, 45, 47};
+      std::vector<float> x(static_cast<std::size_t>(shape_element_count(shape)));
+      for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 7 % 601) - 300) * 0.25F;
+      const auto model =
+          is_signed ? qdq_node("QuantizeLinear", onnx::TensorProto::FLOAT, shape, {0.5F}, onnx::TensorProto::INT8,
+                               std::vector<std::int8_t>{0}, onnx::TensorProto::INT8)
+                    : qdq_node("QuantizeLinear", onnx::TensorProto::FLOAT, shape, {0.5F}, onnx::TensorProto::UINT8,
+                               std::vector<std::uint8_t>{0}, onnx::TensorProto::UINT8);
+      const Tensor in = tensor_of(DType::kFloat32, shape, x);
+      Engine* engine = nullptr;
+      const auto out = run_native(model, {&in}, &engine);
+      const std::string implementation = engine->steps().at(0).implementation;
+      EXPECT_EQ(implementation == "quantize_planar3_to_nhwc", channels == 3) << implementation;
+      const float lo = is_signed ? -128.0F : 0.0F, hi = is_signed ? 127.0F : 255.0F;
+      int mismatches = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const int want = static_cast<int>(std::clamp(std::nearbyint(x[i] * 2.0F), lo, hi));
+        const int got = is_signed ? out[0].data_as<std::int8_t>()[i] : out[0].data_as<std::uint8_t>()[i];
+        if (got != want && mismatches++ < 5) ADD_FAILURE() << implementation << " element " << i << " x=" << x[i];
+      }
+      EXPECT_EQ(0, mismatches) << implementation;
+    }
+  }
 }
 
 TEST(NativeQuantize, PerTensorOverManyElementsUsesEveryChunk) {
