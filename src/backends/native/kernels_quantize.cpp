@@ -12,7 +12,7 @@
 #include "kernel.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
-#include "quantize_planar.h"
+#include "quantize_passes.h"
 
 namespace inferlab::native {
 
@@ -177,18 +177,30 @@ class QuantizeKernel final : public Kernel {
       images_ = x[0];
       pixels_ = x[2] * x[3];
     }
+    // The same element order on both sides (nhwc to nhwc, or plain below
+    // 4-D): one flat pass, same bytes as the reorder.
+    contiguous_ = !planar3_ &&
+                  (x.size() == 4 ? physical_desc(in[0]) == dnnl::memory::desc(to_dims(x), dnnl::memory::data_type::f32,
+                                                                              dnnl::memory::format_tag::acdb)
+                                 : !is_blocked(in[0].layout));
+    elements_ = shape_element_count(x);
     return {{out_, x, layout_of(dst, x, out_)}};
   }
   bool accepts_layouts(const std::vector<InputDesc>& in) const override {
     return scaled_reorder_fits(in, node_) || Kernel::accepts_layouts(in);
   }
   std::string implementation() const override {
-    return fast_ ? (planar3_ ? "quantize_planar3_to_nhwc" : reorder_.name()) : "reference";
+    if (!fast_) return "reference";
+    return planar3_ ? "quantize_planar3_to_nhwc" : contiguous_ ? "quantize_contiguous" : reorder_.name();
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     if (fast_ && planar3_) {
       return quantize_planar3_to_nhwc(in[0].f(), images_, pixels_, inverse_scale_, out_ == DType::kInt8,
                                       static_cast<std::int8_t*>(out[0].data));
+    }
+    if (fast_ && contiguous_) {
+      return quantize_contiguous(in[0].f(), elements_, inverse_scale_, out_ == DType::kInt8,
+                                 static_cast<std::int8_t*>(out[0].data));
     }
     if (fast_) return reorder_.run(in[0].data, out[0].data);
     const float* x = in[0].f();
@@ -213,8 +225,9 @@ class QuantizeKernel final : public Kernel {
   bool fast_ = false;
   ScaledReorder reorder_;
   float inverse_scale_ = 1.0F;
-  bool planar3_ = false;  // fast_ on an nchw 3-channel input: quantize_planar3_to_nhwc()
-  std::int64_t images_ = 0, pixels_ = 0;
+  bool planar3_ = false;     // fast_ on an nchw 3-channel input: quantize_planar3_to_nhwc()
+  bool contiguous_ = false;  // fast_ with one element order on both sides: quantize_contiguous()
+  std::int64_t images_ = 0, pixels_ = 0, elements_ = 0;
 };
 
 class DequantizeKernel final : public Kernel {

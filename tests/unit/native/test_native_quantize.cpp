@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "../onnx_builder.h"
 #include "backends/native/engine.h"
 #include "backends/native/onednn_util.h"
+#include "backends/native/quantize_passes.h"
 #include "backends/native/swish.h"
 #include "inferlab/error.h"
 #include "inferlab/files.h"
@@ -175,6 +177,30 @@ TEST(NativeQuantize, PerTensorOverManyElementsUsesEveryChunk) {
   for (std::size_t i = 0; i < x.size(); ++i) {
     const float want = std::clamp(std::nearbyint(x[i] / 0.5F), -128.0F, 127.0F);
     ASSERT_EQ(y[i], static_cast<std::int8_t>(want)) << "element " << i << " x=" << x[i];
+  }
+}
+
+TEST(NativeQuantize, ContiguousPassGivesTheSameBytesOnEveryInstructionSet) {
+  // A ragged length (vector tails), ties at scale 0.5, both bounds, NaN-free.
+  std::vector<float> x(40009);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 13 % 1201) - 600) * 0.25F;
+  for (bool is_signed : {true, false}) {
+    const float lo = is_signed ? -128.0F : 0.0F, hi = is_signed ? 127.0F : 255.0F;
+    for (SimdPath path : {SimdPath::kScalar, SimdPath::kAvx2, SimdPath::kAvx512}) {
+      if (!simd_path_supported(path)) {
+        std::printf("skipped path %d: this CPU lacks it\n", static_cast<int>(path));
+        continue;
+      }
+      std::vector<std::int8_t> y(x.size());
+      quantize_contiguous(x.data(), static_cast<std::int64_t>(x.size()), 2.0F, is_signed, y.data(), path);
+      int mismatches = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const int want = static_cast<int>(std::clamp(std::nearbyint(x[i] * 2.0F), lo, hi));
+        const int got = is_signed ? y[i] : static_cast<std::uint8_t>(y[i]);
+        if (got != want && mismatches++ < 5) ADD_FAILURE() << "path " << static_cast<int>(path) << " element " << i;
+      }
+      EXPECT_EQ(0, mismatches) << "path " << static_cast<int>(path) << (is_signed ? " int8" : " uint8");
+    }
   }
 }
 
