@@ -1,6 +1,7 @@
 // The native engine's SiLU pass (backends/native/swish.h): milliseconds for
-// --values values in float32 and in bfloat16, on each instruction-set path
-// this CPU has, split across --threads OpenMP threads as in a Conv step.
+// --values values in float32 (computed) and in bfloat16 (looked up in the
+// 65536-entry table), on each instruction-set path this CPU has, split
+// across --threads OpenMP threads as in a Conv step.
 // Rounds interleave every configuration; the best round of each is printed,
 // with bf16's time over f32's. The default is the largest SiLU output of
 // efficientnet_b0 at 224x224 (96 x 112 x 112 values; its 49 Conv + SiLU

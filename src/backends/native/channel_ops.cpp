@@ -18,11 +18,14 @@ namespace inferlab::native {
 
 namespace {
 
-// Pixels per chunk of the mean: fixed, so that the sums do not depend on
-// the thread count; small enough that 112x112 images give ~200 work items.
-constexpr std::int64_t kPixelsPerChunk = 64;
-// Channels per work item of the mean: a 1152-channel 7x7 map is 5 items.
-constexpr std::int64_t kChannelsPerItem = 256;
+// The mean's work items: at most 8 chunks of pixels per image and channel
+// blocks of at most 256, both sized from the shape alone, so that the sums
+// do not depend on the thread count (and about equal, so that two threads
+// get equal shares).
+constexpr std::int64_t kMaxChunks = 8;
+constexpr std::int64_t kMaxChannelsPerBlock = 256;
+// The scale's items: any split gives the same products; 16 per image.
+constexpr std::int64_t kScaleItemsPerImage = 16;
 
 inline float widen(std::uint16_t v) {
   const std::uint32_t bits = static_cast<std::uint32_t>(v) << 16;
@@ -43,13 +46,25 @@ inline float load(const std::uint16_t* p, std::int64_t i) { return widen(p[i]); 
 inline void store(float* p, std::int64_t i, float v) { p[i] = v; }
 inline void store(std::uint16_t* p, std::int64_t i, float v) { p[i] = round_to_bf16(v); }
 
-// Sums `count` pixels of `width` channels (row stride `stride`) into sums.
+// Sums `count` pixels of `width` channels (row stride `stride`) into sums,
+// 64 channels at a time held in registers across the pixels; each channel's
+// sum adds its pixels in order either way.
 template <typename In>
 inline void sum_pixels(const In* x, std::int64_t count, std::int64_t width, std::int64_t stride, float* sums) {
-  for (std::int64_t c = 0; c < width; ++c) sums[c] = 0.0F;
+  constexpr std::int64_t kHeld = 64;
+  std::int64_t c0 = 0;
+  for (; c0 + kHeld <= width; c0 += kHeld) {
+    float held[kHeld] = {};
+    for (std::int64_t p = 0; p < count; ++p) {
+      const In* row = x + p * stride + c0;
+      for (std::int64_t c = 0; c < kHeld; ++c) held[c] += load(row, c);
+    }
+    for (std::int64_t c = 0; c < kHeld; ++c) sums[c0 + c] = held[c];
+  }
+  for (std::int64_t c = c0; c < width; ++c) sums[c] = 0.0F;
   for (std::int64_t p = 0; p < count; ++p) {
     const In* row = x + p * stride;
-    for (std::int64_t c = 0; c < width; ++c) sums[c] += load(row, c);
+    for (std::int64_t c = c0; c < width; ++c) sums[c] += load(row, c);
   }
 }
 
@@ -118,7 +133,13 @@ void check_type(DType type, const char* what) {
     throw Error(std::string("native: per-channel ") + what + " takes float32 or bfloat16, not " + dtype_name(type));
 }
 
-std::int64_t chunks_of(const NhwcExtent& e) { return (e.pixels + kPixelsPerChunk - 1) / kPixelsPerChunk; }
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+std::int64_t pixels_per_chunk(const NhwcExtent& e) { return std::max<std::int64_t>(1, ceil_div(e.pixels, kMaxChunks)); }
+std::int64_t chunks_of(const NhwcExtent& e) { return ceil_div(e.pixels, pixels_per_chunk(e)); }
+std::int64_t channels_per_block(const NhwcExtent& e) {
+  const std::int64_t blocks = ceil_div(e.channels, kMaxChannelsPerBlock);
+  return ceil_div(ceil_div(e.channels, blocks), 16) * 16;
+}
 
 }  // namespace
 
@@ -129,15 +150,15 @@ std::int64_t channel_mean_scratch_floats(const NhwcExtent& extent) {
 void channel_mean_nhwc(const void* x, DType x_type, const NhwcExtent& extent, void* y, DType y_type, float* scratch) {
   check_type(x_type, "mean");
   check_type(y_type, "mean");
-  const std::int64_t chunks = chunks_of(extent), channels = extent.channels;
-  const std::int64_t blocks = (channels + kChannelsPerItem - 1) / kChannelsPerItem;
+  const std::int64_t chunks = chunks_of(extent), channels = extent.channels, chunk_pixels = pixels_per_chunk(extent);
+  const std::int64_t block_width = channels_per_block(extent), blocks = ceil_div(channels, block_width);
   const std::int64_t items = extent.images * chunks * blocks;
   const bool bf16 = x_type == DType::kBFloat16;
 #pragma omp parallel for if (items > 1) schedule(static)
   for (std::int64_t item = 0; item < items; ++item) {
     const std::int64_t block = item % blocks, chunk = (item / blocks) % chunks, image = item / (blocks * chunks);
-    const std::int64_t c0 = block * kChannelsPerItem, width = std::min(kChannelsPerItem, channels - c0);
-    const std::int64_t p0 = chunk * kPixelsPerChunk, count = std::min(kPixelsPerChunk, extent.pixels - p0);
+    const std::int64_t c0 = block * block_width, width = std::min(block_width, channels - c0);
+    const std::int64_t p0 = chunk * chunk_pixels, count = std::min(chunk_pixels, extent.pixels - p0);
     const std::int64_t offset = (image * extent.pixels + p0) * channels + c0;
     float* sums = scratch + (image * chunks + chunk) * channels + c0;
     if (bf16) {
@@ -168,14 +189,15 @@ void channel_scale_nhwc(const void* x, DType x_type, const void* scale, DType sc
   check_type(scale_type, "scale");
   check_type(y_type, "scale");
   if (x_type != y_type) throw Error("native: per-channel scale writes its input's dtype");
-  const std::int64_t chunks = chunks_of(extent), channels = extent.channels;
-  const std::int64_t items = extent.images * chunks;
+  const std::int64_t channels = extent.channels;
+  const std::int64_t chunk_pixels = std::max<std::int64_t>(1, ceil_div(extent.pixels, kScaleItemsPerImage));
+  const std::int64_t chunks = ceil_div(extent.pixels, chunk_pixels), items = extent.images * chunks;
   const bool x_bf16 = x_type == DType::kBFloat16, s_bf16 = scale_type == DType::kBFloat16;
   static const bool avx512 = __builtin_cpu_supports("avx512f");
 #pragma omp parallel for if (items > 1) schedule(static)
   for (std::int64_t item = 0; item < items; ++item) {
     const std::int64_t chunk = item % chunks, image = item / chunks;
-    const std::int64_t p0 = chunk * kPixelsPerChunk, count = std::min(kPixelsPerChunk, extent.pixels - p0);
+    const std::int64_t p0 = chunk * chunk_pixels, count = std::min(chunk_pixels, extent.pixels - p0);
     const std::int64_t offset = (image * extent.pixels + p0) * channels;
     const std::int64_t s_offset = scale_per_image ? image * channels : 0;
     if (x_bf16 && avx512) {

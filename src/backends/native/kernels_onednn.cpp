@@ -82,10 +82,9 @@ class PoolKernel final : public Kernel {
     }
     prim_ = dnnl::pooling_forward(pd_);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
-    // A global average over an nhwc input runs as channel_mean_nhwc(): oneDNN's
-    // took 0.28 ms of efficientnet_b0's 3.7 in bf16 (17 squeeze-excitations),
-    // reading at ~20 GB/s what a plain pass reads at ~70. Its result, one value
-    // per channel, has the same bytes in nhwc and nchw.
+    // A global average over an nhwc input runs as channel_mean_nhwc(), whose
+    // sums do not depend on the thread count; measured in channel_ops.h. Its
+    // result, one value per channel, has the same bytes in nhwc and nchw.
     channel_mean_ =
         global_ && !max_ && !input_reorder_ && is_nhwc(given, x, dtype) &&
         (is_nhwc(pd_.dst_desc(), y, dtype) || pd_.dst_desc() == memory::desc(to_dims(y), to_onednn(dtype), tag::abcd));
@@ -387,8 +386,7 @@ class BinaryPrimitiveKernel final : public Kernel {
     src1_ = memory(small_md, cpu_engine(), nullptr);
     dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     // A squeeze-excitation's Mul (nhwc by one value per channel) runs as
-    // channel_scale_nhwc(): oneDNN's jit:uni binary took 0.29 ms of
-    // efficientnet_b0's 3.7 in bf16 (0.43 of 6.3 in float32).
+    // channel_scale_nhwc() (channel_ops.h), as the mean before it does.
     const auto nhwc = [](const Shape& shape, DType dtype) {
       return memory::desc(to_dims(shape), to_onednn(dtype), tag::acdb);
     };
