@@ -4,7 +4,7 @@ check which of them the native engine runs (models/corpus_report.py).
 
 Run with Debian's interpreter (python3-torch, python3-torchvision, python3-onnx):
 
-    /usr/bin/python3 models/export_corpus.py --dir DIR [--only a,b] [--opset 13]
+    /usr/bin/python3 models/export_corpus.py --dir DIR [--only a,b] [--opset 13] [--dynamic-batch]
 
 Each architecture gets seeded, untrained weights (torch.manual_seed(0)), and
 its BatchNorm layers seeded running statistics too, so that the exported
@@ -14,6 +14,9 @@ the identity. Nothing is downloaded. Inputs are batch 1 and small (mostly
 112x112) to keep export and the corpus run fast on a 2-core machine; a few
 architectures need a particular size (noted in SIZES). Writes DIR/<name>.onnx
 and DIR/corpus.json (name, file, input shape, opset, parameter count).
+With --dynamic-batch the batch dimension is symbolic, so that `inferlab
+bench --batch sweep` can run ONNX Runtime at batches above 1 too (it refuses
+them on a fixed-shape export; native re-plans for any batch either way).
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ def seed_batchnorm(model: torch.nn.Module, generator: torch.Generator) -> None:
                     module.bias.copy_(torch.randn(c, generator=generator) * 0.1)
 
 
-def export(name: str, directory: str, opset: int) -> dict:
+def export(name: str, directory: str, opset: int, dynamic_batch: bool) -> dict:
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None, **KWARGS.get(name, {}))
     seed_batchnorm(model, torch.Generator().manual_seed(1))
@@ -103,6 +106,9 @@ def export(name: str, directory: str, opset: int) -> dict:
             input_names=["input"],
             output_names=["logits"],
             do_constant_folding=True,
+            # A symbolic batch lets every engine run a batch sweep (ONNX
+            # Runtime refuses other batches of a fixed-shape export).
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None,
         )
     onnx.checker.check_model(path)
     ops = sorted({node.op_type for node in onnx.load(path).graph.node})
@@ -111,6 +117,7 @@ def export(name: str, directory: str, opset: int) -> dict:
         "file": os.path.basename(path),
         "input": shape,
         "opset": opset,
+        "dynamic_batch": dynamic_batch,
         "parameters": sum(p.numel() for p in model.parameters()),
         "ops": ops,
     }
@@ -121,6 +128,8 @@ def main() -> int:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--only", default="", help="comma list of architectures (default: the corpus)")
     parser.add_argument("--opset", type=int, default=13)
+    parser.add_argument("--dynamic-batch", action="store_true",
+                        help="export the batch dimension as symbolic (for `inferlab bench --batch sweep`)")
     args = parser.parse_args()
     if IMPORT_ERROR is not None:
         print(f"export_corpus.py: needs Debian's /usr/bin/python3 with python3-torch and python3-torchvision "
@@ -140,7 +149,7 @@ def main() -> int:
     for name in names:
         start = time.time()
         try:
-            entries[name] = export(name, args.dir, args.opset)
+            entries[name] = export(name, args.dir, args.opset, args.dynamic_batch)
             print(f"{name}: {entries[name]['input']} in {time.time() - start:.1f} s", flush=True)
         except Exception as e:  # one architecture's export failure must not stop the corpus
             entries[name] = {"name": name, "error": f"{type(e).__name__}: {e}".splitlines()[0]}
