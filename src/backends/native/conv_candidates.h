@@ -29,14 +29,16 @@ struct ConvCandidate {
 /// The convolutions that fit: first oneDNN's own first choice with layouts
 /// it picks (what runs when tactics are off), then with `all`, every other
 /// implementation oneDNN offers for src/dst layouts of its choice, nhwc and
-/// (float32) nchw, stopping at one named `wanted` (the cached tactic).
+/// (float32) nchw, and (not int8) its Winograd ones, stopping at one named
+/// `wanted` (the cached tactic). `desc_for` makes the layer's descriptor for
+/// a src/dst layout and an algorithm (direct or Winograd).
 /// int8: only implementations that scale the s8 weights by
 /// `int8_weight_adjust` (oneDNN's scale_adjust: 0.5 in the kernels for CPUs
 /// without VNNI reading an s8 source, else 1) are listed, since the layer's
 /// output scales and weights were prepared for that factor; the list may then
 /// be empty.
 std::vector<ConvCandidate> conv_candidates(
-    const std::function<dnnl::convolution_forward::desc(dnnl::memory::format_tag)>& desc_for,
+    const std::function<dnnl::convolution_forward::desc(dnnl::memory::format_tag, dnnl::algorithm)>& desc_for,
     const dnnl::primitive_attr& attr, bool all, bool int8, const std::string& wanted, float int8_weight_adjust = 1.0F);
 
 /// Zeroed buffers, one per role, as large as the largest candidate of a

@@ -281,10 +281,10 @@ class ConvKernel final : public Kernel {
   // src and dst layouts: `any` lets oneDNN choose for these shapes
   // (blocked, e.g. nChw8c, or nhwc for int8); tactics also try fixed ones.
   // The engine keeps whatever is chosen between layers.
-  dnnl::convolution_forward::desc convolution_desc(const ConvDesc& d, tag layout) const {
+  dnnl::convolution_forward::desc convolution_desc(const ConvDesc& d, tag layout, dnnl::algorithm algorithm) const {
     return dnnl::convolution_forward::desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-        memory::desc(to_dims(d.x), d.src_type, layout), memory::desc(d.w_dims, d.w_type, tag::any), d.b_md,
+        dnnl::prop_kind::forward_inference, algorithm, memory::desc(to_dims(d.x), d.src_type, layout),
+        memory::desc(d.w_dims, d.w_type, tag::any), d.b_md,
         memory::desc(to_dims(d.y), to_onednn(quantize_apart_ ? DType::kFloat32 : out_type_), layout),
         to_dims(d.strides), d.dil, d.pad_l, d.pad_r);
   }
@@ -320,8 +320,9 @@ class ConvKernel final : public Kernel {
     // of the names, and the layout the timing charged against).
     const bool all = tuner_ != nullptr && !(offer_xnnpack && cached == kXnnpackConvTactic);
     Choice c;
-    c.candidates = conv_candidates([&](tag layout) { return convolution_desc(d, layout); }, d.attr, all, int8_, cached,
-                                   d.weight_adjust);
+    c.candidates =
+        conv_candidates([&](tag layout, dnnl::algorithm algorithm) { return convolution_desc(d, layout, algorithm); },
+                        d.attr, all, int8_, cached, d.weight_adjust);
     if (c.candidates.empty()) return c;  // prepare() tries again or says why
     const auto& candidates = c.candidates;
     tactic_note_.clear();

@@ -6,7 +6,10 @@
 // layers); the candidates of every precision this CPU runs are checked here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -60,8 +63,8 @@ void expect_no_candidate_writes_past_its_output(const Layer& layer, const Types&
   const memory::dims y{1, layer.channels_out, out_side, out_side};
   const bool int8 = types.src == dt::u8;
   const memory::desc bias({layer.channels_out}, dt::f32, tag::x);
-  auto desc_for = [&](tag layout) {
-    return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+  auto desc_for = [&](tag layout, dnnl::algorithm algorithm) {
+    return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm,
                                            memory::desc(x, types.src, layout), memory::desc(w, types.weights, tag::any),
                                            bias, memory::desc(y, types.dst, layout), {layer.stride, layer.stride},
                                            {0, 0}, {0, 0});
@@ -74,6 +77,8 @@ void expect_no_candidate_writes_past_its_output(const Layer& layer, const Types&
   if (int8 && candidates.empty()) candidates = conv_candidates(desc_for, attr, true, int8, "", 0.5F);
   EXPECT_FALSE(candidates.empty()) << types.name;
   for (const auto& candidate : candidates) {
+    if (candidate.name.find("wino") != std::string::npos)
+      std::printf("checked %s (%s)\n", candidate.name.c_str(), types.name);
     GuardedBuffer src(candidate.pd.src_desc()), weights(candidate.pd.weights_desc()), b(bias),
         dst(candidate.pd.dst_desc());
     dnnl::convolution_forward(candidate.pd)
@@ -104,12 +109,62 @@ std::vector<Types> precisions_this_cpu_runs() {
 TEST(NativeConvCandidates, NoneWritesPastItsOutput) {
   // Pixel counts that are and are not multiples of 16 (36, 49, 196, 64),
   // 1x1 (the AMX kernels that overran) and 3x3, stride 1 and 2.
-  const std::vector<Layer> layers{{64, 64, 1, 1, 6},  {512, 1000, 1, 1, 6}, {32, 48, 1, 1, 7}, {64, 64, 1, 2, 7},
-                                  {32, 32, 1, 1, 14}, {32, 32, 1, 1, 8},    {32, 32, 3, 1, 6}};
+  const std::vector<Layer> layers{
+      {64, 64, 1, 1, 6}, {512, 1000, 1, 1, 6}, {32, 48, 1, 1, 7}, {64, 64, 1, 2, 7}, {32, 32, 1, 1, 14},
+      {32, 32, 1, 1, 8}, {32, 32, 3, 1, 6},    {64, 64, 3, 1, 14}};  // the last: Winograd candidates (f32, AVX-512)
   if (!cpu_has_bf16()) std::printf("bf16 candidates not checked: %s\n", bf16_unsupported_reason().c_str());
   for (const auto& types : precisions_this_cpu_runs()) {
     for (const auto& layer : layers) expect_no_candidate_writes_past_its_output(layer, types);
   }
+}
+
+// Every float32 candidate of a 3x3 layer (Winograd ones among them on
+// AVX-512) computes what oneDNN's own pick computes, within the bench's
+// tolerance (max |diff| <= 1e-3 x max |reference|; Winograd's transforms
+// round more than the direct sums do).
+TEST(NativeConvCandidates, EveryFloat32CandidateAgreesWithTheFirst) {
+  const memory::dims x{1, 64, 16, 16}, w{64, 64, 3, 3}, y{1, 64, 14, 14};
+  const memory::desc bias_md({64}, dt::f32, tag::x);
+  auto desc_for = [&](tag layout, dnnl::algorithm algorithm) {
+    return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm,
+                                           memory::desc(x, dt::f32, layout), memory::desc(w, dt::f32, tag::any),
+                                           bias_md, memory::desc(y, dt::f32, layout), {1, 1}, {0, 0}, {0, 0});
+  };
+  const std::vector<ConvCandidate> candidates = conv_candidates(desc_for, dnnl::primitive_attr(), true, false, "");
+  ASSERT_FALSE(candidates.empty());
+  std::vector<float> src(16 * 16 * 64), weights(64 * 64 * 9), bias(64);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>((i * 37) % 101) / 50.0F - 1.0F;
+  for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<float>((i * 53) % 97) / 97.0F - 0.5F;
+  for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = static_cast<float>(i) / 64.0F;
+  memory plain_src({x, dt::f32, tag::nchw}, cpu_engine(), src.data());
+  memory plain_w({w, dt::f32, tag::oihw}, cpu_engine(), weights.data());
+  memory b(bias_md, cpu_engine(), bias.data());
+  std::vector<float> first;
+  int winograd = 0;
+  for (const auto& candidate : candidates) {
+    memory s(candidate.pd.src_desc(), cpu_engine()), wt(candidate.pd.weights_desc(), cpu_engine()),
+        d(candidate.pd.dst_desc(), cpu_engine());
+    dnnl::reorder(plain_src, s).execute(cpu_stream(), plain_src, s);
+    dnnl::reorder(plain_w, wt).execute(cpu_stream(), plain_w, wt);
+    dnnl::convolution_forward(candidate.pd)
+        .execute(cpu_stream(), {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, wt}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, d}});
+    std::vector<float> out(14 * 14 * 64);
+    memory plain_dst({y, dt::f32, tag::nchw}, cpu_engine(), out.data());
+    dnnl::reorder(d, plain_dst).execute(cpu_stream(), d, plain_dst);
+    cpu_stream().wait();
+    if (first.empty()) {
+      first = out;
+      continue;
+    }
+    winograd += candidate.name.find("wino") != std::string::npos;
+    float max_ref = 0, max_diff = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      max_ref = std::max(max_ref, std::abs(first[i]));
+      max_diff = std::max(max_diff, std::abs(out[i] - first[i]));
+    }
+    EXPECT_LE(max_diff, 1e-3F * max_ref) << candidate.name;
+  }
+  std::printf("%zu candidates, %d Winograd\n", candidates.size(), winograd);
 }
 
 }  // namespace
