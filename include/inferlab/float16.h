@@ -2,7 +2,8 @@
 /// @file float16.h
 /// IEEE 754 binary16 <-> binary32 conversion in software (round to nearest,
 /// ties to even; NaN and infinity kept), for hosts and compilers without a
-/// native half type. Bit-exact with numpy's float32.astype(float16).
+/// native half type. Bit-exact with numpy's float32.astype(float16). Also
+/// bfloat16 <-> binary32, as the native engine rounds it.
 
 #include <bit>
 #include <cstdint>
@@ -39,5 +40,21 @@ inline float float16_bits_to_float(std::uint16_t h) {
 
 /// `value` rounded to the nearest float16, as a float32.
 inline float round_to_float16(float value) { return float16_bits_to_float(float_to_float16_bits(value)); }
+
+/// The bfloat16 bit pattern nearest to `value` (ties to even), by the
+/// integer rounding the native engine's vector paths also use, so that every
+/// path gives the same bits. No NaN case: a NaN whose low 16 bits are all
+/// set rounds into the next bit pattern (the arithmetic here only meets
+/// NaNs with low bits clear).
+inline std::uint16_t float_to_bfloat16_bits(float value) {
+  std::uint32_t x = std::bit_cast<std::uint32_t>(value);
+  x += 0x7fffU + ((x >> 16) & 1U);
+  return static_cast<std::uint16_t>(x >> 16);
+}
+
+/// The float32 value of bfloat16 bits `b` (exact).
+inline float bfloat16_bits_to_float(std::uint16_t b) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16);
+}
 
 }  // namespace inferlab

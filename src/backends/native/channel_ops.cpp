@@ -10,9 +10,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "inferlab/error.h"
+#include "inferlab/float16.h"
 
 namespace inferlab::native {
 
@@ -27,24 +27,10 @@ constexpr std::int64_t kMaxChannelsPerBlock = 256;
 // The scale's items: any split gives the same products; 16 per image.
 constexpr std::int64_t kScaleItemsPerImage = 16;
 
-inline float widen(std::uint16_t v) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(v) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-inline std::uint16_t round_to_bf16(float f) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits += 0x7FFFU + ((bits >> 16) & 1U);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
 inline float load(const float* p, std::int64_t i) { return p[i]; }
-inline float load(const std::uint16_t* p, std::int64_t i) { return widen(p[i]); }
+inline float load(const std::uint16_t* p, std::int64_t i) { return bfloat16_bits_to_float(p[i]); }
 inline void store(float* p, std::int64_t i, float v) { p[i] = v; }
-inline void store(std::uint16_t* p, std::int64_t i, float v) { p[i] = round_to_bf16(v); }
+inline void store(std::uint16_t* p, std::int64_t i, float v) { p[i] = float_to_bfloat16_bits(v); }
 
 // Sums `count` pixels of `width` channels (row stride `stride`) into sums,
 // 64 channels at a time held in registers across the pixels; each channel's

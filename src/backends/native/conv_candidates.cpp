@@ -6,6 +6,7 @@
 #include <cstring>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
 #include "inferlab/error.h"
 #include "onednn_context.h"
@@ -65,6 +66,14 @@ bool writes_past_its_output(const dnnl::convolution_forward::primitive_desc& pd)
   return pixels % 16 != 0;
 }
 
+// A Winograd convolution keeps its weights transformed, about 4x the bytes
+// of the direct kernels' (6x6 tiles for 3x3 filters): resnet152's peak RSS
+// went from 380 to 614 MB with it chosen for 10 layer shapes. Its runs count
+// 1.25x as long as they took, so that it is chosen only where it gains much.
+// (resnet152 and vgg16 kept it on the same layers with this weight: it won
+// those by more.)
+constexpr double kWinogradTimeWeight = 1.25;
+
 // Whether `attr` adds a binary post-op operand (a fused residual).
 bool adds_residual(const dnnl::primitive_attr& attr) {
   const dnnl::post_ops ops = attr.get_post_ops();
@@ -117,7 +126,8 @@ std::vector<ConvCandidate> conv_candidates(
     // The iterator's descriptor moves on with next_impl(): keep a copy.
     dnnl_primitive_desc_t copy = nullptr;
     dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&copy, pd.get()), "could not clone a primitive descriptor");
-    out.push_back({dnnl::convolution_forward::primitive_desc(copy), layouts, impl + " " + layouts});
+    const double weight = impl.find("wino") != std::string::npos ? kWinogradTimeWeight : 1.0;
+    out.push_back({dnnl::convolution_forward::primitive_desc(copy), layouts, impl + " " + layouts, weight});
   };
   auto& eng = cpu_engine();
   // oneDNN 2.x's descriptor iterator keeps a pointer to the operation
@@ -135,32 +145,28 @@ std::vector<ConvCandidate> conv_candidates(
   }
   add(first);
   if (!all || out.back().name == wanted) return out;
-  std::vector<tag> layouts{tag::any, tag::nhwc};
+  // Every other implementation for src/dst layouts of oneDNN's choice, nhwc
+  // and (float32) nchw; then Winograd (oneDNN 2.6: float32 3x3 stride-1
+  // layers on AVX-512, blocked layouts), which convolution_direct never
+  // reaches: on the AMX Xeon it ran vgg16's and resnet's 3x3 layers 2.0-2.7x
+  // faster than the direct kernels (standalone), its results within the
+  // bench's tolerance of theirs (NativeConvCandidates test). It must win the
+  // timing like any other candidate. oneDNN offers none for other layers.
+  std::vector<std::pair<tag, dnnl::algorithm>> tries{{tag::any, dnnl::algorithm::convolution_direct},
+                                                     {tag::nhwc, dnnl::algorithm::convolution_direct}};
   // oneDNN 2.6 has only its reference int8 convolution for nchw.
-  if (!int8) layouts.push_back(tag::nchw);
-  for (tag layout : layouts) {
-    const dnnl::convolution_forward::desc layout_desc = desc_for(layout, dnnl::algorithm::convolution_direct);
+  if (!int8) {
+    tries.emplace_back(tag::nchw, dnnl::algorithm::convolution_direct);
+    tries.emplace_back(tag::any, dnnl::algorithm::convolution_winograd);
+  }
+  for (const auto& [layout, algorithm] : tries) {
+    const dnnl::convolution_forward::desc layout_desc = desc_for(layout, algorithm);
     dnnl::convolution_forward::primitive_desc pd(layout_desc, attr, eng, /*allow_empty=*/true);
     if (!pd) continue;
     do {
       add(pd);
       if (out.back().name == wanted) return out;
     } while (pd.next_impl());
-  }
-  // Winograd (oneDNN 2.6: float32 3x3 stride-1 layers on AVX-512, blocked
-  // layouts): 2.2-2.7x faster than the direct kernels on vgg16's and
-  // resnet's 3x3 layers on the AMX Xeon (standalone), at the price of
-  // float32 results a few ulp further from the direct sums; it must win the
-  // timing like any other candidate. oneDNN offers none for other layers.
-  if (!int8) {
-    const dnnl::convolution_forward::desc wino_desc = desc_for(tag::any, dnnl::algorithm::convolution_winograd);
-    dnnl::convolution_forward::primitive_desc pd(wino_desc, attr, eng, /*allow_empty=*/true);
-    if (pd) {
-      do {
-        add(pd);
-        if (out.back().name == wanted) return out;
-      } while (pd.next_impl());
-    }
   }
   return out;
 }

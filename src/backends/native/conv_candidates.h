@@ -24,6 +24,9 @@ struct ConvCandidate {
   dnnl::convolution_forward::primitive_desc pd;
   std::string layouts;  ///< "src>dst", e.g. "acdb>acdb" (nhwc)
   std::string name;     ///< oneDNN's implementation + layouts: the tactic's name in the cache
+  /// What its timed run counts as, per ms (Tuner::choose): above 1 for a
+  /// Winograd kernel, whose transformed weights take about 4x the bytes.
+  double time_weight = 1.0;
 };
 
 /// The convolutions that fit: first oneDNN's own first choice with layouts

@@ -352,26 +352,32 @@ class ConvKernel final : public Kernel {
     const auto& candidates = c.candidates;
     std::shared_ptr<ConvScratch> scratch;
     const memory::desc usual = candidates[0].pd.dst_desc();
-    const auto choice = tuner_->choose(signature, names, [&](std::size_t i) {
-      if (!scratch) {  // first call: only a layer that is timed allocates
-        scratch = std::make_shared<ConvScratch>();
-        for (const auto& candidate : candidates) {
-          scratch->need(ConvScratch::kSrc, candidate.pd.src_desc());
-          scratch->need(ConvScratch::kWeights, candidate.pd.weights_desc());
-          scratch->need(ConvScratch::kDst, candidate.pd.dst_desc());
-        }
-        if (c.xnnpack) scratch->need(ConvScratch::kSrc, nhwc_like(d.given));
-        if (c.xnnpack) scratch->need(ConvScratch::kDst, nhwc_like(usual));
-        scratch->need(ConvScratch::kInput, d.given);
-        scratch->need(ConvScratch::kBias, d.b_md);
-        scratch->need(ConvScratch::kUsualDst, usual);
-        if (epilogue_.residual) scratch->need(ConvScratch::kResidual, residual_md_);
-        scratch->allocate();
-      }
-      if (i == candidates.size()) return xnnpack_runner(c.xnnpack, d.given, usual, scratch);
-      return conv_runner(candidates[i].pd, d.given, usual, d.b_md, residual_md_, epilogue_.residual && !sum_residual_,
-                         scratch);
-    });
+    std::vector<double> weights;  // per name: the candidates', then XNNPACK's (1)
+    for (const auto& candidate : candidates) weights.push_back(candidate.time_weight);
+    weights.resize(names.size(), 1.0);
+    const auto choice = tuner_->choose(
+        signature, names,
+        [&](std::size_t i) {
+          if (!scratch) {  // first call: only a layer that is timed allocates
+            scratch = std::make_shared<ConvScratch>();
+            for (const auto& candidate : candidates) {
+              scratch->need(ConvScratch::kSrc, candidate.pd.src_desc());
+              scratch->need(ConvScratch::kWeights, candidate.pd.weights_desc());
+              scratch->need(ConvScratch::kDst, candidate.pd.dst_desc());
+            }
+            if (c.xnnpack) scratch->need(ConvScratch::kSrc, nhwc_like(d.given));
+            if (c.xnnpack) scratch->need(ConvScratch::kDst, nhwc_like(usual));
+            scratch->need(ConvScratch::kInput, d.given);
+            scratch->need(ConvScratch::kBias, d.b_md);
+            scratch->need(ConvScratch::kUsualDst, usual);
+            if (epilogue_.residual) scratch->need(ConvScratch::kResidual, residual_md_);
+            scratch->allocate();
+          }
+          if (i == candidates.size()) return xnnpack_runner(c.xnnpack, d.given, usual, scratch);
+          return conv_runner(candidates[i].pd, d.given, usual, d.b_md, residual_md_,
+                             epilogue_.residual && !sum_residual_, scratch);
+        },
+        weights);
     // oneDNN 2.6's int8 brgconv keeps state derived from its first run's
     // operands in the primitive, and the primitive cache would hand the
     // candidate timed on zeroed scratch to this layer: its sums were then

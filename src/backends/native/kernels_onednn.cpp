@@ -80,18 +80,19 @@ class PoolKernel final : public Kernel {
         input_reorder_ = dnnl::reorder(input_, src_);
       }
     }
-    prim_ = dnnl::pooling_forward(pd_);
-    dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     // A global average over an nhwc input runs as channel_mean_nhwc(), whose
     // sums do not depend on the thread count; measured in channel_ops.h. Its
     // result, one value per channel, has the same bytes in nhwc and nchw.
-    channel_mean_ =
-        global_ && !max_ && !input_reorder_ && is_nhwc(given, x, dtype) &&
-        (is_nhwc(pd_.dst_desc(), y, dtype) || pd_.dst_desc() == memory::desc(to_dims(y), to_onednn(dtype), tag::abcd));
+    const std::string dst_layout = layout_name(pd_.dst_desc());
+    channel_mean_ = global_ && !max_ && !input_reorder_ && layout_name(given) == "acdb" &&
+                    (dst_layout == "acdb" || dst_layout == "abcd");
     if (channel_mean_) {
       extent_ = {x[0], x[2] * x[3], x[1]};
       scratch_.assign(static_cast<std::size_t>(channel_mean_scratch_floats(extent_)), 0.0F);
       dtype_ = dtype;
+    } else {
+      prim_ = dnnl::pooling_forward(pd_);
+      dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     }
     return {{dtype, y, layout_of(pd_.dst_desc(), y, dtype)}};
   }
@@ -110,9 +111,6 @@ class PoolKernel final : public Kernel {
   }
 
  private:
-  static bool is_nhwc(const memory::desc& md, const Shape& shape, DType dtype) {
-    return md == memory::desc(to_dims(shape), to_onednn(dtype), tag::acdb);
-  }
   const onnx::NodeProto& node_;
   bool max_;
   bool global_;
@@ -381,26 +379,25 @@ class BinaryPrimitiveKernel final : public Kernel {
         big_reorder_ = dnnl::reorder(big_given_, big_nhwc_);
       }
     }
-    prim_ = dnnl::binary(pd_);
-    src0_ = big_reorder_ ? big_nhwc_ : memory(given, cpu_engine(), nullptr);
-    src1_ = memory(small_md, cpu_engine(), nullptr);
-    dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     // A squeeze-excitation's Mul (nhwc by one value per channel) runs as
-    // channel_scale_nhwc() (channel_ops.h), as the mean before it does.
-    const auto nhwc = [](const Shape& shape, DType dtype) {
-      return memory::desc(to_dims(shape), to_onednn(dtype), tag::acdb);
-    };
+    // channel_scale_nhwc() (channel_ops.h), as the mean before it does. The
+    // per-channel operand's bytes are the same in nchw and nhwc.
+    const std::string small_layout = layout_name(small_md);
     const bool per_channel = small_shape.size() == 4 && small_shape[1] == big.shape[1] && small_shape[2] == 1 &&
                              small_shape[3] == 1 && (small_shape[0] == 1 || small_shape[0] == big.shape[0]) &&
-                             (small_md == memory::desc(to_dims(small_shape), to_onednn(small.dtype), tag::abcd) ||
-                              small_md == nhwc(small_shape, small.dtype));
-    channel_scale_ = op == "Mul" && !quantized_ && !big_reorder_ && per_channel &&
-                     given == nhwc(big.shape, big.dtype) && pd_.dst_desc() == nhwc(big.shape, out_type);
+                             (small_layout == "abcd" || small_layout == "acdb");
+    channel_scale_ = op == "Mul" && !quantized_ && !big_reorder_ && per_channel && layout_name(given) == "acdb" &&
+                     layout_name(pd_.dst_desc()) == "acdb" && out_type == big.dtype;
     if (channel_scale_) {
       extent_ = {big.shape[0], big.shape[2] * big.shape[3], big.shape[1]};
       big_type_ = big.dtype;
       small_type_ = small.dtype;
       scale_per_image_ = small_shape[0] > 1;
+    } else {
+      prim_ = dnnl::binary(pd_);
+      src0_ = big_reorder_ ? big_nhwc_ : memory(given, cpu_engine(), nullptr);
+      src1_ = memory(small_md, cpu_engine(), nullptr);
+      dst_ = memory(pd_.dst_desc(), cpu_engine(), nullptr);
     }
     return {{out_type, big.shape, layout_of(pd_.dst_desc(), big.shape, out_type)}};
   }

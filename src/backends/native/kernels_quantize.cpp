@@ -170,20 +170,13 @@ class QuantizeKernel final : public Kernel {
     const dnnl::memory::desc dst(to_dims(x), to_onednn(out_),
                                  x.size() == 4 ? dnnl::memory::format_tag::acdb : plain_tag(x.size()));
     inverse_scale_ = 1.0F / in[1].constant->data_as<float>()[0];
-    reorder_.prepare(physical_desc(in[0]), dst, inverse_scale_);
-    // A planar RGB image (the model's input): its own pass, same bytes.
+    // A planar RGB image (the model's input), or the same element order on
+    // both sides (nhwc to nhwc, plain below 4-D): a pass of our own, with
+    // the reorder's bytes (quantize_passes.h). Otherwise the reorder.
     planar3_ = x.size() == 4 && x[1] == 3 && !is_blocked(in[0].layout);
-    if (planar3_) {
-      images_ = x[0];
-      pixels_ = x[2] * x[3];
-    }
-    // The same element order on both sides (nhwc to nhwc, or plain below
-    // 4-D): one flat pass, same bytes as the reorder.
-    contiguous_ = !planar3_ &&
-                  (x.size() == 4 ? physical_desc(in[0]) == dnnl::memory::desc(to_dims(x), dnnl::memory::data_type::f32,
-                                                                              dnnl::memory::format_tag::acdb)
-                                 : !is_blocked(in[0].layout));
-    elements_ = shape_element_count(x);
+    contiguous_ =
+        !planar3_ && (x.size() == 4 ? layout_name(physical_desc(in[0])) == "acdb" : !is_blocked(in[0].layout));
+    if (!planar3_ && !contiguous_) reorder_.prepare(physical_desc(in[0]), dst, inverse_scale_);
     return {{out_, x, layout_of(dst, x, out_)}};
   }
   bool accepts_layouts(const std::vector<InputDesc>& in) const override {
@@ -195,11 +188,12 @@ class QuantizeKernel final : public Kernel {
   }
   void run(const std::vector<View>& in, const std::vector<View>& out) override {
     if (fast_ && planar3_) {
-      return quantize_planar3_to_nhwc(in[0].f(), images_, pixels_, inverse_scale_, out_ == DType::kInt8,
+      const Shape& x = in[0].shape;
+      return quantize_planar3_to_nhwc(in[0].f(), x[0], x[2] * x[3], inverse_scale_, out_ == DType::kInt8,
                                       static_cast<std::int8_t*>(out[0].data));
     }
     if (fast_ && contiguous_) {
-      return quantize_contiguous(in[0].f(), elements_, inverse_scale_, out_ == DType::kInt8,
+      return quantize_contiguous(in[0].f(), in[0].elements(), inverse_scale_, out_ == DType::kInt8,
                                  static_cast<std::int8_t*>(out[0].data));
     }
     if (fast_) return reorder_.run(in[0].data, out[0].data);
@@ -227,7 +221,6 @@ class QuantizeKernel final : public Kernel {
   float inverse_scale_ = 1.0F;
   bool planar3_ = false;     // fast_ on an nchw 3-channel input: quantize_planar3_to_nhwc()
   bool contiguous_ = false;  // fast_ with one element order on both sides: quantize_contiguous()
-  std::int64_t images_ = 0, pixels_ = 0, elements_ = 0;
 };
 
 class DequantizeKernel final : public Kernel {

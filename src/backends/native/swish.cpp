@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "inferlab/error.h"
+#include "inferlab/float16.h"
 
 namespace inferlab::native {
 
@@ -48,20 +49,6 @@ float swish_scalar(float x) {
   float two_n;
   std::memcpy(&two_n, &bits, sizeof two_n);
   return x / (1.0F + p * two_n);
-}
-
-float widen_bf16(std::uint16_t v) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(v) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-std::uint16_t round_to_bf16(float f) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits += 0x7FFFU + ((bits >> 16) & 1U);
-  return static_cast<std::uint16_t>(bits >> 16);
 }
 
 void scalar_f32(float* x, std::int64_t count) {
@@ -128,10 +115,10 @@ __attribute__((target("avx2,fma"))) void avx2_f32(float* x, std::int64_t count) 
 const std::uint16_t* bf16_table() {
   static const std::vector<std::uint16_t> table = [] {
     std::vector<float> widened(65536);
-    for (std::uint32_t v = 0; v < 65536; ++v) widened[v] = widen_bf16(static_cast<std::uint16_t>(v));
+    for (std::uint32_t v = 0; v < 65536; ++v) widened[v] = bfloat16_bits_to_float(static_cast<std::uint16_t>(v));
     scalar_f32(widened.data(), static_cast<std::int64_t>(widened.size()));
     std::vector<std::uint16_t> rounded(65537, 0);
-    for (std::uint32_t v = 0; v < 65536; ++v) rounded[v] = round_to_bf16(widened[v]);
+    for (std::uint32_t v = 0; v < 65536; ++v) rounded[v] = float_to_bfloat16_bits(widened[v]);
     return rounded;
   }();
   return table.data();

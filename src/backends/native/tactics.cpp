@@ -7,6 +7,8 @@
 #include <chrono>
 #include <limits>
 
+#include "inferlab/error.h"
+
 namespace inferlab::native {
 
 namespace {
@@ -38,18 +40,6 @@ double ms_since(Clock::time_point start) {
 
 double fastest(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
-// A Winograd convolution keeps its weights transformed, about 4x the bytes
-// of the direct kernels' (6x6 tiles for 3x3 filters): resnet152's peak RSS
-// went from 380 to 614 MB with it chosen for 10 layer shapes. So that it is
-// chosen only where it gains much, its runs count 1.25x as long as they
-// took. (resnet152 kept it on the same layers, at 613 MB: it won those by
-// more; vgg16 too.)
-constexpr double kWinogradHandicap = 1.25;
-
-double memory_handicap(const std::string& name) {
-  return name.find("wino") != std::string::npos ? kWinogradHandicap : 1.0;
-}
-
 }  // namespace
 
 Tuner::Tuner(const std::string& cache_path)
@@ -64,7 +54,11 @@ Tuner::Tuner(const std::string& cache_path)
       threads_(" threads=" + std::to_string(omp_get_max_threads())) {}
 
 Tuner::Choice Tuner::choose(const std::string& signature, const std::vector<std::string>& names,
-                            const CandidateFactory& build) {
+                            const CandidateFactory& build, const std::vector<double>& time_weights) {
+  if (!time_weights.empty() && time_weights.size() != names.size())
+    throw Error("tactics: " + std::to_string(time_weights.size()) + " time weights for " +
+                std::to_string(names.size()) + " candidates");
+  const auto weight = [&](std::size_t i) { return time_weights.empty() ? 1.0 : time_weights[i]; };
   const auto start = Clock::now();
   const std::string key = signature + threads_;
   if (const auto* hit = cache_.find(key)) {
@@ -102,9 +96,9 @@ Tuner::Choice Tuner::choose(const std::string& signature, const std::vector<std:
     if (ms_since(start) > kLayerBudgetMs) break;
   }
   std::size_t chosen = 0;
-  double chosen_ms = fastest(times[0]), chosen_cost = chosen_ms * memory_handicap(names[0]);
+  double chosen_ms = fastest(times[0]), chosen_cost = chosen_ms * weight(0);
   for (std::size_t i = 1; i < runners.size(); ++i) {
-    const double ms = fastest(times[i]), cost = ms * memory_handicap(names[i]);
+    const double ms = fastest(times[i]), cost = ms * weight(i);
     if (cost < chosen_cost && cost < (1.0 - kMinGain) * fastest(times[0])) {
       chosen = i;
       chosen_ms = ms;

@@ -47,8 +47,12 @@ class Tuner {
   /// tactics) for the layer `signature` (which must hold no tab or newline):
   /// the cached tactic when it is still among `names`, else the fastest
   /// (by its fastest run), all candidates run in interleaved rounds so that
-  /// load from other processes falls on all of them alike.
-  Choice choose(const std::string& signature, const std::vector<std::string>& names, const CandidateFactory& build);
+  /// load from other processes falls on all of them alike. `time_weights`
+  /// (empty, or one per name) scales each candidate's time before the
+  /// comparison: a candidate that holds more memory can be made to win only
+  /// by a margin (Winograd convolutions, conv_candidates.h).
+  Choice choose(const std::string& signature, const std::vector<std::string>& names, const CandidateFactory& build,
+                const std::vector<double>& time_weights = {});
 
   /// The tactic cached for `signature` ("" when none), so that a kernel
   /// whose candidates are costly to list can stop listing at that one; it

@@ -14,25 +14,12 @@
 #include "../onnx_builder.h"
 #include "backends/native/channel_ops.h"
 #include "backends/native/onednn_util.h"
+#include "inferlab/float16.h"
 #include "optimize/graph_edit.h"
 #include "run_engine.h"
 
 namespace inferlab::native {
 namespace {
-
-std::uint16_t to_bf16(float f) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits += 0x7FFFU + ((bits >> 16) & 1U);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
-float from_bf16(std::uint16_t v) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(v) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
 
 // Two images of 131 pixels (two full chunks and a ragged one) and 300
 // channels (a full channel block and a ragged one).
@@ -69,7 +56,7 @@ TEST(NativeChannelOps, MeanIsTheSumOverPixelsOnAnyThreadCount) {
 TEST(NativeChannelOps, Bfloat16MeanIsRoundedFromFloat32Sums) {
   const auto values = seeded_values(kExtent.images * kExtent.pixels * kExtent.channels, 0.5F);
   std::vector<std::uint16_t> x(values.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = to_bf16(values[i]);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float_to_bfloat16_bits(values[i]);
   std::vector<std::uint16_t> y(kExtent.images * kExtent.channels);
   std::vector<float> scratch(channel_mean_scratch_floats(kExtent));
   channel_mean_nhwc(x.data(), DType::kBFloat16, kExtent, y.data(), DType::kBFloat16, scratch.data());
@@ -77,9 +64,9 @@ TEST(NativeChannelOps, Bfloat16MeanIsRoundedFromFloat32Sums) {
     for (std::int64_t c = 0; c < kExtent.channels; ++c) {
       double sum = 0;
       for (std::int64_t p = 0; p < kExtent.pixels; ++p)
-        sum += from_bf16(x[(n * kExtent.pixels + p) * kExtent.channels + c]);
-      const float expected = from_bf16(to_bf16(static_cast<float>(sum / kExtent.pixels)));
-      const float got = from_bf16(y[n * kExtent.channels + c]);
+        sum += bfloat16_bits_to_float(x[(n * kExtent.pixels + p) * kExtent.channels + c]);
+      const float expected = bfloat16_bits_to_float(float_to_bfloat16_bits(static_cast<float>(sum / kExtent.pixels)));
+      const float got = bfloat16_bits_to_float(y[n * kExtent.channels + c]);
       EXPECT_NEAR(got, expected, std::abs(expected) / 128 + 1e-6) << "image " << n << " channel " << c;  // 1 ulp
     }
   }
@@ -94,14 +81,14 @@ TEST(NativeChannelOps, ScaleIsOneProductPerValue) {
     channel_scale_nhwc(x.data(), DType::kFloat32, scale.data(), DType::kFloat32, per_image, kExtent, y.data(),
                        DType::kFloat32);
     std::vector<std::uint16_t> xb(x.size()), yb(x.size());
-    for (std::size_t i = 0; i < x.size(); ++i) xb[i] = to_bf16(x[i]);
+    for (std::size_t i = 0; i < x.size(); ++i) xb[i] = float_to_bfloat16_bits(x[i]);
     channel_scale_nhwc(xb.data(), DType::kBFloat16, scale.data(), DType::kFloat32, per_image, kExtent, yb.data(),
                        DType::kBFloat16);
     int mismatches = 0;
     for (std::int64_t i = 0; i < count; ++i) {
       const std::int64_t n = i / (kExtent.pixels * kExtent.channels), c = i % kExtent.channels;
       const float s = scale[(per_image ? n * kExtent.channels : 0) + c];
-      if (y[i] != x[i] * s || yb[i] != to_bf16(from_bf16(xb[i]) * s)) ++mismatches;
+      if (y[i] != x[i] * s || yb[i] != float_to_bfloat16_bits(bfloat16_bits_to_float(xb[i]) * s)) ++mismatches;
     }
     EXPECT_EQ(0, mismatches) << (per_image ? "one scale per image" : "one scale for all images");
   }
@@ -134,7 +121,7 @@ void expect_squeeze_excitation(bool bf16) {
   std::vector<float> x(kChannels * kPixels);
   for (std::size_t i = 0; i < x.size(); ++i) {
     x[i] = std::cos(static_cast<float>(i) * 0.013F) * 2.0F;
-    if (bf16) x[i] = from_bf16(to_bf16(x[i]));  // what the bf16 Conv reads
+    if (bf16) x[i] = bfloat16_bits_to_float(float_to_bfloat16_bits(x[i]));  // what the bf16 Conv reads
   }
   const Tensor input = test::float_tensor({1, kChannels, 20, 20}, x);
   const auto ran = test::run_engine(squeeze_excitation(kChannels), {&input}, bf16, /*tactics=*/false);

@@ -163,6 +163,7 @@ TEST(NativeConvCandidates, EveryFloat32CandidateAgreesWithTheFirst) {
       max_diff = std::max(max_diff, std::abs(out[i] - first[i]));
     }
     EXPECT_LE(max_diff, 1e-3F * max_ref) << candidate.name;
+    std::printf("%s: max diff %.2e of max %.2e\n", candidate.name.c_str(), max_diff, max_ref);
   }
   std::printf("%zu candidates, %d Winograd\n", candidates.size(), winograd);
 }

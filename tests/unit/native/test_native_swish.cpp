@@ -12,6 +12,7 @@
 
 #include "../onnx_builder.h"
 #include "backends/native/swish.h"
+#include "inferlab/float16.h"
 #include "run_engine.h"
 
 namespace inferlab::native {
@@ -31,20 +32,6 @@ std::vector<float> probe_values() {
 }
 
 double reference_swish(double x) { return x / (1.0 + std::exp(-x)); }
-
-std::uint16_t to_bf16_nearest_even(float f) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits += 0x7FFFU + ((bits >> 16) & 1U);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
-float from_bf16(std::uint16_t v) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(v) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
 
 TEST(NativeSwish, Float32WithinFourUlpOfTheExactValue) {
   const std::vector<float> x = probe_values();
@@ -75,7 +62,7 @@ TEST(NativeSwish, EveryInstructionSetGivesTheSameBits) {
     EXPECT_EQ(0, std::memcmp(y.data(), scalar.data(), y.size() * sizeof(float)))
         << "path " << static_cast<int>(path) << " differs from the scalar path";
     std::vector<std::uint16_t> b(x.size()), b_scalar(x.size());
-    for (std::size_t i = 0; i < x.size(); ++i) b[i] = b_scalar[i] = to_bf16_nearest_even(x[i]);
+    for (std::size_t i = 0; i < x.size(); ++i) b[i] = b_scalar[i] = float_to_bfloat16_bits(x[i]);
     swish_in_place(b.data(), static_cast<std::int64_t>(b.size()), DType::kBFloat16, path);
     swish_in_place(b_scalar.data(), static_cast<std::int64_t>(b.size()), DType::kBFloat16, SimdPath::kScalar);
     EXPECT_EQ(b, b_scalar) << "bf16, path " << static_cast<int>(path);
@@ -91,7 +78,7 @@ TEST(NativeSwish, Bfloat16IsTheFloat32ResultRoundedToNearestEven) {
   std::vector<float> widened(every.size());
   for (std::size_t v = 0; v < every.size(); ++v) {
     every[v] = static_cast<std::uint16_t>(v);
-    widened[v] = from_bf16(every[v]);
+    widened[v] = bfloat16_bits_to_float(every[v]);
   }
   swish_in_place(widened.data(), static_cast<std::int64_t>(widened.size()), DType::kFloat32, SimdPath::kScalar);
   for (SimdPath path : {SimdPath::kScalar, SimdPath::kAvx2, SimdPath::kAvx512}) {
@@ -100,7 +87,7 @@ TEST(NativeSwish, Bfloat16IsTheFloat32ResultRoundedToNearestEven) {
     swish_in_place(b.data(), static_cast<std::int64_t>(b.size()), DType::kBFloat16, path);
     int mismatches = 0;
     for (std::size_t v = 0; v < every.size(); ++v) {
-      const std::uint16_t expected = to_bf16_nearest_even(widened[v]);
+      const std::uint16_t expected = float_to_bfloat16_bits(widened[v]);
       if (b[v] != expected && mismatches++ < 5)
         ADD_FAILURE() << "path " << static_cast<int>(path) << ": bf16 0x" << std::hex << v << " gave 0x" << b[v]
                       << ", expected 0x" << expected;
