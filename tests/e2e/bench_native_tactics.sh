@@ -16,5 +16,5 @@ ok_status "$work/off.json" || fail "--tactics off: the run did not succeed"
 
 "$cli" bench digits_cnn --backends native "${fast[@]}" --json "$work/on.json" >/dev/null
 ok_status "$work/on.json" || fail "--tactics on: the run did not succeed"
-[ "$(head -1 "$work/tactics.tsv")" = "inferlab-tactics 2" ] || fail "--tactics on wrote no tactic cache"
+[ "$(head -1 "$work/tactics.tsv")" = "inferlab-tactics 3" ] || fail "--tactics on wrote no tactic cache"
 echo "ok: --tactics off wrote no cache; on wrote $(($(wc -l <"$work/tactics.tsv") - 2)) layer(s)"

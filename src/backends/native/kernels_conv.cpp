@@ -223,12 +223,18 @@ class ConvKernel final : public Kernel {
   // The primitive's attributes: int8 output scales, the fused epilogue and
   // residual as post-ops, and the requantization into u8/s8.
   void set_attributes(const std::vector<InputDesc>& in, ConvDesc& d) {
+    // Requantizing divides the final value by s_y (the activation's scale
+    // argument, or a linear step) and oneDNN rounds to nearest even and
+    // saturates into u8/s8, as QuantizeLinear does.
+    const float to_q = requantized_ ? 1.0F / requant_scale(in) : 1.0F;
+    requant_in_scales_ = requantized_ && requantization_folds(to_q);
     if (int8_) {
       d.scales = int8_output_scales(in, d.w[0], node_prefix(node_));
       // oneDNN divides these by the kernel's weight adjust; the weights come
-      // scaled by its inverse (prepack_weights), so the two cancel.
+      // scaled by its inverse (prepack_weights), so the two cancel. d.scales
+      // stay s_x * s_w: the bias is divided by them (oneDNN adds it before scaling).
       std::vector<float> given = d.scales;
-      for (float& s : given) s *= d.weight_adjust;
+      for (float& s : given) s *= d.weight_adjust * (requant_in_scales_ ? to_q : 1.0F);
       d.attr.set_output_scales(given.size() == 1 ? 0 : 1 << 1, given);
     }
     dnnl::post_ops ops;
@@ -239,10 +245,6 @@ class ConvKernel final : public Kernel {
       residual_md_ = physical_desc(r);
       residual_ = memory(residual_md_, cpu_engine(), nullptr);
     }
-    // Requantizing divides the final value by s_y (the activation's scale
-    // argument, or a linear step) and oneDNN rounds to nearest even and
-    // saturates into u8/s8, as QuantizeLinear does.
-    const float to_q = requantized_ ? 1.0F / requant_scale(in) : 1.0F;
     // bf16: the residual is added as oneDNN's sum post-op (dst holds it
     // before the convolution; run() copies it there). With a binary post-op
     // oneDNN 2.6 picks its gemm convolution for bf16 first, whose residual
@@ -263,7 +265,7 @@ class ConvKernel final : public Kernel {
     quantize_apart_ = swish && requantized_ && !epilogue_.residual;
     quantize_inverse_scale_ = to_q;
     Epilogue fused = epilogue_;
-    if (swish_apart_ || quantize_apart_) fused.eltwise = false;
+    if (swish_apart_ || quantize_apart_ || requant_in_scales_) fused.eltwise = false;
     const float eltwise_scale = quantize_apart_ ? 1.0F : to_q;
     if (sum_residual_) {
       Epilogue rest = fused;
@@ -273,7 +275,8 @@ class ConvKernel final : public Kernel {
     } else {
       append_epilogue(fused, residual_md_, eltwise_scale, ops);
     }
-    if (requantized_ && !epilogue_.eltwise) ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
+    if (requantized_ && !epilogue_.eltwise && !requant_in_scales_)
+      ops.append_eltwise(1.0F, dnnl::algorithm::eltwise_linear, to_q, 0.0F);
     if (ops.len() > 0) d.attr.set_post_ops(ops);
     d.given = physical_desc(in[kConvSource]);
   }
@@ -580,6 +583,22 @@ class ConvKernel final : public Kernel {
     }
   }
 
+  // Whether a requantized Conv's 1 / s_y (`to_q`) can go into the output
+  // scales with no post-op left: without a residual, and with no activation
+  // or one that saturation into u8 already applies (Relu; Clip from 0 whose
+  // upper bound lands at or above 255 steps, ReLU6 calibrated to its range).
+  // Then oneDNN writes round(s_x s_w (sum + bias / (s_x s_w)) / s_y)
+  // saturated, as the post-ops did up to float rounding. oneDNN's int8
+  // kernels run without post-ops fastest.
+  bool requantization_folds(float to_q) const {
+    if (epilogue_.residual) return false;
+    if (!epilogue_.eltwise) return true;  // (a Swish is an eltwise: it never folds)
+    if (out_type_ != DType::kUInt8 || epilogue_.clip_to_unit) return false;
+    if (epilogue_.algorithm == dnnl::algorithm::eltwise_relu) return epilogue_.alpha == 0.0F;
+    return epilogue_.algorithm == dnnl::algorithm::eltwise_clip && epilogue_.alpha == 0.0F &&
+           epilogue_.beta * to_q >= 255.0F;
+  }
+
   float requant_scale(const std::vector<InputDesc>& in) const {
     const InputDesc& scale = in[Int8Operand::kOutputScale];
     if (!scale.constant || scale.constant->element_count() != 1 ||
@@ -593,6 +612,7 @@ class ConvKernel final : public Kernel {
   bool int8_;
   bool bf16_ = false;  // a bf16 session: the float Conv computes in bf16
   bool requantized_ = false;
+  bool requant_in_scales_ = false;  // 1 / s_y is in the output scales, no post-op (requantization_folds())
   DType out_type_ = DType::kFloat32;
   dnnl::convolution_forward::primitive_desc pd_;
   dnnl::convolution_forward prim_;

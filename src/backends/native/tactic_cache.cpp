@@ -25,8 +25,10 @@ namespace fs = std::filesystem;
 // older file then simply counts as another machine's and is rebuilt.
 constexpr const char* kMagic = "inferlab-tactics";
 // 2: Conv layers also time oneDNN's Winograd kernels; choices made without
-// them are timed again.
-constexpr const char* kFormatVersion = "2";
+// them are timed again. 3: requantized int8 Convs whose activation u8
+// saturation applies run without post-ops (kernels_conv.cpp), which changes
+// which of their candidates is fastest.
+constexpr const char* kFormatVersion = "3";
 
 std::vector<std::string> split_tabs(const std::string& line) {
   std::vector<std::string> fields;

@@ -5,7 +5,7 @@
 //
 // One text file, tab-separated, rewritten whole (temporary + rename):
 //
-//   inferlab-tactics 2
+//   inferlab-tactics 3
 //   machine<TAB>cpu=AMD EPYC<TAB>isa=avx2<TAB>onednn=2.6.3 (N/A)
 //   <layer signature><TAB><tactic name><TAB><measured ms>
 //   ...

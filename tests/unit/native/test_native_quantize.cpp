@@ -523,6 +523,50 @@ TEST(NativeQdq, ChainedInt8ConvsWriteTheNextQuantizedTensorThemselves) {
   EXPECT_LE(worst, 1e-4F) << "worst " << worst << ", output step " << peak / 127;
 }
 
+// x -> Q -> DQ -> Conv -> Clip(0, 2) -> Q(u8) -> DQ -> y. Where the clip's
+// top lands at or beyond 255 steps (s_y = 1.9 / 255), u8 saturation does
+// the Clip's work and the requantization runs as output scales alone; where
+// it does not (s_y = 4 / 255, the top at 127.5 steps), the Clip stays a
+// post-op. Both equal the graph as written, within one step where float
+// rounding falls either side of a tie.
+TEST(NativeQdq, RequantizedClipEqualsTheGraphAsWrittenWhetherSaturationCoversIt) {
+  for (const float s_y : {1.9F / 255, 4.0F / 255}) {
+    QdqConv q(/*seven_bit=*/true);
+    auto& g = *q.model.mutable_graph();
+    auto* clip = g.mutable_node(4);
+    clip->set_op_type("Clip");
+    clip->add_input("clip_lo");
+    clip->add_input("clip_hi");
+    clip->set_output(0, "r");
+    raw_initializer(g, "clip_lo", onnx::TensorProto::FLOAT, {}, std::vector<float>{0.0F});
+    raw_initializer(g, "clip_hi", onnx::TensorProto::FLOAT, {}, std::vector<float>{2.0F});
+    raw_initializer(g, "r_scale", onnx::TensorProto::FLOAT, {}, std::vector<float>{s_y});
+    raw_initializer(g, "r_zp", onnx::TensorProto::UINT8, {}, std::vector<std::uint8_t>{0});
+    add_node(g, "QuantizeLinear", {"r", "r_scale", "r_zp"}, {"r_q"});
+    add_node(g, "DequantizeLinear", {"r_q", "r_scale", "r_zp"}, {"y"});
+    auto x = seeded(kCin * kH * kW, 13);
+    for (auto& v : x) v *= 1.6F;  // sums beyond the clip's top (2) and below 0
+    const Tensor in = tensor_of(DType::kFloat32, {1, kCin, kH, kW}, x);
+    Engine* engine = nullptr;
+    const auto y = values_of<float>(run_native(q.model, {&in}, &engine, /*int8=*/true)[0]);
+    bool int8_conv = false;
+    for (const auto& s : engine->steps()) int8_conv = int8_conv || (s.op == "Conv" && s.fused == "Clip");
+    EXPECT_TRUE(int8_conv) << "the Conv runs int8 with its Clip fused";
+    const auto ref = values_of<float>(run_native(q.model, {&in}, nullptr, /*int8=*/false)[0]);
+    const float top = std::nearbyint(2.0F / s_y) > 255 ? 255 * s_y : std::nearbyint(2.0F / s_y) * s_y;
+    int at_top = 0, at_zero = 0, off_by_a_step = 0;
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+      at_top += std::abs(ref[i] - top) < 1e-6F;
+      at_zero += ref[i] == 0.0F;
+      ASSERT_LE(std::abs(y[i] - ref[i]), s_y * 1.001F) << "element " << i << " with s_y " << s_y;
+      off_by_a_step += std::abs(y[i] - ref[i]) > 1e-4F;
+    }
+    EXPECT_GT(at_top, 0) << "some sums reach the clip's top";
+    EXPECT_GT(at_zero, 0) << "some sums are clipped at 0";
+    EXPECT_LE(off_by_a_step, static_cast<int>(ref.size()) / 50) << "ties only";
+  }
+}
+
 // x -> Q -> DQ -> Conv -> Sigmoid -> Mul (Swish) -> Q(s8) = r_q, a graph
 // output: the int8 Conv writes its float32 product and one pass applies the
 // Swish and quantizes (swish.h). Each r_q value equals the graph run as
