@@ -67,6 +67,44 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void sum_pixels_bf1
   sum_pixels(x, count, width, stride, sums);
 }
 
+// bfloat16 sums on AVX-512 by hand: GCC's vectorisation of sum_pixels()
+// for bf16 took 0.029 ms for 144 x 56 x 56 where oneDNN's pooling took
+// 0.021. Each lane is one channel adding its pixels in order from 0, as
+// sum_pixels() does, so the sums are the same bits.
+__attribute__((target("avx512f"))) inline __m512 widen_bf16(const std::uint16_t* p) {
+  return _mm512_castsi512_ps(
+      _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+}
+
+__attribute__((target("avx512f"))) void sum_pixels_bf16_avx512(const std::uint16_t* x, std::int64_t count,
+                                                               std::int64_t width, std::int64_t stride, float* sums) {
+  std::int64_t c0 = 0;
+  for (; c0 + 64 <= width; c0 += 64) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (std::int64_t p = 0; p < count; ++p) {
+      const std::uint16_t* row = x + p * stride + c0;
+      a0 = _mm512_add_ps(a0, widen_bf16(row));
+      a1 = _mm512_add_ps(a1, widen_bf16(row + 16));
+      a2 = _mm512_add_ps(a2, widen_bf16(row + 32));
+      a3 = _mm512_add_ps(a3, widen_bf16(row + 48));
+    }
+    _mm512_storeu_ps(sums + c0, a0);
+    _mm512_storeu_ps(sums + c0 + 16, a1);
+    _mm512_storeu_ps(sums + c0 + 32, a2);
+    _mm512_storeu_ps(sums + c0 + 48, a3);
+  }
+  for (; c0 + 16 <= width; c0 += 16) {
+    __m512 a = _mm512_setzero_ps();
+    for (std::int64_t p = 0; p < count; ++p) a = _mm512_add_ps(a, widen_bf16(x + p * stride + c0));
+    _mm512_storeu_ps(sums + c0, a);
+  }
+  for (std::int64_t c = c0; c < width; ++c) sums[c] = 0.0F;
+  for (std::int64_t p = 0; p < count; ++p) {
+    const std::uint16_t* row = x + p * stride;
+    for (std::int64_t c = c0; c < width; ++c) sums[c] += load(row, c);
+  }
+}
+
 template <typename In, typename Scale, typename Out>
 inline void scale_pixels(const In* x, const Scale* scale, std::int64_t count, std::int64_t channels, Out* y) {
   for (std::int64_t p = 0; p < count; ++p) {
@@ -140,6 +178,7 @@ void channel_mean_nhwc(const void* x, DType x_type, const NhwcExtent& extent, vo
   const std::int64_t block_width = channels_per_block(extent), blocks = ceil_div(channels, block_width);
   const std::int64_t items = extent.images * chunks * blocks;
   const bool bf16 = x_type == DType::kBFloat16;
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
 #pragma omp parallel for if (items > 1) schedule(static)
   for (std::int64_t item = 0; item < items; ++item) {
     const std::int64_t block = item % blocks, chunk = (item / blocks) % chunks, image = item / (blocks * chunks);
@@ -147,7 +186,9 @@ void channel_mean_nhwc(const void* x, DType x_type, const NhwcExtent& extent, vo
     const std::int64_t p0 = chunk * chunk_pixels, count = std::min(chunk_pixels, extent.pixels - p0);
     const std::int64_t offset = (image * extent.pixels + p0) * channels + c0;
     float* sums = scratch + (image * chunks + chunk) * channels + c0;
-    if (bf16) {
+    if (bf16 && avx512) {
+      sum_pixels_bf16_avx512(static_cast<const std::uint16_t*>(x) + offset, count, width, channels, sums);
+    } else if (bf16) {
       sum_pixels_bf16(static_cast<const std::uint16_t*>(x) + offset, count, width, channels, sums);
     } else {
       sum_pixels_f32(static_cast<const float*>(x) + offset, count, width, channels, sums);
