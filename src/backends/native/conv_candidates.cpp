@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "inferlab/error.h"
+#include "layout_passes.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
 
@@ -191,6 +192,18 @@ memory ConvScratch::bind(Role role, const memory::desc& md) const {
   return memory(md, cpu_engine(), buffers_[role].get());
 }
 
+SourcePass source_pass(const memory::desc& given, const memory::desc& src) {
+  const memory::dims dims = given.dims();
+  if (given.data_type() != dt::f32 || src.data_type() != dt::bf16 || dims.size() != 4 || dims[1] != 3 ||
+      layout_name(given) != "abcd" || layout_name(src) != "acdb" || !planar3_to_nhwc_bf16_unfit().empty())
+    return {};
+  const std::int64_t images = dims[0], pixels = dims[2] * dims[3];
+  return {[images, pixels](const void* in, void* out) {
+            planar3_to_nhwc_bf16(static_cast<const float*>(in), images, pixels, static_cast<std::uint16_t*>(out));
+          },
+          "planar3_to_nhwc_bf16"};
+}
+
 memory::desc nhwc_like(const memory::desc& md) { return memory::desc(md.dims(), dt::f32, tag::nhwc); }
 
 namespace {
@@ -212,13 +225,16 @@ std::function<void()> charged_runner(const memory::desc& src_md, const memory::d
   memory input = scratch->bind(S::kInput, given);
   const bool in_place = given == src_md && !copy_input;
   memory src = in_place ? input : scratch->bind(S::kSrc, src_md);
-  dnnl::reorder to_src = in_place ? dnnl::reorder() : dnnl::reorder(input, src);
+  // The conversion run() makes: our pass where one fits, else the reorder.
+  const SourcePass pass = in_place ? SourcePass{} : source_pass(given, src_md);
+  dnnl::reorder to_src = in_place || pass ? dnnl::reorder() : dnnl::reorder(input, src);
   memory dst = scratch->bind(S::kDst, dst_md);
   const bool same = usual_dst == dst_md;
   memory usual = same ? dst : scratch->bind(S::kUsualDst, usual_dst);
   dnnl::reorder to_usual = same ? dnnl::reorder() : dnnl::reorder(dst, usual);
   std::function<void()> compute = bind(src, dst);
   return [=]() mutable {
+    if (pass) pass.run(input.get_data_handle(), src.get_data_handle());
     if (to_src) to_src.execute(cpu_stream(), input, src);
     cpu_stream().wait();  // XNNPACK does not wait for oneDNN's stream
     compute();

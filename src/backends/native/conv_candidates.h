@@ -65,6 +65,18 @@ class ConvScratch {
   std::unique_ptr<char, Free> buffers_[kRoles];
 };
 
+/// A Conv source conversion of our own, where one beats oneDNN's reorder
+/// from the layout the layer is given to the one its kernel reads: a
+/// float32 nchw 3-channel image into bf16 nhwc (planar3_to_nhwc_bf16(),
+/// layout_passes.h; a bf16 model's first layer). Empty (false) elsewhere:
+/// the reorder runs then.
+struct SourcePass {
+  std::function<void(const void* given, void* src)> run;  ///< converts one tensor; the shapes are bound
+  std::string name;                                       ///< for the profile, e.g. "planar3_to_nhwc_bf16"
+  explicit operator bool() const { return static_cast<bool>(run); }
+};
+SourcePass source_pass(const dnnl::memory::desc& given, const dnnl::memory::desc& src);
+
 /// `md`'s dims as float32 nhwc.
 dnnl::memory::desc nhwc_like(const dnnl::memory::desc& md);
 

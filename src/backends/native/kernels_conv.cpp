@@ -34,7 +34,6 @@
 #include "epilogue.h"
 #include "int8_operands.h"
 #include "kernel.h"
-#include "layout_passes.h"
 #include "onednn_context.h"
 #include "onednn_util.h"
 #include "swish.h"
@@ -119,10 +118,8 @@ class ConvKernel final : public Kernel {
       return;
     }
     input_.set_data_handle(in[kConvSource].data);
-    if (planar3_bf16_) {
-      const auto dims = input_.get_desc().dims();
-      planar3_to_nhwc_bf16(in[kConvSource].f(), dims[0], dims[2] * dims[3],
-                           static_cast<std::uint16_t*>(src_.get_data_handle()));
+    if (source_pass_) {
+      source_pass_.run(in[kConvSource].data, src_.get_data_handle());
     } else if (input_reorder_) {
       input_reorder_.execute(cpu_stream(), input_, src_);
     }
@@ -146,7 +143,7 @@ class ConvKernel final : public Kernel {
     if (float_form_) return float_form_->implementation() + form_note_;
     return (xnnpack_ ? std::string("xnnpack:f32") : impl_name(pd_)) +
            (tactic_note_.empty() ? "" : " " + tactic_layouts_) +
-           (planar3_bf16_    ? " +src planar3_to_nhwc_bf16"
+           (source_pass_     ? " +src " + source_pass_.name
             : input_reorder_ ? " +src reorder"
                              : "") +
            (swish_apart_      ? " +swish pass"
@@ -538,12 +535,8 @@ class ConvKernel final : public Kernel {
   // promises no such slack.
   void bind_input(const memory::desc& given, const memory::desc& src, bool padded_copy = false) {
     input_ = memory(given, cpu_engine(), nullptr);
-    // A bf16 first layer's float32 nchw image: our pass (layout_passes.h)
-    // gives oneDNN's reorder's bits in less time.
-    planar3_bf16_ = !padded_copy && given.data_type() == dt::f32 && src.data_type() == dt::bf16 &&
-                    given.dims().size() == 4 && given.dims()[1] == 3 && layout_name(given) == "abcd" &&
-                    layout_name(src) == "acdb" && planar3_to_nhwc_bf16_unfit().empty();
-    if (planar3_bf16_) {
+    source_pass_ = padded_copy ? SourcePass{} : source_pass(given, src);
+    if (source_pass_) {
       src_ = memory(src, cpu_engine());
       input_reorder_ = dnnl::reorder();
       return;
@@ -658,7 +651,7 @@ class ConvKernel final : public Kernel {
   std::string tactic_layouts_;            // its src>dst layouts
   std::shared_ptr<XnnpackConv> xnnpack_;  // the XNNPACK tactic when chosen, else null
   std::vector<float> padded_src_;         // its input's copy, with slack
-  bool planar3_bf16_ = false;             // the source is converted by planar3_to_nhwc_bf16(), not input_reorder_
+  SourcePass source_pass_;                // converts the source where it fits, in input_reorder_'s place
 };
 
 }  // namespace
